@@ -1,0 +1,26 @@
+# Two commands: `make figures` (the main job) and `make test`. Both bootstrap .venv once;
+# a second call reinstalls nothing unless pyproject.toml changed.
+PYTHON     ?= python3
+VENV       ?= .venv
+# The CPU wheel of torch; on a CUDA machine use e.g. `make TORCH_SPEC='torch>=2.1' figures`.
+TORCH_SPEC ?= torch==2.13.0
+CORES      ?= 2
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.deepftle-installed
+
+.PHONY: figures test bench report test-slurm clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check '$(TORCH_SPEC)'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,slurm]'
+	touch $(STAMP)
+
+figures: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) all
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean-venv:
+	rm -rf $(VENV)

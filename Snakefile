@@ -1,0 +1,22 @@
+# deepftle: finite-time Lyapunov exponents of deep neural networks (Storm et al., PRL 2024).
+# Targets: all (default), fig1, fig2, fig3, fig4. Stages live in workflow/rules/*.smk.
+import os
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+
+
+include: "workflow/rules/common.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        ALL_TARGETS,

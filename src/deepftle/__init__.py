@@ -1,0 +1,13 @@
+"""deepftle: finite-time Lyapunov exponents of deep neural networks.
+
+>>> import torch, deepftle
+>>> net = deepftle.MLP(d_in=2, width=50, depth=8)
+>>> lam = deepftle.ftle(net.trunk, torch.rand(100, 2) * 2 - 1, k=2)   # (100, 2), lambda_1 >= lambda_2
+"""
+
+__version__ = "0.1.0"
+
+from .ftle import ftle  # noqa: E402
+from .model import MLP, init_mlp, load_model, save_model  # noqa: E402
+
+__all__ = ["ftle", "MLP", "init_mlp", "save_model", "load_model", "__version__"]

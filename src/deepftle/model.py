@@ -1,0 +1,191 @@
+r"""Fully connected networks in the paper's conventions.
+
+Hidden layers :math:`x^{(\ell)} = g(W^{(\ell)} x^{(\ell-1)} - \theta^{(\ell)})`, :math:`\ell = 1..L`,
+width ``N``; the thresholds are stored as ``nn.Linear`` biases, ``bias = -theta``. The hidden
+stack ``MLP.trunk`` is a plain ``nn.Sequential`` (Linear, activation, ...), the input of
+:func:`deepftle.ftle`. The head is one tanh unit (targets ±1) or a linear layer of logits
+read through softmax.
+
+Initialisation: weights :math:`N(0, \sigma_w^2)`. By default :math:`N_{in}\sigma_w^2 = 1`; or set
+:math:`s = \log(G N \sigma_w^2)` for the hidden layers, with the mean-field gain
+:math:`G = \langle g'(b)^2\rangle` at the fixed point :math:`q^*` of the variance map
+:math:`q \mapsto N\sigma_w^2\langle g(\sqrt q z)^2\rangle + \sigma_\theta^2` (Poole et al. 2016), so
+that :math:`G N \sigma_w^2 = \chi_1` and ``s = 0`` is the edge of chaos. A random network then
+has :math:`\lambda_1 \approx \tfrac12 s`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["Erf", "MLP", "ACTIVATIONS", "init_mlp", "mean_field_gain", "sigma_w_for",
+           "save_model", "load_model"]
+
+
+class Erf(nn.Module):
+    """The error function as an elementwise activation, g(b) = erf(b)."""
+
+    def forward(self, b: torch.Tensor) -> torch.Tensor:
+        return torch.erf(b)
+
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "erf": Erf, "softplus": nn.Softplus}
+OUTPUTS = ("tanh", "softmax")
+
+
+class MLP(nn.Module):
+    """``depth`` hidden layers of ``width`` units and a head of ``d_out`` units.
+
+    ``output="tanh"``: O = tanh(w·x^(L) - θ) (one unit for targets ±1);
+    ``output="softmax"``: ``forward`` returns logits, read through softmax by the loss.
+    """
+
+    def __init__(self, d_in: int, width: int, depth: int, d_out: int = 1,
+                 activation: str = "tanh", output: str = "tanh"):
+        super().__init__()
+        for name, value in (("d_in", d_in), ("width", width), ("depth", depth), ("d_out", d_out)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        self.arch = dict(d_in=d_in, width=width, depth=depth, d_out=d_out,
+                         activation=activation, output=output)
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            layers += [nn.Linear(d_in if i == 0 else width, width), ACTIVATIONS[activation]()]
+        self.trunk = nn.Sequential(*layers)
+        self.head = nn.Linear(width, d_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.head(self.trunk(x))
+        return torch.tanh(out) if self.arch["output"] == "tanh" else out
+
+    def hidden_linears(self) -> list[nn.Linear]:
+        return [m for m in self.trunk if isinstance(m, nn.Linear)]
+
+
+def _gauss_hermite(n: int = 101):
+    """Nodes and weights for E[f(z)], z ~ N(0, 1)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(n)
+    return nodes, weights / math.sqrt(2 * math.pi)
+
+
+_NUMPY_ACT = {
+    "tanh": (np.tanh, lambda b: 1 - np.tanh(b) ** 2),
+    "relu": (lambda b: np.maximum(b, 0), lambda b: (b > 0).astype(float)),
+    "erf": (lambda b: np.vectorize(math.erf)(b), lambda b: 2 / math.sqrt(math.pi) * np.exp(-b * b)),
+    "softplus": (lambda b: np.logaddexp(0, b), lambda b: 1 / (1 + np.exp(-b))),
+}
+
+
+def mean_field_gain(a: float, activation: str = "tanh", sigma_theta: float = 0.0,
+                    iterations: int = 200) -> tuple[float, float]:
+    r"""Fixed point :math:`q^*` of :math:`q \mapsto a\langle g(\sqrt q z)^2\rangle + \sigma_\theta^2`
+    with :math:`a = N\sigma_w^2`, and the gain :math:`G = \langle g'(\sqrt{q^*} z)^2\rangle`.
+
+    Returns ``(q_star, G)``. The stable fixed point is bracketed and bisected (``f(q) = map(q) - q``
+    changes sign from + to -); where no bracket exists (odd g, :math:`\sigma_\theta = 0`,
+    ``a <= g'(0)^{-2}``) it is ``q* = 0``.
+    """
+    g, dg = _NUMPY_ACT[activation]
+    z, w = _gauss_hermite()
+
+    def f(q):
+        return a * float(np.sum(w * g(math.sqrt(q) * z) ** 2)) + sigma_theta ** 2 - q
+
+    lo, hi = 1e-12, 1.0
+    while f(hi) > 0 and hi < 1e12:
+        hi *= 2
+    if f(lo) > 0 and f(hi) < 0:
+        for _ in range(iterations):
+            mid = math.sqrt(lo * hi) if hi / lo > 4 else 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if f(mid) > 0 else (lo, mid)
+        q = 0.5 * (lo + hi)
+    else:
+        q = 0.0
+    return q, float(np.sum(w * dg(math.sqrt(q) * z) ** 2))
+
+
+def sigma_w_for(s: float, width: int, activation: str = "tanh", sigma_theta: float = 0.0) -> float:
+    r"""Solve :math:`\log(G(\sigma_w) N \sigma_w^2) = s` for :math:`\sigma_w` (bisection in
+    :math:`\log N\sigma_w^2`; :math:`\chi_1 = G N \sigma_w^2` increases with :math:`\sigma_w`)."""
+
+    def chi_log(log_a):
+        a = math.exp(log_a)
+        _, gain = mean_field_gain(a, activation, sigma_theta)
+        return math.log(a * gain) if gain > 0 else -math.inf
+
+    lo, hi = s - 10.0, s + 10.0
+    if not chi_log(lo) < s < chi_log(hi):
+        raise ValueError(f"cannot reach log(G N sigma_w^2) = {s} with activation {activation!r}")
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if chi_log(mid) < s:
+            lo = mid
+        else:
+            hi = mid
+    return math.sqrt(math.exp(0.5 * (lo + hi)) / width)
+
+
+def init_mlp(model: MLP, generator: torch.Generator, s: float | None = None,
+             sigma_theta: float = 0.0) -> float | None:
+    r"""Draw weights and thresholds in place.
+
+    Hidden weights :math:`N(0,\sigma_w^2)` with :math:`N_{in}\sigma_w^2 = 1` (``s=None``) or with
+    :math:`\sigma_w` from :func:`sigma_w_for` (``s`` given: one :math:`\sigma_w` for every hidden
+    layer, the first included, as in the paper). Thresholds :math:`N(0, \sigma_\theta^2)`.
+    Head weights :math:`N(0, 1/N)`, head threshold 0. Returns :math:`\sigma_w` when ``s`` is given.
+    """
+    arch = model.arch
+    sigma_w = None if s is None else sigma_w_for(s, arch["width"], arch["activation"], sigma_theta)
+    with torch.no_grad():
+        for lin in model.hidden_linears():
+            std = sigma_w if sigma_w is not None else 1 / math.sqrt(lin.in_features)
+            lin.weight.copy_(torch.randn(lin.weight.shape, generator=generator) * std)
+            lin.bias.copy_(torch.randn(lin.bias.shape, generator=generator) * sigma_theta)
+        model.head.weight.copy_(torch.randn(model.head.weight.shape, generator=generator)
+                                / math.sqrt(arch["width"]))
+        model.head.bias.zero_()
+    return sigma_w
+
+
+def save_model(path: str | Path, model: MLP, provenance: dict | None = None, **extra) -> None:
+    """Write ``{state_dict, architecture, provenance, extra}`` atomically."""
+    from .io import atomic_path
+
+    payload = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+               "architecture": dict(model.arch), "provenance": provenance or {}, "extra": extra}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model(path: str | Path, expected: dict | None = None, map_location="cpu") -> MLP:
+    """Rebuild an MLP from a checkpoint; ``expected`` (architecture keys) must match exactly."""
+    payload = torch.load(path, map_location=map_location, weights_only=True)
+    arch = payload.get("architecture")
+    if not isinstance(arch, dict):
+        raise ValueError(f"{path}: not a deepftle checkpoint (no architecture metadata)")
+    if expected is not None:
+        wrong = {k: (expected[k], arch.get(k)) for k in expected if arch.get(k) != expected[k]}
+        if wrong:
+            detail = ", ".join(f"{k}: expected {e!r}, checkpoint has {a!r}"
+                               for k, (e, a) in wrong.items())
+            raise ValueError(f"{path}: checkpoint made for another architecture ({detail})")
+    model = MLP(**arch)
+    state = payload["state_dict"]
+    own = model.state_dict()
+    mismatch = [f"{k}: expected {tuple(own[k].shape)}, checkpoint has {tuple(state[k].shape)}"
+                for k in own if k in state and own[k].shape != state[k].shape]
+    missing = [k for k in own if k not in state] + [k for k in state if k not in own]
+    if mismatch or missing:
+        raise ValueError(f"{path}: state does not fit its architecture "
+                         f"({'; '.join(mismatch + [f'missing/unexpected {k}' for k in missing])})")
+    model.load_state_dict(state)
+    return model

@@ -1,0 +1,15 @@
+# Shared helpers for every stage: paths, log/benchmark locations, the target list.
+import os
+
+ALL_TARGETS = []  # each stage file appends the final outputs it contributes to `all`
+RESULTS = "results"
+
+
+def log_file(rule_name, pattern=""):
+    """results/logs/<rule>/<wildcards>.log"""
+    return os.path.join(RESULTS, "logs", rule_name, (pattern or "main") + ".log")
+
+
+def bench_file(rule_name, pattern=""):
+    """results/benchmarks/<rule>/<wildcards>.tsv"""
+    return os.path.join(RESULTS, "benchmarks", rule_name, (pattern or "main") + ".tsv")
