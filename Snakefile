@@ -11,6 +11,12 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+for _section in ("toy", "mnist"):  # each stage's section has its own schema file
+    if _section in config:
+        validate(
+            config[_section],
+            os.path.join(workflow.basedir, f"workflow/schemas/{_section}.schema.yaml"),
+        )
 
 
 include: "workflow/rules/common.smk"

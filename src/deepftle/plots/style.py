@@ -1,0 +1,43 @@
+"""Shared figure style: the λ colour map (colour-blind-safe, diverging, centred at 0) and saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+
+from ..io import atomic_path  # noqa: E402
+
+#: diverging, colour-blind-safe map for λ (blue < 0 < red)
+LAMBDA_CMAP = "RdBu_r"
+
+
+def lambda_norm(values) -> TwoSlopeNorm:
+    """A norm centred at 0 spanning the finite values symmetrically (masked/-inf ignored)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    bound = float(np.max(np.abs(v))) if v.size else 1.0
+    bound = bound if bound > 0 else 1.0
+    return TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)
+
+
+def setup() -> None:
+    """Paper-like defaults: serif-free small fonts, tight layout."""
+    import seaborn as sns
+
+    sns.set_theme(context="paper", style="ticks", font_scale=1.0)
+    plt.rcParams.update({"figure.dpi": 150, "savefig.dpi": 200, "pdf.fonttype": 42})
+
+
+def save(fig, pdf_path: str | Path, png_path: str | Path) -> None:
+    """Write the figure as PDF and PNG atomically, then close it."""
+    for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, bbox_inches="tight",
+                        metadata={"CreationDate": None} if fmt == "pdf" else None)
+    plt.close(fig)

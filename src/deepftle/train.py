@@ -1,0 +1,153 @@
+r"""One training loop for both problems.
+
+Losses: the toy problem's energy :math:`H = \tfrac12 \langle (t - O)^2 \rangle` (averaged over
+the minibatch, so the learning rate does not depend on its size) with one tanh output and
+targets :math:`t = \pm 1`; MNIST's cross-entropy of softmax outputs. Optimiser SGD (optional
+momentum) or Adam, constant or cosine learning-rate schedule, shuffling from a seeded generator
+(CPU runs are bitwise repeatable). ``readout_only`` freezes the hidden layers at their initial
+weights and trains the head alone (random features). Training stops with
+:class:`TrainingDiverged` as soon as a loss becomes NaN or infinite.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+__all__ = ["TrainConfig", "TrainingDiverged", "energy_loss", "sign_error", "cross_entropy_loss",
+           "class_error", "train", "evaluate"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def energy_loss(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """H = 1/2 <(t - O)^2> over the minibatch."""
+    return 0.5 * ((t.reshape(out.shape) - out) ** 2).mean()
+
+
+def sign_error(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Fraction of inputs with sign(O) != t (O = 0 counts as +1)."""
+    pred = torch.where(out.reshape(t.shape) >= 0, 1.0, -1.0)
+    return (pred != t).to(torch.float64).mean()
+
+
+def cross_entropy_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return nn.functional.cross_entropy(logits, labels)
+
+
+def class_error(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return (logits.argmax(dim=1) != labels).to(torch.float64).mean()
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = "sgd"            # "sgd" or "adam"
+    lr: float = 0.05
+    epochs: int = 60
+    batch_size: int = 64
+    schedule: str = "constant"        # "constant" or "cosine"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    readout_only: bool = False
+    snapshot_epochs: tuple[int, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be sgd or adam, got {self.optimizer!r}")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be constant or cosine, got {self.schedule!r}")
+        if not self.lr > 0:
+            raise ValueError(f"learning rate must be > 0, got {self.lr!r}")
+        if self.epochs < 0 or self.batch_size < 1:
+            raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {self.epochs}, "
+                             f"{self.batch_size}")
+
+
+@torch.no_grad()
+def evaluate(model, x, y, loss_fn, error_fn, batch: int = 8192) -> tuple[float, float]:
+    """Mean loss and error over a data set, in batches."""
+    model.eval()
+    loss, err = 0.0, 0.0
+    for start in range(0, len(x), batch):
+        out = model(x[start:start + batch])
+        n = len(out)
+        loss += float(loss_fn(out, y[start:start + batch])) * n
+        err += float(error_fn(out, y[start:start + batch])) * n
+    return loss / len(x), err / len(x)
+
+
+def _parameters(model, readout_only):
+    if not readout_only:
+        return list(model.parameters())
+    for p in model.trunk.parameters():
+        p.requires_grad_(False)
+    return list(model.head.parameters())
+
+
+def train(model: nn.Module, train_data, test_data, cfg: TrainConfig, loss_fn, error_fn,
+          generator: torch.Generator, progress: bool = True):
+    """Train ``model`` in place.
+
+    ``train_data`` / ``test_data`` are ``(x, y)`` tensors on the model's device. Returns
+    ``(history, snapshots)``: a DataFrame with one row per epoch (0 = before training; epoch,
+    loss, train_error, test_loss, test_error, lr) and ``{epoch: state_dict}`` for the epochs in
+    ``cfg.snapshot_epochs``.
+    """
+    x, y = train_data
+    params = _parameters(model, cfg.readout_only)
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                              weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
+    total = max(1, cfg.epochs * steps_per_epoch)
+    sched = (torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+        if cfg.schedule == "cosine" else None)
+
+    rows, snapshots = [], {}
+
+    def record(epoch):
+        loss, err = evaluate(model, x, y, loss_fn, error_fn)
+        test_loss, test_err = evaluate(model, *test_data, loss_fn, error_fn)
+        if not (math.isfinite(loss) and math.isfinite(test_loss)):
+            raise TrainingDiverged(f"training diverged at epoch {epoch}: loss {loss!r}, "
+                                   f"test loss {test_loss!r}")
+        rows.append(dict(epoch=epoch, loss=loss, train_error=err, test_loss=test_loss,
+                         test_error=test_err, lr=opt.param_groups[0]["lr"]))
+        if epoch in cfg.snapshot_epochs:
+            snapshots[epoch] = copy.deepcopy({k: v.detach().cpu()
+                                              for k, v in model.state_dict().items()})
+        return loss, test_err
+
+    record(0)
+    bar = tqdm(range(1, cfg.epochs + 1), desc="epochs", file=sys.stderr, disable=not progress,
+               mininterval=2.0)
+    for epoch in bar:
+        model.train()
+        perm = torch.randperm(len(x), generator=generator).to(x.device)
+        for start in range(0, len(x), cfg.batch_size):
+            idx = perm[start:start + cfg.batch_size]
+            loss = loss_fn(model(x[idx]), y[idx])
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"training diverged at epoch {epoch}: minibatch loss "
+                                       f"{float(loss)!r}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+        loss, test_err = record(epoch)
+        bar.set_postfix(loss=f"{loss:.4g}", test_error=f"{test_err:.4f}")
+    model.eval()
+    return pd.DataFrame(rows), snapshots
