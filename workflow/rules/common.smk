@@ -13,3 +13,16 @@ def log_file(rule_name, pattern=""):
 def bench_file(rule_name, pattern=""):
     """results/benchmarks/<rule>/<wildcards>.tsv"""
     return os.path.join(RESULTS, "benchmarks", rule_name, (pattern or "main") + ".tsv")
+
+
+def _gpu_jobs():
+    """1 when training/FTLE jobs will use a GPU (device cuda, or auto on a machine with one)."""
+    import shutil
+
+    if config["device"] == "cuda":
+        return 1
+    return int(config["device"] == "auto" and shutil.which("nvidia-smi") is not None)
+
+
+# rules that train or compute FTLEs declare `resources: gpu=GPU`
+GPU = _gpu_jobs()
