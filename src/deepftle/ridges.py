@@ -1,0 +1,80 @@
+r"""Ridge metrics: put numbers on how FTLE ridges follow a network's decision boundary.
+
+On a regular grid with the field :math:`L\lambda_1^{(L)}(x)` and the network output
+:math:`O(x)`, the decision boundary is the zero contour :math:`O = 0`. With
+:math:`d(x)` the distance of a grid point to that contour:
+
+- **contrast**: mean of :math:`L\lambda_1` over points with :math:`d < \delta` minus its mean
+  over the rest (finite values only);
+- **alignment**: the fraction of the top ``top`` (default 5 %) grid points by :math:`\lambda_1`
+  that lie within :math:`2\delta` of the boundary;
+- **circle distance**: median of :math:`||x| - r_0|` over the same top points (where the ridges
+  sit relative to the true circle).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .data import R0
+
+__all__ = ["boundary_lines", "distance_to_lines", "ridge_metrics"]
+
+
+def boundary_lines(x1: np.ndarray, x2: np.ndarray, out: np.ndarray, level: float = 0.0):
+    """Polylines of the contour ``out = level``; ``out`` has shape (len(x2), len(x1))."""
+    import contourpy
+
+    gen = contourpy.contour_generator(x1, x2, np.asarray(out, dtype=float))
+    return [np.asarray(line) for line in gen.lines(level) if len(line) >= 2]
+
+
+def _densify(lines, step: float) -> np.ndarray:
+    pts = []
+    for line in lines:
+        for a, b in zip(line[:-1], line[1:]):
+            n = max(1, int(math.ceil(np.linalg.norm(b - a) / step)))
+            f = np.arange(n)[:, None] / n
+            pts.append(a + f * (b - a))
+        pts.append(line[-1:])
+    return np.concatenate(pts) if pts else np.empty((0, 2))
+
+
+def distance_to_lines(points: np.ndarray, lines, step: float = 1e-3) -> np.ndarray:
+    """Distance of each of ``points`` (P, 2) to the polylines (inf when there are none)."""
+    dense = _densify(lines, step)
+    if len(dense) == 0:
+        return np.full(len(points), np.inf)
+    from scipy.spatial import cKDTree
+
+    return cKDTree(dense).query(points)[0]
+
+
+def ridge_metrics(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.ndarray,
+                  delta: float = 0.05, top: float = 0.05, radius: float = R0) -> dict:
+    """Contrast, alignment and circle distance of one field (arrays of shape (len(x2), len(x1)),
+    ``L_lam1[i, j]`` at ``(x1[j], x2[i])``). NaN where the output has no zero contour."""
+    if not 0 < top <= 1 or not delta > 0:
+        raise ValueError(f"need 0 < top <= 1 and delta > 0, got {top}, {delta}")
+    X1, X2 = np.meshgrid(x1, x2)
+    pts = np.column_stack([X1.ravel(), X2.ravel()])
+    v = np.asarray(L_lam1, dtype=float).ravel()
+    finite = np.isfinite(v)
+    lines = boundary_lines(x1, x2, out)
+    d = distance_to_lines(pts, lines, step=min(np.diff(x1).min(), np.diff(x2).min()) / 4)
+    res = dict(n_points=int(v.size), n_masked=int((~finite).sum()),
+               boundary_length=float(sum(np.linalg.norm(np.diff(ln, axis=0), axis=1).sum()
+                                         for ln in lines)),
+               mean_L_lam1=float(v[finite].mean()) if finite.any() else math.nan,
+               std_L_lam1=float(v[finite].std()) if finite.any() else math.nan)
+    near = (d < delta) & finite
+    far = (d >= delta) & finite
+    res["contrast"] = (float(v[near].mean() - v[far].mean())
+                       if near.any() and far.any() else math.nan)
+    n_top = max(1, int(round(top * finite.sum())))
+    order = np.argsort(np.where(finite, v, -np.inf))[::-1][:n_top]
+    res["alignment"] = float((d[order] < 2 * delta).mean()) if lines else math.nan
+    res["circle_distance"] = float(np.median(np.abs(np.linalg.norm(pts[order], axis=1) - radius)))
+    return res

@@ -1,0 +1,269 @@
+# Figures 1-3: the circle problem. Stages (every arrow a file, every rule one package call):
+#   circle_data -> train_toy -> ftle_field -> ridge_metrics, plot_fig2
+#                           \-> ftle_snapshots -> plot_fig3 (b);  histories -> plot_fig3 (a)
+#   circle_data -> plot_fig1
+# Networks live under results/toy/nets/{exp}/ where exp (fig2, fig3a, fig3b) names the config
+# block holding that experiment's training settings (epochs, sigma_theta, ...). Plotting keys
+# (toy.<fig>.plot) enter only the plot rules' params, so changing them reruns only figures.
+from deepftle.data import job_seed
+
+TOY = config.get("toy", {})
+TOY_DIR = os.path.join(RESULTS, "toy")
+FIG_DIR = os.path.join(RESULTS, "figures")
+NET_STEM = "{exp}/N{N}_L{L}_s{s}_seed{seed}_{mode}"
+
+
+wildcard_constraints:
+    exp="fig2|fig3a|fig3b",
+    N=r"\d+",
+    L=r"\d+",
+    s=r"-?\d+(\.\d+)?",
+    seed=r"\d+",
+    mode="full|readout",
+
+
+def fmt_s(s):
+    """The init wildcard as written in file names: 0, 0.2, -0.2."""
+    return f"{float(s):g}"
+
+
+def toy_net(exp, N, L, s, seed, mode, ext=".pt"):
+    stem = NET_STEM.format(exp=exp, N=N, L=L, s=fmt_s(s), seed=seed, mode=mode)
+    return os.path.join(TOY_DIR, "nets", stem + ext)
+
+
+def toy_field(exp, N, L, s, seed, mode="full"):
+    stem = NET_STEM.format(exp=exp, N=N, L=L, s=fmt_s(s), seed=seed, mode=mode)
+    return os.path.join(TOY_DIR, "fields", stem + ".npz")
+
+
+def toy_snapshots(exp, N, L, s, seed, mode="full"):
+    stem = NET_STEM.format(exp=exp, N=N, L=L, s=fmt_s(s), seed=seed, mode=mode)
+    return os.path.join(TOY_DIR, "snapshots", stem + ".npz")
+
+
+def fig2_nets():
+    f = TOY["fig2"]
+    return [(N, L, f["s"], seed) for N in f["widths"] for L in f["depths"] for seed in f["seeds"]]
+
+
+def fig3a_nets():
+    f = TOY["fig3a"]
+    return [(N, f["depth"], f["s"], seed, mode)
+            for N in f["widths"] for seed in f["seeds"] for mode in ("readout", "full")]
+
+
+def fig3b_nets():
+    f = TOY["fig3b"]
+    return [(f["width"], f["depth"], s, f["seed"]) for s in f["s"]]
+
+
+def train_params(wc):
+    """Only what training uses: a change here retrains; plotting keys never enter."""
+    exp = TOY[wc.exp]
+    p = dict(width=int(wc.N), depth=int(wc.L), s=float(wc.s), mode=wc.mode,
+             sigma_theta=exp["sigma_theta"], epochs=exp["epochs"],
+             seed=job_seed(TOY["seed"], wc.N, wc.L, fmt_s(wc.s), wc.seed),
+             train=dict(TOY["train"]), snapshot_epochs=[])
+    if wc.exp == "fig3b":
+        p["snapshot_epochs"] = list(range(0, exp["epochs"] + 1, exp["snapshot_every"]))
+    if wc.mode == "readout":
+        p["readout"] = dict(TOY["readout"])
+    return p
+
+
+rule circle_data:
+    output:
+        os.path.join(TOY_DIR, "data.npz"),
+    params:
+        data=TOY["data"],
+    log:
+        log_file("circle_data"),
+    benchmark:
+        bench_file("circle_data")
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/toy_data.py"
+
+
+rule train_toy:
+    input:
+        data=rules.circle_data.output[0],
+    output:
+        net=os.path.join(TOY_DIR, "nets", NET_STEM + ".pt"),
+        history=os.path.join(TOY_DIR, "nets", NET_STEM + ".history.tsv"),
+    params:
+        train=train_params,
+    log:
+        log_file("train_toy", NET_STEM),
+    benchmark:
+        bench_file("train_toy", NET_STEM)
+    threads: 1
+    resources:
+        gpu=GPU,
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../scripts/toy_train.py"
+
+
+rule ftle_field:
+    input:
+        net=rules.train_toy.output.net,
+    output:
+        os.path.join(TOY_DIR, "fields", NET_STEM + ".npz"),
+    params:
+        grid=TOY["field"]["grid"],
+        lim=TOY["field"]["lim"],
+    log:
+        log_file("ftle_field", NET_STEM),
+    benchmark:
+        bench_file("ftle_field", NET_STEM)
+    threads: 1
+    resources:
+        gpu=GPU,
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/toy_field.py"
+
+
+rule ftle_snapshots:
+    input:
+        net=rules.train_toy.output.net,
+        data=rules.circle_data.output[0],
+    output:
+        os.path.join(TOY_DIR, "snapshots", NET_STEM + ".npz"),
+    log:
+        log_file("ftle_snapshots", NET_STEM),
+    benchmark:
+        bench_file("ftle_snapshots", NET_STEM)
+    threads: 1
+    resources:
+        gpu=GPU,
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/toy_snapshots.py"
+
+
+rule ridge_metrics:
+    input:
+        fields=lambda wc: [toy_field("fig2", N, L, s, seed) for N, L, s, seed in fig2_nets()],
+        histories=lambda wc: [toy_net("fig2", N, L, s, seed, "full", ".history.tsv")
+                              for N, L, s, seed in fig2_nets()],
+    output:
+        os.path.join(TOY_DIR, "ridges.tsv"),
+    params:
+        nets=lambda wc: [dict(N=N, L=L, s=s, seed=seed) for N, L, s, seed in fig2_nets()],
+        delta=TOY["ridges"]["delta"],
+        top=TOY["ridges"]["top"],
+    log:
+        log_file("ridge_metrics"),
+    benchmark:
+        bench_file("ridge_metrics")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/toy_ridges.py"
+
+
+rule plot_fig1:
+    input:
+        data=rules.circle_data.output[0],
+    output:
+        pdf=os.path.join(FIG_DIR, "fig1.pdf"),
+        png=report(os.path.join(FIG_DIR, "fig1.png"), caption="../report/fig1.rst",
+                   category="Figures 1-3"),
+        tsv=os.path.join(FIG_DIR, "fig1.tsv"),
+    params:
+        plot=TOY["fig1"],
+    log:
+        log_file("plot_fig1"),
+    benchmark:
+        bench_file("plot_fig1")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/fig1_plot.py"
+
+
+rule plot_fig2:
+    input:
+        fields=rules.ridge_metrics.input.fields,
+        ridges=rules.ridge_metrics.output[0],
+    output:
+        pdf=os.path.join(FIG_DIR, "fig2.pdf"),
+        png=report(os.path.join(FIG_DIR, "fig2.png"), caption="../report/fig2.rst",
+                   category="Figures 1-3"),
+        tsv=os.path.join(FIG_DIR, "fig2.tsv"),
+    params:
+        nets=rules.ridge_metrics.params.nets,
+        plot=TOY["fig2"]["plot"],
+    log:
+        log_file("plot_fig2"),
+    benchmark:
+        bench_file("plot_fig2")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    script:
+        "../scripts/fig2_plot.py"
+
+
+rule plot_fig3:
+    input:
+        histories=lambda wc: [toy_net("fig3a", N, L, s, seed, mode, ".history.tsv")
+                              for N, L, s, seed, mode in fig3a_nets()],
+        snapshots=lambda wc: [toy_snapshots("fig3b", N, L, s, seed)
+                              for N, L, s, seed in fig3b_nets()],
+    output:
+        pdf=os.path.join(FIG_DIR, "fig3.pdf"),
+        png=report(os.path.join(FIG_DIR, "fig3.png"), caption="../report/fig3.rst",
+                   category="Figures 1-3"),
+        tsv_a=os.path.join(FIG_DIR, "fig3a.tsv"),
+        tsv_b=os.path.join(FIG_DIR, "fig3b.tsv"),
+    params:
+        nets_a=lambda wc: [dict(N=N, L=L, s=s, seed=seed, mode=mode)
+                           for N, L, s, seed, mode in fig3a_nets()],
+        nets_b=lambda wc: [dict(N=N, L=L, s=s, seed=seed) for N, L, s, seed in fig3b_nets()],
+        plot=TOY["fig3"]["plot"],
+    log:
+        log_file("plot_fig3"),
+    benchmark:
+        bench_file("plot_fig3")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/fig3_plot.py"
+
+
+FIG1_FILES = list(rules.plot_fig1.output)
+FIG2_FILES = list(rules.plot_fig2.output) + [rules.ridge_metrics.output[0]]
+FIG3_FILES = list(rules.plot_fig3.output)
+ALL_TARGETS += FIG1_FILES + FIG2_FILES + FIG3_FILES
+
+
+rule fig1:
+    input:
+        FIG1_FILES,
+
+
+rule fig2:
+    input:
+        FIG2_FILES,
+
+
+rule fig3:
+    input:
+        FIG3_FILES,

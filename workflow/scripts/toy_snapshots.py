@@ -1,0 +1,24 @@
+"""ftle_snapshots: lambda_1 over the test inputs at every saved epoch (glue)."""
+import torch
+
+import deepftle.io as dio
+from deepftle.devices import job_device
+from deepftle.model import load_model
+from deepftle.toy import snapshot_lam1
+
+with dio.log_to(snakemake.log[0]):
+    torch.set_num_threads(snakemake.threads)
+    payload = torch.load(snakemake.input.net, map_location="cpu", weights_only=True)
+    snapshots = payload["extra"].get("snapshots") or {}
+    if not snapshots:
+        raise ValueError(f"{snakemake.input.net} holds no weight snapshots")
+    arrays, _ = dio.load_npz(snakemake.input.data)
+    x = torch.as_tensor(arrays["x_test"])
+    with job_device(snakemake.config["device"]) as device:
+        model = load_model(snakemake.input.net)
+        epochs, lam1 = snapshot_lam1(model, snapshots, x, device)
+        params = dict(net=str(snakemake.input.net), train=payload["provenance"].get("params"))
+        print(f"{len(epochs)} snapshots; median lam1 at epoch {epochs[0]}: "
+              f"{float(torch.as_tensor(lam1[0]).median()):.4f}", flush=True)
+        dio.save_npz(snakemake.output[0], dio.provenance(params, device), epochs=epochs,
+                     lam1=lam1, width=model.arch["width"], depth=model.arch["depth"])
