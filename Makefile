@@ -22,5 +22,14 @@ figures: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Live single-node SLURM (root; installs slurm-wlm and munge): tests/slurm/run.sh
+test-slurm: $(STAMP)
+	BIN=$(abspath $(BIN)) tests/slurm/run.sh
+
+# Snakemake report of the current results (every figure with its caption, the summary tables)
+report: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) all
+	$(BIN)/snakemake --report results/report.html all
+
 clean-venv:
 	rm -rf $(VENV)
