@@ -21,6 +21,7 @@ for _section in ("toy", "mnist"):  # each stage's section has its own schema fil
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/toy.smk"
+include: "workflow/rules/mnist.smk"
 
 
 rule all:

@@ -1,0 +1,129 @@
+"""Statistics behind Figure 4: error and entropy vs λ₁ in equal-count bins, the box of a class
+in the 2-D map, and the summary table."""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["entropy", "equal_count_bins", "class_box", "box_table", "summary_table"]
+
+
+def entropy(probs) -> np.ndarray:
+    """Predictive uncertainty H = -Σ p log p (natural log) per row."""
+    p = np.asarray(probs, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(p), 0.0)
+    return -terms.sum(axis=1)
+
+
+def equal_count_bins(lam, error, H, n_bins: int = 20) -> pd.DataFrame:
+    """Sort by λ₁ (finite values only) and cut into ``n_bins`` bins of (nearly) equal count.
+
+    Per bin: λ range and mean, count, error rate with its binomial standard error
+    ``sqrt(e (1 - e) / n)``, mean H with its standard error ``std / sqrt(n)``.
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    error = np.asarray(error, dtype=np.float64)
+    H = np.asarray(H, dtype=np.float64)
+    finite = np.isfinite(lam)
+    order = np.argsort(lam[finite], kind="stable")
+    l, e, h = lam[finite][order], error[finite][order], H[finite][order]
+    n_bins = max(1, min(n_bins, len(l)))
+    rows = []
+    for b, idx in enumerate(np.array_split(np.arange(len(l)), n_bins)):
+        if len(idx) == 0:
+            continue
+        n = len(idx)
+        err = float(e[idx].mean())
+        rows.append(dict(bin=b, lam_lo=float(l[idx[0]]), lam_hi=float(l[idx[-1]]),
+                         lam_mean=float(l[idx].mean()), n=n, error=err,
+                         error_se=float(np.sqrt(err * (1 - err) / n)),
+                         H_mean=float(h[idx].mean()),
+                         H_se=float(h[idx].std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0))
+    return pd.DataFrame(rows)
+
+
+def class_box(coords, fraction: float = 0.93) -> dict:
+    """Smallest-area axis-aligned box centred at the (coordinate-wise) median of ``coords``
+    that holds at least ``fraction`` of the points.
+
+    With half-widths (a, b) a point is inside when |x - m_x| <= a and |y - m_y| <= b. Points are
+    swept in order of |x - m_x|; for each candidate a the smallest b is the k-th smallest
+    |y - m_y| seen so far (a max-heap of size k), so the optimum is exact, O(n log n).
+    """
+    c = np.asarray(coords, dtype=np.float64)
+    if len(c) == 0:
+        return dict(x0=np.nan, x1=np.nan, y0=np.nan, y1=np.nan, n=0, inside=0, fraction=np.nan,
+                    area=np.nan)
+    med = np.median(c, axis=0)
+    dx, dy = np.abs(c[:, 0] - med[0]), np.abs(c[:, 1] - med[1])
+    k = max(1, int(np.ceil(fraction * len(c) - 1e-9)))
+    heap: list[float] = []  # max-heap (negated) of the k smallest dy so far
+    best = (np.inf, 0.0, 0.0)
+    for i in np.argsort(dx, kind="stable"):
+        if len(heap) < k:
+            heapq.heappush(heap, -dy[i])
+        elif dy[i] < -heap[0]:
+            heapq.heapreplace(heap, -dy[i])
+        if len(heap) == k:
+            a, b = dx[i], -heap[0]
+            if a * b < best[0]:
+                best = (a * b, a, b)
+    _, a, b = best
+    inside = int(np.sum((dx <= a) & (dy <= b)))
+    return dict(x0=med[0] - a, x1=med[0] + a, y0=med[1] - b, y1=med[1] + b, n=len(c),
+                inside=inside, fraction=inside / len(c), area=4 * a * b)
+
+
+def box_table(coords, labels, correct, fraction: float = 0.93, classes=range(10)) -> pd.DataFrame:
+    """:func:`class_box` of the correctly classified inputs of every class, with the box area
+    relative to the area of the whole map's bounding box."""
+    coords = np.asarray(coords)
+    span = np.ptp(coords, axis=0)
+    total = float(span[0] * span[1]) if len(coords) else np.nan
+    rows = []
+    for c in classes:
+        sel = (np.asarray(labels) == c) & np.asarray(correct, dtype=bool)
+        box = class_box(coords[sel], fraction)
+        rows.append(dict(cls=c, **box, area_rel=box["area"] / total if total else np.nan))
+    return pd.DataFrame(rows)
+
+
+def summary_table(history, lam_test, error_test, H_test, boxes: pd.DataFrame,
+                  decile: float = 0.1) -> pd.DataFrame:
+    """Long table (quantity, value): train/test accuracy, Spearman ρ(λ₁, error) and ρ(λ₁, H)
+    on the test set, error in the top/bottom λ₁ decile, per class box fraction and area."""
+    from scipy.stats import spearmanr
+
+    last = history.iloc[-1]
+    lam = np.asarray(lam_test, dtype=np.float64)
+    err = np.asarray(error_test, dtype=np.float64)
+    H = np.asarray(H_test, dtype=np.float64)
+    finite = np.isfinite(lam)
+    rows = [("train_accuracy", 1 - float(last["train_error"])),
+            ("test_accuracy", 1 - float(last["test_error"])),
+            ("test_n", int(len(lam))),
+            ("test_n_lam1_neg_inf", int((~finite).sum()))]
+    l, e, h = lam[finite], err[finite], H[finite]
+    rho_e = spearmanr(l, e)
+    rho_h = spearmanr(l, h)
+    rows += [("spearman_lam1_error", float(rho_e.statistic)),
+             ("spearman_lam1_error_p", float(rho_e.pvalue)),
+             ("spearman_lam1_H", float(rho_h.statistic)),
+             ("spearman_lam1_H_p", float(rho_h.pvalue))]
+    order = np.argsort(l, kind="stable")
+    m = max(1, int(round(decile * len(l))))
+    rows += [("error_bottom_decile", float(e[order[:m]].mean())),
+             ("error_top_decile", float(e[order[-m:]].mean())),
+             ("error_all", float(e.mean())),
+             ("lam1_bottom_decile_max", float(l[order[m - 1]])),
+             ("lam1_top_decile_min", float(l[order[-m]]))]
+    for _, r in boxes.iterrows():
+        c = int(r["cls"])
+        rows += [(f"box_fraction_class{c}", float(r["fraction"])),
+                 (f"box_area_class{c}", float(r["area"])),
+                 (f"box_area_rel_class{c}", float(r["area_rel"]))]
+    return pd.DataFrame(rows, columns=["quantity", "value"])
