@@ -50,6 +50,8 @@ class _Linear:
 @dataclass(frozen=True)
 class _Activation:
     forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # b -> (g(b), g'(b))
+    gmax: float | None = None  # sup |g'| when known (bounds the tangent growth of a layer)
+    tanh: bool = False  # fused tanh path: divide the tangents by cosh^2 in place
 
 
 def _generic_derivative(module: nn.Module):
@@ -68,16 +70,20 @@ def _activation(module: nn.Module) -> _Activation | None:
     if isinstance(module, nn.Tanh):
         def run(b):  # sech^2 from b keeps its relative accuracy where tanh saturates
             return torch.tanh(b), torch.cosh(b).reciprocal_().square_()
+        return _Activation(run, 1.0, tanh=True)
     elif isinstance(module, nn.ReLU):
         def run(b):
             return torch.relu(b), (b > 0).to(b.dtype)
+        return _Activation(run, 1.0)
     elif isinstance(module, nn.Sigmoid):
         def run(b):
             y = torch.sigmoid(b)
             return y, y * (1 - y)
+        return _Activation(run, 0.25)
     elif isinstance(module, Erf):
         def run(b):
             return torch.erf(b), (2 / _SQRT_PI) * torch.exp(-b * b)
+        return _Activation(run, 2 / _SQRT_PI)
     elif isinstance(module, (nn.LeakyReLU, nn.Softplus, nn.GELU, nn.ELU, nn.SiLU, nn.CELU,
                              nn.SELU, nn.Mish, nn.Softsign, nn.Hardtanh, nn.Tanhshrink,
                              nn.Hardswish, nn.Hardsigmoid, nn.LogSigmoid)):
@@ -165,12 +171,102 @@ def _canonical_sign(v: torch.Tensor) -> torch.Tensor:
     return v * torch.where(sign == 0, torch.ones_like(sign), sign)
 
 
+def _safe(v: torch.Tensor) -> torch.Tensor:
+    """v where it is a positive finite number, else 1 (a neutral divisor)."""
+    return torch.where((v > 0) & torch.isfinite(v), v, torch.ones_like(v))
+
+
+def _qr2(t: torch.Tensor):
+    """Vectorised QR of two tangents per point: CGS with one re-orthogonalisation pass.
+
+    ``t`` (P, 2, n) holds the rows; returns the orthonormal rows (P, 2, n) and R (P, 2, 2),
+    ``t = R^T q`` row-wise. A zero row yields a zero row of q and a zero diagonal entry of R.
+    """
+    t0, t1 = t[:, 0], t[:, 1]
+    r00 = torch.linalg.vector_norm(t0, dim=1)
+    q0 = t0 / _safe(r00)[:, None]
+    r01 = (q0 * t1).sum(1)
+    u = t1 - r01[:, None] * q0
+    c = (q0 * u).sum(1)  # second pass ("twice is enough")
+    u -= c[:, None] * q0
+    r01 += c
+    r11 = torch.linalg.vector_norm(u, dim=1)
+    q1 = u / _safe(r11)[:, None]
+    rr = torch.zeros((t.shape[0], 2, 2), dtype=t.dtype, device=t.device)
+    rr[:, 0, 0], rr[:, 0, 1], rr[:, 1, 1] = r00, r01, r11
+    return torch.stack((q0, q1), dim=1), rr
+
+
+def _top_eig2(t: torch.Tensor, want_vector: bool):
+    """Largest eigenvalue (and eigenvector) of the 2 x 2 Gram t t^T per point, closed form.
+
+    ``t`` (P, 2, n). Returns sigma_1^2 (P,) float64 and, if asked, v (P, 2) float64. Both terms
+    of (a + c)/2 + sqrt(((a - c)/2)^2 + b^2) are non-negative: no cancellation.
+    """
+    a = t[:, 0].square().sum(1).double()
+    c = t[:, 1].square().sum(1).double()
+    b = (t[:, 0] * t[:, 1]).sum(1).double()
+    half = 0.5 * (a - c)
+    root = torch.sqrt(half * half + b * b)
+    lam = 0.5 * (a + c) + root
+    if not want_vector:
+        return lam, None
+    # eigenvector (lam - c, b) when a >= c, else (b, lam - a): both components free of cancellation
+    big = half >= 0
+    v = torch.stack((torch.where(big, half + root, b), torch.where(big, b, root - half)), dim=1)
+    n = torch.linalg.vector_norm(v, dim=1)
+    v = torch.where((n > 0)[:, None], v / _safe(n)[:, None],
+                    torch.tensor([1.0, 0.0], dtype=v.dtype, device=v.device))
+    return lam, v
+
+
+def _top_eig_power(t: torch.Tensor, tol: float, iterations=(3, 6)):
+    """Largest eigenvalue of the Gram G = t t^T (t: (P, r, n)) per point, certified.
+
+    Power iteration on G applied as t (t^T v) (never forming G), started from the row of t with
+    the largest norm. A point is accepted when the Kato-Temple bound certifies the Rayleigh
+    quotient rho to relative accuracy ``tol``: lambda_1 in [rho, rho + delta^2 / (rho - alpha)],
+    delta = ||G v - rho v||, alpha = tr G - rho >= lambda_2 (valid when rho > alpha). Points not
+    certified after all iterations (near-degenerate sigma_1 ~ sigma_2, zero frames) fall back to
+    float64 ``eigvalsh``. Returns sigma_1^2 (P,) float64.
+    """
+    P = t.shape[0]
+    rows = t.square().sum(2)  # (P, r)
+    trace = rows.sum(1)
+    idx = rows.argmax(1)
+    v = torch.bmm(t, t[torch.arange(P, device=t.device), idx][:, :, None])[:, :, 0]  # G e_i
+    out = torch.empty(P, dtype=torch.float64, device=t.device)
+    todo = torch.arange(P, device=t.device)
+    for n_iter in iterations:
+        for _ in range(n_iter):
+            v = v / _safe(torch.linalg.vector_norm(v, dim=1))[:, None]
+            u = torch.bmm(v[:, None, :], t)  # (P, 1, n) = v^T K
+            v = torch.bmm(t, u.transpose(1, 2))[:, :, 0]  # G v
+        v = v / _safe(torch.linalg.vector_norm(v, dim=1))[:, None]
+        u = torch.bmm(v[:, None, :], t)
+        w = torch.bmm(t, u.transpose(1, 2))[:, :, 0]
+        rho = u.square().sum((1, 2))
+        delta2 = (w - rho[:, None] * v).square().sum(1)
+        alpha = trace - rho
+        ok = (rho > alpha) & (delta2 <= tol * rho * (rho - alpha)) & torch.isfinite(rho)
+        out[todo[ok]] = rho[ok].double()
+        keep = ~ok
+        todo, t, v, trace = todo[keep], t[keep], v[keep], trace[keep]
+        if todo.numel() == 0:
+            return out
+    td = t.double()
+    out[todo] = torch.linalg.eigvalsh(td @ td.transpose(1, 2))[:, -1]
+    return out
+
+
 class _Frame:
     """Activations and tangents of one chunk of points, propagated layer by layer.
 
-    ``z[0]`` holds the activations (P, n); ``z[1:]`` the tangent frame (r, P, n), whose row j at
-    point p is column j of K_p up to the per-point factor ``exp(log_scale[p])`` (k = 1), or of
-    ``K_p R_p^{-1}`` with ``R_p = exp(log_scale[p]) * tri[p]`` (k > 1, the frame orthonormal).
+    ``h`` (P, n) holds the activations, ``t`` (P, r, n) the tangent frame: row j at point p is
+    column j of K_p up to the factor ``exp(log_scale[p])`` (k = 1), or of ``K_p R_p^{-1}`` with
+    ``R_p = exp(log_scale[p]) * tri[p]`` (k > 1, the frame orthonormal). Each Linear layer is
+    two matrix products with the shared weight (activations with the bias fused, and all P * r
+    tangent rows at once); the tanh derivative divides the tangents by cosh^2 in place.
     """
 
     def __init__(self, x, first, q_basis, orthonormalise):
@@ -179,68 +275,91 @@ class _Frame:
         if isinstance(first, _Linear):
             # first layer: activations x W^T + b, tangents the rows of R_1 shared by all points
             r1 = q_basis[1]
-            h = x @ first.weight.T
-            if first.bias is not None:
-                h = h + first.bias
-            self.z = torch.empty((1 + r1.shape[0], P, h.shape[1]), dtype=x.dtype, device=x.device)
-            self.z[0] = h
-            self.z[1:] = r1[:, None, :]
+            self.h = (torch.addmm(first.bias, x, first.weight.T) if first.bias is not None
+                      else x @ first.weight.T)
+            self.t = r1[None].expand(P, -1, -1)
         else:
             d = x.shape[1]
-            self.z = torch.empty((1 + d, P, d), dtype=x.dtype, device=x.device)
-            self.z[0] = x
-            self.z[1:] = torch.eye(d, dtype=x.dtype, device=x.device)[:, None, :]
-        r = self.z.shape[0] - 1
+            self.h = x.clone()
+            self.t = torch.eye(d, dtype=x.dtype, device=x.device)[None].expand(P, -1, -1)
+        self.shared = True  # t is a broadcast view: the first update must not be in place
+        r = self.t.shape[1]
         self.log_scale = torch.zeros(P, dtype=torch.float64, device=x.device)
         self.tri = (torch.eye(r, dtype=torch.float64, device=x.device).expand(P, r, r).clone()
                     if orthonormalise else None)
+        self.bad = torch.zeros(P, dtype=torch.bool, device=x.device)
 
     def linear(self, step: _Linear):
-        s = self.z.shape
-        out = (self.z.reshape(-1, s[2]) @ step.weight.T).reshape(s[0], s[1], -1)
-        if step.bias is not None:
-            out[0] += step.bias
-        self.z = out
+        P, r, n = self.t.shape
+        w_t = step.weight.T
+        self.h = (torch.addmm(step.bias, self.h, w_t) if step.bias is not None
+                  else self.h @ w_t)
+        self.t = (self.t.reshape(P * r, n) @ w_t).view(P, r, -1)
+        self.shared = False
 
     def activation(self, step: _Activation):
-        y, dy = step.forward(self.z[0])
-        self.z[0] = y
-        self.z[1:] *= dy
+        if step.tanh:
+            c = torch.cosh(self.h).square_()  # sech^2 = 1 / cosh^2, exact in saturation
+            self.h = self.h.tanh_()  # h is always this frame's own buffer
+            self.t = self.t / c[:, None] if self.shared else self.t.div_(c[:, None])
+        else:
+            y, dy = step.forward(self.h)
+            self.h = y
+            self.t = self.t * dy[:, None] if self.shared else self.t.mul_(dy[:, None])
+        self.shared = False
 
-    def renormalise(self):
-        """Keep magnitudes O(1): per-point norm rescaling (k = 1) or QR (k > 1)."""
-        tangents = self.z[1:]
+    def renormalise(self, threshold=None):
+        """Keep magnitudes O(1): per-point norm rescaling (k = 1) or QR (k > 1).
+
+        ``threshold`` (k = 1, block mode): points whose frame norm fell below it (or is not
+        finite) may have lost digits to underflow inside the block and are marked ``bad``.
+        """
+        P = self.t.shape[0]
         if not self.orthonormalise:
-            norm = torch.linalg.vector_norm(tangents, dim=(0, 2))
-            safe = torch.where(norm > 0, norm, torch.ones_like(norm))
-            tangents /= safe[None, :, None]
+            norm = torch.linalg.vector_norm(self.t.reshape(P, -1), dim=1)
+            if threshold is not None:
+                self.bad |= ~((norm >= threshold) & torch.isfinite(norm))
+            safe = _safe(norm)
+            self.t = self.t / safe[:, None, None] if self.shared else \
+                self.t.div_(safe[:, None, None])
             self.log_scale += torch.log(safe.to(torch.float64))
+            self.shared = False
             return
-        # per point: tangents^T (n x r) = Q R; new frame Q^T, tri <- R tri
-        q, rr = torch.linalg.qr(tangents.permute(1, 2, 0))  # (P, n, r'), (P, r', r)
+        if self.t.shape[1] == 2 and self.t.shape[2] >= 2:
+            q, rr = _qr2(self.t)
+        else:  # per point: t^T (n x r) = Q R; new frame Q^T (column-major Q: no copy)
+            q, rr = torch.linalg.qr(self.t.transpose(1, 2))
+            q = q.transpose(1, 2)
         tri = rr.to(torch.float64) @ self.tri
         scale = tri.abs().amax(dim=(1, 2))
-        safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+        safe = _safe(scale)
         self.tri = tri / safe[:, None, None]
         self.log_scale += torch.log(safe)
-        z = torch.empty((1 + q.shape[2],) + tuple(self.z.shape[1:]), dtype=self.z.dtype,
-                        device=self.z.device)
-        z[0] = self.z[0]
-        z[1:] = q.permute(2, 0, 1)
-        self.z = z
+        self.t = q
+        self.shared = False
 
     def exponents(self, depth, k, q_input, want_directions):
         """lambda_1..k at this depth (frame must be renormalised) and directions in input space."""
         if not self.orthonormalise:
-            t = self.z[1:].permute(1, 0, 2).to(torch.float64)  # (P, r, n)
-            gram = t @ t.transpose(1, 2)  # K^T K up to scale, (P, r, r)
-            if want_directions:
-                evals, evecs = torch.linalg.eigh(gram)
-                sigma2 = evals.flip(-1)[:, :k]
-                vecs = evecs.flip(-1)[:, :, :k]
+            t = self.t
+            r = t.shape[1]
+            vecs = None
+            if r == 1:
+                sigma2 = t.square().sum((1, 2)).double()
+                if want_directions:
+                    vecs = torch.ones((t.shape[0], 1, 1), dtype=torch.float64, device=t.device)
+            elif r == 2:
+                sigma2, v = _top_eig2(t, want_directions)
+                if want_directions:
+                    vecs = v[:, :, None]
+            elif want_directions:
+                td = t.double()
+                evals, evecs = torch.linalg.eigh(td @ td.transpose(1, 2))
+                sigma2, vecs = evals[:, -1], evecs[:, :, -1:]
             else:
-                sigma2 = torch.linalg.eigvalsh(gram).flip(-1)[:, :k]
-            log_sigma = 0.5 * torch.log(sigma2.clamp_min(0))
+                tol = 1e-13 if t.dtype == torch.float64 else 1e-7
+                sigma2 = _top_eig_power(t, tol)
+            log_sigma = 0.5 * torch.log(sigma2.clamp_min(0))[:, None]
         else:
             if want_directions:
                 _, s, vh = torch.linalg.svd(self.tri, full_matrices=False)
@@ -256,10 +375,16 @@ class _Frame:
         return lam, _canonical_sign(vecs)
 
 
+# Bytes of the (P, r, n) tangent buffer per chunk: small enough that a layer's activations,
+# tangents and derivative stay in cache between the matrix product and the elementwise passes,
+# large enough that the per-layer Python overhead is amortised (measured by bench/ftle.py).
+_CHUNK_BYTES = 4 << 20
+
+
 def _default_batch(r, width, dtype) -> int:
-    """Points per chunk so that one (1 + r, P, width) buffer stays near 64 MiB."""
+    """Points per chunk so that one (P, 1 + r, width) working set stays near _CHUNK_BYTES."""
     itemsize = torch.finfo(dtype).bits // 8
-    return max(1, (64 << 20) // ((1 + r) * max(width, 1) * itemsize))
+    return max(64, _CHUNK_BYTES // ((1 + r) * max(width, 1) * itemsize))
 
 
 def ftle(trunk: nn.Sequential, x, k: int = 1, return_directions: bool = False,
@@ -285,7 +410,9 @@ def ftle(trunk: nn.Sequential, x, k: int = 1, return_directions: bool = False,
         Depths ``l`` (1..L) at which to return :math:`\lambda^{(l)} = l^{-1}\log\sigma(J_l)`,
         ``J_l = \partial x^{(l)} / \partial x^{(0)}``, all in one pass. Adds a leading axis.
     batch_size:
-        Points per chunk (memory bound); default keeps the working buffer near 64 MiB.
+        Points per chunk (memory bound); the default keeps a chunk's working set near
+        4 MiB so that it stays in cache between a layer's matrix product and its elementwise
+        passes.
 
     Returns
     -------
@@ -316,6 +443,7 @@ def ftle(trunk: nn.Sequential, x, k: int = 1, return_directions: bool = False,
     widest = max([d_in] + [lin.weight.shape[0] for lin in linears])
     chunk = batch_size or _default_batch(r, widest, dtype)
     orthonormalise = k > 1
+    bounds = None if orthonormalise else _block_bounds(steps, dtype)
 
     lam_out = torch.empty((len(depths), x.shape[0], k), dtype=dtype, device=device)
     dir_out = (torch.empty((len(depths), x.shape[0], d_in, k), dtype=dtype, device=device)
@@ -323,8 +451,20 @@ def ftle(trunk: nn.Sequential, x, k: int = 1, return_directions: bool = False,
     with torch.no_grad():
         for start in range(0, x.shape[0], chunk):
             sl = slice(start, min(start + chunk, x.shape[0]))
-            _propagate(steps, x[sl], q_basis, q_input, depths, max_depth, k, orthonormalise,
-                       lam_out[:, sl], None if dir_out is None else dir_out[:, sl])
+            bad = _propagate(steps, x[sl], q_basis, q_input, depths, max_depth, k,
+                             orthonormalise, lam_out[:, sl],
+                             None if dir_out is None else dir_out[:, sl], bounds)
+            if bad is not None and bad.any():
+                # underflow possible inside a block: redo these points layer by layer
+                idx = torch.nonzero(bad)[:, 0] + start
+                lam_b = lam_out.new_empty((len(depths), idx.numel(), k))
+                dir_b = None if dir_out is None else dir_out.new_empty(
+                    (len(depths), idx.numel(), d_in, k))
+                _propagate(steps, x[idx], q_basis, q_input, depths, max_depth, k,
+                           orthonormalise, lam_b, dir_b, None)
+                lam_out[:, idx] = lam_b
+                if dir_out is not None:
+                    dir_out[:, idx] = dir_b
     if single:
         lam_out = lam_out[:, 0]
         dir_out = None if dir_out is None else dir_out[:, 0]
@@ -334,18 +474,64 @@ def ftle(trunk: nn.Sequential, x, k: int = 1, return_directions: bool = False,
     return (lam_out, dir_out) if return_directions else lam_out
 
 
-def _propagate(steps, x, q_basis, q_input, depths, max_depth, k, orthonormalise, lam_out, dir_out):
-    """Run one chunk through the trunk, writing lambda (and v) at every requested depth."""
+def _block_bounds(steps, dtype):
+    """Per-Linear growth bounds for k = 1 block renormalisation, or None (every layer).
+
+    gamma_l = ||W_l||_2 * prod(sup|g'|) over the activations up to the next Linear bounds the
+    growth of the tangent-frame norm through layer l. Renormalising only when the running product
+    of max(gamma, 1) would exceed ``ceiling`` keeps every intermediate norm below it; a frame
+    whose norm at the next renormalisation is >= floor * product cannot have dropped below
+    ``floor`` inside the block (no digits lost to underflow). Points failing that check are
+    recomputed with renormalisation after every layer.
+    """
+    if not isinstance(steps[0], _Linear):
+        return None
+    info = torch.finfo(dtype)
+    floor = info.tiny / info.eps * 1e3
+    ceiling = 1e10 if dtype != torch.float64 else 1e100
+    first, logs = 0.0, []
+    for step in steps[1:]:
+        if isinstance(step, _Linear):
+            logs.append(math.log(max(torch.linalg.matrix_norm(step.weight.double(), 2).item(),
+                                     1e-300)))
+        elif step.gmax is None:
+            return None
+        elif logs:
+            logs[-1] += math.log(step.gmax)
+        else:  # activations of the first layer
+            first += math.log(step.gmax)
+    return floor, math.log(ceiling), max(first, 0.0), [max(g, 0.0) for g in logs]
+
+
+def _propagate(steps, x, q_basis, q_input, depths, max_depth, k, orthonormalise, lam_out,
+               dir_out, bounds):
+    """Run one chunk through the trunk, writing lambda (and v) at every requested depth.
+
+    Returns a bool mask of points to recompute with every-layer renormalisation (block mode).
+    """
     frame = _Frame(x, steps[0], q_basis, orthonormalise)
     first_linear = isinstance(steps[0], _Linear)
     depth = 1 if first_linear else 0
     rest = steps[1:] if first_linear else steps
+    block = bounds is not None and not orthonormalise
+    if block:
+        floor, log_ceiling, grown, log_gamma = bounds
+        frame.renormalise()  # start the block at norm 1 (rows of R_1 scaled)
+        linear_index = 0
 
     def boundary(i):  # a depth is complete when the next step is a Linear or there is none
         return depth >= 1 and (i == len(rest) or isinstance(rest[i], _Linear))
 
     def record():
-        frame.renormalise()
+        nonlocal grown
+        if block:
+            if depth not in depths and (i_next >= len(rest) or
+                                        grown + log_gamma[linear_index] <= log_ceiling):
+                return
+            frame.renormalise(floor * math.exp(grown))
+            grown = 0.0
+        else:
+            frame.renormalise()
         if depth not in depths:
             return
         lam, vecs = frame.exponents(depth, k, q_input, dir_out is not None)
@@ -355,6 +541,7 @@ def _propagate(steps, x, q_basis, q_input, depths, max_depth, k, orthonormalise,
                 if dir_out is not None:
                     dir_out[j] = vecs.to(dir_out.dtype)
 
+    i_next = 0
     if boundary(0):
         record()
     for i, step in enumerate(rest):
@@ -363,7 +550,12 @@ def _propagate(steps, x, q_basis, q_input, depths, max_depth, k, orthonormalise,
                 break
             frame.linear(step)
             depth += 1
+            if block:
+                grown += log_gamma[linear_index]
+                linear_index += 1
         else:
             frame.activation(step)
+        i_next = i + 1
         if boundary(i + 1):
             record()
+    return frame.bad if block else None
