@@ -26,7 +26,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["resolve_device", "job_device", "DEFAULT_LOCK_DIR", "FAKE_GPUS_ENV", "LOCK_DIR_ENV"]
+__all__ = ["resolve_device", "job_device", "set_deterministic", "DEFAULT_LOCK_DIR",
+           "FAKE_GPUS_ENV", "LOCK_DIR_ENV"]
 
 DEFAULT_LOCK_DIR = ".snakemake/gpu-locks"
 FAKE_GPUS_ENV = "DEEPFTLE_FAKE_GPUS"  # tests only
@@ -66,6 +67,24 @@ def _config_lock_dir() -> str | None:
     if isinstance(cfg, dict) and cfg.get("gpu_lock_dir"):
         return str(cfg["gpu_lock_dir"])
     return None
+
+
+def set_deterministic(enabled: bool = True) -> None:
+    """Bitwise-repeatable CUDA runs (config ``deterministic: true``): deterministic kernels only
+    (an op without one raises) and a fixed cuBLAS workspace. Must run before the first CUDA
+    matmul of the process; CPU runs are deterministic without it."""
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(enabled)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = enabled
+
+
+def _config_deterministic() -> bool:
+    """``deterministic`` from the config of the Snakemake ``script:`` running us, if any."""
+    smk = getattr(sys.modules.get("__main__"), "snakemake", None)
+    cfg = getattr(smk, "config", None)
+    return bool(isinstance(cfg, dict) and cfg.get("deterministic"))
 
 
 def _lock_dir(lock_dir) -> Path:
@@ -123,14 +142,17 @@ def _acquire(n: int, lock_dir: Path, poll_s: float, timeout_s: float | None):
 
 @contextlib.contextmanager
 def job_device(name: str = "auto", *, lock_dir=None, poll_s: float = 0.5,
-               timeout_s: float | None = None):
+               timeout_s: float | None = None, deterministic: bool | None = None):
     """The device a pipeline job runs on, held for the job's lifetime; prints it to the log.
 
     ``cpu`` (or ``auto`` without CUDA) yields the CPU and locks nothing. CUDA: locks a free
     device under ``lock_dir`` (default: the job's config ``gpu_lock_dir``, else
     ``$DEEPFTLE_GPU_LOCK_DIR``, else ``.snakemake/gpu-locks``), makes it the current CUDA
-    device and yields ``cuda:i``; the lock is released on exit.
+    device and yields ``cuda:i``; the lock is released on exit. ``deterministic`` (default:
+    the job's config ``deterministic``) calls :func:`set_deterministic` first.
     """
+    if deterministic if deterministic is not None else _config_deterministic():
+        set_deterministic(True)
     fake = _fake_gpus() if name in ("auto", "cuda") else 0
     if fake:
         n = fake

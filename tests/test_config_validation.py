@@ -1,0 +1,120 @@
+"""Broken configurations are rejected before any job runs, and the message names the key.
+
+Each case is a ``--configfile`` override (deep-merged onto config.yaml, as a user would write
+it), or, for a missing required key, a full config with that key deleted passed with
+``--replace-workflow-config``. All cases run ``snakemake -n`` in their own empty work
+directory, two at a time; the parametrised tests then check one case each.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULTS = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def _without(*path):
+    """The whole default config with one key deleted (for --replace-workflow-config)."""
+    cfg = copy.deepcopy(DEFAULTS)
+    node = cfg
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return cfg
+
+
+# id: (config written to the file, replace the workflow config?, key the message must name)
+CASES = {
+    "top-unknown-key": ({"devise": "cpu"}, False, "devise"),
+    "device-bad-enum": ({"device": "gpu"}, False, "device"),
+    "deterministic-wrong-type": ({"deterministic": "yes"}, False, "deterministic"),
+    "toy-section-not-a-mapping": ({"toy": [1, 2]}, False, "toy"),
+    "toy-unknown-key": ({"toy": {"fig2": {"widht": 5}}}, False, "toy.fig2.widht"),
+    "toy-unknown-section": ({"toy": {"fig5": {"epochs": 1}}}, False, "toy.fig5"),
+    "width-list-with-string": ({"toy": {"fig2": {"widths": [5, "a"]}}}, False,
+                               "toy.fig2.widths[1]"),
+    "empty-depth-list": ({"toy": {"fig2": {"depths": []}}}, False, "toy.fig2.depths"),
+    "depth-zero-in-list": ({"toy": {"fig2": {"depths": [2, 0]}}}, False, "toy.fig2.depths[1]"),
+    "width-zero": ({"toy": {"fig3b": {"width": 0}}}, False, "toy.fig3b.width"),
+    "negative-epochs": ({"toy": {"fig2": {"epochs": -1}}}, False, "toy.fig2.epochs"),
+    "fractional-epochs": ({"toy": {"fig3a": {"epochs": 2.5}}}, False, "toy.fig3a.epochs"),
+    "lr-zero": ({"toy": {"train": {"lr": 0}}}, False, "toy.train.lr"),
+    "lr-string": ({"mnist": {"train": {"lr": "fast"}}}, False, "mnist.train.lr"),
+    "grid-1": ({"toy": {"field": {"grid": 1}}}, False, "toy.field.grid"),
+    "fraction-zero": ({"toy": {"ridges": {"top": 0}}}, False, "toy.ridges.top"),
+    "fraction-above-one": ({"mnist": {"fig4": {"box_fraction": 1.5}}}, False,
+                           "mnist.fig4.box_fraction"),
+    "optimiser-bad-enum": ({"toy": {"train": {"optimizer": "rmsprop"}}}, False,
+                           "toy.train.optimizer"),
+    "activation-bad-enum": ({"mnist": {"train": {"activation": "sigmoid"}}}, False,
+                            "mnist.train.activation"),
+    "projection-bad-enum": ({"mnist": {"embed": {"method": "umap"}}}, False,
+                            "mnist.embed.method"),
+    "depth-as-string": ({"mnist": {"train": {"depth": "16"}}}, False, "mnist.train.depth"),
+    "mnist-unknown-key": ({"mnist": {"embed": {"perplexityy": 30}}}, False,
+                          "mnist.embed.perplexityy"),
+    "duplicate-seeds": ({"toy": {"fig3a": {"seeds": [0, 0]}}}, False, "toy.fig3a.seeds"),
+    "bad-checksum": ({"mnist": {"data": {"checksums": {"t10k-labels-idx1-ubyte": "xyz"}}}},
+                     False, "mnist.data.checksums.t10k-labels-idx1-ubyte"),
+    "missing-top-level-key": (_without("device"), True, "device"),
+    "missing-toy-key": (_without("toy", "seed"), True, "toy.seed"),
+    "missing-mnist-key": (_without("mnist", "train", "epochs"), True, "mnist.train.epochs"),
+}
+
+
+def _dry_run(workdir: Path, cfg: dict, replace: bool, target: str = "all"):
+    workdir.mkdir(parents=True)
+    (workdir / "override.yaml").write_text(yaml.safe_dump(cfg))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
+           str(workdir), "--configfile", str(workdir / "override.yaml"), "--cores", "1", "-n",
+           target]
+    if replace:
+        cmd.append("--replace-workflow-config")
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Every case, plus a valid control, run two at a time (one process each, ~3 s idle)."""
+    base = tmp_path_factory.mktemp("configs")
+    jobs = dict(CASES)
+    jobs["valid-control"] = (yaml.safe_load((ROOT / "tests/config/test.yaml").read_text()),
+                             False, None)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(_dry_run, base / name, cfg, replace,
+                                     "fig1" if name == "valid-control" else "all")
+                   for name, (cfg, replace, _) in jobs.items()}
+        return {name: (base / name, f.result()) for name, f in futures.items()}
+
+
+def test_enough_cases():
+    assert len(CASES) >= 15
+
+
+def test_valid_config_passes_the_same_check(runs):
+    workdir, run = runs["valid-control"]
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "circle_data" in run.stdout + run.stderr  # a real plan was made (dry run)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_broken_config_is_rejected_naming_the_key(runs, case):
+    _, _, key = CASES[case]
+    workdir, run = runs[case]
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    assert "invalid configuration" in out, out[-3000:]
+    line = next(ln for ln in out.splitlines() if "invalid configuration" in ln)
+    assert key in line, f"message does not name {key!r}: {line}"
+    # rejected before planning: no job listed, nothing written in the work directory
+    assert "Job stats" not in out and "rule " not in out
+    assert sorted(p.name for p in workdir.iterdir() if p.name != ".snakemake") == \
+        ["override.yaml"]
