@@ -10,6 +10,9 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 def _config_key(prefix, path):
     """Dotted name of a config entry: toy.fig2.widths[1]."""
     key = prefix
