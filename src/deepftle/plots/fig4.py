@@ -12,6 +12,7 @@ from .style import LAMBDA_CMAP, lambda_norm, save, setup
 __all__ = ["make_tables", "plot_fig4", "plot_adversarial"]
 
 LAM = r"$\lambda_1^{(L)}$"
+MAP_BACKGROUND = "0.8"
 
 
 def make_tables(ftle: dict, emb: dict, path: dict, box_class: int = 0,
@@ -85,9 +86,11 @@ def plot_fig4(tables: dict, pdf, png, blowup: float = 3.0, box_class: int = 0):
     fig = plt.figure(figsize=(10, 4.6))
     gs = fig.add_gridspec(2, 2, width_ratios=[1.45, 1], hspace=0.45, wspace=0.28)
     ax = fig.add_subplot(gs[:, 0])
+    ax.set_facecolor(MAP_BACKGROUND)  # points with λ₁ ≈ 0 are white in the diverging map
     order = np.argsort(lam[finite])  # largest λ drawn last
     xs, ys, ls = m["x"].to_numpy()[finite][order], m["y"].to_numpy()[finite][order], lam[finite][order]
-    sc = ax.scatter(xs, ys, c=ls, cmap=LAMBDA_CMAP, norm=norm, s=0.6, lw=0, rasterized=True)
+    size = float(np.clip(3e4 / max(len(xs), 1), 0.4, 8.0))  # ~0.5 for 60000 points
+    sc = ax.scatter(xs, ys, c=ls, cmap=LAMBDA_CMAP, norm=norm, s=size, lw=0, rasterized=True)
     fig.colorbar(sc, ax=ax, label=LAM, shrink=0.85, pad=0.02)
     _neg_inf_note(ax, int((~finite).sum()), "training inputs")
     _add_path(ax, path, norm)
@@ -111,9 +114,10 @@ def plot_fig4(tables: dict, pdf, png, blowup: float = 3.0, box_class: int = 0):
     left = 0.01 if cx > 0.5 else 0.99 - w
     bottom = 0.01 if cy > 0.5 else 0.99 - h
     ins = ax.inset_axes([left, bottom, w, h])
+    ins.set_facecolor(MAP_BACKGROUND)
     inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
-    ins.scatter(xs[inside], ys[inside], c=ls[inside], cmap=LAMBDA_CMAP, norm=norm, s=2, lw=0,
-                rasterized=True)
+    ins.scatter(xs[inside], ys[inside], c=ls[inside], cmap=LAMBDA_CMAP, norm=norm,
+                s=min(4 * size, 12.0), lw=0, rasterized=True)
     _add_path(ins, path, norm, lw=1.5)
     ins.set_xlim(x0, x1)
     ins.set_ylim(y0, y1)
@@ -121,7 +125,8 @@ def plot_fig4(tables: dict, pdf, png, blowup: float = 3.0, box_class: int = 0):
     ins.set_yticks([])
     for s in ins.spines.values():
         s.set_lw(1)
-    ins.set_title(f"{blowup * scale:g}× box", fontsize=7, pad=2)
+    ins.text(0.03, 0.97, f"{blowup * scale:.3g}× box", transform=ins.transAxes, fontsize=7,
+             va="top", ha="left")
     ax.indicate_inset_zoom(ins, edgecolor="0.3", alpha=0.8)
     axb = fig.add_subplot(gs[0, 1])
     _bins_panel(axb, bins, "error", "error_se", "test classification error")
@@ -154,7 +159,7 @@ def plot_adversarial(tables: dict, pdf, png, source: int, target: int):
         ax.axvline(path["step"].iloc[flip[0]], color="0.5", ls=":", lw=1)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="upper left")
+    ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="center right", framealpha=0.8)
     ax.set_title(f"(d) attack {source} → {target}", fontsize=9, loc="left")
     _neg_inf_note(ax, int(np.isneginf(path["lam1"]).sum()), "path images")
     _bins_panel(axes[1], bins, "error", "error_se", f"error (prediction ≠ {source})")
