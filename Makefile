@@ -8,7 +8,7 @@ CORES      ?= 2
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.deepftle-installed
 
-.PHONY: figures test bench report test-slurm clean-venv
+.PHONY: figures test bench bench-pipeline report test-slurm clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ test-slurm: $(STAMP)
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) all
 	$(BIN)/snakemake --report results/report.html all
+
+# FTLE engine against per-point autograd, vmap(jacrev) and a same-flop GEMM (issue 7):
+# writes results/bench/ftle.tsv and prints the ratio table. bench-pipeline summarises the
+# Snakemake benchmark files of a `make figures` run into results/bench/pipeline.tsv.
+bench: $(STAMP)
+	$(BIN)/python bench/ftle.py
+
+bench-pipeline: $(STAMP)
+	$(BIN)/python bench/pipeline.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -440,7 +440,7 @@ def ftle(trunk: nn.Sequential, x, k: int = 1, return_directions: bool = False,
         q_basis = (q1, r1)
         q_input = q1
     r = q_basis[1].shape[0] if q_basis is not None else d_in
-    widest = max([d_in] + [lin.weight.shape[0] for lin in linears])
+    widest = max(lin.weight.shape[0] for lin in linears)  # tangent rows are hidden-width long
     chunk = batch_size or _default_batch(r, widest, dtype)
     orthonormalise = k > 1
     bounds = None if orthonormalise else _block_bounds(steps, dtype)
