@@ -26,3 +26,7 @@ def _gpu_jobs():
 
 # rules that train or compute FTLEs declare `resources: gpu=GPU`
 GPU = _gpu_jobs()
+
+# Software of every rule: the conda environment that `conda env create -f environment.yml`
+# makes (named deepftle). Used only with `--use-conda`; otherwise jobs run in the current env.
+CONDA_ENV = "deepftle"

@@ -50,6 +50,8 @@ rule mnist_data:
     resources:
         mem_mb=1000,
         runtime=30,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/mnist_data.py"
 
@@ -71,6 +73,8 @@ rule train_mnist:
         gpu=GPU,
         mem_mb=4000,
         runtime=60,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/mnist_train.py"
 
@@ -92,20 +96,20 @@ rule ftle_mnist:
         gpu=GPU,
         mem_mb=4000,
         runtime=30,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/mnist_ftle.py"
 
 
-def _embed_inputs(wildcards):
-    inputs = {"data": MNIST_FILES}
-    if config["mnist"]["embed"]["method"] == "bottleneck":
-        inputs["net"] = rules.train_mnist.output.net
-    return inputs
+EMBED_INPUTS = {"data": MNIST_FILES}
+if config["mnist"]["embed"]["method"] == "bottleneck":  # the 2-unit head needs the trained net
+    EMBED_INPUTS["net"] = rules.train_mnist.output.net
 
 
 rule embed_mnist:
     input:
-        unpack(_embed_inputs),
+        **EMBED_INPUTS,
     output:
         model=os.path.join(MNIST_OUT, "embedding.pkl"),
         coords=os.path.join(MNIST_OUT, "embedding.npz"),
@@ -119,6 +123,8 @@ rule embed_mnist:
     resources:
         mem_mb=8000,
         runtime=60,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/mnist_embed.py"
 
@@ -142,6 +148,8 @@ rule adversarial_path:
         gpu=GPU,
         mem_mb=8000,
         runtime=60,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/mnist_adversarial.py"
 
@@ -152,7 +160,8 @@ rule mnist_summary:
         ftle=rules.ftle_mnist.output[0],
         coords=rules.embed_mnist.output.coords,
     output:
-        MNIST_SUMMARY,
+        report(MNIST_SUMMARY, caption="../report/tables.rst", category="Summary tables",
+               labels={"table": "MNIST summary (Figure 4)"}),
     params:
         box_fraction=config["mnist"]["fig4"]["box_fraction"],
     log:
@@ -163,6 +172,8 @@ rule mnist_summary:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/mnist_summary.py"
 
@@ -186,5 +197,7 @@ rule plot_fig4:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/fig4_plot.py"
