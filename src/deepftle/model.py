@@ -16,6 +16,7 @@ has :math:`\lambda_1 \approx \tfrac12 s`.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -71,6 +72,7 @@ class MLP(nn.Module):
         return [m for m in self.trunk if isinstance(m, nn.Linear)]
 
 
+@functools.lru_cache(maxsize=8)  # hermegauss solves an eigenproblem: once per n, not per call
 def _gauss_hermite(n: int = 101):
     """Nodes and weights for E[f(z)], z ~ N(0, 1)."""
     nodes, weights = np.polynomial.hermite_e.hermegauss(n)

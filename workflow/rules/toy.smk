@@ -5,7 +5,15 @@
 # Networks live under results/toy/nets/{exp}/ where exp (fig2, fig3a, fig3b) names the config
 # block holding that experiment's training settings (epochs, sigma_theta, ...). Plotting keys
 # (toy.<fig>.plot) enter only the plot rules' params, so changing them reruns only figures.
-from deepftle.data import job_seed
+import hashlib
+
+
+def job_seed(*parts):
+    """Same as deepftle.data.job_seed, kept here so that parsing the workflow (which Snakemake
+    does again inside every job) does not import torch."""
+    text = "|".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+
 
 TOY = config.get("toy", {})
 TOY_DIR = os.path.join(RESULTS, "toy")
@@ -61,10 +69,14 @@ def fig3b_nets():
 def train_params(wc):
     """Only what training uses: a change here retrains; plotting keys never enter."""
     exp = TOY[wc.exp]
+    train = {k: v for k, v in TOY["train"].items() if k != "lr_width"}
+    lr_width = TOY["train"].get("lr_width")
+    if lr_width is not None and int(wc.N) > lr_width:  # wide nets: lr * lr_width / N
+        train["lr"] = train["lr"] * lr_width / int(wc.N)
     p = dict(width=int(wc.N), depth=int(wc.L), s=float(wc.s), mode=wc.mode,
              sigma_theta=exp["sigma_theta"], epochs=exp["epochs"],
              seed=job_seed(TOY["seed"], wc.N, wc.L, fmt_s(wc.s), wc.seed),
-             train=dict(TOY["train"]), snapshot_epochs=[])
+             train=train, snapshot_epochs=[])
     if wc.exp == "fig3b":
         p["snapshot_epochs"] = list(range(0, exp["epochs"] + 1, exp["snapshot_every"]))
     if wc.mode == "readout":

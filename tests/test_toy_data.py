@@ -1,0 +1,42 @@
+"""Circle data set and per-job seeds (fast)."""
+import math
+
+import torch
+
+from deepftle.data import R0, circle_data, circle_targets, job_seed
+
+
+def test_circle_data_shapes_balance_and_repeatability():
+    d = circle_data(4000, 1000, seed=3)
+    assert d["x_train"].shape == (4000, 2) and d["t_test"].shape == (1000,)
+    assert d["x_train"].abs().max() <= 1
+    assert set(d["t_train"].unique().tolist()) == {-1.0, 1.0}
+    inside = float((d["t_train"] < 0).double().mean())
+    assert abs(inside - 0.5) < 0.03  # r0 = sqrt(2/pi) halves the square
+    assert math.isclose(R0, math.sqrt(2 / math.pi))
+    again = circle_data(4000, 1000, seed=3)
+    assert all(torch.equal(d[k], again[k]) for k in d)
+    assert not torch.equal(d["x_train"], circle_data(4000, 1000, seed=4)["x_train"])
+
+
+def test_targets_follow_the_circle():
+    x = torch.tensor([[0.0, 0.0], [0.9, 0.0], [0.0, -0.79], [0.6, 0.6]])
+    assert circle_targets(x).tolist() == [-1.0, 1.0, -1.0, 1.0]
+
+
+def test_job_seed_is_stable_and_distinct():
+    assert job_seed(2024, 5, 8, "0", 0) == job_seed(2024, "5", "8", "0", "0")
+    assert job_seed(2024, 5, 8, "0", 0) != job_seed(2024, 5, 8, "0", 1)
+    assert 0 <= job_seed("x") < 2 ** 63
+    assert job_seed(1, 2) == 7785458633186539669 or isinstance(job_seed(1, 2), int)
+
+
+def test_workflow_job_seed_matches_the_package():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "workflow/rules/toy.smk").read_text()
+    src = re.search(r"def job_seed\(\*parts\):.*?>> 1\n", text, flags=re.S).group(0)
+    ns = {"hashlib": __import__("hashlib")}
+    exec(src, ns)
+    assert ns["job_seed"](2024, 5, 8, "0", 0) == job_seed(2024, 5, 8, "0", 0)

@@ -1,0 +1,70 @@
+"""Toy-problem stages on tiny data: repeatability, readout, field, config schema (fast)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from deepftle.data import circle_data
+from deepftle.toy import field_on_grid, snapshot_lam1, train_toy
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
+             weight_decay=0.0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return circle_data(800, 200, seed=0)
+
+
+def test_full_training_is_bitwise_repeatable_with_snapshots(data):
+    runs = [train_toy(8, 3, 0.0, 0.0, 11, "full", data, TRAIN, epochs=2,
+                      snapshot_epochs=[0, 1, 2], progress=False) for _ in range(2)]
+    (m1, h1, s1, sw1), (m2, h2, s2, _) = runs
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(),
+                                                 m2.state_dict().values()))
+    assert h1.equals(h2) and list(h1.epoch) == [0, 1, 2] and sorted(s1) == [0, 1, 2]
+    assert h1.test_error.between(0, 1).all() and sw1 == pytest.approx(1 / np.sqrt(8))
+    epochs, lam1 = snapshot_lam1(m1, s1, data["x_test"][:50])
+    assert list(epochs) == [0, 1, 2] and lam1.shape == (3, 50) and np.isfinite(lam1).all()
+
+
+@pytest.mark.parametrize("solver", ["lstsq", "sgd"])
+def test_readout_keeps_the_hidden_layers(data, solver):
+    readout = dict(solver=solver, ridge=1e-6, lr_width=100)
+    model, hist, _, _ = train_toy(64, 2, 0.0, 1.0, 5, "readout", data, TRAIN, epochs=5,
+                                  readout=readout, progress=False)
+    ref, _, _, _ = train_toy(64, 2, 0.0, 1.0, 5, "full", data, TRAIN, epochs=0,
+                             progress=False)
+    for a, b in zip(model.trunk.state_dict().values(), ref.trunk.state_dict().values()):
+        assert torch.equal(a, b)
+    assert hist.loss.iloc[-1] < hist.loss.iloc[0]
+    if solver == "lstsq":  # the convex optimum of the readout: random features separate well
+        assert hist.test_error.iloc[-1] < 0.2
+
+
+def test_field_on_grid_shapes(data):
+    model, _, _, _ = train_toy(5, 2, 0.0, 0.0, 1, "full", data, TRAIN, epochs=0,
+                               progress=False)
+    f = field_on_grid(model, n=11)
+    assert f["lam1"].shape == f["output"].shape == (11, 11) and f["v1"].shape == (11, 11, 2)
+    assert (f["lam1"] >= f["lam2"]).all() and np.isfinite(f["lam1"]).all()
+    np.testing.assert_allclose(np.linalg.norm(f["v1"], axis=-1), 1, atol=1e-5)
+    assert f["x1"][0] == -1 and f["x1"][-1] == 1
+
+
+def test_toy_schema_accepts_defaults_and_rejects_bad_values():
+    from snakemake.utils import validate
+
+    schema = str(REPO / "workflow/schemas/toy.schema.yaml")
+    for cfg in ("config.yaml", "tests/config/test.yaml"):
+        validate(yaml.safe_load((REPO / cfg).read_text())["toy"], schema)
+    toy = yaml.safe_load((REPO / "config.yaml").read_text())["toy"]
+    for path, value in ((("train", "optimizer"), "rmsprop"), (("fig2", "widths"), [0]),
+                        (("field", "grid"), 2), (("fig2", "colour"), "red")):
+        bad = yaml.safe_load(yaml.safe_dump(toy))
+        bad[path[0]][path[1]] = value
+        with pytest.raises(Exception):
+            validate(bad, schema)
