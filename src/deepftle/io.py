@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,9 @@ def read_tsv(path: str | Path):
 
 @contextlib.contextmanager
 def log_to(path: str | Path | None):
-    """Send stdout and stderr (tqdm included) of the body to ``path``, appending."""
+    """Send stdout and stderr (tqdm included) of the body to ``path``, appending. An exception
+    leaving the body is written to the log too (then re-raised), so the log says why a job
+    failed."""
     if path is None:
         yield
         return
@@ -114,5 +117,9 @@ def log_to(path: str | Path | None):
         sys.stdout = sys.stderr = fh
         try:
             yield fh
+        except Exception:
+            fh.write("\n")
+            traceback.print_exc(file=fh)
+            raise
         finally:
             sys.stdout, sys.stderr = old

@@ -1,0 +1,64 @@
+"""Same config and seed on the CPU: two complete runs of the tiny toy pipeline, in two work
+directories, give bitwise-identical numeric outputs (checkpoint tensors, fields, snapshots,
+tables, including their provenance). Figures (PDF/PNG), logs and benchmarks may differ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import run_toy_pipeline
+
+SKIP = ("logs", "benchmarks")
+NUMERIC = (".pt", ".npz", ".tsv")
+
+
+def _results(workdir: Path) -> dict[str, Path]:
+    res = workdir / "results"
+    return {str(p.relative_to(res)): p for p in sorted(res.rglob("*"))
+            if p.is_file() and p.suffix in NUMERIC and p.relative_to(res).parts[0] not in SKIP}
+
+
+def _same_tree(a, b, where):
+    """Nested dicts / lists of tensors, arrays and plain values: bitwise equal."""
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape, where
+        assert a.numpy().tobytes() == b.numpy().tobytes(), f"{where}: tensors differ"
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and sorted(map(str, a)) == sorted(map(str, b)), where
+        for k in a:
+            _same_tree(a[k], b[k], f"{where}/{k}")
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same_tree(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_two_toy_runs_are_bitwise_identical(toy_pipeline_run, tmp_path):
+    first = _results(toy_pipeline_run)
+    second = _results(run_toy_pipeline(tmp_path / "again"))
+    assert sorted(first) == sorted(second)
+    kinds = {s: sum(name.endswith(s) for name in first) for s in NUMERIC}
+    assert kinds[".pt"] >= 8 and kinds[".npz"] >= 5 and kinds[".tsv"] >= 10, kinds
+    for name, path in first.items():
+        other = second[name]
+        if path.suffix == ".pt":
+            a = torch.load(path, map_location="cpu", weights_only=True)
+            b = torch.load(other, map_location="cpu", weights_only=True)
+            _same_tree(a, b, name)
+        elif path.suffix == ".npz":
+            with np.load(path) as a, np.load(other) as b:
+                assert sorted(a.files) == sorted(b.files), name
+                for k in a.files:
+                    assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, f"{name}:{k}"
+                    assert a[k].tobytes() == b[k].tobytes(), f"{name}: {k} differs"
+            assert path.read_bytes() == other.read_bytes(), f"{name}: file bytes differ"
+        else:  # tables: numbers and provenance lines (no timestamps, no absolute paths)
+            assert path.read_text() == other.read_text(), f"{name} differs"
