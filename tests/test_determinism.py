@@ -62,3 +62,19 @@ def test_two_toy_runs_are_bitwise_identical(toy_pipeline_run, tmp_path):
             assert path.read_bytes() == other.read_bytes(), f"{name}: file bytes differ"
         else:  # tables: numbers and provenance lines (no timestamps, no absolute paths)
             assert path.read_text() == other.read_text(), f"{name} differs"
+
+
+def test_deterministic_switch(monkeypatch):
+    """config ``deterministic: true`` -> job_device turns on deterministic kernels."""
+    from deepftle.devices import job_device
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    try:
+        with job_device("cpu", deterministic=True) as device:
+            assert device.type == "cpu"
+            assert torch.are_deterministic_algorithms_enabled()
+            assert __import__("os").environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    finally:
+        torch.use_deterministic_algorithms(False)
+    with job_device("cpu"):  # default (no config): unchanged
+        assert not torch.are_deterministic_algorithms_enabled()
