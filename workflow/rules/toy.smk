@@ -5,20 +5,7 @@
 # Networks live under results/toy/nets/{exp}/ where exp (fig2, fig3a, fig3b) names the config
 # block holding that experiment's training settings (epochs, sigma_theta, ...). Plotting keys
 # (toy.<fig>.plot) enter only the plot rules' params, so changing them reruns only figures.
-import hashlib
-
-
-def job_seed(*parts):
-    """Same as deepftle.data.job_seed, kept here so that parsing the workflow (which Snakemake
-    does again inside every job) does not import torch."""
-    text = "|".join(str(p) for p in parts)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
-
-
-TOY = config.get("toy", {})
-TOY_DIR = os.path.join(RESULTS, "toy")
-FIG_DIR = os.path.join(RESULTS, "figures")
-NET_STEM = "{exp}/N{N}_L{L}_s{s}_seed{seed}_{mode}"
+include: "toy_helpers.smk"
 
 
 wildcard_constraints:
@@ -28,60 +15,6 @@ wildcard_constraints:
     s=r"-?\d+(\.\d+)?",
     seed=r"\d+",
     mode="full|readout",
-
-
-def fmt_s(s):
-    """The init wildcard as written in file names: 0, 0.2, -0.2."""
-    return f"{float(s):g}"
-
-
-def toy_net(exp, N, L, s, seed, mode, ext=".pt"):
-    stem = NET_STEM.format(exp=exp, N=N, L=L, s=fmt_s(s), seed=seed, mode=mode)
-    return os.path.join(TOY_DIR, "nets", stem + ext)
-
-
-def toy_field(exp, N, L, s, seed, mode="full"):
-    stem = NET_STEM.format(exp=exp, N=N, L=L, s=fmt_s(s), seed=seed, mode=mode)
-    return os.path.join(TOY_DIR, "fields", stem + ".npz")
-
-
-def toy_snapshots(exp, N, L, s, seed, mode="full"):
-    stem = NET_STEM.format(exp=exp, N=N, L=L, s=fmt_s(s), seed=seed, mode=mode)
-    return os.path.join(TOY_DIR, "snapshots", stem + ".npz")
-
-
-def fig2_nets():
-    f = TOY["fig2"]
-    return [(N, L, f["s"], seed) for N in f["widths"] for L in f["depths"] for seed in f["seeds"]]
-
-
-def fig3a_nets():
-    f = TOY["fig3a"]
-    return [(N, f["depth"], f["s"], seed, mode)
-            for N in f["widths"] for seed in f["seeds"] for mode in ("readout", "full")]
-
-
-def fig3b_nets():
-    f = TOY["fig3b"]
-    return [(f["width"], f["depth"], s, f["seed"]) for s in f["s"]]
-
-
-def train_params(wc):
-    """Only what training uses: a change here retrains; plotting keys never enter."""
-    exp = TOY[wc.exp]
-    train = {k: v for k, v in TOY["train"].items() if k != "lr_width"}
-    lr_width = TOY["train"].get("lr_width")
-    if lr_width is not None and int(wc.N) > lr_width:  # wide nets: lr * lr_width / N
-        train["lr"] = train["lr"] * lr_width / int(wc.N)
-    p = dict(width=int(wc.N), depth=int(wc.L), s=float(wc.s), mode=wc.mode,
-             sigma_theta=exp["sigma_theta"], epochs=exp["epochs"],
-             seed=job_seed(TOY["seed"], wc.N, wc.L, fmt_s(wc.s), wc.seed),
-             train=train, snapshot_epochs=[])
-    if wc.exp == "fig3b":
-        p["snapshot_epochs"] = list(range(0, exp["epochs"] + 1, exp["snapshot_every"]))
-    if wc.mode == "readout":
-        p["readout"] = dict(TOY["readout"])
-    return p
 
 
 rule circle_data:
@@ -97,6 +30,8 @@ rule circle_data:
     resources:
         mem_mb=500,
         runtime=5,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/toy_data.py"
 
@@ -105,8 +40,8 @@ rule train_toy:
     input:
         data=rules.circle_data.output[0],
     output:
-        net=os.path.join(TOY_DIR, "nets", NET_STEM + ".pt"),
-        history=os.path.join(TOY_DIR, "nets", NET_STEM + ".history.tsv"),
+        net=os.path.join(TOY_DIR, "nets", f"{NET_STEM}.pt"),
+        history=os.path.join(TOY_DIR, "nets", f"{NET_STEM}.history.tsv"),
     params:
         train=train_params,
     log:
@@ -118,6 +53,8 @@ rule train_toy:
         gpu=GPU,
         mem_mb=2000,
         runtime=60,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/toy_train.py"
 
@@ -126,7 +63,7 @@ rule ftle_field:
     input:
         net=rules.train_toy.output.net,
     output:
-        os.path.join(TOY_DIR, "fields", NET_STEM + ".npz"),
+        os.path.join(TOY_DIR, "fields", f"{NET_STEM}.npz"),
     params:
         grid=TOY["field"]["grid"],
         lim=TOY["field"]["lim"],
@@ -139,6 +76,8 @@ rule ftle_field:
         gpu=GPU,
         mem_mb=2000,
         runtime=20,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/toy_field.py"
 
@@ -148,7 +87,7 @@ rule ftle_snapshots:
         net=rules.train_toy.output.net,
         data=rules.circle_data.output[0],
     output:
-        os.path.join(TOY_DIR, "snapshots", NET_STEM + ".npz"),
+        os.path.join(TOY_DIR, "snapshots", f"{NET_STEM}.npz"),
     log:
         log_file("ftle_snapshots", NET_STEM),
     benchmark:
@@ -158,6 +97,8 @@ rule ftle_snapshots:
         gpu=GPU,
         mem_mb=2000,
         runtime=20,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/toy_snapshots.py"
 
@@ -168,7 +109,8 @@ rule ridge_metrics:
         histories=lambda wc: [toy_net("fig2", N, L, s, seed, "full", ".history.tsv")
                               for N, L, s, seed in fig2_nets()],
     output:
-        os.path.join(TOY_DIR, "ridges.tsv"),
+        report(os.path.join(TOY_DIR, "ridges.tsv"), caption="../report/tables.rst",
+               category="Summary tables", labels={"table": "ridge metrics (Figure 2)"}),
     params:
         nets=lambda wc: [dict(N=N, L=L, s=s, seed=seed) for N, L, s, seed in fig2_nets()],
         delta=TOY["ridges"]["delta"],
@@ -181,6 +123,8 @@ rule ridge_metrics:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/toy_ridges.py"
 
@@ -203,6 +147,8 @@ rule plot_fig1:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/fig1_plot.py"
 
@@ -227,6 +173,8 @@ rule plot_fig2:
     resources:
         mem_mb=2000,
         runtime=5,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/fig2_plot.py"
 
@@ -256,6 +204,8 @@ rule plot_fig3:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/fig3_plot.py"
 

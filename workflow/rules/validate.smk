@@ -1,4 +1,4 @@
-# Configuration check, run before any rule is defined: the top level against
+# Configuration check, done before anything else is defined. The top level against
 # workflow/schemas/config.schema.yaml, then each stage's section against its own schema file.
 # (Kept out of the Snakefile so that no snakefile mixes functions and rules: snakemake --lint.)
 
