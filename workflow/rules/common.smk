@@ -27,6 +27,8 @@ def _gpu_jobs():
 # rules that train or compute FTLEs declare `resources: gpu=GPU`
 GPU = _gpu_jobs()
 
-# Software of every rule: the conda environment that `conda env create -f environment.yml`
-# makes (named deepftle). Used only with `--use-conda`; otherwise jobs run in the current env.
-CONDA_ENV = "deepftle"
+# Software of every rule: environment.yml (the env `conda env create -f environment.yml` makes).
+# Used only with `--use-conda`; otherwise jobs run in the current env. A file, not the env name
+# `deepftle`: for a named env Snakemake runs `conda env export` to record every job's software,
+# which fails on machines without conda even when --use-conda is not given.
+CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
