@@ -61,6 +61,8 @@ def compare_pt(x: Path, y: Path):
     worst, n = 0.0, 0
     for k, va in flat_a.items():
         vb = flat_b[k]
+        if "provenance" in k.split("."):  # git commit, host, time: may differ between runs
+            continue
         if isinstance(va, torch.Tensor):
             ok, d = _close(va.detach().numpy(), vb.detach().numpy())
             n += 1

@@ -9,8 +9,8 @@
 #    proctrack/linuxproc, task/none, cons_tres, partitions "main" and "gpu" as named in
 #    workflow/profiles/slurm, two count-only "gpu" GRES so the profile's GPU requests schedule);
 # 3. starts munged, slurmctld and slurmd (pids recorded; stopped by pid on exit);
-# 4. runs each tiny test pipeline through `--workflow-profile workflow/profiles/slurm` and, in
-#    a second directory, locally with the same config;
+# 4. runs the tiny test pipeline of Figures 1-4 through `--workflow-profile
+#    workflow/profiles/slurm` and, in a second directory, locally with the same config;
 # 5. checks that every job was a SLURM job (job ids in the Snakemake log, each COMPLETED in
 #    scontrol) and that the outputs agree (tests/slurm/compare.py).
 set -euo pipefail
@@ -21,10 +21,10 @@ BIN=${BIN:-$ROOT/.venv/bin}
 SMOKE=0
 [[ "${1:-}" == "--smoke" ]] && SMOKE=1
 
-# Test pipelines: "<config file relative to the repo>|<targets>".
-PIPELINES=(
-  "tests/config/test.yaml|fig1 fig2 fig3"
-)
+# The test pipeline: Figures 1-3 with tests/config/test.yaml and Figure 4 with
+# tests/config/test_mnist.yaml on synthetic MNIST-format data, as one run (one DAG) so SLURM
+# and Snakemake start once. tests/slurm/test_configs.py writes the merged config.
+TARGETS=(fig1 fig2 fig3 fig4)
 
 log() { printf '[test-slurm %(%H:%M:%S)T] %s\n' -1 "$*"; }
 die() { log "FAIL: $*"; exit 1; }
@@ -56,7 +56,7 @@ cleanup() {
   local rc=$?
   set +e
   if [[ -n "${SLURM_CONF:-}" ]] && ((${#PIDS[@]})); then
-    scancel --full --quiet --partition=main,gpu 2>/dev/null
+    timeout 10 scancel --full --quiet --partition=main,gpu 2>/dev/null
   fi
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
     kill "${PIDS[i]}" 2>/dev/null
@@ -65,7 +65,8 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null
   done
-  if ((WROTE_CONF)); then
+  # remove the config only while it is still this run's (it names this run's directory)
+  if ((WROTE_CONF)) && grep -qF "$WORK" /etc/slurm/slurm.conf 2>/dev/null; then
     rm -f /etc/slurm/slurm.conf /etc/slurm/gres.conf
   fi
   if ((rc != 0)); then
@@ -101,6 +102,7 @@ mkdir -p /etc/slurm
 WROTE_CONF=1
 cat >"$SLURM_CONF" <<EOF
 $MARK
+# run directory: $WORK
 ClusterName=deepftle-test
 SlurmctldHost=$HOST
 SlurmUser=root
@@ -129,7 +131,6 @@ MinJobAge=86400
 ReturnToService=2
 MpiDefault=none
 GresTypes=gpu
-AccountingStorageTRES=gres/gpu
 NodeName=$HOST CPUs=$NCPU RealMemory=$MEM_MB Gres=gpu:2 State=UNKNOWN
 PartitionName=main Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=$HOST MaxTime=INFINITE State=UP
@@ -155,7 +156,8 @@ PIDS+=($!)
 log "munged/slurmctld/slurmd pids: ${PIDS[*]}"
 
 for i in $(seq 120); do
-  state=$(sinfo -h -n "$HOST" -p main -o %T 2>/dev/null || true)
+  for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "daemon $pid exited"; done
+  state=$(timeout 10 sinfo -h -n "$HOST" -p main -o %T 2>/dev/null || true)
   [[ $state == idle ]] && break
   ((i == 120)) && die "node $HOST not idle after 60 s (state: '${state}')"
   sleep 0.5
@@ -175,7 +177,7 @@ run_pipeline() { # <name> <snakefile> <configfile or ""> <targets...>
   local name=$1 snakefile=$2 cfg=$3
   shift 3
   local cfgargs=()
-  [[ -n $cfg ]] && cfgargs=(--configfile "$ROOT/$cfg")
+  [[ -n $cfg ]] && cfgargs=(--configfile "$cfg")
   local sdir=$WORK/$name/slurm ldir=$WORK/$name/local
   mkdir -p "$sdir" "$ldir"
 
@@ -201,10 +203,10 @@ run_pipeline() { # <name> <snakefile> <configfile or ""> <targets...>
   ((${#ids[@]} > 0)) || die "[$name] no job was submitted to SLURM"
   local id state info bad=0 ngpu=0
   for id in "${ids[@]}"; do
-    info=$(scontrol show job -d -o "$id")
-    printf '    SLURM job %s: %s %s %s\n' "$id" \
+    info=$(timeout 20 scontrol show job -d -o "$id")
+    printf '    SLURM job %s: %s %s %s %s\n' "$id" \
       "$(grep -oE 'JobState=[A-Z_]+' <<<"$info")" "$(grep -oE 'Comment=[^ ]+' <<<"$info")" \
-      "$(grep -oE ' TRES=[^ ]+' <<<"$info")" "$(grep -oE 'Partition=[^ ]+' <<<"$info")"
+      "$(grep -oE 'TresPerJob=[^ ]+' <<<"$info" || true)" "$(grep -oE 'Partition=[^ ]+' <<<"$info")"
     state=$(grep -oE 'JobState=[A-Z_]+' <<<"$info" | cut -d= -f2)
     [[ $state == COMPLETED ]] || { log "SLURM job $id: $state"; bad=1; }
     grep -qE 'gres/gpu=[1-9]|GRES=gpu' <<<"$info" && ngpu=$((ngpu + 1))
@@ -245,14 +247,8 @@ rule total:
 EOF
   run_pipeline smoke "$WORK/smoke-wf/Snakefile" ""
 else
-  for p in "${PIPELINES[@]}"; do
-    cfg=${p%%|*}
-    targets=${p#*|}
-    [[ -f $ROOT/$cfg ]] || die "test config $cfg not found"
-    name=$(basename "$cfg" .yaml)
-    # shellcheck disable=SC2086
-    run_pipeline "$name" "$ROOT/Snakefile" "$cfg" $targets
-  done
+  "$BIN/python" "$ROOT/tests/slurm/test_configs.py" "$WORK/configs" >/dev/null
+  run_pipeline figures "$ROOT/Snakefile" "$WORK/configs/test_all.yaml" "${TARGETS[@]}"
 fi
 
 log "summary:"
