@@ -30,6 +30,9 @@ log() { printf '[test-slurm %(%H:%M:%S)T] %s\n' -1 "$*"; }
 die() { log "FAIL: $*"; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || die "run as root (installs packages, starts slurm daemons)"
+# one test cluster at a time on this host (ports, /etc/slurm/slurm.conf)
+exec 9>/tmp/deepftle-test-slurm.lock
+flock -n 9 || die "another tests/slurm/run.sh is running on this host"
 [[ -x $BIN/snakemake ]] || die "no $BIN/snakemake; run 'make test-slurm' (bootstraps .venv)"
 T0=$(date +%s)
 
@@ -143,15 +146,15 @@ echo "NodeName=$HOST Name=gpu File=$WORK/fakegpu[0-1]" >/etc/slurm/gres.conf
 # ------------------------------------------------------------------ 3. daemons
 munged --foreground --force --key-file="$WORK/munge/munge.key" --socket="$MUNGE_SOCKET" \
   --pid-file="$WORK/munge/munged.pid" --log-file="$WORK/munge/munged.log" \
-  --seed-file="$WORK/munge/munged.seed" >"$WORK/munge/munged.out" 2>&1 &
+  --seed-file="$WORK/munge/munged.seed" >"$WORK/munge/munged.out" 2>&1 9>&- &
 PIDS+=($!)
 for _ in $(seq 50); do [[ -S $MUNGE_SOCKET ]] && break; sleep 0.1; done
 munge --socket="$MUNGE_SOCKET" -n </dev/null | unmunge --socket="$MUNGE_SOCKET" >/dev/null \
   || die "munge round trip failed"
 
-slurmctld -D -i -f "$SLURM_CONF" >"$STATE/slurmctld.out" 2>&1 &
+slurmctld -D -i -f "$SLURM_CONF" >"$STATE/slurmctld.out" 2>&1 9>&- &
 PIDS+=($!)
-slurmd -D -f "$SLURM_CONF" >"$STATE/slurmd.out" 2>&1 &
+slurmd -D -f "$SLURM_CONF" >"$STATE/slurmd.out" 2>&1 9>&- &
 PIDS+=($!)
 log "munged/slurmctld/slurmd pids: ${PIDS[*]}"
 
