@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import class_box, equal_count_bins
-from .style import LAMBDA_CMAP, lambda_norm, save, setup
+from matplotlib.colors import TwoSlopeNorm
+
+from .style import LAMBDA_CMAP, save, setup
 
 __all__ = ["make_tables", "plot_fig4", "plot_adversarial"]
 
@@ -54,9 +56,12 @@ def _bins_panel(ax, bins, column, se, ylabel, color="k"):
                 capsize=2, color=color)
     ax.set_xlabel(LAM)
     ax.set_ylabel(ylabel)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(5))
 
 
-def _add_path(ax, path, norm, lw=2.0):
+def _add_path(ax, path, norm, lw=2.0, label=None):
     from matplotlib.collections import LineCollection
 
     pts = path[["x", "y"]].to_numpy()
@@ -71,6 +76,9 @@ def _add_path(ax, path, norm, lw=2.0):
     lc.set_array(np.ma.masked_invalid(val))
     ax.add_collection(lc)
     ax.plot(*pts[0], "o", ms=5, mfc="w", mec="k", zorder=6)
+    if label:
+        ax.annotate(label, pts[0], xytext=(8, 8), textcoords="offset points", fontsize=7,
+                    zorder=8, bbox=dict(boxstyle="round,pad=0.2", fc="w", ec="0.5", alpha=0.85))
     ax.plot(*pts[-1], "*", ms=8, mfc="w", mec="k", zorder=6)
 
 
@@ -82,7 +90,12 @@ def plot_fig4(tables: dict, pdf, png, blowup: float = 3.0, box_class: int = 0):
     m, box, bins, path = tables["map"], tables["box"].iloc[0], tables["bins"], tables["path"]
     lam = m["lam1"].to_numpy()
     finite = np.isfinite(lam)
-    norm = lambda_norm(np.concatenate([lam[finite], path["lam1"].to_numpy()]))
+    both = np.concatenate([lam[finite], path["lam1"].to_numpy()])
+    both = both[np.isfinite(both)]
+    # zero-centred like style.lambda_norm, but bounded by the 99.5th percentile of |λ₁| so a few
+    # extreme points do not wash out the colours (colourbar extended at both ends)
+    bound = float(np.percentile(np.abs(both), 99.5)) if both.size else 1.0
+    norm = TwoSlopeNorm(vcenter=0.0, vmin=-(bound or 1.0), vmax=bound or 1.0)
     fig = plt.figure(figsize=(10, 4.6))
     gs = fig.add_gridspec(2, 2, width_ratios=[1.45, 1], hspace=0.45, wspace=0.28)
     ax = fig.add_subplot(gs[:, 0])
@@ -91,9 +104,11 @@ def plot_fig4(tables: dict, pdf, png, blowup: float = 3.0, box_class: int = 0):
     xs, ys, ls = m["x"].to_numpy()[finite][order], m["y"].to_numpy()[finite][order], lam[finite][order]
     size = float(np.clip(3e4 / max(len(xs), 1), 0.4, 8.0))  # ~0.5 for 60000 points
     sc = ax.scatter(xs, ys, c=ls, cmap=LAMBDA_CMAP, norm=norm, s=size, lw=0, rasterized=True)
-    fig.colorbar(sc, ax=ax, label=LAM, shrink=0.85, pad=0.02)
+    fig.colorbar(sc, ax=ax, label=LAM, shrink=0.85, pad=0.02, extend="both")
     _neg_inf_note(ax, int((~finite).sum()), "training inputs")
-    _add_path(ax, path, norm)
+    span = float(np.hypot(np.ptp(path["x"]), np.ptp(path["y"])))
+    _add_path(ax, path, norm, label=f"adversarial path 9 → 4 ({len(path)} images,\n"
+              f"map extent {span:.2g}; ○ start, ☆ end)")
     x0, x1, y0, y1 = box["x0"], box["x1"], box["y0"], box["y1"]
     ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="k", lw=1, zorder=7))
     ax.set_xlabel("map coordinate 1")
@@ -110,9 +125,21 @@ def plot_fig4(tables: dict, pdf, png, blowup: float = 3.0, box_class: int = 0):
     h = blowup * (y1 - y0) / (Y1 - Y0)
     scale = min(1.0, 0.42 / max(w, h, 1e-12))
     w, h = w * scale, h * scale
-    cx, cy = ((x0 + x1) / 2 - X0) / (X1 - X0), ((y0 + y1) / 2 - Y0) / (Y1 - Y0)
-    left = 0.01 if cx > 0.5 else 0.99 - w
-    bottom = 0.01 if cy > 0.5 else 0.99 - h
+    # the corner whose inset hides the fewest points, never the box or the adversarial path
+    px = (path["x"].to_numpy() - X0) / (X1 - X0)
+    py = (path["y"].to_numpy() - Y0) / (Y1 - Y0)
+    ux, uy = (xs - X0) / (X1 - X0), (ys - Y0) / (Y1 - Y0)
+    bx = ((x0 - X0) / (X1 - X0), (x1 - X0) / (X1 - X0))
+    by = ((y0 - Y0) / (Y1 - Y0), (y1 - Y0) / (Y1 - Y0))
+    best = None
+    for left, bottom in ((0.01, 0.01), (0.99 - w, 0.01), (0.01, 0.99 - h), (0.99 - w, 0.99 - h)):
+        r, t = left + w, bottom + h
+        cost = np.sum((ux >= left) & (ux <= r) & (uy >= bottom) & (uy <= t))
+        cost += 10 ** 9 * np.sum((px >= left) & (px <= r) & (py >= bottom) & (py <= t))
+        cost += 10 ** 9 * (bx[0] < r and bx[1] > left and by[0] < t and by[1] > bottom)
+        if best is None or cost < best[0]:
+            best = (cost, left, bottom)
+    _, left, bottom = best
     ins = ax.inset_axes([left, bottom, w, h])
     ins.set_facecolor(MAP_BACKGROUND)
     inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
