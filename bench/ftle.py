@@ -53,7 +53,8 @@ def cases(quick: bool) -> dict[str, dict]:
         "grid_N10_L2": dict(d_in=2, width=10, depth=2, grid=g, methods=all4),
         "grid_N50_L8": dict(d_in=2, width=50, depth=8, grid=g, methods=all4),
         "grid_N250_L12": dict(d_in=2, width=250, depth=12, grid=g, methods=all4,
-                              vmap_points=None if quick else 4096),
+                              vmap_points=None if quick else 4096,
+                              peer_points=8 if quick else 20),
         "mnist_N20_L16": dict(d_in=mnist_d, width=20, depth=16, points=mnist_p, methods=all4,
                               peer_points=4 if quick else 100),
     }
