@@ -1,0 +1,51 @@
+"""`snakemake --report` on the tiny test pipeline holds every figure with its caption."""
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+sys.path.insert(0, str(ROOT / "tests" / "slurm"))
+from test_configs import write_configs  # noqa: E402
+
+FIGURES = ("fig1.png", "fig2.png", "fig3.png", "fig4.png")
+TARGETS = ("fig1", "fig2", "fig3", "fig4")
+
+
+def _snakemake(workdir, config, *args):
+    proc = subprocess.run(
+        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+         "--configfile", str(config), "--cores", "2", *args],
+        capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_report_holds_every_figure(tmp_path):
+    _, config = write_configs(tmp_path / "configs")
+    _snakemake(tmp_path, config, *TARGETS)
+
+    _snakemake(tmp_path, config, "--report", "report.zip", *TARGETS)
+    with zipfile.ZipFile(tmp_path / "report.zip") as z:
+        names = z.namelist()
+        for fig in FIGURES:
+            hits = [n for n in names if n.endswith("/" + fig)]
+            assert hits, f"{fig} not in the report: {names}"
+            assert len(z.read(hits[0])) > 10_000, fig
+        html = "".join(z.read(n).decode(errors="replace") for n in names
+                       if n.endswith((".html", ".js", ".json")))
+    for number in (1, 2, 3, 4):  # captions from workflow/report/fig*.rst
+        assert re.search(rf"Figure\W*{number}", html), f"caption of Figure {number} missing"
+    assert "deepftle" in html  # workflow/report/workflow.rst
+
+    _snakemake(tmp_path, config, "--report", "report.html", *TARGETS)
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    for fig in FIGURES:
+        assert fig in html, f"{fig} not in report.html"
