@@ -28,14 +28,14 @@ def test_job_seed_is_stable_and_distinct():
     assert job_seed(2024, 5, 8, "0", 0) == job_seed(2024, "5", "8", "0", "0")
     assert job_seed(2024, 5, 8, "0", 0) != job_seed(2024, 5, 8, "0", 1)
     assert 0 <= job_seed("x") < 2 ** 63
-    assert job_seed(1, 2) == 7785458633186539669 or isinstance(job_seed(1, 2), int)
 
 
 def test_workflow_job_seed_matches_the_package():
     import re
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "workflow/rules/toy.smk").read_text()
+    rules = Path(__file__).resolve().parents[1] / "workflow/rules"
+    text = "".join(p.read_text() for p in sorted(rules.glob("toy*.smk")))
     src = re.search(r"def job_seed\(\*parts\):.*?>> 1\n", text, flags=re.S).group(0)
     ns = {"hashlib": __import__("hashlib")}
     exec(src, ns)

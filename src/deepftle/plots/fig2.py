@@ -60,8 +60,9 @@ def plot_fig2(fields: list[dict], pdf, png, stride: int = 10, boundary: bool = T
             ax.set_title(title, fontsize=8)
             if j == 0:
                 ax.set_ylabel(r"$x_2^{(0)}$")
-            if i == len(widths) - 1:
+            if i == len(widths) - 1 or (widths[i + 1], L) not in by:
                 ax.set_xlabel(r"$x_1^{(0)}$")
+                ax.xaxis.set_tick_params(labelbottom=True)
             ax.set_aspect("equal")
             rows.append(pd.DataFrame(dict(N=N, L=L, x1=X1[sl].ravel(), x2=X2[sl].ravel(),
                                           L_lam1=v[sl].ravel(), v1_x1=u[..., 0].ravel(),
