@@ -142,6 +142,8 @@ def _as_points(x, dtype, device, d_in) -> tuple[torch.Tensor, bool]:
                          f"Linear layer expects d_in = {d_in}")
     if not x.is_floating_point():
         x = x.to(torch.float64)
+    if x.numel() and torch.isfinite(x.sum()):  # one pass; NaN/inf (or overflow) -> exact checks
+        return x.to(device=device, dtype=dtype), single
     if torch.isnan(x).any():
         raise ValueError(f"x contains NaN ({int(torch.isnan(x).any(dim=1).sum())} of "
                          f"{x.shape[0]} points)")
