@@ -66,7 +66,7 @@ def provenance(params, device: str = "cpu") -> dict:
     from . import __version__
 
     return {"config_hash": config_hash(params), "deepftle": __version__,
-            "torch": torch.__version__, "git_commit": _git_commit(), "device": str(device),
+            "torch": str(torch.__version__), "git_commit": _git_commit(), "device": str(device),
             "params": json.dumps(params, sort_keys=True, default=str)}
 
 
