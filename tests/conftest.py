@@ -1,6 +1,7 @@
-"""Shared fixtures. ``toy_pipeline_run``: one complete run of the tiny Figure 1-3 pipeline
-(tests/config/test.yaml), made once per test session and reused by every test that only
-reads its results (determinism, provenance)."""
+"""Shared fixtures. ``full_pipeline_run``: one complete run of the tiny Figures 1-4 pipeline
+(tests/config/test.yaml plus a synthetic MNIST-format data set), made once per test session and
+reused by every test that only reads its results or dry-runs on it (end-to-end checks,
+determinism, provenance, report). ``toy_pipeline_run`` is its work directory."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TOY_CONFIG = ROOT / "tests/config/test.yaml"
 TOY_TARGETS = ("fig1", "fig2", "fig3")
+FULL_TARGETS = ("fig1", "fig2", "fig3", "fig4")
+sys.path.insert(0, str(ROOT / "tests" / "slurm"))
+from test_configs import write_configs  # noqa: E402
 
 
 def run_snakemake(workdir, configfile, *args, timeout=900):
@@ -29,7 +33,21 @@ def run_toy_pipeline(workdir: Path) -> Path:
     return workdir
 
 
+def run_full_pipeline(workdir: Path, config: Path) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    run = run_snakemake(workdir, config, *FULL_TARGETS)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+    return workdir
+
+
 @pytest.fixture(scope="session")
-def toy_pipeline_run(tmp_path_factory) -> Path:
-    """Work directory of a finished tiny toy run (results/ inside). Read only."""
-    return run_toy_pipeline(tmp_path_factory.mktemp("toy_run"))
+def full_pipeline_run(tmp_path_factory) -> tuple[Path, Path]:
+    """``(workdir, config)`` of a finished tiny Figures 1-4 run. Read only (dry runs are fine)."""
+    _, config = write_configs(tmp_path_factory.mktemp("configs"))
+    return run_full_pipeline(tmp_path_factory.mktemp("full_run"), config), config
+
+
+@pytest.fixture(scope="session")
+def toy_pipeline_run(full_pipeline_run) -> Path:
+    """Work directory of the finished tiny run (results/ inside). Read only."""
+    return full_pipeline_run[0]

@@ -1,4 +1,4 @@
-"""Same config and seed on the CPU: two complete runs of the tiny toy pipeline, in two work
+"""Same config and seed on the CPU: two complete runs of the tiny Figures 1-4 pipeline, in two work
 directories, give bitwise-identical numeric outputs (checkpoint tensors, fields, snapshots,
 tables, including their provenance). Figures (PDF/PNG), logs and benchmarks may differ."""
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import run_toy_pipeline
+from conftest import run_full_pipeline
 
 SKIP = ("logs", "benchmarks")
 # the commit is the only provenance entry allowed to differ (a commit may land between runs)
@@ -45,9 +45,10 @@ def _same_tree(a, b, where):
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
-def test_two_toy_runs_are_bitwise_identical(toy_pipeline_run, tmp_path):
-    first = _results(toy_pipeline_run)
-    second = _results(run_toy_pipeline(tmp_path / "again"))
+def test_two_runs_are_bitwise_identical(full_pipeline_run, tmp_path):
+    workdir, config = full_pipeline_run
+    first = _results(workdir)
+    second = _results(run_full_pipeline(tmp_path / "again", config))
     assert sorted(first) == sorted(second)
     kinds = {s: sum(name.endswith(s) for name in first) for s in NUMERIC}
     assert kinds[".pt"] >= 8 and kinds[".npz"] >= 5 and kinds[".tsv"] >= 10, kinds

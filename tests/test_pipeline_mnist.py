@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,6 @@ import yaml
 
 from deepftle.io import load_npz, read_tsv
 
-sys.path.insert(0, str(Path(__file__).parent))
-from mnist_synthetic import write_synthetic_mnist  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,19 +25,9 @@ def _snakemake(workdir, config, *args):
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_fig4_pipeline_on_synthetic_mnist(tmp_path):
-    checksums = write_synthetic_mnist(tmp_path / "local", n_train=300, n_test=100, gz=True)
-    cfg = yaml.safe_load((ROOT / "tests/config/test_mnist.yaml").read_text())
-    cfg["mnist"]["data"]["local"] = str(tmp_path / "local")
-    cfg["mnist"]["data"]["checksums"] = checksums
-    config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump(cfg))
-
-    start = time.time()
-    run = _snakemake(tmp_path, config, "fig4")
-    elapsed = time.time() - start
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
-    print(f"fig4 DAG on synthetic data: {elapsed:.1f} s")
+def test_fig4_pipeline_on_synthetic_mnist(full_pipeline_run):
+    tmp_path, config = full_pipeline_run  # the session's tiny run (tests/conftest.py)
+    cfg = yaml.safe_load(config.read_text())
 
     res = tmp_path / "results"
     for name in ("fig4.pdf", "fig4.png", "fig4_adversarial.pdf", "fig4_adversarial.png"):

@@ -10,8 +10,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-sys.path.insert(0, str(ROOT / "tests" / "slurm"))
-from test_configs import write_configs  # noqa: E402
 
 FIGURES = ("fig1.png", "fig2.png", "fig3.png", "fig4.png")
 TARGETS = ("fig1", "fig2", "fig3", "fig4")
@@ -28,9 +26,8 @@ def _snakemake(workdir, config, *args):
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_report_holds_every_figure(tmp_path):
-    _, config = write_configs(tmp_path / "configs")
-    _snakemake(tmp_path, config, *TARGETS)
+def test_report_holds_every_figure(full_pipeline_run):
+    tmp_path, config = full_pipeline_run  # the session's tiny Figures 1-4 run (conftest.py)
 
     _snakemake(tmp_path, config, "--report", "report.zip", *TARGETS)
     with zipfile.ZipFile(tmp_path / "report.zip") as z:
