@@ -26,11 +26,13 @@ def write_configs(out: str | Path) -> tuple[Path, Path]:
     mnist["mnist"]["data"]["local"] = str((out / "mnist-data").resolve())
     mnist["mnist"]["data"]["checksums"] = checksums
     mnist_cfg = out / "test_mnist.yaml"
-    mnist_cfg.write_text(yaml.safe_dump(mnist))
+    # key order kept: Snakemake compares params (dicts) by their text, so sorting keys would
+    # make runs with tests/config/test.yaml look like a parameter change
+    mnist_cfg.write_text(yaml.safe_dump(mnist, sort_keys=False))
     both = yaml.safe_load((ROOT / "tests/config/test.yaml").read_text())
     both["mnist"] = mnist["mnist"]
     all_cfg = out / "test_all.yaml"
-    all_cfg.write_text(yaml.safe_dump(both))
+    all_cfg.write_text(yaml.safe_dump(both, sort_keys=False))
     return mnist_cfg, all_cfg
 
 
