@@ -14,7 +14,9 @@ with dio.log_to(snakemake.log[0]):
     p = dict(grid=snakemake.params.grid, lim=snakemake.params.lim,
              net=str(snakemake.input.net))
     with job_device(snakemake.config["device"]) as device:
-        model = load_model(snakemake.input.net)
+        # the file name says which net this must be: a mismatching checkpoint is an error
+        model = load_model(snakemake.input.net, expected=dict(
+            d_in=2, width=int(snakemake.wildcards.N), depth=int(snakemake.wildcards.L)))
         t0 = time.perf_counter()
         f = field_on_grid(model, p["grid"], p["lim"], device)
         print(f"{p['grid']}^2 grid in {time.perf_counter() - t0:.2f} s; lam1 in "

@@ -15,7 +15,9 @@ with dio.log_to(snakemake.log[0]):
     arrays, _ = dio.load_npz(snakemake.input.data)
     x = torch.as_tensor(arrays["x_test"])
     with job_device(snakemake.config["device"]) as device:
-        model = load_model(snakemake.input.net)
+        # the file name says which net this must be: a mismatching checkpoint is an error
+        model = load_model(snakemake.input.net, expected=dict(
+            d_in=2, width=int(snakemake.wildcards.N), depth=int(snakemake.wildcards.L)))
         epochs, lam1 = snapshot_lam1(model, snapshots, x, device)
         params = dict(net=str(snakemake.input.net), train=payload["provenance"].get("params"))
         print(f"{len(epochs)} snapshots; median lam1 at epoch {epochs[0]}: "
