@@ -1,6 +1,5 @@
 """The engine's fast paths against their slow exact counterparts (issue 7)."""
 
-import copy
 import importlib
 import math
 
@@ -9,6 +8,7 @@ import torch
 from torch import nn
 
 import deepftle
+from test_ftle import random_trunk
 
 engine = importlib.import_module("deepftle.ftle")
 
@@ -73,16 +73,7 @@ def test_qr2_matches_lapack_r():
 
 
 def tanh_trunk(d, n, depth, scale, bias, dtype, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    layers = []
-    for i in range(depth):
-        lin = nn.Linear(d if i == 0 else n, n, dtype=torch.float64)
-        with torch.no_grad():
-            lin.weight.copy_(torch.randn(lin.weight.shape, generator=gen, dtype=torch.float64)
-                             * scale / math.sqrt(lin.in_features))
-            lin.bias.copy_(torch.randn(n, generator=gen, dtype=torch.float64) * bias)
-        layers += [lin, nn.Tanh()]
-    return nn.Sequential(*layers).to(dtype)
+    return random_trunk(d, n, depth, "tanh", seed=seed, scale=scale, bias=bias).to(dtype)
 
 
 @pytest.mark.parametrize("d,n,depth,scale,bias", [
