@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from conftest import run_snakemake
 from deepftle.io import load_npz, read_tsv
 
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _snakemake(workdir, config, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
-         str(workdir), "--configfile", str(config), "--cores", "2", *args],
-        capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow
@@ -55,6 +47,6 @@ def test_fig4_pipeline_on_synthetic_mnist(full_pipeline_run):
     assert "local folder" in (res / "logs/mnist_data/main.log").read_text()
     assert list((tmp_path / "resources").iterdir()) == [tmp_path / "resources/mnist"]
 
-    dry = _snakemake(tmp_path, config, "fig4", "-n")
+    dry = run_snakemake(tmp_path, config, "fig4", "-n", timeout=600)
     assert dry.returncode == 0, dry.stderr[-3000:]
     assert "Nothing to be done" in dry.stdout + dry.stderr

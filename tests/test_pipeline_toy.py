@@ -1,22 +1,16 @@
 """End to end: the Figure 1-3 DAG on the tiny tests/config/test.yaml, then a dry run that has
 nothing to do, and a plotting-only change that reruns only the figure rule."""
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import run_snakemake
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "tests/config/test.yaml"
 TARGETS = ["fig1", "fig2", "fig3"]
-
-
-def _snakemake(workdir, *args):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-           str(workdir), "--configfile", str(CONFIG), "--cores", "2", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
 def _read(path):
@@ -57,15 +51,13 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
         assert (res / "logs" / log).exists()
     assert (res / "benchmarks/train_toy/fig3a/N4_L2_s0_seed0_readout.tsv").exists()
 
-    dry = _snakemake(tmp_path, "-n", *TARGETS)
+    dry = run_snakemake(tmp_path, CONFIG, "-n", *TARGETS, timeout=600)
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout
 
     # a plotting-only change reruns the figure rule and nothing upstream
     changed = tmp_path.parent / "plot.yaml"
     changed.write_text(CONFIG.read_text().replace("stride: 5", "stride: 3"))
-    dry = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
-                          "--directory", str(tmp_path), "--configfile", str(changed), "-n",
-                          "--cores", "2", *TARGETS], capture_output=True, text=True, timeout=300)
+    dry = run_snakemake(tmp_path, changed, "-n", *TARGETS, timeout=300)
     out = dry.stdout + dry.stderr
     assert dry.returncode == 0 and "plot_fig2" in out, out[-3000:]
     for upstream in ("train_toy", "ftle_field", "ridge_metrics", "circle_data"):

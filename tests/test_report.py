@@ -1,25 +1,18 @@
 """`snakemake --report` on the tiny test pipeline holds every figure with its caption."""
 
 import re
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+from conftest import run_snakemake
 
 FIGURES = ("fig1.png", "fig2.png", "fig3.png", "fig4.png")
 TARGETS = ("fig1", "fig2", "fig3", "fig4")
 
 
 def _snakemake(workdir, config, *args):
-    proc = subprocess.run(
-        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(config), "--cores", "2", *args],
-        capture_output=True, text=True, timeout=1500)
+    proc = run_snakemake(workdir, config, *args, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc
 
