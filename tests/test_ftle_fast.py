@@ -106,8 +106,9 @@ def test_block_bounds_and_fallback_flags():
     x = torch.rand(50, 2) * 2 - 1
     q1, r1 = torch.linalg.qr(steps[0].weight.T)
     lam = torch.empty(1, 50, 1)
+    work = engine._Workspace(50, 2, 10, torch.float32, torch.device("cpu"))
     bad = engine._propagate(steps, x, (q1, r1), q1, [60], 60, 1, False, lam, None,
-                            engine._block_bounds(steps, torch.float32))
+                            engine._block_bounds(steps, torch.float32), work)
     assert bad.any()  # the saturated contracting net underflows inside blocks: redone exactly
     # unknown sup|g'| (generic activation): every layer
     assert engine._block_bounds(engine._parse_trunk(
