@@ -248,14 +248,19 @@ def _top_eig_power(t: torch.Tensor, tol: float, squarings: int = 3, rounds: int 
     """
     P = t.shape[0]
     gram = torch.bmm(t, t.transpose(1, 2))
-    diag = gram.diagonal(dim1=1, dim2=2)
-    trace = diag.sum(1)
-    fro2 = gram.square().sum((1, 2))
-    power = gram / _safe(trace)[:, None, None]
+    trace = _safe(gram.diagonal(dim1=1, dim2=2).sum(1))
+    power = gram / trace[:, None, None]
+    fro2 = None
     for _ in range(squarings):
         power = torch.bmm(power, power)
-        power /= _safe(power.diagonal(dim1=1, dim2=2).sum(1))[:, None, None]
-    v = power[torch.arange(P, device=t.device), :, power.diagonal(dim1=1, dim2=2).argmax(1)]
+        tr = _safe(power.diagonal(dim1=1, dim2=2).sum(1))
+        if fro2 is None:  # tr (G / tr G)^2 = ||G||_F^2 / (tr G)^2
+            fro2 = tr * trace * trace
+        power /= tr[:, None, None]
+    if fro2 is None:
+        fro2 = gram.square().sum((1, 2))
+    diag = power.diagonal(dim1=1, dim2=2).contiguous()
+    v = power[torch.arange(P, device=t.device), :, diag.argmax(1)]
     out = torch.empty(P, dtype=torch.float64, device=t.device)
     todo = torch.arange(P, device=t.device)
     for round_ in range(rounds):
@@ -423,7 +428,8 @@ class _Frame:
                 evals, evecs = torch.linalg.eigh(td @ td.transpose(1, 2))
                 sigma2, vecs = evals[:, -1], evecs[:, :, -1:]
             else:
-                tol = 1e-13 if t.dtype == torch.float64 else 1e-7
+                # the Rayleigh quotient itself carries rounding of ~ r eps (float32: ~1e-6)
+                tol = 1e-13 if t.dtype == torch.float64 else 1e-6
                 sigma2 = _top_eig_power(t.contiguous(), tol)
             log_sigma = 0.5 * torch.log(sigma2.clamp_min(0))[:, None]
         else:
