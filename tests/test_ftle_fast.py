@@ -50,10 +50,11 @@ def test_closed_form_2x2_matches_eigh(dtype, tol):
     t[3:6, 1] = t[3:6, 0]  # sigma_2 = 0
     t[6:9, 1] = 0
     t[9:12] = torch.eye(2, 7, dtype=dtype)  # sigma_1 = sigma_2: any unit vector is right
-    lam, v = engine._top_eig2(t, True)
+    lam, v, trace = engine._top_eig2(t, True)
     td = t.double()
     evals, evecs = torch.linalg.eigh(td @ td.transpose(1, 2))
     assert ((lam - evals[:, -1]).abs() <= tol * evals[:, -1].clamp_min(1e-300)).all()
+    assert torch.allclose(trace, td.square().sum((1, 2)), rtol=tol, atol=0)
     assert torch.isfinite(v).all() and torch.allclose(v.norm(dim=1), torch.ones(400, dtype=v.dtype))
     resolved = (evals[:, 1] - evals[:, 0]) > 1e-3 * evals[:, 1]
     cos = (v * evecs[:, :, -1]).sum(1).abs()

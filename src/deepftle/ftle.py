@@ -206,24 +206,29 @@ def _qr2(t: torch.Tensor):
 def _top_eig2(t: torch.Tensor, want_vector: bool):
     """Largest eigenvalue (and eigenvector) of the 2 x 2 Gram t t^T per point, closed form.
 
-    ``t`` (P, 2, n). Returns sigma_1^2 (P,) float64 and, if asked, v (P, 2) float64. Both terms
-    of (a + c)/2 + sqrt(((a - c)/2)^2 + b^2) are non-negative: no cancellation.
+    ``t`` (P, 2, n). Returns sigma_1^2 (P,) float64, v (P, 2) float64 if asked (else None) and
+    the trace a + c = ||t||_F^2. Both terms of (a + c)/2 + sqrt(((a - c)/2)^2 + b^2) are
+    non-negative: no cancellation. The Gram is divided by its trace first, so that the squares
+    of its entries neither overflow nor underflow whatever the scale of t.
     """
     a = t[:, 0].square().sum(1).double()
     c = t[:, 1].square().sum(1).double()
     b = (t[:, 0] * t[:, 1]).sum(1).double()
+    trace = a + c
+    scale = _safe(trace)
+    a, b, c = a / scale, b / scale, c / scale
     half = 0.5 * (a - c)
     root = torch.sqrt(half * half + b * b)
-    lam = 0.5 * (a + c) + root
+    lam = (0.5 * (a + c) + root) * scale
     if not want_vector:
-        return lam, None
+        return lam, None, trace
     # eigenvector (lam - c, b) when a >= c, else (b, lam - a): both components free of cancellation
     big = half >= 0
     v = torch.stack((torch.where(big, half + root, b), torch.where(big, b, root - half)), dim=1)
     n = torch.linalg.vector_norm(v, dim=1)
     v = torch.where((n > 0)[:, None], v / _safe(n)[:, None],
                     torch.tensor([1.0, 0.0], dtype=v.dtype, device=v.device))
-    return lam, v
+    return lam, v, trace
 
 
 def _symmetric_matvec(gram: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -352,6 +357,7 @@ class _Frame:
         r = rows0.shape[0]
         self.log_scale = torch.full((P,), math.log(_safe_float(norm0)), dtype=torch.float64,
                                     device=x.device)
+        self.log_offset = 0.0  # scale shared by all points (the factors 4 of the tanh path)
         self.tri = (torch.eye(r, dtype=torch.float64, device=x.device).expand(P, r, r).clone()
                     if orthonormalise else None)
         self.bad = torch.zeros(P, dtype=torch.bool, device=x.device)
@@ -374,7 +380,7 @@ class _Frame:
             u, s = self.work.pair(*h.shape)
             _tanh_and_quarter_derivative(h, u, s)
             t.mul_(s)
-            self.log_scale += _LOG4
+            self.log_offset += _LOG4
         else:
             y, dy = step.forward(h)
             h.copy_(y)
@@ -409,18 +415,25 @@ class _Frame:
         self.tri = tri / safe[:, None, None]
         self.log_scale += torch.log(safe)
 
-    def exponents(self, depth, k, q_input, want_directions):
-        """lambda_1..k at this depth (frame must be renormalised) and directions in input space."""
+    def exponents(self, depth, k, q_input, want_directions, threshold=None):
+        """lambda_1..k at this depth and directions in input space.
+
+        The frame must be renormalised, except for k = 1 and r <= 2 with ``threshold`` given
+        (block mode, last depth): the exponents then come from the Gram of the frame as it is
+        (its norm is below the block ceiling), and its trace gives the underflow check of
+        ``renormalise``.
+        """
         if not self.orthonormalise:
             t = self.t.transpose(0, 1)  # (P, r, n) view
             r = t.shape[1]
             vecs = None
             if r == 1:
                 sigma2 = t.square().sum((1, 2)).double()
+                trace = sigma2
                 if want_directions:
                     vecs = torch.ones((t.shape[0], 1, 1), dtype=torch.float64, device=t.device)
             elif r == 2:
-                sigma2, v = _top_eig2(t, want_directions)
+                sigma2, v, trace = _top_eig2(t, want_directions)
                 if want_directions:
                     vecs = v[:, :, None]
             elif want_directions:
@@ -431,6 +444,11 @@ class _Frame:
                 # the Rayleigh quotient itself carries rounding of ~ r eps (float32: ~1e-6)
                 tol = 1e-13 if t.dtype == torch.float64 else 1e-6
                 sigma2 = _top_eig_power(t.contiguous(), tol)
+            if threshold is not None:
+                # below tiny / eps the squares summed in the working dtype lose digits
+                info = torch.finfo(t.dtype)
+                self.bad |= ~((torch.sqrt(trace) >= threshold) & (trace >= info.tiny / info.eps)
+                              & torch.isfinite(trace))
             log_sigma = 0.5 * torch.log(sigma2.clamp_min(0))[:, None]
         else:
             if want_directions:
@@ -439,7 +457,7 @@ class _Frame:
             else:
                 s = torch.linalg.svdvals(self.tri)
             log_sigma = torch.log(s[:, :k])
-        lam = (self.log_scale[:, None] + log_sigma) / depth
+        lam = (self.log_scale[:, None] + (self.log_offset + log_sigma)) / depth
         if not want_directions:
             return lam, None
         if q_input is not None:
@@ -605,13 +623,19 @@ def _propagate(steps, x, q_basis, q_input, depths, max_depth, k, orthonormalise,
             if depth not in depths and (i_next >= len(rest) or
                                         grown + log_gamma[linear_index] <= log_ceiling):
                 return
+            if depth == max_depth and frame.t.shape[0] <= 2:
+                store(frame.exponents(depth, k, q_input, dir_out is not None,
+                                      threshold=floor * math.exp(grown)))
+                return
             frame.renormalise(floor * math.exp(grown))
             grown = 0.0
         else:
             frame.renormalise()
-        if depth not in depths:
-            return
-        lam, vecs = frame.exponents(depth, k, q_input, dir_out is not None)
+        if depth in depths:
+            store(frame.exponents(depth, k, q_input, dir_out is not None))
+
+    def store(result):
+        lam, vecs = result
         for j, dj in enumerate(depths):
             if dj == depth:
                 lam_out[j] = lam.to(lam_out.dtype)
