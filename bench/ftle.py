@@ -16,7 +16,8 @@ Methods, each case and method in a fresh subprocess so that peak RSS is per meth
   forward algorithm (1 + r rows per point through every hidden layer): the roofline proxy.
 
 Every method's lambda_1 is compared with deepftle's (max |diff| printed and stored). Timings are
-the best of several repetitions after a warm-up. Writes ``results/bench/ftle.tsv`` with columns
+the best of several repetitions after a warm-up (``--reps``, and more until the timed runs
+add up to ``--min-time`` seconds, default 3). Writes ``results/bench/ftle.tsv`` with columns
 case, method, points, seconds, peak_rss_mb, flops (+ max_abs_diff, threads, device, note) and
 prints ratio tables. Runs on CUDA when available (device name recorded).
 
@@ -111,11 +112,17 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def best_time(fn, device, reps):
+MAX_REPS = 50
+
+
+def best_time(fn, device, reps, min_total=0.0):
+    """Best of at least ``reps`` timed runs after a warm-up, more (up to MAX_REPS) while they sum
+    to less than ``min_total`` seconds: on a shared machine whose speed drifts by tens of
+    percent, the best of many short runs is stable."""
     fn()  # warm-up
     _sync(device)
     times = []
-    for _ in range(reps):
+    while len(times) < reps or (sum(times) < min_total and len(times) < MAX_REPS):
         t0 = time.perf_counter()
         out = fn()
         _sync(device)
@@ -123,9 +130,12 @@ def best_time(fn, device, reps):
     return min(times), out
 
 
-def run_method(case, method, quick, reps, tmp):
+def run_method(case, method, quick, reps, tmp, min_time=0.0):
     """Runs in the child process; returns the row (lambda_1 saved to tmp/<case>.<method>.pt)."""
     import deepftle
+
+    def timed(fn, n):
+        return best_time(fn, device, n, min_time)
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     spec = cases(quick)[case]
@@ -136,7 +146,7 @@ def run_method(case, method, quick, reps, tmp):
     idx = torch.arange(P)
 
     if method == "deepftle":
-        seconds, lam = best_time(lambda: deepftle.ftle(trunk, x)[:, 0], device, reps)
+        seconds, lam = timed(lambda: deepftle.ftle(trunk, x)[:, 0], reps)
     elif method == "gemm":
         n, r = spec["width"], min(spec["d_in"], spec["width"])
         a1 = torch.randn(P, spec["d_in"], device=device)
@@ -151,7 +161,7 @@ def run_method(case, method, quick, reps, tmp):
             for _ in range(L - 1):
                 torch.mm(a, w, out=o)
 
-        seconds, _ = best_time(gemm, device, reps)
+        seconds, _ = timed(gemm, reps)
         lam = None
         row["note"] = f"{L - 1} x ({(1 + r) * P} x {n}) @ ({n} x {n}) + ({P} x {spec['d_in']}) @ ({spec['d_in']} x {n})"
     elif method.startswith("vmap_"):
@@ -170,7 +180,7 @@ def run_method(case, method, quick, reps, tmp):
                 return torch.cat([torch.log(torch.linalg.svdvals(jac(xs[s:s + chunk]))[:, 0]) / L
                                   for s in range(0, xs.shape[0], chunk)])
 
-        seconds, lam = best_time(run, device, max(1, reps // 2))
+        seconds, lam = timed(run, max(1, reps // 2))
         row["note"] = (f"one call on {chunk} points" if chunk >= xs.shape[0]
                        else f"chunks of {chunk} points")
         if sub < P:
@@ -189,7 +199,7 @@ def run_method(case, method, quick, reps, tmp):
                 out[i] = torch.log(torch.linalg.svd(J)[1][0]) / L
             return out
 
-        seconds, lam = best_time(run, device, 1)
+        seconds, lam = timed(run, 1)
         seconds *= P / sub
         row["method"] = "peer_loop (extrapolated)"
         row["note"] = f"timed on {sub} points, extrapolated to {P}"
@@ -223,20 +233,21 @@ def run_method(case, method, quick, reps, tmp):
 # ----------------------------------------------------------------------------- driver
 
 def child(args):
-    row = run_method(args.case, args.method, args.quick, args.reps, args.tmp)
+    row = run_method(args.case, args.method, args.quick, args.reps, args.tmp, args.min_time)
     print("ROW " + json.dumps(row), flush=True)
 
 
 def run_child(case, method, args, tmp):
     if args.inprocess:  # smoke tests: no fresh interpreter, so peak RSS is not per method
         try:
-            return run_method(case, method, args.quick, args.reps, tmp)
+            return run_method(case, method, args.quick, args.reps, tmp, args.min_time)
         except Exception as exc:  # noqa: BLE001 - recorded in the table like a child failure
             return dict(case=case, method=method, points="", seconds=float("nan"),
                         peak_rss_mb="", flops="", max_abs_diff="", threads="", device="",
                         note=f"failed: {exc!r}")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--case", case,
-           "--method", method, "--reps", str(args.reps), "--tmp", tmp]
+           "--method", method, "--reps", str(args.reps), "--min-time", str(args.min_time),
+           "--tmp", tmp]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     if args.quick:
@@ -335,6 +346,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     ap.add_argument("--reps", type=int, default=5, help="timed repetitions after a warm-up")
+    ap.add_argument("--min-time", type=float, default=None,
+                    help="repeat each method until its timed runs add up to this many seconds "
+                         "(at most 50 runs; default 3, 0 with --quick)")
     ap.add_argument("--cases", nargs="*", help="subset of case names")
     ap.add_argument("--out", default=str(ROOT / "results" / "bench" / "ftle.tsv"))
     ap.add_argument("--threads", type=int, help="torch threads in every method (default: torch's)")
@@ -345,6 +359,8 @@ def main(argv=None):
     ap.add_argument("--method", help=argparse.SUPPRESS)
     ap.add_argument("--tmp", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.min_time is None:
+        args.min_time = 0.0 if args.quick else 3.0
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.child:

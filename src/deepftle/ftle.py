@@ -20,11 +20,17 @@ activations pass through ``g`` and the tangents are multiplied by ``g'(b)``. For
 ``r = 2``; for MNIST (784 inputs, N = 20) ``r = 20``, i.e. the Gram formulation
 :math:`J J^T = K K^T` with :math:`W_1 W_1^T = R_1^T R_1` folded in once.
 
-Depth stability: after every layer each point's tangent frame is rescaled by its norm and the
-logarithm of the scale accumulated in float64 (``k = 1``), or re-orthonormalised by QR with
-the triangular factors multiplied up in float64 and rescaled the same way (``k > 1``, so the
-smaller singular values keep their relative accuracy). The result is the exact finite-``L``
-exponent, not Benettin's asymptotic sum of ``log |diag R|``.
+The stacked frame lives in a (1 + r, P, n) buffer reused for every layer and chunk of points;
+for tanh, ``tanh b`` and ``sech^2 b`` both come from one ``sigmoid(-2|b|)``.
+
+Depth stability: each point's tangent frame is rescaled by its norm and the logarithm of the
+scale accumulated in float64 (``k = 1``), or re-orthonormalised by QR with the triangular
+factors multiplied up in float64 and rescaled the same way (``k > 1``, after every layer, so
+the smaller singular values keep their relative accuracy). For ``k = 1`` the rescaling happens
+only when the product of the layers' growth bounds ``||W|| sup|g'|`` since the last one could
+exceed 1e10 (float32; 1e100 in float64); points whose frame may have lost digits to underflow
+inside such a block are recomputed with rescaling after every layer. The result is the exact
+finite-``L`` exponent, not Benettin's asymptotic sum of ``log |diag R|``.
 """
 
 from __future__ import annotations
@@ -39,7 +45,6 @@ from torch import nn
 __all__ = ["ftle"]
 
 _SQRT_PI = math.sqrt(math.pi)
-_LOG4 = math.log(4.0)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class _Linear:
 class _Activation:
     forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None  # b -> (g, g')
     gmax: float | None = None  # sup |g'| when known (bounds the tangent growth of a layer)
-    tanh: bool = False  # fused tanh path: tangents times sech^2 / 4, log 4 added to the scale
+    tanh: bool = False  # fused tanh path (_tanh_and_derivative)
 
 
 def _generic_derivative(module: nn.Module):
@@ -68,8 +73,8 @@ def _activation(module: nn.Module) -> _Activation | None:
     """Closed-form (g, g') for known elementwise modules; None if not elementwise."""
     from .model import Erf  # local import: model imports nothing from here
 
-    if isinstance(module, nn.Tanh):  # fused in _Frame.activation, tangents times sech^2 / 4
-        return _Activation(None, 0.25, tanh=True)
+    if isinstance(module, nn.Tanh):  # fused in _Frame.activation (_tanh_and_derivative)
+        return _Activation(None, 1.0, tanh=True)
     elif isinstance(module, nn.ReLU):
         def run(b):
             return torch.relu(b), (b > 0).to(b.dtype)
@@ -309,16 +314,15 @@ class _Workspace:
         return [s[:points * width].view(points, width) for s in self.scratch]
 
 
-def _tanh_and_quarter_derivative(h: torch.Tensor, u: torch.Tensor, s: torch.Tensor):
-    """Overwrite h = b by tanh(b) and s by sech^2(b) / 4, from one transcendental per element.
+def _tanh_and_derivative(h: torch.Tensor, u: torch.Tensor, s: torch.Tensor):
+    """Overwrite h = b by tanh(b) and s by sech^2(b), from one transcendental per element.
 
-    With u = sigmoid(-2|b|) in (0, 1/2]: sech^2(b) / 4 = u (1 - u) (relative accuracy even in
-    deep saturation, where 1 - tanh^2 would round to 0) and tanh b = sign(b) (1 - 2u) (absolute
-    accuracy ~ eps, the same as the rounding of the next layer's matrix product). The factor 4
-    is left out (one pass fewer) and restored exactly in the frame's log scale.
+    With u = sigmoid(-2|b|) in (0, 1/2]: sech^2 b = 4u (1 - u) (relative accuracy even in deep
+    saturation, where 1 - tanh^2 would round to 0) and tanh b = sign(b) (1 - 2u) (absolute
+    accuracy ~ eps, the same as the rounding of the next layer's matrix product).
     """
     torch.abs(h, out=u).mul_(-2).sigmoid_()
-    torch.addcmul(u, u, u, value=-1, out=s)
+    torch.mul(u, 4, out=s).addcmul_(s, u, value=-1)
     h.sign_()
     h.addcmul_(h, u, value=-2)
 
@@ -357,7 +361,6 @@ class _Frame:
         r = rows0.shape[0]
         self.log_scale = torch.full((P,), math.log(_safe_float(norm0)), dtype=torch.float64,
                                     device=x.device)
-        self.log_offset = 0.0  # scale shared by all points (the factors 4 of the tanh path)
         self.tri = (torch.eye(r, dtype=torch.float64, device=x.device).expand(P, r, r).clone()
                     if orthonormalise else None)
         self.bad = torch.zeros(P, dtype=torch.bool, device=x.device)
@@ -378,9 +381,8 @@ class _Frame:
         h, t = self.z[0], self.z[1:]
         if step.tanh:
             u, s = self.work.pair(*h.shape)
-            _tanh_and_quarter_derivative(h, u, s)
+            _tanh_and_derivative(h, u, s)
             t.mul_(s)
-            self.log_offset += _LOG4
         else:
             y, dy = step.forward(h)
             h.copy_(y)
@@ -457,7 +459,7 @@ class _Frame:
             else:
                 s = torch.linalg.svdvals(self.tri)
             log_sigma = torch.log(s[:, :k])
-        lam = (self.log_scale[:, None] + (self.log_offset + log_sigma)) / depth
+        lam = (self.log_scale[:, None] + log_sigma) / depth
         if not want_directions:
             return lam, None
         if q_input is not None:
