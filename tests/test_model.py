@@ -82,3 +82,15 @@ def test_checkpoint_round_trip_and_wrong_architecture(tmp_path):
     with pytest.raises(ValueError, match="activation"):
         load_model(path, expected={"activation": "relu"})
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_mnist_stages_check_the_trained_architecture(tmp_path):
+    from deepftle.mnist import net_architecture
+
+    train = {"width": 6, "depth": 3, "activation": "tanh"}
+    path = tmp_path / "net.pt"
+    save_model(path, MLP(**net_architecture(train)))
+    back = load_model(path, expected=net_architecture(train))
+    assert back.arch["d_in"] == 784 and back.arch["d_out"] == 10
+    with pytest.raises(ValueError, match="depth: expected 4, checkpoint has 3"):
+        load_model(path, expected=net_architecture(dict(train, depth=4)))

@@ -236,13 +236,15 @@ def _top_eig2(t: torch.Tensor, want_vector: bool):
     return lam, v, trace
 
 
-def _symmetric_matvec(gram: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+def _symmetric_matvec(gram: torch.Tensor, v: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
     """G v for a batch of symmetric G (P, r, r), as sum_i G[:, i, :] v_i: an elementwise product
-    reduced over an outer axis, several times faster than ``bmm`` for small r."""
-    return (gram * v[:, :, None]).sum(1)
+    (into the flat ``scratch``) reduced over an outer axis, several times faster than ``bmm``."""
+    prod = scratch[:gram.numel()].view(gram.shape)
+    return torch.mul(gram, v[:, :, None], out=prod).sum(1)
 
 
-def _top_eig_power(t: torch.Tensor, tol: float, squarings: int = 3, rounds: int = 4):
+def _top_eig_power(t: torch.Tensor, tol: float, squarings: int = 3, rounds: int = 4,
+                   scratch: Sequence[torch.Tensor] | None = None):
     """Largest eigenvalue of the Gram G = t t^T (t: (P, r, n)) per point, certified.
 
     Power iteration with the matrix power A = G^(2^squarings) (formed by repeated squaring,
@@ -254,19 +256,23 @@ def _top_eig_power(t: torch.Tensor, tol: float, squarings: int = 3, rounds: int 
     bounds are used, the smaller one: tr G - rho, and sqrt(||G||_F^2 - rho^2) (as rho <=
     lambda_1, ||G||_F^2 - rho^2 >= sum_{i>=2} lambda_i^2). Points not certified after all
     rounds (near-degenerate sigma_1 ~ sigma_2, zero frames) fall back to float64 ``eigvalsh``.
-    Returns sigma_1^2 (P,) float64.
+    ``scratch``: three flat buffers of at least P r^2 elements (reused across calls: fresh
+    multi-MB temporaries cost page faults). Returns sigma_1^2 (P,) float64.
     """
-    P = t.shape[0]
-    gram = torch.bmm(t, t.transpose(1, 2))
+    P, r = t.shape[:2]
+    if scratch is None:
+        scratch = [t.new_empty(P * r * r) for _ in range(3)]
+    gram, power, square = (buf[:P * r * r].view(P, r, r) for buf in scratch)
+    torch.bmm(t, t.transpose(1, 2), out=gram)
     trace = _safe(gram.diagonal(dim1=1, dim2=2).sum(1))
-    power = gram / trace[:, None, None]
+    torch.div(gram, trace[:, None, None], out=power)
     fro2 = None
     for _ in range(squarings):
-        power = torch.bmm(power, power)
-        tr = _safe(power.diagonal(dim1=1, dim2=2).sum(1))
+        torch.bmm(power, power, out=square)
+        tr = _safe(square.diagonal(dim1=1, dim2=2).sum(1))
         if fro2 is None:  # tr (G / tr G)^2 = ||G||_F^2 / (tr G)^2
             fro2 = tr * trace * trace
-        power /= tr[:, None, None]
+        torch.div(square, tr[:, None, None], out=power)
     if fro2 is None:
         fro2 = gram.square().sum((1, 2))
     diag = power.diagonal(dim1=1, dim2=2).contiguous()
@@ -275,20 +281,20 @@ def _top_eig_power(t: torch.Tensor, tol: float, squarings: int = 3, rounds: int 
     todo = torch.arange(P, device=t.device)
     for round_ in range(rounds):
         if round_:
-            v = _symmetric_matvec(power, v)
+            v = _symmetric_matvec(power, v, scratch[2])
         v = v / _safe(torch.linalg.vector_norm(v, dim=1))[:, None]
-        w = _symmetric_matvec(gram, v)
+        w = _symmetric_matvec(gram, v, scratch[2])
         rho = (v * w).sum(1)
         delta2 = (w - rho[:, None] * v).square().sum(1)
         alpha = torch.minimum(trace - rho, torch.sqrt((fro2 - rho * rho).clamp_min(0)))
         ok = (rho > alpha) & (delta2 <= tol * rho * (rho - alpha)) & torch.isfinite(rho)
         out[todo[ok]] = rho[ok].double()
         keep = ~ok
-        todo, t, gram, power, v, trace, fro2 = (todo[keep], t[keep], gram[keep], power[keep],
-                                                v[keep], trace[keep], fro2[keep])
+        todo, gram, power, v, trace, fro2 = (todo[keep], gram[keep], power[keep], v[keep],
+                                             trace[keep], fro2[keep])
         if todo.numel() == 0:
             return out
-    td = t.double()
+    td = t[todo].double()
     out[todo] = torch.linalg.eigvalsh(td @ td.transpose(1, 2))[:, -1]
     return out
 
@@ -298,7 +304,8 @@ class _Workspace:
 
     Two ping-pong buffers hold the stacked frame ``[h; t_1; ...; t_r]`` of shape (1 + r, P, n)
     (the matrix product of a layer reads one and writes the other); two scratch buffers of
-    (P, n) hold the activation derivative.
+    (P, n) hold the activation derivative; for r > 2 three (P, r, r) buffers hold the Gram
+    power iteration. Fresh multi-MB temporaries would cost page faults at every chunk.
     """
 
     def __init__(self, points, r, width, dtype, device):
@@ -306,12 +313,20 @@ class _Workspace:
         self.frames = [torch.empty(size, dtype=dtype, device=device) for _ in range(2)]
         self.scratch = [torch.empty(points * width, dtype=dtype, device=device)
                         for _ in range(2)]
+        self._grams = None
 
     def frame(self, which, rows, points, width):
         return self.frames[which][:rows * points * width].view(rows, points, width)
 
     def pair(self, points, width):
         return [s[:points * width].view(points, width) for s in self.scratch]
+
+    def grams(self, points, r):
+        """Three flat buffers of points * r^2 elements for the power iteration (made once)."""
+        size = points * r * r
+        if self._grams is None or self._grams[0].numel() < size:
+            self._grams = [self.frames[0].new_empty(size) for _ in range(3)]
+        return self._grams
 
 
 def _tanh_and_derivative(h: torch.Tensor, u: torch.Tensor, s: torch.Tensor):
@@ -445,7 +460,9 @@ class _Frame:
             else:
                 # the Rayleigh quotient itself carries rounding of ~ r eps (float32: ~1e-6)
                 tol = 1e-13 if t.dtype == torch.float64 else 1e-6
-                sigma2 = _top_eig_power(t.contiguous(), tol)
+                # points-major copy of the frame into the idle ping-pong buffer
+                rows = self.work.frames[1 - self.current][:t.numel()].view(t.shape).copy_(t)
+                sigma2 = _top_eig_power(rows, tol, scratch=self.work.grams(*t.shape[:2]))
             if threshold is not None:
                 # below tiny / eps the squares summed in the working dtype lose digits
                 info = torch.finfo(t.dtype)

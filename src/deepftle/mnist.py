@@ -30,7 +30,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 __all__ = ["FILES", "CHECKSUMS", "MnistDataError", "read_idx", "write_idx", "check_idx",
-           "sha256", "fetch_mnist", "load_mnist", "pixels", "standardise", "PIXEL_MEAN", "PIXEL_STD"]
+           "sha256", "fetch_mnist", "load_mnist", "pixels", "standardise", "PIXEL_MEAN", "PIXEL_STD",
+           "net_architecture"]
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -305,3 +306,10 @@ def pixels(images):
     import torch
 
     return torch.as_tensor(np.asarray(images), dtype=torch.float32) / 255.0
+
+
+def net_architecture(train: dict) -> dict:
+    """The MLP architecture of the ``mnist.train`` config (784 pixels -> 10 classes, softmax):
+    what ``train_mnist`` builds and what the later stages require of its checkpoint."""
+    return dict(d_in=784, width=train["width"], depth=train["depth"], d_out=10,
+                activation=train["activation"], output="softmax")

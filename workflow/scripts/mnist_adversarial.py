@@ -12,14 +12,15 @@ from deepftle.devices import job_device
 from deepftle.adversarial import attack_path, choose_start
 from deepftle.analysis import entropy
 from deepftle.io import log_to, provenance, save_npz
-from deepftle.mnist import load_mnist, pixels, standardise
+from deepftle.mnist import load_mnist, net_architecture, pixels, standardise
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:
     a = dict(sm.params.attack)
     torch.set_num_threads(sm.threads)
     _, _, xte, yte = load_mnist(Path(sm.input.data[0]).parent)
-    model = deepftle.load_model(sm.input.net).to(device).eval()
+    arch = net_architecture(sm.config["mnist"]["train"])  # the checkpoint must be this net
+    model = deepftle.load_model(sm.input.net, expected=arch).to(device).eval()
     for prm in model.parameters():
         prm.requires_grad_(False)
     test_pixels = pixels(xte).to(device)

@@ -9,7 +9,7 @@ import torch
 import deepftle
 from deepftle.embed import fit_bottleneck, fit_tsne
 from deepftle.io import atomic_path, log_to, provenance, save_npz
-from deepftle.mnist import load_mnist, standardise
+from deepftle.mnist import load_mnist, net_architecture, standardise
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]):
@@ -22,7 +22,8 @@ with log_to(sm.log[0]):
                        seed=p["seed"], n_iter=p["n_iter"],
                        early_exaggeration_iter=p["early_exaggeration_iter"])
     else:
-        model = deepftle.load_model(sm.input.net).eval()
+        model = deepftle.load_model(
+            sm.input.net, expected=net_architecture(sm.config["mnist"]["train"])).eval()
         b = p["bottleneck"]
         emb = fit_bottleneck(model.trunk, x, ytr, width=model.arch["width"], epochs=b["epochs"],
                              lr=b["lr"], seed=p["seed"], preprocess=standardise)

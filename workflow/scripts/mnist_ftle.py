@@ -9,13 +9,14 @@ import deepftle
 from deepftle.devices import job_device
 from deepftle.analysis import entropy
 from deepftle.io import log_to, provenance, save_npz
-from deepftle.mnist import load_mnist, pixels, standardise
+from deepftle.mnist import load_mnist, net_architecture, pixels, standardise
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:
     torch.set_num_threads(sm.threads)
     xtr, ytr, xte, yte = load_mnist(Path(sm.input.data[0]).parent)
-    model = deepftle.load_model(sm.input.net).to(device).eval()
+    arch = net_architecture(sm.config["mnist"]["train"])  # the checkpoint must be this net
+    model = deepftle.load_model(sm.input.net, expected=arch).to(device).eval()
     x = standardise(pixels(np.concatenate([xtr, xte]))).to(device)
     labels = np.concatenate([ytr, yte])
     split = np.array(["train"] * len(xtr) + ["test"] * len(xte))

@@ -7,7 +7,8 @@ import torch
 import deepftle
 from deepftle.devices import job_device
 from deepftle.io import log_to, provenance, save_tsv
-from deepftle.mnist import PIXEL_MEAN, PIXEL_STD, load_mnist, pixels, standardise
+from deepftle.mnist import (PIXEL_MEAN, PIXEL_STD, load_mnist, net_architecture, pixels,
+                            standardise)
 from deepftle.train import TrainConfig, class_error, cross_entropy_loss, train
 
 sm = snakemake  # noqa: F821
@@ -20,8 +21,7 @@ with log_to(sm.log[0]), job_device(sm.config["device"]) as device:
     print(f"train {tuple(xtr.shape)}, test {tuple(xte.shape)}", flush=True)
     gen = torch.Generator().manual_seed(p["seed"])
     torch.manual_seed(p["seed"])
-    model = deepftle.MLP(d_in=xtr.shape[1], width=p["width"], depth=p["depth"], d_out=10,
-                         activation=p["activation"], output="softmax")
+    model = deepftle.MLP(**net_architecture(p))
     deepftle.init_mlp(model, gen)
     model.to(device)
     cfg = TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=p["epochs"],
