@@ -53,3 +53,17 @@ def test_pipeline_summary(tmp_path):
     assert total == 15.5
     assert rows[0]["rule"] == "train_toy" and rows[0]["wildcards"] == "fig2/N5_L8"
     assert (tmp_path / "pipeline.tsv").read_text().startswith("rule\twildcards\tseconds")
+
+
+def test_compare_engines_loads_a_committed_engine(capsys):
+    bench = load("compare_engines")
+    committed = bench.engine_at("HEAD")
+    trunk = torch.nn.Sequential(torch.nn.Linear(2, 6), torch.nn.Tanh(), torch.nn.Linear(6, 6),
+                                torch.nn.Tanh())
+    x = torch.rand(50, 2)
+    import deepftle
+
+    assert torch.allclose(committed(trunk, x), deepftle.ftle(trunk, x), atol=1e-6)
+    rows = bench.main(["--ref", "HEAD", "--cases", "grid_N10_L2", "--reps", "1"])
+    assert rows[0][0] == "grid_N10_L2" and rows[0][3] < 1e-6
+    assert "speed-up" in capsys.readouterr().out
