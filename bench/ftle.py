@@ -102,7 +102,7 @@ def minimal_flops(spec, P) -> int:
     """Flops of the minimal forward algorithm: x W1^T, then 1 + r rows per hidden layer."""
     d, n, L = spec["d_in"], spec["width"], spec["depth"]
     r = min(d, n)
-    return 2 * P * d * n + 2 * P * r * n * n * 0 + 2 * (1 + r) * P * n * n * (L - 1)
+    return 2 * P * d * n + 2 * (1 + r) * P * n * n * (L - 1)
 
 
 # ----------------------------------------------------------------------------- methods
@@ -134,10 +134,11 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
     """Runs in the child process; returns the row (lambda_1 saved to tmp/<case>.<method>.pt)."""
     import deepftle
 
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
     def timed(fn, n):
         return best_time(fn, device, n, min_time)
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     spec = cases(quick)[case]
     trunk = make_trunk(spec["d_in"], spec["width"], spec["depth"], device)
     x = make_points(spec, device)

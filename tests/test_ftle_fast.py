@@ -108,7 +108,7 @@ def test_block_bounds_and_fallback_flags():
     q1, r1 = torch.linalg.qr(steps[0].weight.T)
     lam = torch.empty(1, 50, 1)
     work = engine._Workspace(50, 2, 10, torch.float32, torch.device("cpu"))
-    bad = engine._propagate(steps, x, (q1, r1), q1, [60], 60, 1, False, lam, None,
+    bad = engine._propagate(steps, x, engine._unit_start(r1), q1, [60], 60, 1, False, lam, None,
                             engine._block_bounds(steps, torch.float32), work)
     assert bad.any()  # the saturated contracting net underflows inside blocks: redone exactly
     # unknown sup|g'| (generic activation): every layer
@@ -119,14 +119,14 @@ def test_block_bounds_and_fallback_flags():
 @pytest.mark.parametrize("depth", [32, 128])
 def test_typical_deep_net_needs_no_fallback(depth):
     """A mildly chaotic deep tanh net stays in block mode: no point is recomputed layer by layer
-    (a systematic shrink of the frame, e.g. a constant factor left out of g', would flag them all)."""
+    (a systematic shrink of the frame, e.g. a constant factor left out of g', flags them all)."""
     trunk = tanh_trunk(2, 50, depth, 1.2, 0.3, torch.float32)
     steps = engine._parse_trunk(trunk)
     x = torch.rand(200, 2, generator=torch.Generator().manual_seed(4)) * 2 - 1
     q1, r1 = torch.linalg.qr(steps[0].weight.T)
     lam = torch.empty(1, 200, 1)
     work = engine._Workspace(200, 2, 50, torch.float32, torch.device("cpu"))
-    bad = engine._propagate(steps, x, (q1, r1), q1, [depth], depth, 1, False, lam, None,
-                            engine._block_bounds(steps, torch.float32), work)
+    bad = engine._propagate(steps, x, engine._unit_start(r1), q1, [depth], depth, 1, False, lam,
+                            None, engine._block_bounds(steps, torch.float32), work)
     assert not bad.any()
     assert torch.isfinite(lam).all()

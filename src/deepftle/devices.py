@@ -60,13 +60,11 @@ def _fake_gpus() -> int:
     return k
 
 
-def _config_lock_dir() -> str | None:
-    """``gpu_lock_dir`` from the config of the Snakemake ``script:`` running us, if any."""
+def _job_config(key: str):
+    """``key`` from the config of the Snakemake ``script:`` running us, if any (else None)."""
     smk = getattr(sys.modules.get("__main__"), "snakemake", None)
     cfg = getattr(smk, "config", None)
-    if isinstance(cfg, dict) and cfg.get("gpu_lock_dir"):
-        return str(cfg["gpu_lock_dir"])
-    return None
+    return cfg.get(key) if isinstance(cfg, dict) else None
 
 
 def set_deterministic(enabled: bool = True) -> None:
@@ -80,16 +78,10 @@ def set_deterministic(enabled: bool = True) -> None:
     torch.backends.cudnn.deterministic = enabled
 
 
-def _config_deterministic() -> bool:
-    """``deterministic`` from the config of the Snakemake ``script:`` running us, if any."""
-    smk = getattr(sys.modules.get("__main__"), "snakemake", None)
-    cfg = getattr(smk, "config", None)
-    return bool(isinstance(cfg, dict) and cfg.get("deterministic"))
-
-
 def _lock_dir(lock_dir) -> Path:
-    chosen = lock_dir or _config_lock_dir() or os.environ.get(LOCK_DIR_ENV) or DEFAULT_LOCK_DIR
-    path = Path(chosen).expanduser().resolve()
+    chosen = (lock_dir or _job_config("gpu_lock_dir") or os.environ.get(LOCK_DIR_ENV)
+              or DEFAULT_LOCK_DIR)
+    path = Path(str(chosen)).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -151,7 +143,7 @@ def job_device(name: str = "auto", *, lock_dir=None, poll_s: float = 0.5,
     device and yields ``cuda:i``; the lock is released on exit. ``deterministic`` (default:
     the job's config ``deterministic``) calls :func:`set_deterministic` first.
     """
-    if deterministic if deterministic is not None else _config_deterministic():
+    if deterministic if deterministic is not None else _job_config("deterministic"):
         set_deterministic(True)
     fake = _fake_gpus() if name in ("auto", "cuda") else 0
     if fake:

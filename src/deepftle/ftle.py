@@ -182,9 +182,12 @@ def _safe(v: torch.Tensor) -> torch.Tensor:
     return torch.where((v > 0) & torch.isfinite(v), v, torch.ones_like(v))
 
 
-def _safe_float(v: float) -> float:
-    """v where it is a positive finite number, else 1."""
-    return v if 0 < v < math.inf else 1.0
+def _unit_start(rows: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """The start frame (the same r rows for every point) at unit Frobenius norm, and the
+    logarithm of the norm it was divided by (1 where the norm is zero or not finite)."""
+    norm = torch.linalg.matrix_norm(rows.double()).item()
+    norm = norm if 0 < norm < math.inf else 1.0
+    return rows / norm, math.log(norm)
 
 
 def _qr2(t: torch.Tensor):
@@ -353,29 +356,26 @@ class _Frame:
     g'(b) in place.
     """
 
-    def __init__(self, x, first, q_basis, orthonormalise, work: _Workspace):
+    def __init__(self, x, first, start, orthonormalise, work: _Workspace):
+        """``start`` = (rows, log_norm) from ``_unit_start``: the tangent rows shared by all
+        points (R_1 after a first Linear layer, else the identity) and their scale."""
         self.orthonormalise = orthonormalise
         self.work = work
         P = x.shape[0]
-        if isinstance(first, _Linear):
-            # first layer: activations x W^T + b, tangents the rows of R_1 shared by all points
-            rows0 = q_basis[1]
-            self.z = work.frame(0, 1 + rows0.shape[0], P, first.weight.shape[0])
+        rows0, log_norm0 = start
+        r = rows0.shape[0]
+        if isinstance(first, _Linear):  # first layer: activations x W^T + b
+            self.z = work.frame(0, 1 + r, P, first.weight.shape[0])
             if first.bias is not None:
                 torch.addmm(first.bias, x, first.weight.T, out=self.z[0])
             else:
                 torch.mm(x, first.weight.T, out=self.z[0])
         else:
-            rows0 = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
-            self.z = work.frame(0, 1 + rows0.shape[0], P, x.shape[1])
+            self.z = work.frame(0, 1 + r, P, x.shape[1])
             self.z[0].copy_(x)
-        # the frame starts at unit norm for every point, its scale in log_scale
-        norm0 = torch.linalg.matrix_norm(rows0.double()).item()
-        self.z[1:].copy_(rows0[:, None, :].expand(-1, P, -1)).div_(_safe_float(norm0))
+        self.z[1:].copy_(rows0[:, None, :].expand(-1, P, -1))
         self.current = 0
-        r = rows0.shape[0]
-        self.log_scale = torch.full((P,), math.log(_safe_float(norm0)), dtype=torch.float64,
-                                    device=x.device)
+        self.log_scale = torch.full((P,), log_norm0, dtype=torch.float64, device=x.device)
         self.tri = (torch.eye(r, dtype=torch.float64, device=x.device).expand(P, r, r).clone()
                     if orthonormalise else None)
         self.bad = torch.zeros(P, dtype=torch.bool, device=x.device)
@@ -403,6 +403,11 @@ class _Frame:
             h.copy_(y)
             t.mul_(dy)
 
+    def _flag_underflow(self, norm, threshold, ok=True):
+        """Mark ``bad`` the points whose frame norm is below ``threshold``, not finite, or not
+        ``ok``: inside the block they may have lost digits to underflow."""
+        self.bad |= ~((norm >= threshold) & torch.isfinite(norm) & ok)
+
     def renormalise(self, threshold=None):
         """Keep magnitudes O(1): per-point norm rescaling (k = 1) or QR (k > 1).
 
@@ -414,7 +419,7 @@ class _Frame:
             # per point over (r, n); reducing the contiguous axis first is several times faster
             norm = torch.linalg.vector_norm(torch.linalg.vector_norm(t, dim=2), dim=0)
             if threshold is not None:
-                self.bad |= ~((norm >= threshold) & torch.isfinite(norm))
+                self._flag_underflow(norm, threshold)
             safe = _safe(norm)
             t.mul_(safe.reciprocal()[:, None])
             self.log_scale += torch.log(safe.to(torch.float64))
@@ -461,13 +466,12 @@ class _Frame:
                 # the Rayleigh quotient itself carries rounding of ~ r eps (float32: ~1e-6)
                 tol = 1e-13 if t.dtype == torch.float64 else 1e-6
                 # points-major copy of the frame into the idle ping-pong buffer
-                rows = self.work.frames[1 - self.current][:t.numel()].view(t.shape).copy_(t)
+                rows = self.work.frame(1 - self.current, *t.shape).copy_(t)
                 sigma2 = _top_eig_power(rows, tol, scratch=self.work.grams(*t.shape[:2]))
             if threshold is not None:
                 # below tiny / eps the squares summed in the working dtype lose digits
                 info = torch.finfo(t.dtype)
-                self.bad |= ~((torch.sqrt(trace) >= threshold) & (trace >= info.tiny / info.eps)
-                              & torch.isfinite(trace))
+                self._flag_underflow(torch.sqrt(trace), threshold, trace >= info.tiny / info.eps)
             log_sigma = 0.5 * torch.log(sigma2.clamp_min(0))[:, None]
         else:
             if want_directions:
@@ -546,13 +550,14 @@ def ftle(trunk: nn.Sequential, x, k: int = 1, return_directions: bool = False,
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
 
-    q_input, q_basis = None, None
+    q_input = None
     if isinstance(steps[0], _Linear):
         # W_1^T = Q_1 R_1: tangents start as the rows of R_1 (r x N_1), directions map back by Q_1
-        q1, r1 = torch.linalg.qr(weight.T)
-        q_basis = (q1, r1)
-        q_input = q1
-    r = q_basis[1].shape[0] if q_basis is not None else d_in
+        q_input, rows0 = torch.linalg.qr(weight.T)
+    else:
+        rows0 = torch.eye(d_in, dtype=dtype, device=device)
+    unit_rows = _unit_start(rows0)
+    r = rows0.shape[0]
     widest = max(lin.weight.shape[0] for lin in linears)  # tangent rows are hidden-width long
     chunk = batch_size or _default_batch(r, widest, dtype)
     orthonormalise = k > 1
@@ -561,12 +566,12 @@ def ftle(trunk: nn.Sequential, x, k: int = 1, return_directions: bool = False,
     lam_out = torch.empty((len(depths), x.shape[0], k), dtype=dtype, device=device)
     dir_out = (torch.empty((len(depths), x.shape[0], d_in, k), dtype=dtype, device=device)
                if return_directions else None)
-    width = max(widest, d_in) if q_basis is None else widest
+    width = widest if q_input is not None else max(widest, d_in)
     work = _Workspace(min(chunk, x.shape[0]), r, width, dtype, device)
     with torch.no_grad():
         for start in range(0, x.shape[0], chunk):
             sl = slice(start, min(start + chunk, x.shape[0]))
-            bad = _propagate(steps, x[sl], q_basis, q_input, depths, max_depth, k,
+            bad = _propagate(steps, x[sl], unit_rows, q_input, depths, max_depth, k,
                              orthonormalise, lam_out[:, sl],
                              None if dir_out is None else dir_out[:, sl], bounds, work)
             if bad is not None and bad.any():
@@ -575,7 +580,7 @@ def ftle(trunk: nn.Sequential, x, k: int = 1, return_directions: bool = False,
                 lam_b = lam_out.new_empty((len(depths), idx.numel(), k))
                 dir_b = None if dir_out is None else dir_out.new_empty(
                     (len(depths), idx.numel(), d_in, k))
-                _propagate(steps, x[idx], q_basis, q_input, depths, max_depth, k,
+                _propagate(steps, x[idx], unit_rows, q_input, depths, max_depth, k,
                            orthonormalise, lam_b, dir_b, None, work)
                 lam_out[:, idx] = lam_b
                 if dir_out is not None:
@@ -618,13 +623,13 @@ def _block_bounds(steps, dtype):
     return floor, math.log(ceiling), max(first, 0.0), [max(g, 0.0) for g in logs]
 
 
-def _propagate(steps, x, q_basis, q_input, depths, max_depth, k, orthonormalise, lam_out,
+def _propagate(steps, x, start, q_input, depths, max_depth, k, orthonormalise, lam_out,
                dir_out, bounds, work):
     """Run one chunk through the trunk, writing lambda (and v) at every requested depth.
 
     Returns a bool mask of points to recompute with every-layer renormalisation (block mode).
     """
-    frame = _Frame(x, steps[0], q_basis, orthonormalise, work)
+    frame = _Frame(x, steps[0], start, orthonormalise, work)
     first_linear = isinstance(steps[0], _Linear)
     depth = 1 if first_linear else 0
     rest = steps[1:] if first_linear else steps

@@ -105,8 +105,9 @@ rule ftle_snapshots:
 
 rule ridge_metrics:
     input:
-        fields=lambda wc: [toy_field("fig2", N, L, s, seed) for N, L, s, seed in fig2_nets()],
-        histories=lambda wc: [toy_net("fig2", N, L, s, seed, "full", ".history.tsv")
+        fields=lambda wc: [toy_file("fields", ".npz", "fig2", N, L, s, seed)
+                           for N, L, s, seed in fig2_nets()],
+        histories=lambda wc: [toy_file("nets", ".history.tsv", "fig2", N, L, s, seed)
                               for N, L, s, seed in fig2_nets()],
     output:
         report(os.path.join(TOY_DIR, "ridges.tsv"), caption="../report/tables.rst",
@@ -181,9 +182,9 @@ rule plot_fig2:
 
 rule plot_fig3:
     input:
-        histories=lambda wc: [toy_net("fig3a", N, L, s, seed, mode, ".history.tsv")
+        histories=lambda wc: [toy_file("nets", ".history.tsv", "fig3a", N, L, s, seed, mode)
                               for N, L, s, seed, mode in fig3a_nets()],
-        snapshots=lambda wc: [toy_snapshots("fig3b", N, L, s, seed)
+        snapshots=lambda wc: [toy_file("snapshots", ".npz", "fig3b", N, L, s, seed)
                               for N, L, s, seed in fig3b_nets()],
     output:
         pdf=os.path.join(FIG_DIR, "fig3.pdf"),

@@ -22,19 +22,10 @@ def fmt_s(s):
     return f"{float(s):g}"
 
 
-def toy_net(exp, N, L, s, seed, mode, ext=".pt"):
+def toy_file(folder, ext, exp, N, L, s, seed, mode="full"):
+    """The file of one net under TOY_DIR/<folder>/, named like the rules' outputs."""
     stem = NET_STEM.format(exp=exp, N=N, L=L, s=fmt_s(s), seed=seed, mode=mode)
-    return os.path.join(TOY_DIR, "nets", f"{stem}{ext}")
-
-
-def toy_field(exp, N, L, s, seed, mode="full"):
-    stem = NET_STEM.format(exp=exp, N=N, L=L, s=fmt_s(s), seed=seed, mode=mode)
-    return os.path.join(TOY_DIR, "fields", f"{stem}.npz")
-
-
-def toy_snapshots(exp, N, L, s, seed, mode="full"):
-    stem = NET_STEM.format(exp=exp, N=N, L=L, s=fmt_s(s), seed=seed, mode=mode)
-    return os.path.join(TOY_DIR, "snapshots", f"{stem}.npz")
+    return os.path.join(TOY_DIR, folder, f"{stem}{ext}")
 
 
 def fig2_nets():

@@ -7,9 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import class_box, equal_count_bins
-from matplotlib.colors import TwoSlopeNorm
-
-from .style import LAMBDA_CMAP, save, setup
+from .style import LAMBDA_CMAP, lambda_norm, save, setup
 
 __all__ = ["make_tables", "plot_fig4", "plot_adversarial"]
 
@@ -90,12 +88,8 @@ def plot_fig4(tables: dict, pdf, png, blowup: float = 3.0, box_class: int = 0):
     m, box, bins, path = tables["map"], tables["box"].iloc[0], tables["bins"], tables["path"]
     lam = m["lam1"].to_numpy()
     finite = np.isfinite(lam)
-    both = np.concatenate([lam[finite], path["lam1"].to_numpy()])
-    both = both[np.isfinite(both)]
-    # zero-centred like style.lambda_norm, but bounded by the 99.5th percentile of |λ₁| so a few
-    # extreme points do not wash out the colours (colourbar extended at both ends)
-    bound = float(np.percentile(np.abs(both), 99.5)) if both.size else 1.0
-    norm = TwoSlopeNorm(vcenter=0.0, vmin=-(bound or 1.0), vmax=bound or 1.0)
+    # bounded by the 99.5th percentile of |λ₁| (colourbar extended at both ends)
+    norm = lambda_norm(np.concatenate([lam[finite], path["lam1"].to_numpy()]), percentile=99.5)
     fig = plt.figure(figsize=(10, 4.6))
     gs = fig.add_gridspec(2, 2, width_ratios=[1.45, 1], hspace=0.45, wspace=0.28)
     ax = fig.add_subplot(gs[:, 0])

@@ -17,11 +17,13 @@ from ..io import atomic_path  # noqa: E402
 LAMBDA_CMAP = "RdBu_r"
 
 
-def lambda_norm(values) -> TwoSlopeNorm:
-    """A norm centred at 0 spanning the finite values symmetrically (masked/-inf ignored)."""
+def lambda_norm(values, percentile: float = 100.0) -> TwoSlopeNorm:
+    """A norm centred at 0 spanning the finite values symmetrically (masked/-inf ignored), up to
+    the given percentile of |values| (below 100: a few extreme points do not wash out the
+    colours; extend the colourbar then)."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
-    bound = float(np.max(np.abs(v))) if v.size else 1.0
+    bound = float(np.percentile(np.abs(v), percentile)) if v.size else 1.0
     bound = bound if bound > 0 else 1.0
     return TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)
 
