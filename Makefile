@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 
 figures: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) all
+	@if [ -f results/claims.tsv ]; then echo "== claims (results/claims.tsv) =="; \
+	  grep -v '^#' results/claims.tsv; fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -19,6 +19,7 @@ include: "workflow/rules/validate.smk"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/toy.smk"
 include: "workflow/rules/mnist.smk"
+include: "workflow/rules/claims.smk"
 
 
 rule all:

@@ -3,6 +3,12 @@ import os
 
 ALL_TARGETS = []  # each stage file appends the final outputs it contributes to `all`
 RESULTS = "results"
+CLAIM_FILES = []  # each figure stage appends its results/claims/<figure>.tsv (claims.smk gathers)
+
+
+def claims_file(figure):
+    """results/claims/<figure>.tsv: the figure's claims (deepftle.claims.write_claims)."""
+    return os.path.join(RESULTS, "claims", f"{figure}.tsv")
 
 
 def log_file(rule_name, pattern=""):
