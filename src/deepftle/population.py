@@ -1,0 +1,424 @@
+r"""Train many small networks of one layout at once (a *population*).
+
+Small nets are bound by per-step overhead (Python, kernel launches), not arithmetic. Here the
+``S`` members' weights are stacked into ``(S, n_out, n_in)`` tensors and every layer is one
+batched product (``baddbmm``), so one step of the population costs little more than one step of
+one net. Each member keeps everything that makes it an independent training run:
+
+- its own initialisation (copied from the ``S`` given :class:`deepftle.model.MLP` objects);
+- its own minibatch order: its own ``torch.Generator``, drawing exactly as
+  :func:`deepftle.train.train` does (``torch.randperm(len(x), generator=gen)`` once per epoch);
+- its own optimiser state: ``torch.optim.SGD`` / ``Adam`` act elementwise, so one optimiser over
+  the stacked tensors performs each member's own update (momentum buffers, Adam moments and
+  weight decay are per element, hence per member); the same constant or cosine schedule;
+- the same per-epoch history rows and weight snapshots as the solo loop, and divergence
+  detection per member (:class:`deepftle.train.TrainingDiverged` naming the member).
+
+The members' losses are summed before ``backward``; members share no parameter, so each one's
+gradient is its own loss's gradient. The result of each member equals training it alone up to
+floating-point rounding (batched vs single matrix products; ``tests/test_population.py``
+measures the drift: ~1e-15 in float64, ~1e-6 in float32 after a few epochs).
+
+Grouping pays for narrow nets only: a wide net is bound by arithmetic, and a population of them
+runs on one core what separate jobs would spread over all. :func:`group_pays` applies the
+config threshold (``max_width``); :func:`plan_groups` splits a list of nets into groups.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+from collections.abc import Callable, Hashable, Iterable, Sequence
+
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .model import MLP, init_mlp
+from .train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
+                    energy_loss, sign_error)
+
+__all__ = ["train_population", "group_pays", "plan_groups", "train_toy_population",
+           "train_mnist_population", "DEFAULT_MAX_WIDTH"]
+
+# Widest layout that is grouped by default: bench/train.py measures a population of 8 at
+# ~7x the throughput of solo runs for N = 10 and ~1.2x for N = 250 (one thread).
+DEFAULT_MAX_WIDTH = 64
+
+EVAL_BATCH = 8192  # rows per evaluation chunk, as deepftle.train.evaluate
+
+
+# ----------------------------------------------------------------------------- losses
+
+def _energy_batched(out, t):
+    """H per member: out (S, B, 1), t (S, B) -> (S,)."""
+    return 0.5 * ((t.reshape(out.shape) - out) ** 2).mean(dim=(1, 2))
+
+
+def _sign_error_batched(out, t):
+    pred = torch.where(out.reshape(t.shape) >= 0, 1.0, -1.0)
+    return (pred != t).to(torch.float64).mean(dim=1)
+
+
+def _cross_entropy_batched(logits, labels):
+    s, b, c = logits.shape
+    return nn.functional.cross_entropy(logits.reshape(s * b, c), labels.reshape(s * b),
+                                       reduction="none").view(s, b).mean(dim=1)
+
+
+def _class_error_batched(logits, labels):
+    return (logits.argmax(dim=2) != labels).to(torch.float64).mean(dim=1)
+
+
+_BATCHED = {energy_loss: _energy_batched, sign_error: _sign_error_batched,
+            cross_entropy_loss: _cross_entropy_batched, class_error: _class_error_batched}
+
+
+def _batched(fn: Callable) -> Callable:
+    """The per-member version of a solo loss/error ``fn(out, y) -> scalar``: ``(S, B, ...)`` ->
+    ``(S,)``. Hand-written for the four functions of :mod:`deepftle.train`, ``torch.vmap`` else."""
+    return _BATCHED.get(fn) or torch.vmap(fn)
+
+
+# ----------------------------------------------------------------------------- grouping
+
+def group_pays(width: int, max_width: int = DEFAULT_MAX_WIDTH) -> bool:
+    """Whether nets of hidden width ``width`` should train as one population job (``width <=
+    max_width``) rather than one job per net."""
+    for name, value in (("width", width), ("max_width", max_width)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return width <= max_width
+
+
+def plan_groups(items: Iterable, layout: Callable[[object], Hashable],
+                width: Callable[[object], int], max_width: int = DEFAULT_MAX_WIDTH,
+                max_size: int = 16) -> list[list]:
+    """Split ``items`` (net specifications of any kind) into training jobs.
+
+    Items with equal ``layout(item)`` (everything but seed and initial variance: width, depth,
+    training settings) and ``group_pays(width(item), max_width)`` form groups of at most
+    ``max_size``, in order of first appearance; every other item is a group of its own.
+    """
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        raise ValueError(f"max_size must be a positive integer, got {max_size!r}")
+    groups: list[list] = []
+    open_group: dict[Hashable, list] = {}
+    for item in items:
+        if not group_pays(width(item), max_width):
+            groups.append([item])
+            continue
+        key = layout(item)
+        group = open_group.get(key)
+        if group is None or len(group) >= max_size:
+            group = open_group[key] = []
+            groups.append(group)
+        group.append(item)
+    return groups
+
+
+# ----------------------------------------------------------------------------- the population
+
+class _Stack:
+    """The members' parameters stacked: per linear layer (hidden layers, then the head) a
+    weight ``(S, n_out, n_in)`` and a bias ``(S, 1, n_out)``."""
+
+    def __init__(self, models: Sequence[MLP], readout_only: bool):
+        lins = [m.hidden_linears() + [m.head] for m in models]
+        self.weights, self.biases = [], []
+        with torch.no_grad():
+            for i in range(len(lins[0])):
+                self.weights.append(torch.stack([ls[i].weight for ls in lins]).clone())
+                self.biases.append(torch.stack([ls[i].bias for ls in lins]).unsqueeze(1).clone())
+        head = len(lins[0]) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            w.requires_grad_(not readout_only or i == head)
+            b.requires_grad_(not readout_only or i == head)
+        first = models[0]
+        self.act = first.trunk[1]  # stateless elementwise module, shared by every layer
+        self.tanh_head = first.arch["output"] == "tanh"
+        # state_dict key of each stacked tensor, for snapshots and write-back
+        names = {id(p): n for n, p in first.named_parameters()}
+        self.keys = ([names[id(lin.weight)] for lin in lins[0]],
+                     [names[id(lin.bias)] for lin in lins[0]])
+        self.order = list(first.state_dict())
+
+    def trainable(self) -> list[torch.Tensor]:
+        return [p for pair in zip(self.weights, self.biases) for p in pair if p.requires_grad]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-member inputs ``(S, B, d_in)`` -> outputs ``(S, B, d_out)``."""
+        h = x
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w.transpose(1, 2))
+            if i < last:
+                h = self.act(h)
+        return torch.tanh(h) if self.tanh_head else h
+
+    @torch.no_grad()
+    def forward_shared(self, x: torch.Tensor) -> torch.Tensor:
+        """One input set ``(B, d_in)`` for every member -> ``(S, B, d_out)``; the first layer is
+        one matrix product for all members (no copy of ``x`` per member)."""
+        w, b = self.weights[0], self.biases[0]
+        s, n_out, n_in = w.shape
+        h = torch.addmm(b.reshape(1, s * n_out), x, w.reshape(s * n_out, n_in).T)
+        h = h.view(len(x), s, n_out).transpose(0, 1)
+        last = len(self.weights) - 1
+        for i in range(1, last + 1):
+            h = self.act(h)
+            h = torch.baddbmm(self.biases[i], h, self.weights[i].transpose(1, 2))
+        return torch.tanh(h) if self.tanh_head else h
+
+    @torch.no_grad()
+    def state_dict(self, member: int) -> dict[str, torch.Tensor]:
+        """Member ``member``'s parameters, keyed and ordered as ``MLP.state_dict()``, on CPU."""
+        flat = {}
+        for w, b, kw, kb in zip(self.weights, self.biases, *self.keys):
+            flat[kw] = w[member].detach().cpu().clone()
+            flat[kb] = b[member, 0].detach().cpu().clone()
+        return {k: flat[k] for k in self.order}
+
+    @torch.no_grad()
+    def write_back(self, model: MLP, member: int) -> None:
+        for w, b, lin in zip(self.weights, self.biases, model.hidden_linears() + [model.head]):
+            lin.weight.copy_(w[member])
+            lin.bias.copy_(b[member, 0])
+
+
+def _check_members(models, generators):
+    if len(models) == 0:
+        raise ValueError("a population needs at least one model")
+    if len(generators) != len(models):
+        raise ValueError(f"need one generator per model: {len(models)} models, "
+                         f"{len(generators)} generators")
+    for name, objs in (("model", models), ("generator", generators)):
+        if len({id(o) for o in objs}) != len(objs):
+            raise ValueError(f"the same {name} object is given for two members; each member "
+                             f"needs its own")
+    if not all(isinstance(m, MLP) for m in models):
+        raise ValueError("every member must be a deepftle.model.MLP")
+    arch = models[0].arch
+    for i, m in enumerate(models):
+        if m.arch != arch:
+            raise ValueError(f"member {i} has layout {m.arch}, member 0 has {arch}: a population "
+                             f"trains one layout")
+        p = next(m.parameters())
+        p0 = next(models[0].parameters())
+        if (p.device, p.dtype) != (p0.device, p0.dtype):
+            raise ValueError(f"member {i} is on {p.device}/{p.dtype}, member 0 on "
+                             f"{p0.device}/{p0.dtype}")
+
+
+@torch.no_grad()
+def _evaluate(stack: _Stack, x, y, loss_b, error_b, batch: int = EVAL_BATCH):
+    """Per-member mean loss and error over one data set (float64 tensors of shape (S,)),
+    chunked as :func:`deepftle.train.evaluate`."""
+    s = stack.weights[0].shape[0]
+    loss = torch.zeros(s, dtype=torch.float64)
+    err = torch.zeros(s, dtype=torch.float64)
+    for start in range(0, len(x), batch):
+        out = stack.forward_shared(x[start:start + batch])
+        yb = y[start:start + batch]
+        yb = yb.unsqueeze(0).expand(s, *yb.shape)
+        n = out.shape[1]
+        loss += loss_b(out, yb).double().cpu() * n
+        err += error_b(out, yb).double().cpu() * n
+    return loss / len(x), err / len(x)
+
+
+def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainConfig, loss_fn,
+                     error_fn, generators: Sequence[torch.Generator], progress: bool = True,
+                     on_diverge: str = "raise"):
+    """Train ``S = len(models)`` networks of one layout at once, each as
+    :func:`deepftle.train.train` would train it alone with ``generators[i]``.
+
+    ``models``: MLPs of identical ``arch``, on one device and dtype; they are updated in place
+    (their ``state_dict`` holds the trained weights, so each is saved as one checkpoint as
+    before). ``train_data`` / ``test_data``: ``(x, y)`` tensors on that device, shared by all
+    members. ``loss_fn`` / ``error_fn``: the solo functions (``energy_loss`` / ``sign_error``,
+    ``cross_entropy_loss`` / ``class_error`` run as hand-batched versions; any other is batched
+    with ``torch.vmap``). ``cfg``: as for ``train``; ``cfg.readout_only`` trains the heads only
+    (trunks frozen and marked ``requires_grad=False``, as ``train`` does).
+
+    Returns one ``(history, snapshots)`` per member, exactly as ``train`` returns them.
+    ``on_diverge="raise"``: a member whose loss becomes NaN or infinite stops the whole job with
+    :class:`TrainingDiverged` naming it (``.members`` lists the indices). ``"continue"``: the
+    other members train on (members share nothing, so a NaN member cannot contaminate them);
+    the diverged member's entry is its ``TrainingDiverged`` instead of a result, and its model
+    holds the weights at divergence (as a solo run leaves it).
+    """
+    if on_diverge not in ("raise", "continue"):
+        raise ValueError(f"on_diverge must be raise or continue, got {on_diverge!r}")
+    models, generators = list(models), list(generators)
+    _check_members(models, generators)
+    s_count = len(models)
+    x, y = train_data
+    loss_b, error_b = _batched(loss_fn), _batched(error_fn)
+    stack = _Stack(models, cfg.readout_only)
+    params = stack.trainable()
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                              weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
+    total = max(1, cfg.epochs * steps_per_epoch)
+    sched = (torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+        if cfg.schedule == "cosine" else None)
+
+    rows = [[] for _ in models]
+    snapshots = [{} for _ in models]
+    failed: dict[int, TrainingDiverged] = {}
+    diverged_mask = torch.zeros(s_count, dtype=torch.bool, device=x.device)
+
+    def diverge(members, epoch, what, values):
+        for i in members:
+            err = TrainingDiverged(f"member {i} of {s_count}: training diverged at epoch "
+                                   f"{epoch}: {what} {values[i]!r}")
+            err.members = [i]
+            failed[i] = err
+            stack.write_back(models[i], i)
+            diverged_mask[i] = True
+        if on_diverge == "raise":
+            detail = "; ".join(str(failed[i]) for i in members)
+            err = TrainingDiverged(f"population training: {detail}")
+            err.members = list(members)
+            raise err
+
+    def record(epoch):
+        loss, err = _evaluate(stack, x, y, loss_b, error_b)
+        test_loss, test_err = _evaluate(stack, *test_data, loss_b, error_b)
+        bad = [i for i in range(s_count) if i not in failed
+               and not (math.isfinite(loss[i]) and math.isfinite(test_loss[i]))]
+        if bad:
+            diverge(bad, epoch, "loss, test loss",
+                    {i: (float(loss[i]), float(test_loss[i])) for i in bad})
+        lr = opt.param_groups[0]["lr"]
+        for i in range(s_count):
+            if i in failed:
+                continue
+            rows[i].append(dict(epoch=epoch, loss=float(loss[i]), train_error=float(err[i]),
+                                test_loss=float(test_loss[i]), test_error=float(test_err[i]),
+                                lr=lr))
+            if epoch in cfg.snapshot_epochs:
+                snapshots[i][epoch] = copy.deepcopy(stack.state_dict(i))
+        alive = [i for i in range(s_count) if i not in failed]
+        return (sum(float(loss[i]) for i in alive) / max(1, len(alive)),
+                max((float(test_err[i]) for i in alive), default=math.nan))
+
+    record(0)
+    bar = tqdm(range(1, cfg.epochs + 1), desc=f"epochs ({s_count} nets)", file=sys.stderr,
+               disable=not progress, mininterval=2.0)
+    for epoch in bar:
+        perms = torch.stack([torch.randperm(len(x), generator=g) for g in generators])
+        perms = perms.to(x.device)
+        for start in range(0, len(x), cfg.batch_size):
+            idx = perms[:, start:start + cfg.batch_size]
+            losses = loss_b(stack.forward(x[idx]), y[idx])
+            ok = torch.isfinite(losses) | diverged_mask
+            if not bool(ok.all()):
+                bad = [i for i in range(s_count) if not bool(ok[i])]
+                with torch.no_grad():
+                    diverge(bad, epoch, "minibatch loss", {i: float(losses[i]) for i in bad})
+            opt.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+        loss, test_err = record(epoch)
+        bar.set_postfix(mean_loss=f"{loss:.4g}", worst_test_error=f"{test_err:.4f}")
+
+    for i, model in enumerate(models):
+        if i not in failed:
+            stack.write_back(model, i)
+        if cfg.readout_only:
+            for p in model.trunk.parameters():
+                p.requires_grad_(False)
+        model.eval()
+    return [failed[i] if i in failed else (pd.DataFrame(rows[i]), snapshots[i])
+            for i in range(s_count)]
+
+
+# ----------------------------------------------------------------------------- callers' recipes
+
+def _per_member(value, n: int, name: str) -> list:
+    if isinstance(value, (int, float)):
+        return [value] * n
+    value = list(value)
+    if len(value) != n:
+        raise ValueError(f"{name}: need one value per seed ({n}), got {len(value)}")
+    return value
+
+
+def train_toy_population(width: int, depth: int, s, sigma_theta, seeds: Sequence[int], mode: str,
+                         data: dict, train: dict, epochs: int, snapshot_epochs=(),
+                         readout: dict | None = None, device="cpu", progress: bool = True,
+                         on_diverge: str = "raise"):
+    """:func:`deepftle.toy.train_toy` for every seed, as one population.
+
+    Same arguments as ``train_toy`` except ``seeds`` (one net each) and ``s`` / ``sigma_theta``
+    (one value for all, or one per seed). Returns one ``(model, history, snapshots, sigma_w)``
+    per seed, equal to ``train_toy``'s up to rounding: net ``seed`` initialised from
+    ``Generator().manual_seed(seed)``, shuffled by ``Generator().manual_seed(seed + 1)``.
+    ``mode="readout"`` (least squares, or SGD on the head with its width-scaled lr) runs
+    ``train_toy`` once per seed: it is cheap and not worth batching.
+    """
+    from . import toy
+
+    seeds = list(seeds)
+    s_list = _per_member(s, len(seeds), "s")
+    theta_list = _per_member(sigma_theta, len(seeds), "sigma_theta")
+    if mode == "readout":
+        return [toy.train_toy(width, depth, si, ti, seed, mode, data, train, epochs,
+                              snapshot_epochs, readout, device, progress)
+                for si, ti, seed in zip(s_list, theta_list, seeds)]
+    if mode != "full":
+        raise ValueError(f"mode must be full or readout, got {mode!r}")
+    nets = [toy.make_net(width, depth, si, ti, seed)
+            for si, ti, seed in zip(s_list, theta_list, seeds)]
+    models = [net.to(device) for net, _ in nets]
+    tr = (data["x_train"].to(device), data["t_train"].to(device))
+    te = (data["x_test"].to(device), data["t_test"].to(device))
+    gens = [torch.Generator().manual_seed(seed + 1) for seed in seeds]
+    cfg = TrainConfig(optimizer=train["optimizer"], lr=train["lr"], epochs=epochs,
+                      batch_size=train["batch_size"], schedule=train["schedule"],
+                      momentum=train.get("momentum", 0.0),
+                      weight_decay=train.get("weight_decay", 0.0),
+                      snapshot_epochs=tuple(int(e) for e in snapshot_epochs))
+    results = train_population(models, tr, te, cfg, energy_loss, sign_error, gens, progress,
+                               on_diverge)
+    return [r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
+            for r, m, (_, sw) in zip(results, models, nets)]
+
+
+def train_mnist_population(p: dict, seeds: Sequence[int], train_data, test_data, device="cpu",
+                           progress: bool = True, on_diverge: str = "raise"):
+    """The ``train_mnist`` rule's network (``workflow/scripts/mnist_train.py``) for every seed,
+    as one population.
+
+    ``p``: the ``mnist.train`` config (width, depth, activation, optimizer, lr, epochs,
+    batch_size, schedule, weight_decay); ``train_data`` / ``test_data``: standardised pixels
+    and labels. Net ``seed``: one ``Generator().manual_seed(seed)`` draws its initial weights
+    (:func:`deepftle.model.init_mlp`) and then shuffles its minibatches, as in the rule.
+    Returns one ``(model, history)`` per seed.
+    """
+    from .mnist import net_architecture
+
+    gens, models = [], []
+    for seed in seeds:
+        gen = torch.Generator().manual_seed(seed)
+        model = MLP(**net_architecture(p))
+        init_mlp(model, gen)
+        models.append(model.to(device))
+        gens.append(gen)
+    cfg = TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=p["epochs"],
+                      batch_size=p["batch_size"], schedule=p["schedule"],
+                      weight_decay=p["weight_decay"])
+    results = train_population(models, train_data, test_data, cfg, cross_entropy_loss,
+                               class_error, gens, progress, on_diverge)
+    return [r if isinstance(r, TrainingDiverged) else (m, r[0])
+            for r, m in zip(results, models)]

@@ -1,0 +1,270 @@
+"""Population training (deepftle.population) against training each member alone.
+
+Tolerances: a population runs the same arithmetic as the solo loop, but its matrix products
+are batched (``baddbmm``) where the solo net's are single (``addmm``), and its reductions may
+sum in another order; the optimiser updates are elementwise and identical. So every member
+differs from its solo run by rounding only, amplified over the steps. Measured for these tests
+(3 epochs): float64 max |weight diff| ~1e-15 (asserted < 1e-11), float32 ~1e-6 (asserted
+< 1e-4 absolute on O(1) weights and losses, two orders of magnitude above the drift and far
+below any training effect: one SGD step moves weights by ~1e-2).
+"""
+
+import copy
+
+import pytest
+import torch
+
+from deepftle.model import MLP, init_mlp
+from deepftle.population import (group_pays, plan_groups, train_mnist_population,
+                                 train_population, train_toy_population)
+from deepftle.toy import train_toy
+from deepftle.train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
+                            energy_loss, sign_error, train)
+
+TOL = {torch.float64: 1e-11, torch.float32: 1e-4}
+
+
+def circle_data(n, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(n, 2, generator=g) * 2 - 1).to(dtype)
+    t = torch.where(x.norm(dim=1) < 0.6, 1.0, -1.0).to(dtype)
+    return x, t
+
+
+def toy_nets(dtype, seeds=(1, 2, 3)):
+    nets = []
+    for i, seed in enumerate(seeds):
+        net = MLP(2, 10, 4)
+        init_mlp(net, torch.Generator().manual_seed(seed), s=0.5 * i, sigma_theta=0.1)
+        nets.append(net.to(dtype))
+    return nets
+
+
+def mnist_nets(dtype, seeds=(4, 5, 6)):
+    nets = []
+    for seed in seeds:
+        net = MLP(784, 20, 4, d_out=10, output="softmax")
+        init_mlp(net, torch.Generator().manual_seed(seed))
+        nets.append(net.to(dtype))
+    return nets
+
+
+def mnist_like(n, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 784, generator=g).to(dtype), torch.randint(0, 10, (n,), generator=g)
+
+
+def solo_and_population(nets, tr, te, cfg, loss_fn, error_fn, seeds):
+    solo_nets = copy.deepcopy(nets)
+    solo = [train(net, tr, te, cfg, loss_fn, error_fn, torch.Generator().manual_seed(s),
+                  progress=False) for net, s in zip(solo_nets, seeds)]
+    pop = train_population(nets, tr, te, cfg, loss_fn, error_fn,
+                           [torch.Generator().manual_seed(s) for s in seeds], progress=False)
+    return solo_nets, solo, pop
+
+
+def max_diffs(solo_nets, solo, pop_nets, pop, n_train, n_test):
+    """(max |weight diff| over members and tensors, max |diff| of the history's loss columns).
+
+    The error columns count misclassified points: an input whose output sits within rounding
+    of the decision boundary may flip, so they may differ by one point of train or test set
+    (float32), and must agree exactly in float64."""
+    w = max(float((a - b).abs().max()) for sn, pn in zip(solo_nets, pop_nets)
+            for a, b in zip(sn.state_dict().values(), pn.state_dict().values()))
+    h = 0.0
+    for (hs, _), (hp, _) in zip(solo, pop):
+        assert list(hp.columns) == list(hs.columns) and list(hp.epoch) == list(hs.epoch)
+        assert (hp.lr == hs.lr).all()
+        h = max(h, float((hs[["loss", "test_loss"]] - hp[["loss", "test_loss"]]).abs().max().max()))
+        exact = next(iter(pop_nets[0].parameters())).dtype == torch.float64
+        for col, n in (("train_error", n_train), ("test_error", n_test)):
+            assert float((hs[col] - hp[col]).abs().max()) <= (1e-12 if exact else 1.01 / n), col
+    return w, h
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_toy_sgd_members_equal_solo_runs(dtype):
+    tr, te = circle_data(300, dtype), circle_data(200, dtype, seed=1)
+    cfg = TrainConfig(optimizer="sgd", lr=0.05, epochs=3, batch_size=32, momentum=0.5,
+                      weight_decay=1e-3, snapshot_epochs=(0, 2))
+    nets = toy_nets(dtype)
+    solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, energy_loss, sign_error,
+                                               (11, 12, 13))
+    w, h = max_diffs(solo_nets, solo, nets, pop, 300, 200)
+    assert w < TOL[dtype] and h < TOL[dtype], (w, h)
+    # training moved the weights far more than the tolerance: the comparison has teeth
+    moved = float((solo_nets[0].head.weight - toy_nets(dtype)[0].head.weight).detach().abs().max())
+    assert moved > 100 * TOL[dtype]
+    for (hs, ss), (hp, sp) in zip(solo, pop):
+        assert list(hp.epoch) == [0, 1, 2, 3]
+        assert sorted(sp) == sorted(ss) == [0, 2]
+        for e in ss:
+            assert list(sp[e]) == list(ss[e])
+            for k in ss[e]:
+                assert sp[e][k].shape == ss[e][k].shape
+                assert float((sp[e][k] - ss[e][k]).abs().max()) < TOL[dtype]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_mnist_shaped_adam_cosine_members_equal_solo_runs(dtype):
+    tr, te = mnist_like(256, dtype), mnist_like(100, dtype, seed=1)
+    cfg = TrainConfig(optimizer="adam", lr=2e-3, epochs=3, batch_size=64, schedule="cosine",
+                      weight_decay=1e-4)
+    nets = mnist_nets(dtype)
+    solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, cross_entropy_loss,
+                                               class_error, (7, 8, 9))
+    w, h = max_diffs(solo_nets, solo, nets, pop, 256, 100)
+    assert w < TOL[dtype] and h < TOL[dtype], (w, h)
+    assert pop[0][0].lr.iloc[-1] == pytest.approx(0.0, abs=1e-12)  # cosine reached its end
+    assert pop[0][0].loss.iloc[-1] < pop[0][0].loss.iloc[0]  # it learned
+
+
+def test_readout_only_and_generic_loss_match_solo():
+    dtype = torch.float64
+    tr, te = circle_data(200, dtype), circle_data(100, dtype, seed=1)
+    cfg = TrainConfig(optimizer="sgd", lr=0.2, epochs=2, batch_size=50, readout_only=True)
+
+    def custom_loss(out, t):  # not one of deepftle.train's: batched by torch.vmap
+        return (out.reshape(t.shape) - t).abs().mean()
+
+    nets = toy_nets(dtype)
+    trunk0 = [p.clone() for p in nets[0].trunk.parameters()]
+    solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, custom_loss, sign_error,
+                                               (1, 2, 3))
+    w, h = max_diffs(solo_nets, solo, nets, pop, 200, 100)
+    assert w < TOL[dtype] and h < TOL[dtype], (w, h)
+    assert all(torch.equal(a, b) for a, b in zip(trunk0, nets[0].trunk.parameters()))
+    assert not any(p.requires_grad for p in nets[0].trunk.parameters())
+    assert all(p.requires_grad for p in nets[0].head.parameters())
+
+
+def test_diverged_member_is_named_and_others_unaffected():
+    dtype = torch.float64
+    tr, te = circle_data(100, dtype), circle_data(50, dtype, seed=1)
+    cfg = TrainConfig(optimizer="sgd", lr=0.1, epochs=2, batch_size=25)
+    nets = toy_nets(dtype)
+    with torch.no_grad():
+        nets[1].head.weight[0, 0] = float("nan")
+    with pytest.raises(TrainingDiverged, match=r"member 1 of 3: training diverged at epoch 0") \
+            as info:
+        train_population(copy.deepcopy(nets), tr, te, cfg, energy_loss, sign_error,
+                         [torch.Generator().manual_seed(s) for s in (1, 2, 3)], progress=False)
+    assert info.value.members == [1]
+    solo_nets, solo, _ = solo_and_population(copy.deepcopy(nets[::2]), tr, te, cfg, energy_loss,
+                                             sign_error, (1, 3))
+    pop = train_population(nets, tr, te, cfg, energy_loss, sign_error,
+                           [torch.Generator().manual_seed(s) for s in (1, 2, 3)],
+                           progress=False, on_diverge="continue")
+    assert isinstance(pop[1], TrainingDiverged) and "member 1" in str(pop[1])
+    w, h = max_diffs(solo_nets, solo, nets[::2], pop[::2], 100, 50)
+    assert w < TOL[dtype] and h < TOL[dtype], (w, h)
+
+
+def test_minibatch_divergence_names_the_member_and_epoch():
+    # member 2's huge head weights (2e31) give hidden-layer gradients ~1e30: one step of
+    # lr 1e10 overflows its hidden weights to inf, and its next minibatch loss is NaN. The
+    # other members' gradients are O(1): they stay finite, as they do when trained alone.
+    dtype = torch.float32
+    tr, te = mnist_like(128, dtype), mnist_like(64, dtype, seed=1)
+    cfg = TrainConfig(optimizer="sgd", lr=1e10, epochs=2, batch_size=64)
+    nets = mnist_nets(dtype)
+    with torch.no_grad():
+        nets[2].head.weight.mul_(1e32)
+    gens = lambda: [torch.Generator().manual_seed(s) for s in (1, 2, 3)]  # noqa: E731
+    solo = []
+    for net, gen in zip(copy.deepcopy(nets), gens()):
+        try:
+            train(net, tr, te, cfg, cross_entropy_loss, class_error, gen, progress=False)
+            solo.append(None)
+        except TrainingDiverged as err:
+            solo.append(str(err))
+    assert solo[:2] == [None, None] and "minibatch loss nan" in solo[2]
+    with pytest.raises(TrainingDiverged) as info:
+        train_population(copy.deepcopy(nets), tr, te, cfg, cross_entropy_loss, class_error,
+                         gens(), progress=False)
+    assert info.value.members == [2]
+    assert str(info.value) == f"population training: member 2 of 3: {solo[2]}"
+    pop = train_population(nets, tr, te, cfg, cross_entropy_loss, class_error, gens(),
+                           progress=False, on_diverge="continue")
+    assert [type(r) for r in pop] == [tuple, tuple, TrainingDiverged]
+    assert str(pop[2]) == f"member 2 of 3: {solo[2]}"
+    assert len(pop[0][0]) == 3  # the others trained every epoch
+
+
+def test_bad_populations_are_refused():
+    tr, te = circle_data(50, torch.float32), circle_data(50, torch.float32, seed=1)
+    cfg = TrainConfig(epochs=1)
+    gens = [torch.Generator().manual_seed(s) for s in (1, 2)]
+    with pytest.raises(ValueError, match="one layout"):
+        train_population([MLP(2, 10, 4), MLP(2, 12, 4)], tr, te, cfg, energy_loss, sign_error,
+                         gens, progress=False)
+    with pytest.raises(ValueError, match="one generator per model"):
+        train_population([MLP(2, 10, 4)] * 1, tr, te, cfg, energy_loss, sign_error, gens,
+                         progress=False)
+    with pytest.raises(ValueError, match="same generator"):
+        train_population([MLP(2, 10, 4), MLP(2, 10, 4)], tr, te, cfg, energy_loss, sign_error,
+                         [gens[0], gens[0]], progress=False)
+    net = MLP(2, 10, 4)
+    with pytest.raises(ValueError, match="same model"):
+        train_population([net, net], tr, te, cfg, energy_loss, sign_error, gens, progress=False)
+    with pytest.raises(ValueError, match="at least one"):
+        train_population([], tr, te, cfg, energy_loss, sign_error, [], progress=False)
+    with pytest.raises(ValueError, match="on_diverge"):
+        train_population([MLP(2, 10, 4)], tr, te, cfg, energy_loss, sign_error, gens[:1],
+                         progress=False, on_diverge="ignore")
+
+
+def test_toy_recipe_reproduces_train_toy():
+    x, t = circle_data(200, torch.float32)
+    xt, tt = circle_data(100, torch.float32, seed=1)
+    data = dict(x_train=x, t_train=t, x_test=xt, t_test=tt)
+    train_p = dict(optimizer="sgd", lr=0.05, batch_size=20, schedule="constant")
+    args = dict(width=10, depth=3, sigma_theta=0.0, mode="full", data=data, train=train_p,
+                epochs=2, snapshot_epochs=(1,), progress=False)
+    pop = train_toy_population(s=[0.0, 1.0], seeds=[5, 6], **args)
+    for (model, hist, snaps, sigma_w), seed, s in zip(pop, (5, 6), (0.0, 1.0)):
+        ref_model, ref_hist, ref_snaps, ref_sigma = train_toy(s=s, seed=seed, **args)
+        assert sigma_w == ref_sigma
+        assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
+        for a, b in zip(model.state_dict().values(), ref_model.state_dict().values()):
+            assert float((a - b).abs().max()) < TOL[torch.float32]
+        assert sorted(snaps) == [1]
+    readout = train_toy_population(s=0.0, seeds=[5], **{**args, "mode": "readout"})
+    assert readout[0][1].equals(train_toy(s=0.0, seed=5, **{**args, "mode": "readout"})[1])
+    with pytest.raises(ValueError, match="one value per seed"):
+        train_toy_population(s=[0.0], seeds=[5, 6], **args)
+
+
+def test_mnist_recipe_reproduces_the_rule():
+    p = dict(width=12, depth=2, activation="tanh", optimizer="adam", lr=1e-3, epochs=2,
+             batch_size=32, schedule="cosine", weight_decay=0.0)
+    tr, te = mnist_like(96, torch.float32), mnist_like(40, torch.float32, seed=1)
+    (model, hist), = train_mnist_population(p, [3], tr, te, progress=False)
+    gen = torch.Generator().manual_seed(3)  # as workflow/scripts/mnist_train.py
+    ref = MLP(784, 12, 2, d_out=10, activation="tanh", output="softmax")
+    init_mlp(ref, gen)
+    ref_hist, _ = train(ref, tr, te, TrainConfig(optimizer="adam", lr=1e-3, epochs=2,
+                                                 batch_size=32, schedule="cosine"),
+                        cross_entropy_loss, class_error, gen, progress=False)
+    assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
+    for a, b in zip(model.state_dict().values(), ref.state_dict().values()):
+        assert float((a - b).abs().max()) < TOL[torch.float32]
+
+
+def test_group_pays_and_plan_groups():
+    assert group_pays(10, 64) and group_pays(64, 64) and not group_pays(250, 64)
+    with pytest.raises(ValueError, match="max_width"):
+        group_pays(10, -1)
+    with pytest.raises(ValueError, match="width"):
+        group_pays(10.5, 64)
+    nets = ([dict(N=10, L=2, seed=s) for s in range(5)] + [dict(N=250, L=2, seed=s)
+                                                          for s in range(2)]
+            + [dict(N=10, L=8, seed=0)])
+    groups = plan_groups(nets, layout=lambda n: (n["N"], n["L"]), width=lambda n: n["N"],
+                         max_width=64, max_size=3)
+    assert [[(n["N"], n["L"], n["seed"]) for n in g] for g in groups] == [
+        [(10, 2, 0), (10, 2, 1), (10, 2, 2)], [(10, 2, 3), (10, 2, 4)], [(250, 2, 0)],
+        [(250, 2, 1)], [(10, 8, 0)]]
+    assert sorted(map(id, sum(groups, []))) == sorted(map(id, nets))  # each net exactly once
+    with pytest.raises(ValueError, match="max_size"):
+        plan_groups(nets, layout=lambda n: n["N"], width=lambda n: n["N"], max_size=0)
