@@ -268,3 +268,17 @@ def test_group_pays_and_plan_groups():
     assert sorted(map(id, sum(groups, []))) == sorted(map(id, nets))  # each net exactly once
     with pytest.raises(ValueError, match="max_size"):
         plan_groups(nets, layout=lambda n: n["N"], width=lambda n: n["N"], max_size=0)
+
+
+def test_snapshots_are_contiguous_copies():
+    tr, te = circle_data(64, torch.float32), circle_data(32, torch.float32, seed=1)
+    cfg = TrainConfig(epochs=2, batch_size=16, snapshot_epochs=(1, 2))
+    nets = toy_nets(torch.float32, seeds=(1, 2))
+    (_, snaps), _ = train_population(nets, tr, te, cfg, energy_loss, sign_error,
+                                     [torch.Generator().manual_seed(s) for s in (1, 2)],
+                                     progress=False)
+    assert not torch.equal(snaps[1]["head.weight"], snaps[2]["head.weight"])
+    assert torch.equal(snaps[2]["head.weight"], nets[0].head.weight.detach())
+    for state in snaps.values():
+        assert list(state) == list(nets[0].state_dict())
+        assert all(t.is_contiguous() for t in state.values())

@@ -1,7 +1,7 @@
 r"""Train many small networks of one layout at once (a *population*).
 
 Small nets are bound by per-step overhead (Python, kernel launches), not arithmetic. Here the
-``S`` members' weights are stacked into ``(S, n_out, n_in)`` tensors and every layer is one
+``S`` members' weights are stacked into ``(S, n_in, n_out)`` tensors and every layer is one
 batched product (``baddbmm``), so one step of the population costs little more than one step of
 one net. Each member keeps everything that makes it an independent training run:
 
@@ -26,7 +26,6 @@ config threshold (``max_width``); :func:`plan_groups` splits a list of nets into
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -123,19 +122,44 @@ def plan_groups(items: Iterable, layout: Callable[[object], Hashable],
 
 class _Stack:
     """The members' parameters stacked: per linear layer (hidden layers, then the head) a
-    weight ``(S, n_out, n_in)`` and a bias ``(S, 1, n_out)``."""
+    weight ``(S, n_in, n_out)`` (transposed, so that the forward products need no transpose)
+    and a bias ``(S, 1, n_out)``.
+
+    The trainable ones are views of one flat buffer ``flat``, and their ``.grad`` views of one
+    flat ``grad`` (backward accumulates into an existing ``.grad`` in place), so that the
+    optimiser steps one tensor instead of two per layer: its update is elementwise, so this
+    changes no number, only the per-tensor overhead.
+    """
 
     def __init__(self, models: Sequence[MLP], readout_only: bool):
         lins = [m.hidden_linears() + [m.head] for m in models]
-        self.weights, self.biases = [], []
-        with torch.no_grad():
-            for i in range(len(lins[0])):
-                self.weights.append(torch.stack([ls[i].weight for ls in lins]).clone())
-                self.biases.append(torch.stack([ls[i].bias for ls in lins]).unsqueeze(1).clone())
         head = len(lins[0]) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            w.requires_grad_(not readout_only or i == head)
-            b.requires_grad_(not readout_only or i == head)
+        with torch.no_grad():
+            stacked = [(torch.stack([ls[i].weight.T for ls in lins]),
+                        torch.stack([ls[i].bias for ls in lins]).unsqueeze(1))
+                       for i in range(head + 1)]
+        trainable = [not readout_only or i == head for i in range(head + 1)]
+        p0 = stacked[0][0]
+        total = sum(t.numel() for pair, tr in zip(stacked, trainable) if tr for t in pair)
+        self.flat = torch.empty(total, dtype=p0.dtype, device=p0.device)
+        self.flat.grad = torch.zeros_like(self.flat)
+        self.weights, self.biases = [], []
+        offset = 0
+        for (w, b), tr in zip(stacked, trainable):
+            views = []
+            for t in (w, b):
+                if not tr:
+                    views.append(t.clone())
+                    continue
+                view = self.flat[offset:offset + t.numel()].view(t.shape)
+                with torch.no_grad():
+                    view.copy_(t)
+                view.requires_grad_(True)
+                view.grad = self.flat.grad[offset:offset + t.numel()].view(t.shape)
+                offset += t.numel()
+                views.append(view)
+            self.weights.append(views[0])
+            self.biases.append(views[1])
         first = models[0]
         self.act = first.trunk[1]  # stateless elementwise module, shared by every layer
         self.tanh_head = first.arch["output"] == "tanh"
@@ -145,15 +169,15 @@ class _Stack:
                      [names[id(lin.bias)] for lin in lins[0]])
         self.order = list(first.state_dict())
 
-    def trainable(self) -> list[torch.Tensor]:
-        return [p for pair in zip(self.weights, self.biases) for p in pair if p.requires_grad]
+    def zero_grad(self) -> None:
+        self.flat.grad.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Per-member inputs ``(S, B, d_in)`` -> outputs ``(S, B, d_out)``."""
         h = x
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b, h, w.transpose(1, 2))
+            h = torch.baddbmm(b, h, w)
             if i < last:
                 h = self.act(h)
         return torch.tanh(h) if self.tanh_head else h
@@ -163,13 +187,13 @@ class _Stack:
         """One input set ``(B, d_in)`` for every member -> ``(S, B, d_out)``; the first layer is
         one matrix product for all members (no copy of ``x`` per member)."""
         w, b = self.weights[0], self.biases[0]
-        s, n_out, n_in = w.shape
-        h = torch.addmm(b.reshape(1, s * n_out), x, w.reshape(s * n_out, n_in).T)
+        s, n_in, n_out = w.shape
+        h = torch.addmm(b.reshape(1, s * n_out), x, w.transpose(0, 1).reshape(n_in, s * n_out))
         h = h.view(len(x), s, n_out).transpose(0, 1)
         last = len(self.weights) - 1
         for i in range(1, last + 1):
             h = self.act(h)
-            h = torch.baddbmm(self.biases[i], h, self.weights[i].transpose(1, 2))
+            h = torch.baddbmm(self.biases[i], h, self.weights[i])
         return torch.tanh(h) if self.tanh_head else h
 
     @torch.no_grad()
@@ -177,14 +201,14 @@ class _Stack:
         """Member ``member``'s parameters, keyed and ordered as ``MLP.state_dict()``, on CPU."""
         flat = {}
         for w, b, kw, kb in zip(self.weights, self.biases, *self.keys):
-            flat[kw] = w[member].detach().cpu().clone()
-            flat[kb] = b[member, 0].detach().cpu().clone()
+            flat[kw] = w[member].detach().T.cpu().clone(memory_format=torch.contiguous_format)
+            flat[kb] = b[member, 0].detach().cpu().clone(memory_format=torch.contiguous_format)
         return {k: flat[k] for k in self.order}
 
     @torch.no_grad()
     def write_back(self, model: MLP, member: int) -> None:
         for w, b, lin in zip(self.weights, self.biases, model.hidden_linears() + [model.head]):
-            lin.weight.copy_(w[member])
+            lin.weight.copy_(w[member].T)
             lin.bias.copy_(b[member, 0])
 
 
@@ -258,7 +282,7 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
     x, y = train_data
     loss_b, error_b = _batched(loss_fn), _batched(error_fn)
     stack = _Stack(models, cfg.readout_only)
-    params = stack.trainable()
+    params = [stack.flat]
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
                               weight_decay=cfg.weight_decay)
@@ -305,7 +329,7 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
                                 test_loss=float(test_loss[i]), test_error=float(test_err[i]),
                                 lr=lr))
             if epoch in cfg.snapshot_epochs:
-                snapshots[i][epoch] = copy.deepcopy(stack.state_dict(i))
+                snapshots[i][epoch] = stack.state_dict(i)
         alive = [i for i in range(s_count) if i not in failed]
         return (sum(float(loss[i]) for i in alive) / max(1, len(alive)),
                 max((float(test_err[i]) for i in alive), default=math.nan))
@@ -318,13 +342,17 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
         perms = perms.to(x.device)
         for start in range(0, len(x), cfg.batch_size):
             idx = perms[:, start:start + cfg.batch_size]
-            losses = loss_b(stack.forward(x[idx]), y[idx])
+            batch = idx.shape[1]
+            idx = idx.reshape(-1)
+            xb = x.index_select(0, idx).view(s_count, batch, *x.shape[1:])
+            yb = y.index_select(0, idx).view(s_count, batch, *y.shape[1:])
+            losses = loss_b(stack.forward(xb), yb)
             ok = torch.isfinite(losses) | diverged_mask
             if not bool(ok.all()):
                 bad = [i for i in range(s_count) if not bool(ok[i])]
                 with torch.no_grad():
                     diverge(bad, epoch, "minibatch loss", {i: float(losses[i]) for i in bad})
-            opt.zero_grad(set_to_none=True)
+            stack.zero_grad()
             losses.sum().backward()
             opt.step()
             if sched is not None:
