@@ -8,7 +8,7 @@ CORES      ?= 2
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.deepftle-installed
 
-.PHONY: figures test bench bench-pipeline report test-slurm clean-venv
+.PHONY: figures test bench bench-pipeline bench-train report test-slurm clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(STAMP)
 
 bench-pipeline: $(STAMP)
 	$(BIN)/python bench/pipeline.py
+
+# Population training (deepftle.population) against a loop of solo trainings, one thread,
+# S = 1, 4, 8, 16 (issue 13): writes results/bench/train.tsv and prints the ratio table.
+bench-train: $(STAMP)
+	$(BIN)/python bench/train.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -13,7 +13,9 @@ evaluation alone) is subtracted, so that ``ms/step`` is one step plus its share 
 evaluation. Timings are the best of ``--reps`` runs, solo and population alternating.
 
 Shapes: the MNIST net (784 -> 20 x 16 -> 10, softmax, cross-entropy, Adam, batch 64) and the
-circle nets (2 -> 10 x 12 -> 1 and 2 -> 250 x 12 -> 1, tanh output, energy, SGD, batch 64).
+circle nets (2 -> 10 x 12 -> 1 and 2 -> 250 x 12 -> 1, tanh output, energy, SGD, batch 64), at
+S = 1, 4, 8, 16; and a width sweep of the circle net at S = 8 (``--sweep-widths``, default 25,
+50, 100, 150), where the grouping threshold ``population.max_width`` comes from.
 
 Writes ``results/bench/train.tsv`` (shape, S, solo_ms_per_step_per_net,
 population_ms_per_step, throughput_ratio = S * solo / population, population_ms_per_step_per_net,
@@ -49,15 +51,23 @@ SHAPES = {
     "mnist_784-20x16-10_adam": dict(arch=dict(d_in=784, width=20, depth=16, d_out=10,
                                               output="softmax"),
                                     cfg=dict(optimizer="adam", lr=1e-3, batch_size=64),
-                                    loss="ce", test_fraction=1 / 6, steps=150),
+                                    loss="ce", test_fraction=1 / 6, steps=100),
     "circle_2-10x12-1_sgd": dict(arch=dict(d_in=2, width=10, depth=12), test_fraction=1 / 4,
                                  cfg=dict(optimizer="sgd", lr=0.05, batch_size=64),
-                                 loss="energy", steps=300),
+                                 loss="energy", steps=200),
     "circle_2-250x12-1_sgd": dict(arch=dict(d_in=2, width=250, depth=12), test_fraction=1 / 4,
                                   cfg=dict(optimizer="sgd", lr=0.05, batch_size=64),
-                                  loss="energy", steps=60),
+                                  loss="energy", steps=24),
 }
 LOSSES = {"ce": (cross_entropy_loss, class_error), "energy": (energy_loss, sign_error)}
+
+
+def circle_shape(width: int) -> dict:
+    """The circle net 2 -> width x 12 -> 1 (SGD), for the width sweep behind the grouping
+    threshold (``population.max_width``); steps scaled so each run takes about as long."""
+    return dict(arch=dict(d_in=2, width=width, depth=12), test_fraction=1 / 4,
+                cfg=dict(optimizer="sgd", lr=0.05, batch_size=64), loss="energy",
+                steps=max(24, min(200, 4000 // width)))
 
 
 def make_data(shape: dict, n: int, device, seed: int):
@@ -121,6 +131,10 @@ def main(argv=None):
     ap.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     ap.add_argument("--steps", type=int, default=None, help="steps per run (default per shape)")
     ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--sweep-widths", type=int, nargs="*", default=[25, 50, 100, 150],
+                    help="circle widths (depth 12) timed at --sweep-size only: where grouping "
+                         "stops paying")
+    ap.add_argument("--sweep-size", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", default=str(ROOT / "results" / "bench" / "train.tsv"))
@@ -129,10 +143,12 @@ def main(argv=None):
     device = torch.device(args.device)
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     rows = []
-    for name in args.shapes:
-        shape = SHAPES[name]
+    cases = [(name, SHAPES[name], args.sizes) for name in args.shapes]
+    cases += [(f"circle_2-{w}x12-1_sgd", circle_shape(w), [args.sweep_size])
+              for w in args.sweep_widths]
+    for name, shape, sizes in cases:
         steps = 3 if args.quick else (args.steps or shape["steps"])
-        for size in args.sizes:
+        for size in sizes:
             load = os.getloadavg()[0]
             solo, pop = bench_case(shape, size, steps, args.reps, device)
             rows.append(dict(shape=name, S=size, solo_ms_per_step_per_net=round(solo, 4),
@@ -156,7 +172,8 @@ def main(argv=None):
     print(f"{'shape':26s}" + "".join(f"{'S=' + str(s):>9s}" for s in sizes))
     for name in dict.fromkeys(r["shape"] for r in rows):
         ratios = {r["S"]: r["throughput_ratio"] for r in rows if r["shape"] == name}
-        print(f"{name:26s}" + "".join(f"{ratios[s]:8.2f}x" for s in sizes))
+        print(f"{name:26s}" + "".join(f"{ratios[s]:8.2f}x" if s in ratios else f"{'-':>9s}"
+                                      for s in sizes))
     print(f"written {out}")
     return rows
 

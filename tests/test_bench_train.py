@@ -17,13 +17,14 @@ def test_train_bench_quick(tmp_path, capsys):
     out = tmp_path / "train.tsv"
     try:
         rows = bench.main(["--quick", "--reps", "1", "--sizes", "1", "3", "--device", "cpu",
-                           "--out", str(out)])
+                           "--sweep-widths", "30", "--sweep-size", "2", "--out", str(out)])
     finally:
         torch.set_num_threads(threads)
     table = list(csv.DictReader(open(out), delimiter="\t"))
     assert list(table[0]) == bench.COLUMNS
     assert [(r["shape"], r["S"]) for r in table] == [(s, n) for s in bench.SHAPES
-                                                    for n in ("1", "3")]
+                                                    for n in ("1", "3")] + [
+        ("circle_2-30x12-1_sgd", "2")]
     for r, row in zip(table, rows):
         solo, pop = float(r["solo_ms_per_step_per_net"]), float(r["population_ms_per_step"])
         assert solo > 0 and pop > 0, r
