@@ -10,7 +10,8 @@ one net. Each member keeps everything that makes it an independent training run:
   :func:`deepftle.train.train` does (``torch.randperm(len(x), generator=gen)`` once per epoch);
 - its own optimiser state: ``torch.optim.SGD`` / ``Adam`` act elementwise, so one optimiser over
   the stacked tensors performs each member's own update (momentum buffers, Adam moments and
-  weight decay are per element, hence per member); the same constant or cosine schedule;
+  weight decay are per element, hence per member; Adam runs its fused kernel, the same
+  formula in one pass); the same constant or cosine schedule;
 - the same per-epoch history rows and weight snapshots as the solo loop, and divergence
   detection per member (:class:`deepftle.train.TrainingDiverged` naming the member).
 
@@ -286,8 +287,9 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
                               weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:  # the fused kernel: one pass over the flat buffer (~7 % of a step at S = 16)
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                               fused=stack.flat.device.type in ("cpu", "cuda") or None)
     steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
     total = max(1, cfg.epochs * steps_per_epoch)
     sched = (torch.optim.lr_scheduler.LambdaLR(
