@@ -43,9 +43,10 @@ from .train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_lo
 __all__ = ["train_population", "group_pays", "plan_groups", "train_toy_population",
            "train_mnist_population", "DEFAULT_MAX_WIDTH"]
 
-# Widest layout that is grouped by default: bench/train.py measures a population of 8 at
-# ~7x the throughput of solo runs for N = 10 and ~1.2x for N = 250 (one thread).
-DEFAULT_MAX_WIDTH = 64
+# Widest layout grouped by default (config ``population.max_width``): bench/train.py's width
+# sweep of the circle net (depth 12, SGD, S = 8, one thread) measured 5.6x the throughput of
+# solo runs at N = 25, 2.7x at 50, 1.9x at 100, 1.2x at 150 and 250: a wide net is arithmetic.
+DEFAULT_MAX_WIDTH = 100
 
 EVAL_BATCH = 8192  # rows per evaluation chunk, as deepftle.train.evaluate
 
