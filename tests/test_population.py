@@ -298,3 +298,18 @@ def test_readme_population_example_runs(capsys):
     exec(compile(block, "README.md", "exec"), {})
     errors = eval(capsys.readouterr().out)
     assert len(errors) == 4 and all(0 <= e <= 1 for e in errors)
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf", "softplus"])
+def test_other_activations_match_solo(activation):
+    dtype = torch.float64
+    tr, te = circle_data(128, dtype), circle_data(64, dtype, seed=1)
+    cfg = TrainConfig(optimizer="adam", lr=1e-2, epochs=2, batch_size=32)
+    nets = []
+    for seed in (1, 2):
+        net = MLP(2, 8, 3, activation=activation)
+        init_mlp(net, torch.Generator().manual_seed(seed))
+        nets.append(net.to(dtype))
+    solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, energy_loss, sign_error, (3, 4))
+    w, h = max_diffs(solo_nets, solo, nets, pop, 128, 64)
+    assert w < TOL[dtype] and h < TOL[dtype], (w, h)

@@ -362,6 +362,8 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
                 sched.step()
         loss, test_err = record(epoch)
         bar.set_postfix(mean_loss=f"{loss:.4g}", worst_test_error=f"{test_err:.4f}")
+        if len(failed) == s_count:
+            break  # every member diverged: nothing left to train
 
     for i, model in enumerate(models):
         if i not in failed:
