@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from deepftle.model import MLP, init_mlp
-from deepftle.population import (group_pays, plan_groups, train_mnist_population,
-                                 train_population, train_toy_population)
+from deepftle.population import (group_pays, plan_groups, toy_layout, train_mnist_population,
+                                 train_population, train_toy_group, train_toy_population)
 from deepftle.toy import train_toy
 from deepftle.train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
                             energy_loss, sign_error, train)
@@ -313,3 +313,22 @@ def test_other_activations_match_solo(activation):
     solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, energy_loss, sign_error, (3, 4))
     w, h = max_diffs(solo_nets, solo, nets, pop, 128, 64)
     assert w < TOL[dtype] and h < TOL[dtype], (w, h)
+
+
+def test_toy_group_from_rule_params():
+    x, t = circle_data(128, torch.float32)
+    data = dict(x_train=x, t_train=t, x_test=x[:64], t_test=t[:64])
+    base = dict(width=8, depth=2, mode="full", sigma_theta=0.0, epochs=1, snapshot_epochs=[],
+                train=dict(optimizer="sgd", lr=0.05, batch_size=32, schedule="constant",
+                           momentum=0.0, weight_decay=0.0))
+    params = [dict(base, s=0.0, seed=11), dict(base, s=0.2, seed=12)]
+    assert toy_layout(params[0]) == toy_layout(params[1])
+    group = train_toy_group(params, data, progress=False)
+    for p, (model, hist, _, sigma_w) in zip(params, group):
+        ref_model, ref_hist, _, ref_sigma = train_toy(**p, data=data, progress=False)
+        assert sigma_w == ref_sigma
+        assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
+    other = dict(base, width=9, s=0.0, seed=13)
+    assert toy_layout(other) != toy_layout(params[0])
+    with pytest.raises(ValueError, match="one layout"):
+        train_toy_group(params + [other], data, progress=False)

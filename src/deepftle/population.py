@@ -27,6 +27,7 @@ config threshold (``max_width``); :func:`plan_groups` splits a list of nets into
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -41,7 +42,7 @@ from .train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_lo
                     energy_loss, sign_error)
 
 __all__ = ["train_population", "group_pays", "plan_groups", "train_toy_population",
-           "train_mnist_population", "DEFAULT_MAX_WIDTH"]
+           "toy_layout", "train_toy_group", "train_mnist_population", "DEFAULT_MAX_WIDTH"]
 
 # Widest layout grouped by default (config ``population.max_width``): bench/train.py's width
 # sweep of the circle net (depth 12, SGD, S = 8, one thread) measured 5.6x the throughput of
@@ -426,6 +427,36 @@ def train_toy_population(width: int, depth: int, s, sigma_theta, seeds: Sequence
                                on_diverge)
     return [r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
             for r, m, (_, sw) in zip(results, models, nets)]
+
+
+def toy_layout(p: dict) -> str:
+    """What the members of one toy population share, from a ``train_toy`` rule's params dict
+    (``width``, ``depth``, ``mode``, ``epochs``, ``train``, ``snapshot_epochs``, ``readout``):
+    everything but ``seed``, ``s`` and ``sigma_theta``. A key for :func:`plan_groups`."""
+    shared = {k: v for k, v in p.items() if k not in ("seed", "s", "sigma_theta")}
+    shared["snapshot_epochs"] = [int(e) for e in shared.get("snapshot_epochs", ())]
+    return json.dumps(shared, sort_keys=True, default=str)
+
+
+def train_toy_group(params: Sequence[dict], data: dict, device="cpu", progress: bool = True,
+                    on_diverge: str = "raise"):
+    """Train the nets of ``params`` (one ``train_toy`` rule params dict per net, as
+    ``workflow/scripts/toy_train.py`` receives it) as one population; they must share
+    :func:`toy_layout`. Returns one ``(model, history, snapshots, sigma_w)`` per dict, in order,
+    as :func:`deepftle.toy.train_toy` would for each."""
+    params = list(params)
+    if not params:
+        raise ValueError("a toy group needs at least one net")
+    layouts = {toy_layout(p) for p in params}
+    if len(layouts) != 1:
+        raise ValueError(f"a toy group trains one layout; these nets differ in more than seed, "
+                         f"s and sigma_theta: {sorted(layouts)}")
+    p0 = params[0]
+    return train_toy_population(p0["width"], p0["depth"], [p["s"] for p in params],
+                                [p["sigma_theta"] for p in params], [p["seed"] for p in params],
+                                p0["mode"], data, p0["train"], p0["epochs"],
+                                p0.get("snapshot_epochs", ()), p0.get("readout"), device,
+                                progress, on_diverge)
 
 
 def train_mnist_population(p: dict, seeds: Sequence[int], train_data, test_data, device="cpu",
