@@ -122,9 +122,9 @@ def fit_crossover(table) -> dict:
 
     Returns ``C_c`` (least squares of :math:`\mathrm{lam\_c} - \log N = -C_c L`), ``C_d``
     (mean lam_d at the deepest L), ``logN_slope`` (mean over L of the slope of lam_c against
-    log N; 1 for :math:`\log N` growth), ``d_saturation`` (slope of the mean lam_d per unit L
-    between the two deepest L over that between the two shallowest; < 1 when lam_d
-    saturates), ``n_fit`` (rows used). Raises ValueError when no row is usable."""
+    log N; 1 for :math:`\log N` growth), ``d_saturation`` (absolute slope of the mean lam_d
+    per unit L between the two deepest L over its slope between the two shallowest, NaN unless
+    that rises; < 1 when lam_d saturates), ``n_fit`` (rows used). Raises ValueError when no row is usable."""
     t = table[["N", "L", "lam_d", "lam_c"]].astype(float)
     c = t.dropna(subset=["lam_c"])
     if c.empty:
@@ -138,7 +138,7 @@ def fit_crossover(table) -> dict:
         Ls, m = by_L.index.to_numpy(), by_L.to_numpy()
         deep = (m[-1] - m[-2]) / (Ls[-1] - Ls[-2])
         shallow = (m[1] - m[0]) / (Ls[1] - Ls[0])
-        saturation = float(deep / shallow) if shallow != 0 else math.nan
+        saturation = float(abs(deep) / shallow) if shallow > 0 else math.nan
     else:
         saturation = math.nan
     slopes = [_slope(np.log(g.N), g.lam_c) for _, g in c.groupby("L")]

@@ -37,8 +37,10 @@ def plot_fig2(fields: list[dict], pdf, png, vmax: float = 4.0, stride: int = 20,
     depths = sorted({f["L"] for f in fields})
     by = {(f["N"], f["L"]): f for f in fields}
     norm = Normalize(vmin=-vmax, vmax=vmax, clip=True)
-    fig, axes = plt.subplots(len(widths), len(depths), figsize=(1.55 * len(depths) + 0.5,
-                             1.55 * len(widths) + 0.9), squeeze=False)
+    panel, top_in, bottom_in = 1.55, 0.85, 0.35  # inches: panel side, room above and below
+    height = panel * len(widths) + top_in + bottom_in
+    fig, axes = plt.subplots(len(widths), len(depths), figsize=(panel * len(depths) + 0.5,
+                             height), squeeze=False)
     rows, masked_total, saturated = [], 0, 0
     im = None
     for i, N in enumerate(widths):
@@ -85,11 +87,13 @@ def plot_fig2(fields: list[dict], pdf, png, vmax: float = 4.0, stride: int = 20,
                                           L_lam1=v[sl].ravel(), v1_x1=u[..., 0].ravel(),
                                           v1_x2=u[..., 1].ravel(), output=f["output"][sl].ravel(),
                                           below_floor=(N, L) in below_floor)))
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.80, bottom=0.08, wspace=0.08, hspace=0.08)
-    cax = fig.add_axes([0.14, 0.90, 0.72, 0.025])
+    fig.subplots_adjust(left=0.08, right=0.98, top=1 - top_in / height,
+                        bottom=bottom_in / height, wspace=0.08, hspace=0.08)
+    cax = fig.add_axes([0.14, 1 - 0.3 / height, 0.72, 0.09 / height])
     cb = fig.colorbar(im, cax=cax, orientation="horizontal")
     cb.ax.xaxis.set_ticks_position("bottom")
-    fig.text(0.87, 0.905, r"$L\lambda_1^{(L)}(\mathbf{x})$", fontsize=9, va="center")
+    fig.text(0.87, 1 - 0.255 / height, r"$L\lambda_1^{(L)}(\mathbf{x})$", fontsize=9,
+             va="center")
     notes = [f"{saturated} grid values outside $\\pm{vmax:g}$ (saturated)" if saturated
              else f"all values within $\\pm{vmax:g}$"]
     if masked_total:
@@ -100,6 +104,7 @@ def plot_fig2(fields: list[dict], pdf, png, vmax: float = 4.0, stride: int = 20,
     if below_floor:
         notes.append(f"dashed orange frame: net below {100 * (min_accuracy or 0):g} % test "
                      "accuracy")
-    fig.text(0.53, 0.065, "; ".join(notes), ha="center", va="top", fontsize=6)
+    fig.text(0.53, (bottom_in - 0.1) / height, "; ".join(notes), ha="center", va="top",
+             fontsize=6)
     style.save(fig, pdf, png)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
