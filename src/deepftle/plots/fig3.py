@@ -36,27 +36,27 @@ def summarise_crossover(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _panel_a(ax, errors):
-    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, ScalarFormatter
 
     summ = summarise_errors(errors)
-    for mode, ls, label in (("readout", "-", "random hidden weights, trained readout"),
-                            ("full", "--", "fully trained")):
+    for mode, ls, label in (("readout", "-", "random features"), ("full", "--", "fully trained")):
         d = summ[summ["mode"] == mode].sort_values("N")
         if d.empty:
             continue
         floor = 1e-2  # 0.01 %: an error of 0 stays visible on the log axis
-        ax.plot(d.N, np.maximum(100 * d["mean"], floor), ls, color="k", marker="o", ms=2.5,
-                label=label)
+        ax.plot(d.N, np.maximum(100 * d["mean"], floor), ls, color="k", lw=1.3, label=label)
         ax.fill_between(d.N, np.maximum(100 * d["min"], floor),
                         np.maximum(100 * d["max"], floor), color="k", alpha=0.12, lw=0)
     ax.set(xscale="log", yscale="log", xlabel="$N$", ylabel="Test error (%)")
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.yaxis.set_major_locator(LogLocator(base=10))
-    n_seeds = int(summ["count"].min()) if len(summ) else 0
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    if len(summ):
+        ax.set_xlim(summ.N.min(), summ.N.max())
     ax.text(0.95, 0.95, "(a)", transform=ax.transAxes, ha="right", va="top")
-    ax.legend(fontsize=6, frameon=False, loc="lower left",
-              title=f"$L=2$, {n_seeds} seeds (band: min-max)", title_fontsize=6)
+    ax.legend(fontsize=6, frameon=False, loc="upper right", bbox_to_anchor=(1.0, 0.88))
     return summ
 
 
@@ -88,12 +88,12 @@ def _panel_b(ax, summ, fit, min_accuracy):
     if n_bad:
         handles.append(Line2D([], [], marker="o", mfc="none", mec="0.3", ls="none",
                               label=f"{n_bad} net(s) < {100 * min_accuracy:g} % acc."))
-    ax.legend(handles=handles, fontsize=6, frameon=True, framealpha=0.8, loc="lower right",
-              ncol=2)
+    ax.legend(handles=handles, fontsize=6, frameon=False, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))
     ax.set(xscale="log", xlabel="$N$", ylabel=r"$L\lambda_1^{(L)}(\boldsymbol{x})$")
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlim(summ.N.min(), summ.N.max())
+    ax.set_xlim(summ.N.min() / 1.12, summ.N.max() * 1.12)
     ax.text(0.02, 0.97, "(b)", transform=ax.transAxes, ha="left", va="top")
 
 
@@ -106,8 +106,8 @@ def plot_fig3(errors: pd.DataFrame, crossover: pd.DataFrame, fit: dict, pdf, png
     import matplotlib.pyplot as plt
 
     style.setup()
-    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(6.4, 2.6),
-                                     gridspec_kw=dict(width_ratios=[1, 2.2]))
+    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(7.0, 2.6),
+                                     gridspec_kw=dict(width_ratios=[1, 2.0]))
     summ_a = _panel_a(ax_a, errors)
     summ_b = summarise_crossover(crossover)
     _panel_b(ax_b, summ_b, fit, min_accuracy)
