@@ -77,7 +77,7 @@ def plot_fig2(fields: list[dict], pdf, png, vmax: float = 4.0, stride: int = 20,
             if (N, L) in below_floor:
                 for side in ax.spines.values():
                     side.set(color="#D55E00", linewidth=2.0, linestyle="--")
-                ax.text(0.5, 0.03, f"{100 * below_floor[(N, L)]:.1f} % acc.", ha="center",
+                ax.text(0.5, 0.03, f"{100 * below_floor[(N, L)]:.2f} % acc.", ha="center",
                         va="bottom", fontsize=6, transform=ax.transAxes,
                         bbox=dict(fc="white", ec="#D55E00", lw=0.6, pad=1.0))
             ax.set_xlim(x1[0], x1[-1])
