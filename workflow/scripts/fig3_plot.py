@@ -17,7 +17,9 @@ with dio.log_to(snakemake.log[0]):
     crossover = dio.read_tsv(snakemake.input.crossover)
     fit = dio.read_tsv(snakemake.input.fit).iloc[0].to_dict()
     n_real = int(crossover.groupby(["N", "L"]).size().min())
-    note = (f"(b): {n_real} realisations per (N, L), {p.epochs_b} epochs of SGD"
+    n_seeds_a = int(errors.groupby(["N", "mode"]).size().min())
+    note = (f"(a): {n_seeds_a} seed(s) per N; (b): {n_real} realisations per (N, L), "
+            f"{p.epochs_b} epochs of SGD"
             + (" (paper: 200)" if p.epochs_b < 200 else "")
             + f"; $C_c = {fit['C_c']:.2f}$, $C_d = {fit['C_d']:.2f}$")
     summ_a, summ_b = plot_fig3(errors, crossover, fit, snakemake.output.pdf,
