@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_CONFIG = ROOT / "tests/config/test.yaml"
-TOY_TARGETS = ("fig1", "fig2", "fig3")
-FULL_TARGETS = ("fig1", "fig2", "fig3", "fig4")
+TOY_TARGETS = ("fig1", "fig2", "fig3", "figS1")
+FULL_TARGETS = ("fig1", "fig2", "fig3", "figS1", "fig4")
 sys.path.insert(0, str(ROOT / "tests" / "slurm"))
 from test_configs import write_configs  # noqa: E402
 

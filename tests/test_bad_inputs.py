@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 import yaml
@@ -129,7 +128,7 @@ def test_checkpoint_for_another_architecture_names_both(tmp_path):
 # --- -inf exponents: tables keep them, figures mask and count them ----------------------
 
 def test_neg_inf_is_recorded_masked_and_counted(tmp_path, monkeypatch):
-    from deepftle.plots import fig2, fig3, style
+    from deepftle.plots import fig2, figS1, style
 
     texts = []
     save = style.save
@@ -154,13 +153,10 @@ def test_neg_inf_is_recorded_masked_and_counted(tmp_path, monkeypatch):
     assert "-inf" in (tmp_path / "f.tsv").read_text()
 
     snaps = np.array([[0.1, -np.inf, 0.2, 0.3], [0.1, 0.2, -np.inf, -np.inf]])
-    lam = fig3.summarise_lam1(0.2, np.array([0, 1]), snaps)
+    lam = figS1.summarise_lam1(0.2, np.array([0, 1]), snaps)
     assert list(lam.n_neg_inf) == [1, 2] and np.isfinite(lam["median"]).all()
-    errors = pd.DataFrame(dict(N=[4, 4], L=2, mode=["full", "readout"], seed=0,
-                               train_error=0.1, test_error=0.2))
     texts.clear()
-    fig3.plot_fig3(errors, lam, tmp_path / "g.pdf", tmp_path / "g.png", depth_a=2, width_b=10,
-                   depth_b=4)
+    figS1.plot_figS1(lam, tmp_path / "g.pdf", tmp_path / "g.png", width=10, depth=4)
     assert any("3 values $\\lambda_1=-\\infty$ excluded" in t for t in texts), texts
 
 

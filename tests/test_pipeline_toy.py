@@ -10,7 +10,7 @@ from conftest import run_snakemake
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "tests/config/test.yaml"
-TARGETS = ["fig1", "fig2", "fig3"]
+TARGETS = ["fig1", "fig2", "fig3", "figS1"]
 
 
 def _read(path):
@@ -21,7 +21,7 @@ def _read(path):
 def test_toy_figures_end_to_end(toy_pipeline_run):
     tmp_path = toy_pipeline_run  # the session's tiny run (tests/conftest.py); read only
     res = tmp_path / "results"
-    for name in ("fig1", "fig2", "fig3"):
+    for name in ("fig1", "fig2", "fig3", "figS1"):
         for ext in ("pdf", "png"):
             assert (res / "figures" / f"{name}.{ext}").stat().st_size > 1000
     for tsv in ("fig1", "fig2", "fig3a", "fig3b"):
@@ -31,11 +31,27 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
     assert len(ridges) == 2 and set(ridges.L) == {2, 4}
     assert ridges.train_error.between(0, 1).all() and ridges.test_error.between(0, 1).all()
     finite = ridges.alignment.dropna()
-    assert finite.between(0, 1).all()
+    assert finite.between(0, 1).all() and ridges.orthogonality.dropna().between(0, 1).all()
+    # 2 epochs on 1000 points: both nets are below the 98 % floor, and say so
+    assert list(ridges.below_floor) == [True, True]
+
+    cross = _read(res / "toy/crossover.tsv")
+    assert len(cross) == 6 and set(cross.L) == {2, 3, 4} and set(cross.N) == {4, 12}
+    assert list(cross.columns[:5]) == ["N", "L", "seed", "lam_d", "lam_c"]
+    assert np.isfinite(cross.lam_c).all() and cross.below_floor.all()
+    fit = _read(res / "toy/crossover_fit.tsv")
+    assert np.isfinite(fit.C_c.iloc[0]) and fit.n_fit.iloc[0] == 6
+    for figure in ("fig2", "fig3", "figS1"):
+        claims = _read(res / f"claims/{figure}.tsv")
+        assert list(claims.columns) == ["figure", "claim", "value", "threshold", "holds"]
+        assert set(claims.figure) == {figure}
+    floors = _read(res / "claims/fig3.tsv")
+    floors = floors[floors.claim.str.startswith("every net")]
+    assert floors.value.tolist() == [6] and not floors.holds.any()
 
     errors = _read(res / "figures/fig3a.tsv")
     assert set(errors["mode"]) == {"full", "readout"} and errors.test_error.between(0, 1).all()
-    lam = _read(res / "figures/fig3b.tsv")
+    lam = _read(res / "toy/lam1_training.tsv")
     assert set(lam.s) == {-0.2, 0.2} and list(lam[lam.s == 0.2].epoch) == [0, 1, 2]
     assert np.isfinite(lam[["q10", "median", "q90"]].to_numpy()).all()
     assert (lam.q10 <= lam["median"]).all() and (lam["median"] <= lam.q90).all()
@@ -50,6 +66,9 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
                 "plot_fig2/main.log"):
         assert (res / "logs" / log).exists()
     assert (res / "benchmarks/train_toy/fig3a/N4_L2_s0_seed0_readout.tsv").exists()
+    # the width rule (tests/config/test.yaml: lr_width 8): N = 12 trains at 0.05 * 8 / 12
+    hist = _read(res / "toy/nets/fig3b/N12_L2_s0_seed0_full.history.tsv")
+    assert hist.lr.iloc[-1] == pytest.approx(0.05 * 8 / 12)
 
     dry = run_snakemake(tmp_path, CONFIG, "-n", *TARGETS, timeout=600)
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout
@@ -60,5 +79,5 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
     dry = run_snakemake(tmp_path, changed, "-n", *TARGETS, timeout=300)
     out = dry.stdout + dry.stderr
     assert dry.returncode == 0 and "plot_fig2" in out, out[-3000:]
-    for upstream in ("train_toy", "ftle_field", "ridge_metrics", "circle_data"):
+    for upstream in ("train_toy", "ftle_field", "ridge_metrics", "circle_data", "crossover"):
         assert f"rule {upstream}:" not in out and f"\n{upstream} " not in out, out[-3000:]

@@ -7,11 +7,19 @@ import torch
 import yaml
 
 from deepftle.data import circle_data
-from deepftle.toy import field_on_grid, snapshot_lam1, train_toy
+from deepftle.toy import field_on_grid, snapshot_lam1, toy_net, train_toy
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
              weight_decay=0.0)
+
+
+def _net(width, depth, sigma_theta, seed, mode="full", epochs=2, readout=None, every=None):
+    exp = dict(sigma_theta=sigma_theta, epochs=epochs)
+    if every:
+        exp["snapshot_every"] = every
+    return toy_net(dict(seed=seed, train=TRAIN, experiment=exp, readout=readout), width, depth,
+                   0.0, 0, mode)
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +28,7 @@ def data():
 
 
 def test_full_training_is_bitwise_repeatable_with_snapshots(data):
-    runs = [train_toy(8, 3, 0.0, 0.0, 11, "full", data, TRAIN, epochs=2,
-                      snapshot_epochs=[0, 1, 2], progress=False) for _ in range(2)]
+    runs = [train_toy(_net(8, 3, 0.0, 11, every=1), data, progress=False) for _ in range(2)]
     (m1, h1, s1, sw1), (m2, h2, s2, _) = runs
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(),
                                                  m2.state_dict().values()))
@@ -33,11 +40,10 @@ def test_full_training_is_bitwise_repeatable_with_snapshots(data):
 
 @pytest.mark.parametrize("solver", ["lstsq", "sgd"])
 def test_readout_keeps_the_hidden_layers(data, solver):
-    readout = dict(solver=solver, ridge=1e-6, lr_width=100)
-    model, hist, _, _ = train_toy(64, 2, 0.0, 1.0, 5, "readout", data, TRAIN, epochs=5,
-                                  readout=readout, progress=False)
-    ref, _, _, _ = train_toy(64, 2, 0.0, 1.0, 5, "full", data, TRAIN, epochs=0,
-                             progress=False)
+    readout = dict(solver=solver, ridge=1e-6)
+    model, hist, _, _ = train_toy(_net(64, 2, 1.0, 5, "readout", epochs=5, readout=readout), data,
+                                  progress=False)
+    ref, _, _, _ = train_toy(_net(64, 2, 1.0, 5, epochs=0), data, progress=False)
     for a, b in zip(model.trunk.state_dict().values(), ref.trunk.state_dict().values()):
         assert torch.equal(a, b)
     assert hist.loss.iloc[-1] < hist.loss.iloc[0]
@@ -46,8 +52,7 @@ def test_readout_keeps_the_hidden_layers(data, solver):
 
 
 def test_field_on_grid_shapes(data):
-    model, _, _, _ = train_toy(5, 2, 0.0, 0.0, 1, "full", data, TRAIN, epochs=0,
-                               progress=False)
+    model, _, _, _ = train_toy(_net(5, 2, 0.0, 1, epochs=0), data, progress=False)
     f = field_on_grid(model, n=11)
     assert f["lam1"].shape == f["output"].shape == (11, 11) and f["v1"].shape == (11, 11, 2)
     assert (f["lam1"] >= f["lam2"]).all() and np.isfinite(f["lam1"]).all()

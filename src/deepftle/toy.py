@@ -5,31 +5,40 @@ Each function is the body of one pipeline rule (``workflow/rules/toy.smk``):
 - :func:`make_net`: tanh MLP, ``L`` hidden layers of ``N``, one tanh output; one
   :math:`\sigma_w` for every hidden layer with :math:`\log(G N \sigma_w^2) = s` (mean-field
   gain ``G``, see :mod:`deepftle.model`), thresholds :math:`N(0, \sigma_\theta^2)`.
+- :func:`toy_net`: the one place where a job's training settings are built from config
+  (:class:`ToyNet`: architecture, init, seed, :class:`deepftle.train.TrainConfig`).
 - :func:`train_toy`: ``mode="full"`` trains every weight with :func:`deepftle.train.train`
   (energy :math:`H = \tfrac12\langle (t - O)^2\rangle`); ``mode="readout"`` keeps the hidden
   layers at their random initial weights and fits the output unit only, either by
   :func:`fit_readout_lstsq` (default: ridge least squares of the output's local field on the
   random features, the convex optimum of the linearised energy; it cannot diverge at any
-  width) or by SGD with the learning rate scaled as ``lr * min(1, lr_width / N)``.
+  width) or by SGD. SGD learning rates follow :func:`deepftle.train.width_scaled_lr`
+  (``lr * min(1, lr_width / N)``) in both modes.
 - :func:`field_on_grid`: :math:`\lambda_1, \lambda_2`, :math:`v_1` and the output ``O`` on a
   regular grid over the input square.
+- :func:`crossover_means`: :math:`L\langle\lambda_1\rangle` on the decision boundary and in
+  the centre of the input plane (Fig. 3b).
 - :func:`snapshot_lam1`: :math:`\lambda_1` over a set of inputs for each weight snapshot.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
+from . import train as _train
+from .data import job_seed
 from .ftle import ftle
 from .model import MLP, init_mlp
-from . import train as _train
-from .train import TrainConfig, energy_loss, evaluate, sign_error
+from .ridges import boundary_centre_means
+from .train import TrainConfig, energy_loss, evaluate, sign_error, train_config
 
-__all__ = ["make_net", "fit_readout_lstsq", "train_toy", "field_on_grid", "snapshot_lam1"]
+__all__ = ["ToyNet", "toy_net", "make_net", "fit_readout_lstsq", "train_toy", "field_on_grid",
+           "crossover_means", "snapshot_lam1"]
 
 
 def make_net(width: int, depth: int, s: float, sigma_theta: float, seed: int):
@@ -53,28 +62,62 @@ def fit_readout_lstsq(model: MLP, x: torch.Tensor, t: torch.Tensor, ridge: float
     model.head.bias.copy_(w[-1:].to(model.head.bias.dtype))
 
 
-def train_toy(width: int, depth: int, s: float, sigma_theta: float, seed: int, mode: str,
-              data: dict, train: dict, epochs: int, snapshot_epochs=(), readout: dict | None = None,
-              device="cpu", progress: bool = True):
-    """Initialise and train one network on the circle data.
+@dataclass(frozen=True)
+class ToyNet:
+    """Everything that decides how one circle-problem net is initialised and trained (built
+    once from config by :func:`toy_net`)."""
 
-    ``data``: tensors from :func:`deepftle.data.circle_data`; ``train``: optimizer, lr,
-    batch_size, schedule, momentum, weight_decay; ``readout`` (mode ``readout``): solver
-    (``lstsq`` or ``sgd``), ridge, lr_width. Returns ``(model, history, snapshots, sigma_w)``.
+    width: int
+    depth: int
+    s: float
+    sigma_theta: float
+    seed: int
+    mode: str                     # "full" or "readout"
+    train: TrainConfig
+    readout_solver: str = "lstsq"  # mode readout: "lstsq" or "sgd"
+    ridge: float = 1e-6            # lstsq: relative ridge
+
+    def __post_init__(self):
+        if self.mode not in ("full", "readout"):
+            raise ValueError(f"mode must be full or readout, got {self.mode!r}")
+        if self.readout_solver not in ("lstsq", "sgd"):
+            raise ValueError(f"readout solver must be lstsq or sgd, got {self.readout_solver!r}")
+
+
+def toy_net(settings: dict, N: int, L: int, s: float, seed: int, mode: str = "full") -> ToyNet:
+    """The :class:`ToyNet` of one pipeline job from the selected config.
+
+    ``settings``: ``seed`` (the base seed ``toy.seed``), ``train`` (``toy.train``),
+    ``experiment`` (``sigma_theta``, ``epochs``, optional ``snapshot_every`` of the figure's
+    block) and, for ``mode="readout"``, ``readout`` (``toy.readout``). The net's seed is
+    :func:`deepftle.data.job_seed` of the base seed and the job's wildcards; the learning rate
+    follows :func:`deepftle.train.width_scaled_lr`.
     """
-    if mode not in ("full", "readout"):
-        raise ValueError(f"mode must be full or readout, got {mode!r}")
-    model, sigma_w = make_net(width, depth, s, sigma_theta, seed)
+    exp = settings["experiment"]
+    every = exp.get("snapshot_every")
+    snaps = range(0, int(exp["epochs"]) + 1, int(every)) if every else ()
+    cfg = train_config(settings["train"], width=int(N), epochs=exp["epochs"],
+                       readout_only=(mode == "readout"), snapshot_epochs=snaps)
+    readout = (settings.get("readout") or {}) if mode == "readout" else {}
+    return ToyNet(width=int(N), depth=int(L), s=float(s), sigma_theta=float(exp["sigma_theta"]),
+                  seed=job_seed(settings["seed"], int(N), int(L), f"{float(s):g}", int(seed)),
+                  mode=mode, train=cfg, readout_solver=readout.get("solver", "lstsq"),
+                  ridge=float(readout.get("ridge", 1e-6)))
+
+
+def train_toy(net: ToyNet, data: dict, device="cpu", progress: bool = True):
+    """Initialise and train one network on the circle data (``data``: tensors from
+    :func:`deepftle.data.circle_data`). Returns ``(model, history, snapshots, sigma_w)``."""
+    model, sigma_w = make_net(net.width, net.depth, net.s, net.sigma_theta, net.seed)
     model = model.to(device)
     tr = (data["x_train"].to(device), data["t_train"].to(device))
     te = (data["x_test"].to(device), data["t_test"].to(device))
-    gen = torch.Generator().manual_seed(seed + 1)
-    readout = readout or {}
-    if mode == "readout" and readout.get("solver", "lstsq") == "lstsq":
+    gen = torch.Generator().manual_seed(net.seed + 1)
+    if net.mode == "readout" and net.readout_solver == "lstsq":
         rows = []
         for epoch in (0, 1):
             if epoch == 1:
-                fit_readout_lstsq(model, *tr, ridge=readout.get("ridge", 1e-6))
+                fit_readout_lstsq(model, *tr, ridge=net.ridge)
             loss, err = evaluate(model, *tr, energy_loss, sign_error)
             test_loss, test_err = evaluate(model, *te, energy_loss, sign_error)
             rows.append(dict(epoch=epoch, loss=loss, train_error=err, test_loss=test_loss,
@@ -82,16 +125,8 @@ def train_toy(width: int, depth: int, s: float, sigma_theta: float, seed: int, m
         for p in model.trunk.parameters():
             p.requires_grad_(False)
         return model, pd.DataFrame(rows), {}, sigma_w
-    lr = train["lr"]
-    if mode == "readout":
-        lr = lr * min(1.0, readout.get("lr_width", 100) / width)
-    cfg = TrainConfig(optimizer=train["optimizer"], lr=lr, epochs=epochs,
-                      batch_size=train["batch_size"], schedule=train["schedule"],
-                      momentum=train.get("momentum", 0.0),
-                      weight_decay=train.get("weight_decay", 0.0),
-                      readout_only=(mode == "readout"),
-                      snapshot_epochs=tuple(int(e) for e in snapshot_epochs))
-    history, snapshots = _train.train(model, tr, te, cfg, energy_loss, sign_error, gen, progress=progress)
+    history, snapshots = _train.train(model, tr, te, net.train, energy_loss, sign_error, gen,
+                                      progress=progress)
     return model, history, snapshots, sigma_w
 
 
@@ -122,6 +157,16 @@ def field_on_grid(model: MLP, n: int = 201, lim: float = 1.0, device="cpu") -> d
     return dict(x1=ax, x2=ax, lam1=as_np(lam[:, 0]).reshape(n, n),
                 lam2=as_np(lam[:, 1]).reshape(n, n),
                 v1=as_np(vec[:, :, 0]).reshape(n, n, 2), output=as_np(out).reshape(n, n))
+
+
+def crossover_means(model: MLP, grid: int, lim: float, delta: float, centre_radius: float,
+                    device="cpu") -> tuple[float, float]:
+    r"""``(lam_d, lam_c)`` of one net: :math:`L\langle\lambda_1\rangle` on the decision boundary
+    and in the centre (:func:`deepftle.ridges.boundary_centre_means`) of its field on a
+    ``grid`` x ``grid`` grid over :math:`[-\mathrm{lim}, \mathrm{lim}]^2`."""
+    f = field_on_grid(model, grid, lim, device)
+    return boundary_centre_means(f["x1"], f["x2"], model.arch["depth"] * f["lam1"],
+                                 f["output"], delta, centre_radius)
 
 
 def snapshot_lam1(model: MLP, snapshots: dict, x: torch.Tensor, device="cpu") -> tuple:

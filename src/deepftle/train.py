@@ -22,7 +22,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 __all__ = ["TrainConfig", "TrainingDiverged", "energy_loss", "sign_error", "cross_entropy_loss",
-           "class_error", "train", "evaluate"]
+           "class_error", "train", "evaluate", "width_scaled_lr", "train_config"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -70,6 +70,39 @@ class TrainConfig:
         if self.epochs < 0 or self.batch_size < 1:
             raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {self.epochs}, "
                              f"{self.batch_size}")
+
+
+def width_scaled_lr(lr: float, width: int, lr_width: float | None) -> float:
+    """The learning rate of a net of ``width`` units per layer: ``lr * min(1, lr_width / width)``
+    (fixed-lr SGD stalls or diverges on wide nets); ``lr_width=None`` keeps ``lr`` at every width.
+    The one place this rule lives (full training and SGD readouts both use it)."""
+    if width < 1:
+        raise ValueError(f"width must be >= 1, got {width!r}")
+    if lr_width is None:
+        return float(lr)
+    if not lr_width > 0:
+        raise ValueError(f"lr_width must be > 0 or None, got {lr_width!r}")
+    return float(lr) * min(1.0, float(lr_width) / int(width))
+
+
+def train_config(settings: dict, *, width: int, epochs: int, readout_only: bool = False,
+                 snapshot_epochs=()) -> TrainConfig:
+    """The :class:`TrainConfig` of one net from a config's optimiser block (``toy.train``:
+    optimizer, lr, batch_size, schedule, momentum, weight_decay, optional lr_width), with the
+    width rule :func:`width_scaled_lr` applied. Unknown keys are an error."""
+    known = {"optimizer", "lr", "batch_size", "schedule", "momentum", "weight_decay", "lr_width"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(f"unknown training setting(s) {unknown}; allowed: {sorted(known)}")
+    missing = sorted({"optimizer", "lr", "batch_size", "schedule"} - set(settings))
+    if missing:
+        raise ValueError(f"missing training setting(s) {missing}")
+    return TrainConfig(optimizer=settings["optimizer"],
+                       lr=width_scaled_lr(settings["lr"], width, settings.get("lr_width")),
+                       epochs=int(epochs), batch_size=int(settings["batch_size"]),
+                       schedule=settings["schedule"], momentum=settings.get("momentum", 0.0),
+                       weight_decay=settings.get("weight_decay", 0.0), readout_only=readout_only,
+                       snapshot_epochs=tuple(int(e) for e in snapshot_epochs))
 
 
 @torch.no_grad()

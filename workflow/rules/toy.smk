@@ -1,15 +1,17 @@
-# Figures 1-3: the circle problem. Stages (every arrow a file, every rule one package call):
-#   circle_data -> train_toy -> ftle_field -> ridge_metrics, plot_fig2
-#                           \-> ftle_snapshots -> plot_fig3 (b);  histories -> plot_fig3 (a)
-#   circle_data -> plot_fig1
-# Networks live under results/toy/nets/{exp}/ where exp (fig2, fig3a, fig3b) names the config
-# block holding that experiment's training settings (epochs, sigma_theta, ...). Plotting keys
-# (toy.<fig>.plot) enter only the plot rules' params, so changing them reruns only figures.
+# Figures 1-3 and S1: the circle problem. Stages (every arrow a file, every rule one package call):
+#   circle_data -> train_toy -> ftle_field -> ridge_metrics (+ claims fig2) -> plot_fig2
+#                           \-> crossover (lambda_1 grid of every fig3b net) -> claims_fig3, plot_fig3 (b)
+#                           \-> ftle_snapshots -> lam1_training (+ claims figS1) -> plot_figS1
+#   histories (fig3a nets) -> claims_fig3, plot_fig3 (a);  circle_data -> plot_fig1
+# Networks live under results/toy/nets/{exp}/ where exp (fig2, fig3a, fig3b, figS1) names the
+# config block holding that experiment's training settings (epochs, sigma_theta, ...). Training
+# settings are built once by deepftle.toy.toy_net from the config that train_params selects.
+# Plotting keys (toy.<fig>.plot) enter only the plot rules' params: a change reruns only figures.
 include: "toy_helpers.smk"
 
 
 wildcard_constraints:
-    exp="fig2|fig3a|fig3b",
+    exp="fig2|fig3a|fig3b|figS1",
     N=r"\d+",
     L=r"\d+",
     s=r"-?\d+(\.\d+)?",
@@ -43,7 +45,7 @@ rule train_toy:
         net=os.path.join(TOY_DIR, "nets", f"{NET_STEM}.pt"),
         history=os.path.join(TOY_DIR, "nets", f"{NET_STEM}.history.tsv"),
     params:
-        train=train_params,
+        settings=train_params,
     log:
         log_file("train_toy", NET_STEM),
     benchmark:
@@ -110,12 +112,14 @@ rule ridge_metrics:
         histories=lambda wc: [toy_file("nets", ".history.tsv", "fig2", N, L, s, seed)
                               for N, L, s, seed in fig2_nets()],
     output:
-        report(os.path.join(TOY_DIR, "ridges.tsv"), caption="../report/tables.rst",
-               category="Summary tables", labels={"table": "ridge metrics (Figure 2)"}),
+        ridges=report(os.path.join(TOY_DIR, "ridges.tsv"), caption="../report/tables.rst",
+                      category="Summary tables", labels={"table": "ridge metrics (Figure 2)"}),
+        claims=claims_file("fig2"),
     params:
-        nets=lambda wc: [dict(N=N, L=L, s=s, seed=seed) for N, L, s, seed in fig2_nets()],
+        nets=lambda wc: net_list(fig2_nets()),
         delta=TOY["ridges"]["delta"],
         top=TOY["ridges"]["top"],
+        min_accuracy=TOY["fig2"]["min_accuracy"],
     log:
         log_file("ridge_metrics"),
     benchmark:
@@ -128,6 +132,88 @@ rule ridge_metrics:
         CONDA_ENV
     script:
         "../scripts/toy_ridges.py"
+
+
+rule crossover:
+    input:
+        nets=lambda wc: [toy_file("nets", ".pt", "fig3b", N, L, s, seed)
+                         for N, L, s, seed in fig3b_nets()],
+        histories=lambda wc: [toy_file("nets", ".history.tsv", "fig3b", N, L, s, seed)
+                              for N, L, s, seed in fig3b_nets()],
+    output:
+        table=report(os.path.join(TOY_DIR, "crossover.tsv"), caption="../report/tables.rst",
+                     category="Summary tables",
+                     labels={"table": "boundary and centre L<lambda_1> (Figure 3b)"}),
+        fit=os.path.join(TOY_DIR, "crossover_fit.tsv"),
+    params:
+        nets=lambda wc: net_list(fig3b_nets()),
+        grid=TOY["fig3b"]["grid"],
+        lim=TOY["field"]["lim"],
+        delta=TOY["fig3b"]["boundary_delta"],
+        centre_radius=TOY["fig3b"]["centre_radius"],
+        min_accuracy=TOY["fig3b"]["min_accuracy"],
+    log:
+        log_file("crossover"),
+    benchmark:
+        bench_file("crossover")
+    threads: 1
+    resources:
+        gpu=GPU,
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/toy_crossover.py"
+
+
+rule claims_fig3:
+    input:
+        histories=lambda wc: [toy_file("nets", ".history.tsv", "fig3a", N, L, s, seed, mode)
+                              for N, L, s, seed, mode in fig3a_nets()],
+        crossover=rules.crossover.output.table,
+        fit=rules.crossover.output.fit,
+    output:
+        claims_file("fig3"),
+    params:
+        nets_a=lambda wc: [dict(N=N, L=L, s=s, seed=seed, mode=mode)
+                           for N, L, s, seed, mode in fig3a_nets()],
+        min_accuracy=TOY["fig3b"]["min_accuracy"],
+    log:
+        log_file("claims_fig3"),
+    benchmark:
+        bench_file("claims_fig3")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/toy_claims_fig3.py"
+
+
+rule lam1_training:
+    input:
+        snapshots=lambda wc: [toy_file("snapshots", ".npz", "figS1", N, L, s, seed)
+                              for N, L, s, seed in figS1_nets()],
+    output:
+        table=os.path.join(TOY_DIR, "lam1_training.tsv"),
+        claims=claims_file("figS1"),
+    params:
+        nets=lambda wc: net_list(figS1_nets()),
+    log:
+        log_file("lam1_training"),
+    benchmark:
+        bench_file("lam1_training")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/toy_lam1_training.py"
 
 
 rule plot_fig1:
@@ -157,7 +243,7 @@ rule plot_fig1:
 rule plot_fig2:
     input:
         fields=rules.ridge_metrics.input.fields,
-        ridges=rules.ridge_metrics.output[0],
+        ridges=rules.ridge_metrics.output.ridges,
     output:
         pdf=os.path.join(FIG_DIR, "fig2.pdf"),
         png=report(os.path.join(FIG_DIR, "fig2.png"), caption="../report/fig2.rst",
@@ -165,6 +251,7 @@ rule plot_fig2:
         tsv=os.path.join(FIG_DIR, "fig2.tsv"),
     params:
         nets=rules.ridge_metrics.params.nets,
+        min_accuracy=TOY["fig2"]["min_accuracy"],
         plot=TOY["fig2"]["plot"],
     log:
         log_file("plot_fig2"),
@@ -182,10 +269,9 @@ rule plot_fig2:
 
 rule plot_fig3:
     input:
-        histories=lambda wc: [toy_file("nets", ".history.tsv", "fig3a", N, L, s, seed, mode)
-                              for N, L, s, seed, mode in fig3a_nets()],
-        snapshots=lambda wc: [toy_file("snapshots", ".npz", "fig3b", N, L, s, seed)
-                              for N, L, s, seed in fig3b_nets()],
+        histories=rules.claims_fig3.input.histories,
+        crossover=rules.crossover.output.table,
+        fit=rules.crossover.output.fit,
     output:
         pdf=os.path.join(FIG_DIR, "fig3.pdf"),
         png=report(os.path.join(FIG_DIR, "fig3.png"), caption="../report/fig3.rst",
@@ -193,10 +279,9 @@ rule plot_fig3:
         tsv_a=os.path.join(FIG_DIR, "fig3a.tsv"),
         tsv_b=os.path.join(FIG_DIR, "fig3b.tsv"),
     params:
-        nets_a=lambda wc: [dict(N=N, L=L, s=s, seed=seed, mode=mode)
-                           for N, L, s, seed, mode in fig3a_nets()],
-        nets_b=lambda wc: [dict(N=N, L=L, s=s, seed=seed) for N, L, s, seed in fig3b_nets()],
-        plot=TOY["fig3"]["plot"],
+        nets_a=rules.claims_fig3.params.nets_a,
+        min_accuracy=TOY["fig3b"]["min_accuracy"],
+        epochs_b=TOY["fig3b"]["epochs"],
     log:
         log_file("plot_fig3"),
     benchmark:
@@ -211,10 +296,37 @@ rule plot_fig3:
         "../scripts/fig3_plot.py"
 
 
+rule plot_figS1:
+    input:
+        table=rules.lam1_training.output.table,
+    output:
+        pdf=os.path.join(FIG_DIR, "figS1.pdf"),
+        png=report(os.path.join(FIG_DIR, "figS1.png"), caption="../report/figS1.rst",
+                   category="Figures 1-3"),
+    params:
+        width=TOY["figS1"]["width"],
+        depth=TOY["figS1"]["depth"],
+    log:
+        log_file("plot_figS1"),
+    benchmark:
+        bench_file("plot_figS1")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/figS1_plot.py"
+
+
 FIG1_FILES = list(rules.plot_fig1.output)
-FIG2_FILES = list(rules.plot_fig2.output) + [rules.ridge_metrics.output[0]]
-FIG3_FILES = list(rules.plot_fig3.output)
-ALL_TARGETS += FIG1_FILES + FIG2_FILES + FIG3_FILES
+FIG2_FILES = list(rules.plot_fig2.output) + [rules.ridge_metrics.output.ridges]
+FIG3_FILES = list(rules.plot_fig3.output) + list(rules.crossover.output)
+FIGS1_FILES = list(rules.plot_figS1.output) + [rules.lam1_training.output.table]
+ALL_TARGETS += FIG1_FILES + FIG2_FILES + FIG3_FILES + FIGS1_FILES
+CLAIM_FILES += [rules.ridge_metrics.output.claims, rules.claims_fig3.output[0],
+                rules.lam1_training.output.claims]
 
 
 rule fig1:
@@ -224,9 +336,14 @@ rule fig1:
 
 rule fig2:
     input:
-        FIG2_FILES,
+        FIG2_FILES + [rules.ridge_metrics.output.claims],
 
 
 rule fig3:
     input:
-        FIG3_FILES,
+        FIG3_FILES + [rules.claims_fig3.output[0]],
+
+
+rule figS1:
+    input:
+        FIGS1_FILES + [rules.lam1_training.output.claims],

@@ -1,15 +1,5 @@
 # Helpers of workflow/rules/toy.smk (file names, the networks of each figure, training params),
 # kept apart so that no snakefile mixes functions and rules (snakemake --lint).
-import hashlib
-
-
-def job_seed(*parts):
-    """Same as deepftle.data.job_seed, kept here so that parsing the workflow (which Snakemake
-    does again inside every job) does not import torch."""
-    text = "|".join(str(p) for p in parts)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
-
-
 TOY = config.get("toy", {})
 TOY_DIR = os.path.join(RESULTS, "toy")
 FIG_DIR = os.path.join(RESULTS, "figures")
@@ -41,22 +31,29 @@ def fig3a_nets():
 
 def fig3b_nets():
     f = TOY["fig3b"]
+    return [(N, L, f["s"], seed) for L in f["depths"] for N in f["widths"] for seed in f["seeds"]]
+
+
+def figS1_nets():
+    f = TOY["figS1"]
     return [(f["width"], f["depth"], s, f["seed"]) for s in f["s"]]
 
 
+def net_list(nets):
+    """The nets of a figure as params: [{N, L, s, seed}, ...]."""
+    return [dict(N=N, L=L, s=s, seed=seed) for N, L, s, seed in nets]
+
+
+# the keys of a figure's block that training uses (the rest: which nets exist, plotting)
+TRAINING_KEYS = ("sigma_theta", "epochs", "snapshot_every")
+
+
 def train_params(wc):
-    """Only what training uses: a change here retrains; plotting keys never enter."""
+    """Select the config that training reads (deepftle.toy.toy_net builds the settings from
+    it): a change here retrains; plotting keys and other figures' keys never enter."""
     exp = TOY[wc.exp]
-    train = {k: v for k, v in TOY["train"].items() if k != "lr_width"}
-    lr_width = TOY["train"].get("lr_width")
-    if lr_width is not None and int(wc.N) > lr_width:  # wide nets: lr * lr_width / N
-        train["lr"] = train["lr"] * lr_width / int(wc.N)
-    p = dict(width=int(wc.N), depth=int(wc.L), s=float(wc.s), mode=wc.mode,
-             sigma_theta=exp["sigma_theta"], epochs=exp["epochs"],
-             seed=job_seed(TOY["seed"], wc.N, wc.L, fmt_s(wc.s), wc.seed),
-             train=train, snapshot_epochs=[])
-    if wc.exp == "fig3b":
-        p["snapshot_epochs"] = list(range(0, exp["epochs"] + 1, exp["snapshot_every"]))
+    p = dict(seed=TOY["seed"], train=TOY["train"],
+             experiment={k: exp[k] for k in TRAINING_KEYS if k in exp})
     if wc.mode == "readout":
-        p["readout"] = dict(TOY["readout"])
+        p["readout"] = TOY["readout"]
     return p

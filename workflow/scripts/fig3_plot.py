@@ -1,27 +1,29 @@
-"""plot_fig3: random-feature vs fully-trained errors; lambda_1 during training (glue)."""
+"""plot_fig3: (a) random-feature vs fully-trained errors; (b) the ridge / random-embedding
+crossover (glue; logic in deepftle.plots.fig3)."""
 import pandas as pd
 
 import deepftle.io as dio
-from deepftle.plots.fig3 import plot_fig3, summarise_lam1
+from deepftle.plots.fig3 import plot_fig3
 
 with dio.log_to(snakemake.log[0]):
-    p = dict(snakemake.params.plot)
+    p = snakemake.params
     rows = []
-    for net, path in zip(snakemake.params.nets_a, snakemake.input.histories):
+    for net, path in zip(p.nets_a, snakemake.input.histories):
         h = dio.read_tsv(path).iloc[-1]
         rows.append(dict(N=net["N"], L=net["L"], mode=net["mode"], seed=net["seed"],
                          epochs=int(h.epoch), train_error=h.train_error,
                          test_error=h.test_error))
     errors = pd.DataFrame(rows)
-    lam = []
-    for net, path in zip(snakemake.params.nets_b, snakemake.input.snapshots):
-        d, _ = dio.load_npz(path)
-        lam.append(summarise_lam1(float(net["s"]), d["epochs"], d["lam1"]))
-    lam = pd.concat(lam, ignore_index=True)
-    nets_b = snakemake.params.nets_b
-    plot_fig3(errors, lam, snakemake.output.pdf, snakemake.output.png,
-              depth_a=int(snakemake.params.nets_a[0]["L"]), width_b=int(nets_b[0]["N"]),
-              depth_b=int(nets_b[0]["L"]), ymax_error=p["ymax_error"])
-    prov = dio.provenance(dict(p, nets_a=snakemake.params.nets_a, nets_b=nets_b))
+    crossover = dio.read_tsv(snakemake.input.crossover)
+    fit = dio.read_tsv(snakemake.input.fit).iloc[0].to_dict()
+    n_real = int(crossover.groupby(["N", "L"]).size().min())
+    n_seeds_a = int(errors.groupby(["N", "mode"]).size().min())
+    note = (f"(a): {n_seeds_a} seed(s) per N; (b): {n_real} realisations per (N, L), "
+            f"{p.epochs_b} epochs of SGD"
+            + (" (paper: 200)" if p.epochs_b < 200 else "")
+            + f"; $C_c = {fit['C_c']:.2f}$, $C_d = {fit['C_d']:.2f}$")
+    summ_a, summ_b = plot_fig3(errors, crossover, fit, snakemake.output.pdf,
+                               snakemake.output.png, p.min_accuracy, note=note)
+    prov = dio.provenance(dict(nets_a=p.nets_a, min_accuracy=p.min_accuracy))
     dio.save_tsv(snakemake.output.tsv_a, errors, prov)
-    dio.save_tsv(snakemake.output.tsv_b, lam, prov)
+    dio.save_tsv(snakemake.output.tsv_b, summ_b, prov)

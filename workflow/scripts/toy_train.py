@@ -1,22 +1,25 @@
-"""train_toy: one network on the circle data (glue; logic in deepftle.toy)."""
+"""train_toy: one network on the circle data (glue; settings built by deepftle.toy.toy_net)."""
+import dataclasses
+
 import torch
 
 import deepftle.io as dio
 from deepftle.devices import job_device
 from deepftle.model import save_model
-from deepftle.toy import train_toy
+from deepftle.toy import toy_net, train_toy
 
 with dio.log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
-    p = snakemake.params.train
+    wc = snakemake.wildcards
+    net = toy_net(snakemake.params.settings, int(wc.N), int(wc.L), float(wc.s), int(wc.seed),
+                  wc.mode)
     arrays, _ = dio.load_npz(snakemake.input.data)
     data = {k: torch.as_tensor(arrays[k]) for k in ("x_train", "t_train", "x_test", "t_test")}
     with job_device(snakemake.config["device"]) as device:
-        print(f"train_toy: {p}", flush=True)
-        model, history, snapshots, sigma_w = train_toy(
-            p["width"], p["depth"], p["s"], p["sigma_theta"], p["seed"], p["mode"], data,
-            p["train"], p["epochs"], p["snapshot_epochs"], p.get("readout"), device)
-        prov = {k: str(v) for k, v in dio.provenance(p, device).items()}  # plain str: weights_only load
+        print(f"train_toy: {net}", flush=True)
+        model, history, snapshots, sigma_w = train_toy(net, data, device)
+        params = dict(snakemake.params.settings, net=dataclasses.asdict(net))
+        prov = {k: str(v) for k, v in dio.provenance(params, device).items()}  # plain str: weights_only load
         last = history.iloc[-1]
         print(f"sigma_w = {sigma_w:.6f}; final train error {last.train_error:.4f}, "
               f"test error {last.test_error:.4f}", flush=True)

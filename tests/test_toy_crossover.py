@@ -1,0 +1,137 @@
+"""Fig. 3(b) and the training-settings owner on hand-built inputs with known answers (fast):
+boundary / centre averages, the C_c fit, accuracy-floor marking, the learning-rate width rule."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deepftle.data import R0, job_seed
+from deepftle.ridges import boundary_centre_means, boundary_normal_cos, fit_crossover
+from deepftle.toy import toy_net
+from deepftle.toy_claims import fig3_claims, mark_accuracy, spearman
+from deepftle.train import TrainConfig, train_config, width_scaled_lr
+
+TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
+             weight_decay=0.0, lr_width=100)
+
+
+def _circle_field(n=201, on=3.0, centre=-2.0, rest=0.5):
+    """A field that is `on` within 0.02 of the circle r0, `centre` for |x| < 0.2, else `rest`."""
+    ax = np.linspace(-1, 1, n)
+    X1, X2 = np.meshgrid(ax, ax)
+    r = np.hypot(X1, X2)
+    field = np.full_like(r, rest)
+    field[np.abs(r - R0) < 0.02] = on
+    field[r < 0.2] = centre
+    return ax, r - R0, field, r
+
+
+def test_boundary_and_centre_averages_of_a_hand_built_field():
+    ax, out, field, r = _circle_field()
+    lam_d, lam_c = boundary_centre_means(ax, ax, field, out, delta=0.02, centre_radius=0.2)
+    assert lam_d == pytest.approx(3.0, abs=0.15)  # the band |r - r0| < 0.02 (grid: 0.01)
+    assert lam_c == -2.0
+    # a wider band takes in background points: the mean moves towards `rest`, by their share
+    wide_d, _ = boundary_centre_means(ax, ax, field, out, delta=0.06, centre_radius=0.2)
+    band = np.abs(r - R0) < 0.06
+    expected = (3.0 * (np.abs(r - R0) < 0.02)[band].sum() + 0.5 *
+                (np.abs(r - R0) >= 0.02)[band].sum()) / band.sum()
+    assert wide_d == pytest.approx(expected, abs=0.1)
+    # -inf points are left out, not averaged
+    field[np.abs(r) < 0.05] = -np.inf
+    assert boundary_centre_means(ax, ax, field, out, 0.02, 0.2)[1] == -2.0
+
+
+def test_averages_without_a_boundary_are_nan_and_bad_arguments_raise():
+    ax, _, field, _ = _circle_field(41)
+    lam_d, lam_c = boundary_centre_means(ax, ax, field, np.ones_like(field), 0.05, 0.2)
+    assert math.isnan(lam_d) and lam_c == -2.0
+    with pytest.raises(ValueError, match="delta"):
+        boundary_centre_means(ax, ax, field, field, 0.0, 0.2)
+    with pytest.raises(ValueError, match="shape"):
+        boundary_centre_means(ax, ax[:-1], field, field, 0.1, 0.2)
+
+
+def test_normal_cosine_of_radial_and_tangential_directions():
+    ax = np.linspace(-1, 1, 81)
+    X1, X2 = np.meshgrid(ax, ax)
+    out = np.hypot(X1, X2) - R0
+    radial = np.stack([X1, X2], -1)
+    tangential = np.stack([-X2, X1], -1)
+    ring = np.abs(out) < 0.05
+    assert np.nanmin(boundary_normal_cos(ax, ax, radial, out)[ring]) > 0.99
+    assert np.nanmax(boundary_normal_cos(ax, ax, tangential, out)[ring]) < 0.05
+
+
+def _synthetic_crossover(C_c=0.35, C_d=3.0, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for L in (2, 4, 8, 12):
+        for N in (4, 10, 25, 64, 160):
+            for s in range(3):
+                rows.append(dict(N=N, L=L, seed=s, lam_c=-C_c * L + math.log(N)
+                                 + noise * rng.standard_normal(),
+                                 lam_d=C_d * (1 - math.exp(-L / 3)), test_error=0.005))
+    return pd.DataFrame(rows)
+
+
+def test_fit_recovers_C_c_and_C_d_from_synthetic_data():
+    fit = fit_crossover(_synthetic_crossover())
+    assert fit["C_c"] == pytest.approx(0.35, abs=1e-12)
+    assert fit["C_d"] == pytest.approx(3.0 * (1 - math.exp(-4)), abs=1e-12)
+    assert fit["logN_slope"] == pytest.approx(1.0, abs=1e-12)
+    assert 0 < fit["d_saturation"] < 0.2 and fit["n_fit"] == 60
+    noisy = fit_crossover(_synthetic_crossover(noise=0.2))
+    assert noisy["C_c"] == pytest.approx(0.35, abs=0.03)
+    with pytest.raises(ValueError, match="lam_c"):
+        fit_crossover(_synthetic_crossover().assign(lam_c=np.nan))
+
+
+def test_fig3_claims_hold_on_paper_like_data_and_fail_when_nets_are_below_the_floor():
+    errors = pd.DataFrame(dict(N=[4, 4, 64, 64], mode=["readout", "full"] * 2, seed=0,
+                               test_error=[0.3, 0.01, 0.02, 0.004]))
+    table = _synthetic_crossover()
+    holds = {c.claim.split(" (")[0]: c.holds
+             for c in fig3_claims(errors, table, fit_crossover(table), 0.99)}
+    assert all(holds.values()), holds
+    table.loc[0, "test_error"] = 0.2
+    claims = fig3_claims(errors, table, fit_crossover(table), 0.99)
+    floor = [c for c in claims if c.claim.startswith("every net")][0]
+    assert not floor.holds and floor.value == 1
+    assert all("1 of 60 nets below the accuracy floor" in c.claim for c in claims[3:])
+
+
+def test_accuracy_floor_marking():
+    t = mark_accuracy(pd.DataFrame(dict(test_error=[0.0, 0.02, 0.0201, np.nan])), 0.98)
+    assert list(t.below_floor) == [False, False, True, True]
+    assert t.accuracy.iloc[1] == pytest.approx(0.98)
+    with pytest.raises(ValueError, match="min_accuracy"):
+        mark_accuracy(t, 1.5)
+    assert spearman([1, 2, 3], [3, 2, 1]) == -1 and math.isnan(spearman([1, 1], [1, 2]))
+
+
+def test_learning_rate_width_rule():
+    assert width_scaled_lr(0.05, 50, 100) == 0.05
+    assert width_scaled_lr(0.05, 100, 100) == 0.05
+    assert width_scaled_lr(0.05, 512, 100) == pytest.approx(0.05 * 100 / 512)
+    assert width_scaled_lr(0.05, 512, None) == 0.05
+    with pytest.raises(ValueError, match="lr_width"):
+        width_scaled_lr(0.05, 10, 0)
+
+
+@pytest.mark.parametrize("mode, solver", [("full", None), ("readout", "sgd")])
+def test_one_owner_builds_the_training_settings(mode, solver):
+    """Full training and an SGD readout at N = 512 both train at lr * 100 / 512 (once, not
+    squared), with the config's other settings and a seed from the job's wildcards."""
+    settings = dict(seed=2024, train=TRAIN, experiment=dict(sigma_theta=0.0, epochs=3,
+                                                            snapshot_every=2),
+                    readout=dict(solver=solver or "lstsq", ridge=1e-6))
+    net = toy_net(settings, 512, 4, 0.0, 1, mode)
+    assert net.train.lr == pytest.approx(0.05 * 100 / 512)
+    assert net.train == TrainConfig(lr=net.train.lr, epochs=3, batch_size=64,
+                                    readout_only=(mode == "readout"), snapshot_epochs=(0, 2))
+    assert net.seed == job_seed(2024, 512, 4, "0", 1)
+    assert net.readout_solver == (solver or "lstsq")
+    with pytest.raises(ValueError, match="unknown training setting"):
+        train_config(dict(TRAIN, lr_widht=3), width=5, epochs=1)
