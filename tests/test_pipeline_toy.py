@@ -36,7 +36,7 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
     assert list(ridges.below_floor) == [True, True]
 
     cross = _read(res / "toy/crossover.tsv")
-    assert len(cross) == 6 and set(cross.L) == {2, 3, 4} and set(cross.N) == {4, 12}
+    assert len(cross) == 12 and set(cross.L) == {2, 3, 4} and set(cross.N) == {4, 12}
     assert list(cross.columns[:5]) == ["N", "L", "seed", "lam_d", "lam_c"]
     assert np.isfinite(cross.lam_c).all() and cross.below_floor.all()
     fit = _read(res / "toy/crossover_fit.tsv")
@@ -81,3 +81,31 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
     assert dry.returncode == 0 and "plot_fig2" in out, out[-3000:]
     for upstream in ("train_toy", "ftle_field", "ridge_metrics", "circle_data", "crossover"):
         assert f"rule {upstream}:" not in out and f"\n{upstream} " not in out, out[-3000:]
+
+
+@pytest.mark.slow
+def test_narrow_nets_train_as_populations(toy_pipeline_run):
+    """population.max_width = 8 in the tiny config: Fig. 3b's N = 4 realisations train in one
+    job per (N, L), N = 12 one job per net; a grouped net equals the same net trained alone."""
+    import torch
+    import yaml
+
+    from deepftle.model import load_model
+    from deepftle.toy import toy_net, train_toy
+
+    res = toy_pipeline_run / "results"
+    assert "2 nets, N = 4, L = 3" in (res / "logs/train_toy_group_fig3b/N4_L3.log").read_text()
+    assert not (res / "benchmarks/train_toy/fig3b/N4_L3_s0_seed1_full.tsv").exists()
+    assert (res / "benchmarks/train_toy/fig3b/N12_L3_s0_seed1_full.tsv").exists()
+
+    toy = yaml.safe_load(CONFIG.read_text())["toy"]
+    settings = dict(seed=toy["seed"], train=toy["train"],
+                    experiment={k: toy["fig3b"][k] for k in ("sigma_theta", "epochs")})
+    data = {k: torch.as_tensor(v) for k, v in np.load(res / "toy/data.npz").items()
+            if k in ("x_train", "t_train", "x_test", "t_test")}
+    solo, hist, _, _ = train_toy(toy_net(settings, 4, 3, 0.0, 1), data, progress=False)
+    grouped = load_model(res / "toy/nets/fig3b/N4_L3_s0_seed1_full.pt")
+    for a, b in zip(solo.state_dict().values(), grouped.state_dict().values()):
+        assert float((a - b).abs().max()) < 1e-4  # float32 rounding of batched products
+    got = _read(res / "toy/nets/fig3b/N4_L3_s0_seed1_full.history.tsv")
+    assert np.allclose(got.loss, hist.loss, atol=1e-5)

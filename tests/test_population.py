@@ -19,8 +19,8 @@ import torch
 
 from deepftle.model import MLP, init_mlp
 from deepftle.population import (group_pays, plan_groups, toy_layout, train_mnist_population,
-                                 train_population, train_toy_group, train_toy_population)
-from deepftle.toy import train_toy
+                                 train_population, train_toy_nets)
+from deepftle.toy import toy_net, train_toy
 from deepftle.train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
                             energy_loss, sign_error, train)
 
@@ -217,25 +217,39 @@ def test_bad_populations_are_refused():
                          progress=False, on_diverge="ignore")
 
 
+def _toy_settings(epochs=2, every=None):
+    exp = dict(sigma_theta=0.0, epochs=epochs)
+    if every:
+        exp["snapshot_every"] = every
+    return dict(seed=7, train=dict(optimizer="sgd", lr=0.05, batch_size=20,
+                                   schedule="constant"), experiment=exp,
+                readout=dict(solver="lstsq", ridge=1e-6))
+
+
 def test_toy_recipe_reproduces_train_toy():
     x, t = circle_data(200, torch.float32)
     xt, tt = circle_data(100, torch.float32, seed=1)
     data = dict(x_train=x, t_train=t, x_test=xt, t_test=tt)
-    train_p = dict(optimizer="sgd", lr=0.05, batch_size=20, schedule="constant")
-    args = dict(width=10, depth=3, sigma_theta=0.0, mode="full", data=data, train=train_p,
-                epochs=2, snapshot_epochs=(1,), progress=False)
-    pop = train_toy_population(s=[0.0, 1.0], seeds=[5, 6], **args)
-    for (model, hist, snaps, sigma_w), seed, s in zip(pop, (5, 6), (0.0, 1.0)):
-        ref_model, ref_hist, ref_snaps, ref_sigma = train_toy(s=s, seed=seed, **args)
+    settings = _toy_settings(every=1)
+    nets = [toy_net(settings, 10, 3, s, seed) for s, seed in ((0.0, 0), (0.2, 1), (0.0, 2))]
+    assert len({toy_layout(n) for n in nets}) == 1
+    pop = train_toy_nets(nets, data, progress=False)
+    for (model, hist, snaps, sigma_w), net in zip(pop, nets):
+        ref_model, ref_hist, ref_snaps, ref_sigma = train_toy(net, data, progress=False)
         assert sigma_w == ref_sigma
         assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
         for a, b in zip(model.state_dict().values(), ref_model.state_dict().values()):
             assert float((a - b).abs().max()) < TOL[torch.float32]
-        assert sorted(snaps) == [1]
-    readout = train_toy_population(s=0.0, seeds=[5], **{**args, "mode": "readout"})
-    assert readout[0][1].equals(train_toy(s=0.0, seed=5, **{**args, "mode": "readout"})[1])
-    with pytest.raises(ValueError, match="one value per seed"):
-        train_toy_population(s=[0.0], seeds=[5, 6], **args)
+        assert sorted(snaps) == sorted(ref_snaps) == [0, 1, 2]
+    readout = [toy_net(settings, 10, 3, 0.0, seed, "readout") for seed in (0, 1)]
+    got = train_toy_nets(readout, data, progress=False)
+    assert got[1][1].equals(train_toy(readout[1], data, progress=False)[1])
+    other = toy_net(settings, 12, 3, 0.0, 0)
+    assert toy_layout(other) != toy_layout(nets[0])
+    with pytest.raises(ValueError, match="one layout"):
+        train_toy_nets(nets + [other], data, progress=False)
+    with pytest.raises(ValueError, match="at least one"):
+        train_toy_nets([], data, progress=False)
 
 
 def test_mnist_recipe_reproduces_the_rule():
@@ -313,22 +327,3 @@ def test_other_activations_match_solo(activation):
     solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, energy_loss, sign_error, (3, 4))
     w, h = max_diffs(solo_nets, solo, nets, pop, 128, 64)
     assert w < TOL[dtype] and h < TOL[dtype], (w, h)
-
-
-def test_toy_group_from_rule_params():
-    x, t = circle_data(128, torch.float32)
-    data = dict(x_train=x, t_train=t, x_test=x[:64], t_test=t[:64])
-    base = dict(width=8, depth=2, mode="full", sigma_theta=0.0, epochs=1, snapshot_epochs=[],
-                train=dict(optimizer="sgd", lr=0.05, batch_size=32, schedule="constant",
-                           momentum=0.0, weight_decay=0.0))
-    params = [dict(base, s=0.0, seed=11), dict(base, s=0.2, seed=12)]
-    assert toy_layout(params[0]) == toy_layout(params[1])
-    group = train_toy_group(params, data, progress=False)
-    for p, (model, hist, _, sigma_w) in zip(params, group):
-        ref_model, ref_hist, _, ref_sigma = train_toy(**p, data=data, progress=False)
-        assert sigma_w == ref_sigma
-        assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
-    other = dict(base, width=9, s=0.0, seed=13)
-    assert toy_layout(other) != toy_layout(params[0])
-    with pytest.raises(ValueError, match="one layout"):
-        train_toy_group(params + [other], data, progress=False)

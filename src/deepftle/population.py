@@ -41,8 +41,8 @@ from .model import MLP, init_mlp
 from .train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
                     energy_loss, sign_error)
 
-__all__ = ["train_population", "group_pays", "plan_groups", "train_toy_population",
-           "toy_layout", "train_toy_group", "train_mnist_population", "DEFAULT_MAX_WIDTH"]
+__all__ = ["train_population", "group_pays", "plan_groups", "toy_layout", "train_toy_nets",
+           "train_mnist_population", "DEFAULT_MAX_WIDTH"]
 
 # Widest layout grouped by default (config ``population.max_width``): bench/train.py's width
 # sweep of the circle net (depth 12, SGD, S = 8, one thread) measured 5.6x the throughput of
@@ -379,84 +379,49 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
 
 # ----------------------------------------------------------------------------- callers' recipes
 
-def _per_member(value, n: int, name: str) -> list:
-    if isinstance(value, (int, float)):
-        return [value] * n
-    value = list(value)
-    if len(value) != n:
-        raise ValueError(f"{name}: need one value per seed ({n}), got {len(value)}")
-    return value
+def toy_layout(net) -> str:
+    """What the members of one toy population share: every field of a
+    :class:`deepftle.toy.ToyNet` but ``seed``, ``s`` and ``sigma_theta``. A key for
+    :func:`plan_groups`."""
+    import dataclasses
 
-
-def train_toy_population(width: int, depth: int, s, sigma_theta, seeds: Sequence[int], mode: str,
-                         data: dict, train: dict, epochs: int, snapshot_epochs=(),
-                         readout: dict | None = None, device="cpu", progress: bool = True,
-                         on_diverge: str = "raise"):
-    """:func:`deepftle.toy.train_toy` for every seed, as one population.
-
-    Same arguments as ``train_toy`` except ``seeds`` (one net each) and ``s`` / ``sigma_theta``
-    (one value for all, or one per seed). Returns one ``(model, history, snapshots, sigma_w)``
-    per seed, equal to ``train_toy``'s up to rounding: net ``seed`` initialised from
-    ``Generator().manual_seed(seed)``, shuffled by ``Generator().manual_seed(seed + 1)``.
-    ``mode="readout"`` (least squares, or SGD on the head with its width-scaled lr) runs
-    ``train_toy`` once per seed: it is cheap and not worth batching.
-    """
-    from . import toy
-
-    seeds = list(seeds)
-    s_list = _per_member(s, len(seeds), "s")
-    theta_list = _per_member(sigma_theta, len(seeds), "sigma_theta")
-    if mode == "readout":
-        return [toy.train_toy(width, depth, si, ti, seed, mode, data, train, epochs,
-                              snapshot_epochs, readout, device, progress)
-                for si, ti, seed in zip(s_list, theta_list, seeds)]
-    if mode != "full":
-        raise ValueError(f"mode must be full or readout, got {mode!r}")
-    nets = [toy.make_net(width, depth, si, ti, seed)
-            for si, ti, seed in zip(s_list, theta_list, seeds)]
-    models = [net.to(device) for net, _ in nets]
-    tr = (data["x_train"].to(device), data["t_train"].to(device))
-    te = (data["x_test"].to(device), data["t_test"].to(device))
-    gens = [torch.Generator().manual_seed(seed + 1) for seed in seeds]
-    cfg = TrainConfig(optimizer=train["optimizer"], lr=train["lr"], epochs=epochs,
-                      batch_size=train["batch_size"], schedule=train["schedule"],
-                      momentum=train.get("momentum", 0.0),
-                      weight_decay=train.get("weight_decay", 0.0),
-                      snapshot_epochs=tuple(int(e) for e in snapshot_epochs))
-    results = train_population(models, tr, te, cfg, energy_loss, sign_error, gens, progress,
-                               on_diverge)
-    return [r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
-            for r, m, (_, sw) in zip(results, models, nets)]
-
-
-def toy_layout(p: dict) -> str:
-    """What the members of one toy population share, from a ``train_toy`` rule's params dict
-    (``width``, ``depth``, ``mode``, ``epochs``, ``train``, ``snapshot_epochs``, ``readout``):
-    everything but ``seed``, ``s`` and ``sigma_theta``. A key for :func:`plan_groups`."""
-    shared = {k: v for k, v in p.items() if k not in ("seed", "s", "sigma_theta")}
-    shared["snapshot_epochs"] = [int(e) for e in shared.get("snapshot_epochs", ())]
+    shared = {k: v for k, v in dataclasses.asdict(net).items()
+              if k not in ("seed", "s", "sigma_theta")}
     return json.dumps(shared, sort_keys=True, default=str)
 
 
-def train_toy_group(params: Sequence[dict], data: dict, device="cpu", progress: bool = True,
-                    on_diverge: str = "raise"):
-    """Train the nets of ``params`` (one ``train_toy`` rule params dict per net, as
-    ``workflow/scripts/toy_train.py`` receives it) as one population; they must share
-    :func:`toy_layout`. Returns one ``(model, history, snapshots, sigma_w)`` per dict, in order,
-    as :func:`deepftle.toy.train_toy` would for each."""
-    params = list(params)
-    if not params:
-        raise ValueError("a toy group needs at least one net")
-    layouts = {toy_layout(p) for p in params}
+def train_toy_nets(nets: Sequence, data: dict, device="cpu", progress: bool = True,
+                   on_diverge: str = "raise"):
+    """:func:`deepftle.toy.train_toy` for every :class:`deepftle.toy.ToyNet` of ``nets`` (one
+    layout, :func:`toy_layout`), as one population job.
+
+    Returns one ``(model, history, snapshots, sigma_w)`` per net, in order, equal to
+    ``train_toy(net, data)``'s up to rounding: net initialised by
+    :func:`deepftle.toy.make_net` from its seed, shuffled by ``Generator().manual_seed(seed +
+    1)``, trained with its ``TrainConfig``. A least-squares readout (``mode="readout"``,
+    solver ``lstsq``) is a linear solve, not a training loop: it runs ``train_toy`` per net.
+    """
+    from . import toy
+
+    nets = list(nets)
+    if not nets:
+        raise ValueError("a toy population needs at least one net")
+    layouts = {toy_layout(n) for n in nets}
     if len(layouts) != 1:
-        raise ValueError(f"a toy group trains one layout; these nets differ in more than seed, "
-                         f"s and sigma_theta: {sorted(layouts)}")
-    p0 = params[0]
-    return train_toy_population(p0["width"], p0["depth"], [p["s"] for p in params],
-                                [p["sigma_theta"] for p in params], [p["seed"] for p in params],
-                                p0["mode"], data, p0["train"], p0["epochs"],
-                                p0.get("snapshot_epochs", ()), p0.get("readout"), device,
-                                progress, on_diverge)
+        raise ValueError(f"a toy population trains one layout; these nets differ in more than "
+                         f"seed, s and sigma_theta: {sorted(layouts)}")
+    first = nets[0]
+    if first.mode == "readout" and first.readout_solver == "lstsq":
+        return [toy.train_toy(n, data, device, progress) for n in nets]
+    built = [toy.make_net(n.width, n.depth, n.s, n.sigma_theta, n.seed) for n in nets]
+    models = [model.to(device) for model, _ in built]
+    tr = (data["x_train"].to(device), data["t_train"].to(device))
+    te = (data["x_test"].to(device), data["t_test"].to(device))
+    gens = [torch.Generator().manual_seed(n.seed + 1) for n in nets]
+    results = train_population(models, tr, te, first.train, energy_loss, sign_error, gens,
+                               progress, on_diverge)
+    return [r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
+            for r, m, (_, sw) in zip(results, models, built)]
 
 
 def train_mnist_population(p: dict, seeds: Sequence[int], train_data, test_data, device="cpu",

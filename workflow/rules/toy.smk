@@ -45,7 +45,7 @@ rule train_toy:
         net=os.path.join(TOY_DIR, "nets", f"{NET_STEM}.pt"),
         history=os.path.join(TOY_DIR, "nets", f"{NET_STEM}.history.tsv"),
     params:
-        settings=train_params,
+        settings=lambda wc: train_params(wc.exp, wc.mode),
     log:
         log_file("train_toy", NET_STEM),
     benchmark:
@@ -59,6 +59,42 @@ rule train_toy:
         CONDA_ENV
     script:
         "../scripts/toy_train.py"
+
+
+# The same nets as train_toy (identical files, up to rounding), but every member of one (N, L)
+# trained in one vectorised job; ruleorder picks it over train_toy where it applies.
+for _exp in ("fig3a", "fig3b", "figS1"):
+
+    rule:
+        name:
+            f"train_toy_group_{_exp}"
+        input:
+            data=rules.circle_data.output[0],
+        output:
+            nets=[group_file(_exp, ".pt", s, seed) for s, seed in group_members(_exp)],
+            histories=[group_file(_exp, ".history.tsv", s, seed)
+                       for s, seed in group_members(_exp)],
+        wildcard_constraints:
+            N=grouped_widths(_exp),
+        params:
+            settings=train_params(_exp, "full"),
+            members=group_members(_exp),
+        log:
+            log_file(f"train_toy_group_{_exp}", "N{N}_L{L}"),
+        benchmark:
+            bench_file(f"train_toy_group_{_exp}", "N{N}_L{L}")
+        threads: 1
+        resources:
+            gpu=GPU,
+            mem_mb=2000,
+            runtime=120,
+        conda:
+            CONDA_ENV
+        script:
+            "../scripts/toy_train_group.py"
+
+
+ruleorder: train_toy_group_fig3a > train_toy_group_fig3b > train_toy_group_figS1 > train_toy
 
 
 rule ftle_field:

@@ -48,12 +48,36 @@ def net_list(nets):
 TRAINING_KEYS = ("sigma_theta", "epochs", "snapshot_every")
 
 
-def train_params(wc):
+def train_params(exp, mode):
     """Select the config that training reads (deepftle.toy.toy_net builds the settings from
     it): a change here retrains; plotting keys and other figures' keys never enter."""
-    exp = TOY[wc.exp]
+    block = TOY[exp]
     p = dict(seed=TOY["seed"], train=TOY["train"],
-             experiment={k: exp[k] for k in TRAINING_KEYS if k in exp})
-    if wc.mode == "readout":
+             experiment={k: block[k] for k in TRAINING_KEYS if k in block})
+    if mode == "readout":
         p["readout"] = TOY["readout"]
     return p
+
+
+# Population training (config `population`, deepftle.population): the fully trained nets of one
+# (N, L) that differ only in seed or s train as one job when N <= population.max_width. Per experiment, the
+# (s, seed) of one group's members; N and L stay wildcards of the group rule.
+def group_members(exp):
+    f = TOY[exp]
+    if exp in ("fig3a", "fig3b"):  # fig3a: fully trained nets (readouts are linear solves)
+        return [(f["s"], seed) for seed in f["seeds"]]
+    return [(s, f["seed"]) for s in f["s"]]  # figS1: three initial variances, one seed
+
+
+def grouped_widths(exp):
+    """Regex of the widths of `exp` trained as populations (never matches when none are)."""
+    f = TOY[exp]
+    widths = f.get("widths", [f.get("width")])
+    narrow = sorted({N for N in widths if N <= config["population"]["max_width"]})
+    return "|".join(str(N) for N in narrow) or "(?!)"
+
+
+def group_file(exp, ext, s, seed):
+    """One member's file of a group rule, N and L left as wildcards."""
+    stem = NET_STEM.replace("{exp}", exp).replace("{s}", fmt_s(s)).replace("{seed}", str(seed))
+    return os.path.join(TOY_DIR, "nets", stem.replace("{mode}", "full") + ext)
