@@ -128,7 +128,8 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, return_directions: bool = F
         hooks; a model with other parameterised modules (attention) or a plain function needs
         it.
     method:
-        ``"auto"`` (default), or for the generic path ``"forward"`` (J from d_in JVPs, the
+        ``"auto"`` (default: fused where it applies, else generic), ``"fused"``, ``"generic"``
+        (the generic path's own choice), or for the generic path ``"forward"`` (J from d_in JVPs, the
         frame renormalised between the children of a Sequential), ``"reverse"`` (J from d_out
         VJPs) or ``"lanczos"`` (block Lanczos on JᵀJ, Kato-Temple stopping rule, for the top k
         when both sides are large).
@@ -142,9 +143,9 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, return_directions: bool = F
     if batch_size is not None and (isinstance(batch_size, bool) or
                                    not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if method not in ("auto", "fused") + generic.METHODS:
-        raise ValueError(f"method must be 'auto', 'fused' or one of {generic.METHODS}, "
-                         f"got {method!r}")
+    if method not in ("auto", "fused", "generic") + generic.METHODS:
+        raise ValueError(f"method must be 'auto', 'fused', 'generic' or one of "
+                         f"{generic.METHODS}, got {method!r}")
     if not callable(model):
         raise ValueError(f"model must be an nn.Module or a callable, got {type(model).__name__}")
     if isinstance(model, nn.Module):
@@ -219,7 +220,8 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
         if k > min(d_in, d_out):
             raise ValueError(f"k must be an integer in 1..min(d_in, d_out) = "
                              f"1..{min(d_in, d_out)}, got {k!r}")
-        chosen = generic.choose_method(d_in, d_out, k, method)
+        chosen = generic.choose_method(d_in, d_out, k,
+                                       "auto" if method == "generic" else method)
         lam, vecs, _ = generic.generic_ftle(target, x, k, return_directions, batch_size, chosen,
                                             d_out)
         lams.append(lam)

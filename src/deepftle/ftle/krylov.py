@@ -8,12 +8,13 @@ E_m^T`. A Ritz pair :math:`(\theta_i, y_i = Q_m s_i)` then has the residual norm
 :math:`\|A y_i - \theta_i y_i\| = \|B_m s_i^{(m)}\|` (the last block of :math:`s_i`) without
 another product.
 
-Stopping rule (per point, per wanted pair): the Kato-Temple bound
-:math:`\theta_i \le \lambda_i \le \theta_i + \|r_i\|^2 / (\theta_i - \alpha)` with
-:math:`\alpha = \theta_{i+1} + \|r_{i+1}\|` (the next Ritz interval's upper end standing for
-:math:`\lambda_{i+1}`; the lower side with :math:`\theta_{i-1} - \|r_{i-1}\|` likewise). A point
-stops when this bound is below ``tol`` relative to :math:`\theta_i` for every wanted i; its
-exponent error is then below ``tol / (2 L)``. Points that do not certify within ``max_steps``
+Stopping rule (per point, per wanted pair): the Kato-Temple bound in its cluster form,
+:math:`\theta_i \le \lambda_i \le \theta_i + \sum_{l \le j}\|r_l\|^2 / (\theta_j - \alpha)`
+for the best cluster :math:`j \ge i` of top Ritz pairs, with :math:`\alpha = \theta_{j+1} +
+\|r_{j+1}\|` (the next Ritz interval's upper end standing for :math:`\lambda_{j+1}`: the bound
+is rigorous when that interval holds :math:`\lambda_{j+1}`, which a gap estimate cannot
+prove). A point stops when the bound is below ``tol`` relative to :math:`\theta_i` for every
+wanted i; its exponent error is then below ``tol / (2 L)``. Points that do not certify within ``max_steps``
 are reported, and the caller computes them exactly.
 """
 
@@ -29,28 +30,28 @@ class KrylovResult(NamedTuple):
     vectors: torch.Tensor | None  # (P, n, k), unit columns, or None
     certified: torch.Tensor  # (P,) bool
     steps: int  # block steps taken
+    certified_at: torch.Tensor  # (P,) step at which each point certified (0: never)
 
 
 def _certified(theta: torch.Tensor, resid: torch.Tensor, k: int, tol: float) -> torch.Tensor:
-    """Kato-Temple check of the top k Ritz pairs. ``theta``, ``resid``: (P, m) descending."""
+    """Kato-Temple check of the top k Ritz pairs. ``theta``, ``resid``: (P, m) descending.
+
+    Ritz values are lower bounds (Cauchy interlacing: theta_i <= lambda_i). The upper bound
+    for pair i uses the best cluster of the top j >= i pairs: lambda_i - theta_i <=
+    sum_{l <= j} r_l^2 / (theta_j - alpha_{j+1}), alpha_{j+1} = theta_{j+1} + r_{j+1} standing
+    for lambda_{j+1}; a near-degenerate top cluster does not have to be resolved.
+    """
     P, m = theta.shape
-    ok = torch.ones(P, dtype=torch.bool, device=theta.device)
-    for i in range(k):
-        t, r2 = theta[:, i], resid[:, i].square()
-        if i + 1 < m:
-            alpha = theta[:, i + 1] + resid[:, i + 1]
-            upper = torch.where(t > alpha, r2 / (t - alpha).clamp_min(1e-300),
-                                torch.full_like(t, torch.inf))
-        else:  # no next Ritz value: only an invariant subspace certifies
-            upper = torch.where(r2 == 0, torch.zeros_like(t), torch.full_like(t, torch.inf))
-        err = upper
-        if i > 0:
-            beta = theta[:, i - 1] - resid[:, i - 1]
-            lower = torch.where(beta > t, r2 / (beta - t).clamp_min(1e-300),
-                                torch.full_like(t, torch.inf))
-            err = torch.maximum(err, lower)
-        ok &= (err <= tol * t) | (t <= 0) & (r2 == 0)
-    return ok & torch.isfinite(theta[:, :k]).all(dim=1)
+    if m < 2:  # no next Ritz value: only an invariant subspace certifies
+        return (resid[:, :k] == 0).all(dim=1) & torch.isfinite(theta[:, :k]).all(dim=1)
+    alpha = theta[:, 1:] + resid[:, 1:]  # (P, m - 1): alpha_{j+1} for j = 1..m-1
+    gap = theta[:, :-1] - alpha
+    cum = resid[:, :-1].square().cumsum(dim=1)
+    bound = torch.where(gap > 0, cum / gap.clamp_min(1e-300), torch.full_like(cum, torch.inf))
+    # best cluster j >= i for each i: reverse cumulative minimum
+    best = bound.flip(1).cummin(dim=1).values.flip(1)[:, :k]
+    ok = (best <= tol * theta[:, :k]) | (resid[:, :k] == 0).all(dim=1, keepdim=True)
+    return ok.all(dim=1) & torch.isfinite(theta[:, :k]).all(dim=1)
 
 
 def block_lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], P: int, n: int, k: int,
@@ -61,6 +62,7 @@ def block_lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], P: int, n: int
     The Krylov basis (P, n, m b) is kept in ``dtype``; projections and the Ritz problem in
     float64. Each point's answer is the one of the step at which it first certified.
     """
+    max_steps = max(1, min(max_steps, n // block))  # the Krylov space cannot exceed n
     gen = torch.Generator(device="cpu").manual_seed(seed)
     v = torch.randn(P, n, block, generator=gen, dtype=torch.float64).to(device=device,
                                                                         dtype=dtype)
@@ -69,6 +71,7 @@ def block_lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], P: int, n: int
     diag_blocks, off_blocks = [], []
     eig = torch.zeros(P, k, dtype=torch.float64, device=device)
     done = torch.zeros(P, dtype=torch.bool, device=device)
+    certified_at = torch.zeros(P, dtype=torch.long, device=device)
     coeffs = torch.zeros(P, max_steps * block, k, dtype=torch.float64, device=device)
     steps = 0
     for step in range(max_steps):
@@ -98,6 +101,7 @@ def block_lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], P: int, n: int
                 eig[new] = theta[new, :k]
                 coeffs[new, :m] = s[new, :, :k]
                 done |= new
+                certified_at[new] = steps
         if done.all():
             break
         basis.append(v_next)
@@ -113,4 +117,4 @@ def block_lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], P: int, n: int
         vectors = (q.double() @ coeffs[:, :m]).to(dtype)
         vectors = vectors / torch.linalg.vector_norm(vectors, dim=1, keepdim=True).clamp_min(
             torch.finfo(dtype).tiny)
-    return KrylovResult(eig, vectors, done, steps)
+    return KrylovResult(eig, vectors, done, steps, certified_at)
