@@ -45,14 +45,17 @@ LANCZOS_EXTRA_BLOCK = 1
 
 @contextmanager
 def _differentiable_attention():
-    """Attention through the math kernel: the fused CPU kernels have no forward-mode rule."""
+    """Attention through differentiable kernels: the fused CPU attention kernels and the
+    transformer layers' fast path have no forward-mode rule."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
     try:
-        from torch.nn.attention import SDPBackend, sdpa_kernel
-    except ImportError:  # older torch
-        yield
-        return
-    with sdpa_kernel(SDPBackend.MATH):
-        yield
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
 def choose_method(d_in: int, d_out: int, k: int, method: str) -> str:
