@@ -75,7 +75,7 @@ def cases(quick: bool) -> dict[str, dict]:
     out["cnn_28x28_to_128"] = dict(cnn=True, d_in=784, width=128, depth=3,
                                    points=64 if quick else 10000,
                                    methods=["deepftle", "vmap_jacrev"],
-                                   vmap_points=16 if quick else 300)
+                                   vmap_points=16 if quick else 100)
     for depth in ([2, 8] if quick else [2, 8, 32, 128]):
         out[f"depth_N50_L{depth}"] = dict(d_in=2, width=50, depth=depth, grid=g,
                                           methods=["deepftle", "reference64"])

@@ -178,6 +178,10 @@ def _linearized(fn, x):
 def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd):
     P, in_shape = x.shape[0], x.shape[1:]
     d_in = math.prod(in_shape)
+    if min(d_in, d_out) < 2 * (k + LANCZOS_EXTRA_BLOCK):  # too small to iterate on
+        method = "reverse" if d_out <= d_in else "forward"
+        log_sigma, vecs = _exact(target, x, k, want_directions, method, exact_svd)
+        return log_sigma, vecs, 0, 0
     out, pull = vjp(target.fn, x)
     push = _linearized(target.fn, x)
 

@@ -66,8 +66,8 @@ def block_lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], P: int, n: int
     gen = torch.Generator(device="cpu").manual_seed(seed)
     v = torch.randn(P, n, block, generator=gen, dtype=torch.float64).to(device=device,
                                                                         dtype=dtype)
-    v = torch.linalg.qr(v)[0]
-    basis = [v]
+    basis = torch.empty(P, n, (max_steps + 1) * block, dtype=dtype, device=device)
+    basis[:, :, :block] = torch.linalg.qr(v)[0]
     diag_blocks, off_blocks = [], []
     eig = torch.zeros(P, k, dtype=torch.float64, device=device)
     done = torch.zeros(P, dtype=torch.bool, device=device)
@@ -76,42 +76,43 @@ def block_lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], P: int, n: int
     steps = 0
     for step in range(max_steps):
         steps = step + 1
-        w = matvec(basis[-1])
-        a = (basis[-1].transpose(1, 2) @ w).double()
+        m = steps * block
+        current = basis[:, :, m - block:m]
+        w = matvec(current)
+        a = (current.transpose(1, 2) @ w).double()
         a = 0.5 * (a + a.transpose(1, 2))
-        q = torch.cat(basis, dim=2)
+        q = basis[:, :, :m]
         for _ in range(2):  # full re-orthogonalisation, twice
             w = w - q @ (q.transpose(1, 2) @ w)
         v_next, b = torch.linalg.qr(w)
         diag_blocks.append(a)
         off_blocks.append(b.double())
-        m = steps * block
         t = torch.zeros(P, m, m, dtype=torch.float64, device=device)
         for j, aj in enumerate(diag_blocks):
             t[:, j * block:(j + 1) * block, j * block:(j + 1) * block] = aj
         for j, bj in enumerate(off_blocks[:-1]):
             t[:, (j + 1) * block:(j + 2) * block, j * block:(j + 1) * block] = bj
             t[:, j * block:(j + 1) * block, (j + 1) * block:(j + 2) * block] = bj.transpose(1, 2)
-        theta, s = torch.linalg.eigh(t)
-        theta, s = theta.flip(1), s.flip(2)  # descending
-        resid = torch.linalg.vector_norm(off_blocks[-1] @ s[:, -block:, :], dim=1)
-        if m >= k:
-            new = _certified(theta, resid, k, tol) & ~done
-            if new.any():
-                eig[new] = theta[new, :k]
-                coeffs[new, :m] = s[new, :, :k]
-                done |= new
-                certified_at[new] = steps
+        last = step == max_steps - 1
+        if m > k and (steps >= 4 or last):  # Ritz problem of the points still running
+            act = torch.nonzero(~done)[:, 0]
+            theta, s = torch.linalg.eigh(t[act])
+            theta, s = theta.flip(1), s.flip(2)  # descending
+            resid = torch.linalg.vector_norm(off_blocks[-1][act] @ s[:, -block:, :], dim=1)
+            new = _certified(theta, resid, k, tol)
+            idx = act[new]
+            eig[idx] = theta[new, :k]
+            coeffs[idx, :m] = s[new, :, :k]
+            done[idx] = True
+            certified_at[idx] = steps
+            if last:  # best available answer for the others (the caller recomputes them)
+                eig[act[~new]] = theta[~new, :k]
+                coeffs[act[~new], :m] = s[~new, :, :k]
         if done.all():
             break
-        basis.append(v_next)
+        basis[:, :, m:m + block] = v_next
     m = steps * block
-    q = torch.cat(basis, dim=2)[:, :, :m]
-    if not done.all():  # best available answer for the others (the caller recomputes them)
-        rest = ~done
-        eig[rest] = theta[rest, :k] if m >= k else 0.0
-        if m >= k:
-            coeffs[rest, :m] = s[rest, :, :k]
+    q = basis[:, :, :m]
     vectors = None
     if want_vectors:
         vectors = (q.double() @ coeffs[:, :m]).to(dtype)
