@@ -17,8 +17,9 @@ once (the points are the batch; the tangents or cotangents of one point are mapp
   the primal computation is traced once per chunk) and one VJP per step, stopped by the
   Kato-Temple bound (:mod:`.krylov`); uncertified points are computed exactly.
 
-With J formed, :math:`\sigma_i` come from the float64 Gram of the smaller side (k = 1 or a
-float32 model: its rounding is below float32's) or from the SVD of J (float64, k > 1).
+With J formed, :math:`\sigma_i` come from the Gram of the smaller side (its product in the
+model's dtype for k = 1, else in float64; the eigenproblem in float64) or from the SVD of J
+(float64 models, k > 1).
 """
 
 from __future__ import annotations
@@ -113,9 +114,9 @@ def forward_jacobian(stages, x, orthonormalise: bool):
             scale = torch.where((norm > 0) & torch.isfinite(norm), norm, torch.ones_like(norm))
             t = t / scale.reshape(1, P, *([1] * (t.dim() - 2))).to(t.dtype)
         log_scale += torch.log(scale.double())
-    jac = t.reshape(t.shape[0], P, -1).permute(1, 2, 0).double()  # (P, d_out, r)
+    jac = t.reshape(t.shape[0], P, -1).permute(1, 2, 0)  # (P, d_out, r)
     if tri is not None:
-        jac = jac @ tri
+        jac = jac.double() @ tri
     return jac, log_scale
 
 
@@ -125,31 +126,44 @@ def reverse_jacobian(fn, x):
     out, pull = vjp(fn, x)
     basis = _tangent_basis(P, out.shape[1:], out.dtype, out.device)
     (grads,) = vmap(pull)(basis)  # (d_out, P, *in_shape)
-    jac = grads.reshape(grads.shape[0], P, -1).transpose(0, 1).double()
+    jac = grads.reshape(grads.shape[0], P, -1).transpose(0, 1)
     return jac, torch.zeros(P, dtype=torch.float64, device=x.device)
 
 
+def _gram(a, b, k):
+    """a @ b in float64; for k = 1 the product runs in a's dtype (float32: its rounding moves
+    sigma_1^2 by ~1e-7 relative, far below float32's exponent accuracy) and is converted."""
+    if k == 1:
+        return (a @ b).double()
+    return a.double() @ b.double()
+
+
 def dense_top(jac, k: int, want_directions: bool, exact_svd: bool):
-    """log sigma_1..k (P, k) and right singular vectors (P, d_in, k) of float64 J (P, m, n)."""
+    """log sigma_1..k (P, k) and right singular vectors (P, d_in, k) of J (P, m, n)."""
     m, n = jac.shape[1:]
     if exact_svd:
-        _, s, vh = torch.linalg.svd(jac, full_matrices=False)
+        _, s, vh = torch.linalg.svd(jac.double(), full_matrices=False)
         vecs = vh.transpose(1, 2)[:, :, :k] if want_directions else None
         return torch.log(s[:, :k]), vecs
     if m < n:  # Gram of the output side: v = J^T u / sigma
-        evals, evecs = torch.linalg.eigh(jac @ jac.transpose(1, 2))
+        gram = _gram(jac, jac.transpose(1, 2), k)
+        if want_directions:
+            evals, evecs = torch.linalg.eigh(gram)
+        else:
+            evals, evecs = torch.linalg.eigvalsh(gram), None
         sigma2 = evals.flip(1)[:, :k].clamp_min(0)
         vecs = None
         if want_directions:
             u = evecs.flip(2)[:, :, :k]
-            vecs = jac.transpose(1, 2) @ u
+            vecs = jac.double().transpose(1, 2) @ u
             vecs = vecs / torch.linalg.vector_norm(vecs, dim=1, keepdim=True).clamp_min(1e-300)
     else:
+        gram = _gram(jac.transpose(1, 2), jac, k)
         if want_directions:
-            evals, evecs = torch.linalg.eigh(jac.transpose(1, 2) @ jac)
+            evals, evecs = torch.linalg.eigh(gram)
             vecs = evecs.flip(2)[:, :, :k]
         else:
-            evals, vecs = torch.linalg.eigvalsh(jac.transpose(1, 2) @ jac), None
+            evals, vecs = torch.linalg.eigvalsh(gram), None
         sigma2 = evals.flip(1)[:, :k].clamp_min(0)
     return 0.5 * torch.log(sigma2), vecs
 
