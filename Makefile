@@ -37,7 +37,7 @@ report: $(STAMP)
 # writes results/bench/ftle.tsv and prints the ratio table. bench-pipeline summarises the
 # Snakemake benchmark files of a `make figures` run into results/bench/pipeline.tsv.
 bench: $(STAMP)
-	$(BIN)/python bench/ftle.py
+	nice -n 5 $(BIN)/python bench/ftle.py
 
 bench-pipeline: $(STAMP)
 	$(BIN)/python bench/pipeline.py

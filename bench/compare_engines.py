@@ -2,8 +2,9 @@
 
 Both engines run on the same trunk and inputs (the cases of ``bench/ftle.py``), alternating, so
 that a machine whose speed drifts affects both alike; each time is the best of ``--reps``.
-The other version's ``src/deepftle/ftle.py`` is read with ``git show`` and imported as a module
-of the installed package (so its relative imports resolve).
+The other version's engine (``src/deepftle/ftle.py``, or the package ``src/deepftle/ftle/`` from
+issue 14 on) is read with ``git show`` and imported inside the installed package (so its
+relative imports resolve).
 
     python bench/compare_engines.py --ref 401f16e --cases grid_N50_L8 mnist_N20_L16
 """
@@ -14,6 +15,7 @@ import argparse
 import importlib.util
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,15 +28,34 @@ sys.path.insert(0, str(ROOT))
 from ftle import cases, make_points, make_trunk  # noqa: E402  (bench/ftle.py)
 
 
+def _git(*args) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT.parent, capture_output=True, text=True,
+                          check=True).stdout
+
+
 def engine_at(ref: str):
-    """The ``ftle`` function of src/deepftle/ftle.py at git revision ``ref``."""
-    source = subprocess.run(["git", "show", f"{ref}:src/deepftle/ftle.py"], cwd=ROOT.parent,
-                            capture_output=True, text=True, check=True).stdout
-    spec = importlib.util.spec_from_loader("deepftle._ftle_at_ref", loader=None)
+    """The ``ftle`` function of the engine at git revision ``ref``: the single module
+    src/deepftle/ftle.py (before issue 14) or the package src/deepftle/ftle/, imported under
+    another name inside the installed package (so that its relative imports resolve)."""
+    name = f"deepftle._ftle_at_{abs(hash(ref))}"
+    files = [f for f in _git("ls-tree", "-r", "--name-only", ref, "src/deepftle/ftle/").split()
+             if f.endswith(".py")]
+    if not files:  # one module
+        source = _git("show", f"{ref}:src/deepftle/ftle.py")
+        spec = importlib.util.spec_from_loader(name, loader=None)
+        module = importlib.util.module_from_spec(spec)
+        module.__package__ = "deepftle"
+        sys.modules[spec.name] = module  # dataclasses look their module up here
+        exec(compile(source, f"{ref}:src/deepftle/ftle.py", "exec"), module.__dict__)
+        return module.ftle
+    folder = Path(tempfile.mkdtemp(prefix="ftle_at_"))
+    for f in files:
+        (folder / Path(f).name).write_text(_git("show", f"{ref}:{f}"))
+    spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
     module = importlib.util.module_from_spec(spec)
-    module.__package__ = "deepftle"
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    exec(compile(source, f"{ref}:src/deepftle/ftle.py", "exec"), module.__dict__)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
     return module.ftle
 
 

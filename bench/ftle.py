@@ -54,7 +54,8 @@ def cases(quick: bool) -> dict[str, dict]:
     g = 9 if quick else 201
     mnist_p = 64 if quick else 70000
     mnist_d = 784
-    base = ["deepftle", "gemm", "vmap_jacrev", "peer_loop"]
+    # deepftle_generic: the same trunk through the generic path (issue 14: within 3x of fused)
+    base = ["deepftle", "deepftle_generic", "gemm", "vmap_jacrev", "peer_loop"]
     grid = base + ["vmap_jacrev_256MB", "vmap_jacfwd"]
     out = {
         "grid_N10_L2": dict(d_in=2, width=10, depth=2, grid=g, methods=grid),
@@ -69,6 +70,12 @@ def cases(quick: bool) -> dict[str, dict]:
                               methods=base + ["vmap_jacrev_256MB"],
                               peer_points=4 if quick else 100),
     }
+    # the generic path (issue 14) on a CNN: 10000 images 1x28x28 -> 128 tanh features, k = 1;
+    # vmap(jacrev) takes ~30 ms per image on 2 cores: timed on a subset, extrapolated
+    out["cnn_28x28_to_128"] = dict(cnn=True, d_in=784, width=128, depth=3,
+                                   points=64 if quick else 10000,
+                                   methods=["deepftle", "vmap_jacrev"],
+                                   vmap_points=16 if quick else 100)
     for depth in ([2, 8] if quick else [2, 8, 32, 128]):
         out[f"depth_N50_L{depth}"] = dict(d_in=2, width=50, depth=depth, grid=g,
                                           methods=["deepftle", "reference64"])
@@ -89,7 +96,17 @@ def make_trunk(d_in, width, depth, device, dtype=torch.float32, seed=0):
     return nn.Sequential(*layers).to(device=device, dtype=dtype).eval()
 
 
+def make_cnn(device, dtype=torch.float32, seed=0):
+    """Conv(1->8, 3) tanh Conv(8->8, 3, stride 2) tanh Linear(1152 -> 128) tanh (FINDINGS)."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.Tanh(), nn.Conv2d(8, 8, 3, stride=2), nn.Tanh(),
+                         nn.Flatten(), nn.Linear(1152, 128), nn.Tanh()).to(device, dtype).eval()
+
+
 def make_points(spec, device, dtype=torch.float32):
+    if spec.get("cnn"):
+        gen = torch.Generator().manual_seed(1)
+        return torch.rand(spec["points"], 1, 28, 28, generator=gen).to(device=device, dtype=dtype)
     if "grid" in spec:
         g = torch.linspace(-1, 1, spec["grid"])
         x = torch.cartesian_prod(g, g)
@@ -140,14 +157,25 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
         return best_time(fn, device, n, min_time)
 
     spec = cases(quick)[case]
-    trunk = make_trunk(spec["d_in"], spec["width"], spec["depth"], device)
+    trunk = (make_cnn(device) if spec.get("cnn")
+             else make_trunk(spec["d_in"], spec["width"], spec["depth"], device))
     x = make_points(spec, device)
     P, L = x.shape[0], spec["depth"]
-    row = dict(case=case, method=method, points=P, flops=minimal_flops(spec, P), note="")
+    row = dict(case=case, method=method, points=P, note="",
+               flops="" if spec.get("cnn") else minimal_flops(spec, P))
     idx = torch.arange(P)
 
-    if method == "deepftle":
+    if method == "deepftle" and spec.get("cnn"):  # ~1 min: warm up on a few points, time once
+        deepftle.ftle(trunk, x[:64])
+        seconds, lam = best_time(lambda: deepftle.ftle(trunk, x)[:, 0], device, 1)
+        row["note"] = "generic path (block Lanczos, Kato-Temple stop)"
+    elif method == "deepftle":
         seconds, lam = timed(lambda: deepftle.ftle(trunk, x)[:, 0], reps)
+    elif method == "deepftle_generic":
+        seconds, lam = timed(lambda: deepftle.ftle(trunk, x, method="generic")[:, 0], reps)
+        d_out = spec["width"]
+        row["note"] = ("generic path, " + ("forward" if spec["d_in"] <= d_out else "reverse")
+                       + " mode")
     elif method == "gemm":
         n, r = spec["width"], min(spec["d_in"], spec["width"])
         a1 = torch.randn(P, spec["d_in"], device=device)
@@ -174,14 +202,21 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
         # floats per chunk for the (chunk, N, max(N, d_in)) (co)tangents of all L layers
         budget = (256 << 20 if method.endswith("256MB") else 8 << 30) // 4
         chunk = max(16, min(xs.shape[0], budget // (spec["width"] * max(spec["width"], spec["d_in"]) * L)))
-        jac = vmap(jacfwd(trunk) if method == "vmap_jacfwd" else jacrev(trunk))
+        if spec.get("cnn"):  # per image: (1, 28, 28) -> (128,), Jacobian flattened
+            def single(z):
+                return trunk(z[None])[0]
+            chunk = min(chunk, 100)
+        else:
+            single = trunk
+        jac = vmap(jacfwd(single) if method == "vmap_jacfwd" else jacrev(single))
 
         def run():
             with torch.no_grad():
-                return torch.cat([torch.log(torch.linalg.svdvals(jac(xs[s:s + chunk]))[:, 0]) / L
-                                  for s in range(0, xs.shape[0], chunk)])
+                return torch.cat([
+                    torch.log(torch.linalg.svdvals(jac(xs[s:s + chunk]).flatten(2))[:, 0]) / L
+                    for s in range(0, xs.shape[0], chunk)])
 
-        seconds, lam = timed(run, max(1, reps // 2))
+        seconds, lam = timed(run, 1 if spec.get("cnn") else max(1, reps // 2))
         row["note"] = (f"one call on {chunk} points" if chunk >= xs.shape[0]
                        else f"chunks of {chunk} points")
         if sub < P:
@@ -330,6 +365,16 @@ def report(rows, wall):
             line += f", deepftle / gemm = {g['deepftle']['seconds'] / g['gemm']['seconds']:.2f}"
         print(line)
     print(f"  depth scaling: time ~ L^{depth_exponent(rows):.2f} (L = 2..128; target ~1)")
+    for case, methods in by_case.items():
+        if "deepftle_generic" in methods and "deepftle" in methods:
+            ratio = methods["deepftle_generic"]["seconds"] / methods["deepftle"]["seconds"]
+            print(f"  {case}: generic path / fused path = {ratio:.2f} (target <= 3)")
+    g = by_case.get("cnn_28x28_to_128", {})
+    if "deepftle" in g and "vmap_jacrev" in g:
+        print(f"  CNN ({g['deepftle']['points']} x 1x28x28 -> 128): vmap_jacrev (extrapolated) / "
+              f"deepftle = {g['vmap_jacrev']['seconds'] / g['deepftle']['seconds']:.1f} "
+              f"(target >= 10), max |diff lambda_1| {g['vmap_jacrev']['max_abs_diff']} "
+              f"(target <= 1e-4)")
     deep = [r for r in rows if r["case"].startswith("depth_") and r["method"] == "reference64"]
     for r in deep:
         print(f"  {r['case']}: max |lambda - float64 reference| = {r['max_abs_diff']}")

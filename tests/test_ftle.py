@@ -192,15 +192,33 @@ def test_model_trunk_and_activations():
         assert (torch.isneginf(lam) | resolved).all(), act
 
 
+def _nan_weights():
+    net = nn.Sequential(nn.Linear(2, 4), nn.Tanh())
+    with torch.no_grad():
+        net[0].weight[1, 0] = float("nan")
+    return net
+
+
 @pytest.mark.parametrize("trunk,x,k,match", [
     (nn.Sequential(nn.Linear(2, 4), nn.Dropout(0.5)), torch.zeros(3, 2), 1, "Dropout"),
-    (nn.Sequential(nn.Conv2d(1, 1, 3)), torch.zeros(3, 2), 1, "Conv2d"),
-    (nn.Sequential(nn.Linear(2, 4), nn.Softmax(dim=1)), torch.zeros(3, 2), 1, "Softmax"),
+    (nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4)), torch.zeros(3, 2), 1,
+     "training mode.*batch statistics"),
+    (nn.Sequential(nn.Conv2d(1, 1, 3)), torch.zeros(3, 2), 1, "model failed on x of shape"),
     (nn.Sequential(nn.Linear(2, 4), nn.Tanh()), torch.zeros(3, 5), 1, "shape mismatch"),
     (nn.Sequential(nn.Linear(2, 4), nn.Tanh()), torch.zeros(3, 2), 3, "k must be"),
+    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten()), torch.zeros(3, 1, 4, 4), 9, "k must be"),
     (nn.Sequential(nn.Linear(2, 4), nn.Tanh()), torch.tensor([[0.0, float("nan")]]), 1, "NaN"),
-    (nn.Linear(2, 4), torch.zeros(3, 2), 1, "Sequential"),
-    (nn.Sequential(nn.Tanh()), torch.zeros(3, 2), 1, "no nn.Linear"),
+    (nn.Sequential(nn.Tanh()), torch.zeros(3, 2), 1, "no weight layer"),
+    (_nan_weights(), torch.zeros(3, 2), 1, "parameter '0.weight' holds non-finite values"),
+    (nn.Sequential(nn.Linear(2, 4), nn.Tanh()).half(), torch.zeros(3, 2), 1,
+     "float16.*float32 or float64"),
+    (nn.Sequential(nn.Linear(2, 4), nn.Tanh()).bfloat16(), torch.zeros(3, 2), 1, "bfloat16"),
+    (lambda x: torch.tanh(x), torch.zeros(3, 2), 1, "pass depth="),
+    (nn.TransformerEncoderLayer(4, 1, 8, batch_first=True).eval(), torch.zeros(3, 2, 4), 1,
+     "MultiheadAttention.*pass depth="),
+    (nn.TransformerEncoderLayer(4, 1, 8, batch_first=True), torch.zeros(3, 2, 4), 1,
+     "Dropout in training mode"),
+    ("not a model", torch.zeros(3, 2), 1, "callable"),
 ])
 def test_bad_input_raises_value_error(trunk, x, k, match):
     with pytest.raises(ValueError, match=match):

@@ -1,6 +1,5 @@
 """The engine's fast paths against their slow exact counterparts (issue 7)."""
 
-import importlib
 import math
 
 import pytest
@@ -10,7 +9,8 @@ from torch import nn
 import deepftle
 from test_ftle import random_trunk
 
-engine = importlib.import_module("deepftle.ftle")
+from deepftle.ftle import kernels, sequential
+from deepftle.ftle.sequential import Request, Results
 
 
 def frames(P, r, n, dtype, seed=0, gap=None):
@@ -36,7 +36,7 @@ def test_power_iteration_matches_eigvalsh(dtype, tol, gap):
     t = frames(300, 20, 20, dtype, gap=gap)
     t[:5] = 0  # zero frames: sigma_1 = 0 -> -inf, never NaN
     t[5:10, 1:] = 0  # rank one
-    got = engine._top_eig_power(t, 1e-13 if dtype == torch.float64 else 1e-7)
+    got = kernels.top_eig_power(t, 1e-13 if dtype == torch.float64 else 1e-7)
     ref = exact_top(t)
     assert (got[:5] == 0).all()
     rel = ((got[5:] - ref[5:]) / ref[5:]).abs()
@@ -50,7 +50,7 @@ def test_closed_form_2x2_matches_eigh(dtype, tol):
     t[3:6, 1] = t[3:6, 0]  # sigma_2 = 0
     t[6:9, 1] = 0
     t[9:12] = torch.eye(2, 7, dtype=dtype)  # sigma_1 = sigma_2: any unit vector is right
-    lam, v, trace = engine._top_eig2(t, True)
+    lam, v, trace = kernels.top_eig2(t, True)
     td = t.double()
     evals, evecs = torch.linalg.eigh(td @ td.transpose(1, 2))
     assert ((lam - evals[:, -1]).abs() <= tol * evals[:, -1].clamp_min(1e-300)).all()
@@ -65,7 +65,7 @@ def test_qr2_matches_lapack_r():
     t = frames(200, 2, 9, torch.float64)
     t[:2] = 0
     t[2:4, 1] = 3 * t[2:4, 0]
-    q, rr = engine._qr2(t)
+    q, rr = kernels.qr2(t)
     assert torch.allclose(rr.transpose(1, 2) @ q, t, atol=1e-13)  # t = R^T q row-wise
     _, r_ref = torch.linalg.qr(t.transpose(1, 2))
     assert torch.allclose(torch.linalg.svdvals(rr), torch.linalg.svdvals(r_ref), atol=1e-13)
@@ -87,12 +87,12 @@ def test_block_renormalisation_equals_every_layer(d, n, depth, scale, bias):
     for dtype, tol in ((torch.float64, 1e-11), (torch.float32, 2e-5)):
         trunk = tanh_trunk(d, n, depth, scale, bias, dtype)
         fast = deepftle.ftle(trunk, x.to(dtype))
-        saved = engine._block_bounds
-        engine._block_bounds = lambda steps, dt: None  # renormalise after every layer
+        saved = sequential.block_bounds
+        sequential.block_bounds = lambda steps, dt: None  # renormalise after every layer
         try:
             slow = deepftle.ftle(trunk, x.to(dtype))
         finally:
-            engine._block_bounds = saved
+            sequential.block_bounds = saved
         assert not torch.isnan(fast).any()
         assert torch.equal(torch.isfinite(fast), torch.isfinite(slow))
         fin = torch.isfinite(slow)
@@ -101,18 +101,19 @@ def test_block_renormalisation_equals_every_layer(d, n, depth, scale, bias):
 
 def test_block_bounds_and_fallback_flags():
     trunk = tanh_trunk(2, 10, 60, 0.3, 4.0, torch.float32)
-    steps = engine._parse_trunk(trunk)
-    floor, log_ceiling, first, log_gamma = engine._block_bounds(steps, torch.float32)
+    steps = sequential.parse_trunk(trunk)
+    floor, log_ceiling, first, log_gamma = sequential.block_bounds(steps, torch.float32)
     assert len(log_gamma) == 59 and first == 0.0 and log_ceiling == pytest.approx(math.log(1e10))
     x = torch.rand(50, 2) * 2 - 1
     q1, r1 = torch.linalg.qr(steps[0].weight.T)
     lam = torch.empty(1, 50, 1)
-    work = engine._Workspace(50, 2, 10, torch.float32, torch.device("cpu"))
-    bad = engine._propagate(steps, x, engine._unit_start(r1), q1, [60], 60, 1, False, lam, None,
-                            engine._block_bounds(steps, torch.float32), work)
+    work = sequential.Workspace(50, 2, 10, torch.float32, torch.device("cpu"))
+    request = Request([60], 1, False, kernels.unit_start(r1), q1)
+    bad = sequential.propagate(steps, x, request, Results(lam, None),
+                               sequential.block_bounds(steps, torch.float32), work)
     assert bad.any()  # the saturated contracting net underflows inside blocks: redone exactly
     # unknown sup|g'| (generic activation): every layer
-    assert engine._block_bounds(engine._parse_trunk(
+    assert sequential.block_bounds(sequential.parse_trunk(
         nn.Sequential(nn.Linear(2, 3), nn.Softplus(), nn.Linear(3, 3))), torch.float32) is None
 
 
@@ -121,12 +122,13 @@ def test_typical_deep_net_needs_no_fallback(depth):
     """A mildly chaotic deep tanh net stays in block mode: no point is recomputed layer by layer
     (a systematic shrink of the frame, e.g. a constant factor left out of g', flags them all)."""
     trunk = tanh_trunk(2, 50, depth, 1.2, 0.3, torch.float32)
-    steps = engine._parse_trunk(trunk)
+    steps = sequential.parse_trunk(trunk)
     x = torch.rand(200, 2, generator=torch.Generator().manual_seed(4)) * 2 - 1
     q1, r1 = torch.linalg.qr(steps[0].weight.T)
     lam = torch.empty(1, 200, 1)
-    work = engine._Workspace(200, 2, 50, torch.float32, torch.device("cpu"))
-    bad = engine._propagate(steps, x, engine._unit_start(r1), q1, [depth], depth, 1, False, lam,
-                            None, engine._block_bounds(steps, torch.float32), work)
+    work = sequential.Workspace(200, 2, 50, torch.float32, torch.device("cpu"))
+    request = Request([depth], 1, False, kernels.unit_start(r1), q1)
+    bad = sequential.propagate(steps, x, request, Results(lam, None),
+                               sequential.block_bounds(steps, torch.float32), work)
     assert not bad.any()
     assert torch.isfinite(lam).all()

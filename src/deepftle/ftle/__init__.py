@@ -1,0 +1,24 @@
+r"""Finite-time Lyapunov exponents of any differentiable network.
+
+For a map :math:`x \mapsto f(x)` with Jacobian :math:`J(x) = \partial f / \partial x`, the FTLEs
+are :math:`\lambda_i^{(L)}(x) = L^{-1}\log\sigma_i(J(x))`, :math:`\sigma_1 \ge \sigma_2 \ge
+\dots`, and the maximal stretching direction is the right singular vector :math:`v_1` (input
+space). For the paper's trunk :math:`x^{(\ell)} = g(W^{(\ell)} x^{(\ell-1)} - \theta^{(\ell)})`,
+:math:`J = D_L W_L \cdots D_1 W_1`, :math:`D_\ell = \operatorname{diag} g'(b^{(\ell)})`.
+
+Modules:
+
+- :mod:`.api`: :func:`ftle`, argument checks and the choice of path;
+- :mod:`.sequential`: the fused path for Sequentials of Linear layers and elementwise
+  activations (tangents ride along the forward pass, one matrix product per layer);
+- :mod:`.generic`: any differentiable model (forward mode, reverse mode, or matrix-free
+  block Lanczos);
+- :mod:`.krylov`: block Lanczos with the Kato-Temple stopping rule;
+- :mod:`.kernels`: batched dense linear algebra (small Grams, QR, certified power iteration);
+- :mod:`.layout`: depth counting, named-module maps and stages of a model;
+- :mod:`.checks`: validation of points, dtypes and parameters.
+"""
+
+from .api import ftle
+
+__all__ = ["ftle"]

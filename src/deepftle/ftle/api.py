@@ -1,0 +1,238 @@
+r"""The public entry point :func:`ftle`: checks the arguments and picks the path.
+
+A ``torch.nn.Sequential`` of ``nn.Linear`` layers and elementwise activations (and the
+``deepftle.MLP`` object, whose layout is known) takes the fused path
+(:mod:`.sequential`); any other model or callable the generic path (:mod:`.generic`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from . import generic, layout
+from .checks import check_dtype, check_module, check_points, model_dtype_device
+from .sequential import NotFusable, parse_trunk, sequential_ftle
+
+
+def _mlp_as_sequential(model) -> nn.Sequential | None:
+    """``deepftle.MLP``: the same map as one Sequential (trunk, head, tanh output)."""
+    from ..model import MLP
+
+    if not isinstance(model, MLP):
+        return None
+    parts = list(model.trunk) + [model.head]
+    if model.arch["output"] == "tanh":
+        parts.append(nn.Tanh())
+    return nn.Sequential(*parts)
+
+
+def _fused_steps(model, layers):
+    """Parsed steps when the fused path applies (integer or no ``layers``), else None."""
+    if layers is not None and not isinstance(layers, int) and any(
+            isinstance(l, str) for l in layers):
+        return None
+    seq = _mlp_as_sequential(model)
+    try:
+        return parse_trunk(seq if seq is not None else model)
+    except NotFusable:
+        return None
+
+
+def _check_k(k):
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+
+
+def _targets(model, x, layers, depth) -> list[layout.Target]:
+    """The maps whose exponents are wanted, each with its depth L."""
+    if layers is None:
+        names = []
+    else:
+        names = [layers] if isinstance(layers, (str, int)) else list(layers)
+        if not names:
+            raise ValueError("layers must be a non-empty list of module names")
+        if not isinstance(model, nn.Module):
+            raise ValueError("layers= names modules: it needs an nn.Module model")
+        modules = dict(model.named_modules())
+        for name in names:
+            if not isinstance(name, str) or name not in modules or name == "":
+                known = [n for n in modules if n][:12]
+                raise ValueError(f"layers must hold names of the model's modules (e.g. "
+                                 f"{known}), got {name!r}")
+    depths = [depth] * max(1, len(names)) if depth is None or isinstance(depth, int) \
+        else list(depth)
+    if len(depths) != max(1, len(names)):
+        raise ValueError(f"depth must be an integer or one per layer ({len(names)}), "
+                         f"got {depth!r}")
+    for d in depths:
+        if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1):
+            raise ValueError(f"depth must be a positive integer (L in lambda = L^-1 log "
+                             f"sigma), got {d!r}")
+    if any(d is None for d in depths):
+        total, at = layout.count_layers(model, x[:1], names)
+        if total is None:
+            raise ValueError(f"cannot count the layers L of {layout.unknown_layout_message(model)}"
+                             f": pass depth= (L in lambda = L^-1 log sigma)")
+        counted = [at[n] for n in names] if names else [total]
+        for name, d, c in zip(names or ["the model"], depths, counted):
+            if d is None and c == 0:
+                raise ValueError(f"no weight layer (Linear / Conv) before the output of "
+                                 f"{name!r}: pass depth=")
+        depths = [d if d is not None else c for d, c in zip(depths, counted)]
+    if not names:
+        return [layout.Target(None, layout.whole_model(model), depths[0],
+                              layout.sequential_stages(model))]
+    modules = dict(model.named_modules())
+    return [layout.Target(n, layout.module_output(model, n, modules[n]), d)
+            for n, d in zip(names, depths)]
+
+
+def ftle(model: nn.Module | Callable, x, k: int = 1, return_directions: bool = False,
+         layers: Sequence[int] | Sequence[str] | None = None, batch_size: int | None = None,
+         depth: int | Sequence[int] | None = None, method: str = "auto"):
+    r"""Finite-time Lyapunov exponents :math:`\lambda_i^{(L)}(x) = L^{-1}\log\sigma_i(J(x))`.
+
+    Parameters
+    ----------
+    model:
+        Any differentiable map of a batch ``(P, *in_shape)`` to ``(P, *out_shape)`` (the output
+        is flattened for the Jacobian): an ``nn.Module`` (MLPs, CNNs, residual blocks,
+        LayerNorm / eval-mode BatchNorm, attention, a softmax output, ``deepftle.MLP``) or a
+        plain function. Points must not interact (eval mode). An ``nn.Sequential`` of
+        ``nn.Linear`` layers and elementwise activations (``Tanh``, ``ReLU``, ``Sigmoid``,
+        ``Softplus``, ``deepftle.model.Erf``, ...; nested Sequentials, ``Identity`` and
+        eval-mode ``Dropout`` allowed), and ``deepftle.MLP``, take the fused path. Runs on the
+        model's device and in its dtype (float32 or float64).
+    x:
+        Inputs ``(P, *in_shape)`` (or ``(d_in,)`` for one point of a vector input), tensor or
+        array.
+    k:
+        Number of exponents, ``1 <= k <= min(d_in, d_out)`` (and the hidden widths).
+    return_directions:
+        Also return the right singular vectors :math:`v_1..v_k` in input space, shape
+        ``(P, *in_shape, k)``; ``[..., 0]`` is the maximal stretching direction. The sign of
+        each vector is fixed so that its largest component is positive.
+    layers:
+        Module names (any model): :math:`\lambda` of the map from the input to each named
+        module's output (captured with hooks). Or depths ``l`` (integers, fused path): the map
+        through the first ``l`` Linear layers, all in one pass. Adds a leading axis.
+    batch_size:
+        Points per chunk (memory bound); the default keeps a chunk near a fixed byte budget.
+    depth:
+        ``L`` (one integer, or one per entry of ``layers``). By default the number of weight
+        layers (``Linear``, ``Bilinear``, convolutions) the point passes through, counted with
+        hooks; a model with other parameterised modules (attention) or a plain function needs
+        it.
+    method:
+        ``"auto"`` (default: fused where it applies, else generic), ``"fused"``, ``"generic"``
+        (the generic path's own choice), or for the generic path ``"forward"`` (J from d_in JVPs, the
+        frame renormalised between the children of a Sequential), ``"reverse"`` (J from d_out
+        VJPs) or ``"lanczos"`` (block Lanczos on JᵀJ, Kato-Temple stopping rule, for the top k
+        when both sides are large).
+
+    Returns
+    -------
+    ``lam`` of shape ``(P, k)`` (descending), or ``(len(layers), P, k)``; with
+    ``return_directions`` the tuple ``(lam, v)``. A zero singular value gives ``-inf``, never NaN.
+    """
+    _check_k(k)
+    if batch_size is not None and (isinstance(batch_size, bool) or
+                                   not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if method not in ("auto", "fused", "generic") + generic.METHODS:
+        raise ValueError(f"method must be 'auto', 'fused', 'generic' or one of "
+                         f"{generic.METHODS}, got {method!r}")
+    if not callable(model):
+        raise ValueError(f"model must be an nn.Module or a callable, got {type(model).__name__}")
+    if isinstance(model, nn.Module):
+        check_module(model)
+    dtype, device = model_dtype_device(model, x)
+    check_dtype(dtype, "the model" if isinstance(model, nn.Module) else "x")
+
+    steps = _fused_steps(model, layers) if method in ("auto", "fused") else None
+    if method == "fused" and steps is None:
+        raise ValueError("method='fused' needs an nn.Sequential of Linear layers and "
+                         "elementwise activations (or a deepftle.MLP) and integer layers")
+    if steps is not None:
+        out = sequential_ftle(steps, x, k, return_directions, layers, batch_size)
+        if depth is not None:
+            out = _rescale_depth(out, steps, layers, depth, return_directions)
+        return out
+    return _generic(model, x, k, return_directions, layers, batch_size, depth, method,
+                    dtype, device)
+
+
+def _rescale_depth(out, steps, layers, depth, return_directions):
+    """Fused results use L = number of Linear layers: divide by ``depth`` instead."""
+    from .sequential import _depths
+
+    lam, vecs = out if return_directions else (out, None)
+    counted, _ = _depths(steps, layers)
+    wanted = [depth] * len(counted) if isinstance(depth, int) else list(depth)
+    if len(wanted) != len(counted) or any(isinstance(d, bool) or not isinstance(d, int) or d < 1
+                                           for d in wanted):
+        raise ValueError(f"depth must be a positive integer or one per layer, got {depth!r}")
+    factor = torch.tensor([c / d for c, d in zip(counted, wanted)], dtype=lam.dtype,
+                          device=lam.device)
+    lam = lam * (factor.reshape(-1, *[1] * (lam.dim() - 1)) if layers is not None else factor[0])
+    return (lam, vecs) if return_directions else lam
+
+
+def _probe(fn, x):
+    """``fn`` on the first point, with errors from inside the model turned into ValueError."""
+    try:
+        with torch.no_grad(), generic._differentiable_attention():
+            return fn(x[:1])
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - shape errors etc. from inside the model
+        raise ValueError(f"the model failed on x of shape {tuple(x.shape)} (points of shape "
+                         f"{tuple(x.shape[1:])}): {type(exc).__name__}: {exc}") from exc
+
+
+def _generic(model, x, k, return_directions, layers, batch_size, depth, method, dtype, device):
+    if layers is not None and (isinstance(layers, int) or any(isinstance(l, int)
+                                                              for l in layers)):
+        raise ValueError("integer layers are depths of the fused path (an nn.Sequential of "
+                         "Linear layers and elementwise activations); for other models give "
+                         "module names")
+    x = check_points(x, dtype, device)
+    single = x.dim() == 1
+    if single:
+        x = x[None]
+    if x.shape[0] == 0:
+        raise ValueError("x holds no points")
+    _probe(model, x)
+    targets = _targets(model, x, layers, depth)
+    in_shape = x.shape[1:]
+    d_in = math.prod(in_shape)
+    lams, dirs = [], []
+    for target in targets:
+        probe = _probe(target.fn, x)
+        if not torch.isfinite(probe).all():
+            raise ValueError(f"the model's output{'' if target.name is None else ' at ' + repr(target.name)} "
+                             f"is not finite at the first point")
+        d_out = probe.shape[1]
+        if k > min(d_in, d_out):
+            raise ValueError(f"k must be an integer in 1..min(d_in, d_out) = "
+                             f"1..{min(d_in, d_out)}, got {k!r}")
+        chosen = generic.choose_method(d_in, d_out, k,
+                                       "auto" if method == "generic" else method)
+        lam, vecs, _ = generic.generic_ftle(target, x, k, return_directions, batch_size, chosen,
+                                            d_out)
+        lams.append(lam)
+        if return_directions:
+            dirs.append(vecs.reshape(x.shape[0], *in_shape, k))
+    lam = torch.stack(lams)
+    vecs = torch.stack(dirs) if return_directions else None
+    if single:
+        lam = lam[:, 0]
+        vecs = None if vecs is None else vecs[:, 0]
+    if layers is None:
+        lam = lam[0]
+        vecs = None if vecs is None else vecs[0]
+    return (lam, vecs) if return_directions else lam

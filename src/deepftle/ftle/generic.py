@@ -1,0 +1,273 @@
+r"""The generic path: exact finite-depth FTLEs of any differentiable batched map.
+
+The map ``fn`` takes points (P, *in_shape) to (P, d_out); each point's Jacobian
+:math:`J_p` (d_out x d_in) is reached through products computed for all points of a chunk at
+once (the points are the batch; the tangents or cotangents of one point are mapped with
+``torch.func.vmap``). Three ways, chosen by :func:`choose_method`:
+
+- ``forward``: :math:`J_p` from d_in tangents (``torch.func.jvp``), for small inputs. For an
+  ``nn.Sequential`` the tangent frame passes its children one by one and is rescaled per point
+  (k = 1) or re-orthonormalised by QR with the triangular factors multiplied up in float64
+  (k > 1) between them, as in the fused path, so depth neither overflows nor loses the small
+  singular values.
+- ``reverse``: :math:`J_p` from d_out cotangents (``torch.func.vjp``), for small outputs (a
+  10-class head over 784 or 3072 inputs).
+- ``lanczos``: when both sides are large and only the top k are wanted, block Lanczos on
+  :math:`J^T J` (or :math:`J J^T`, the smaller side) from one JVP (``torch.func.linearize``:
+  the primal computation is traced once per chunk) and one VJP per step, stopped by the
+  Kato-Temple bound (:mod:`.krylov`); uncertified points are computed exactly.
+
+With J formed, :math:`\sigma_i` come from the Gram of the smaller side (its product in the
+model's dtype for k = 1, else in float64; the eigenproblem in float64) or from the SVD of J
+(float64 models, k > 1).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+
+import torch
+from torch.func import jvp, linearize, vjp, vmap
+
+from .kernels import canonical_sign
+from .krylov import block_lanczos
+from .layout import Target
+
+METHODS = ("forward", "reverse", "lanczos")
+MATERIALISE_MAX = 64  # min(d_in, d_out) up to which J is formed rather than iterated on
+_CHUNK_BYTES = 128 << 20  # tangents / Jacobians / Krylov basis of one chunk of points
+_LANCZOS_STEPS = 40  # block steps before the remaining points are computed exactly
+# block size k + 1: a near-degenerate top pair (common: sigma_2 / sigma_1 ~ 0.99 in a random
+# CNN) is resolved as a cluster; with block size 1 the gap estimate can certify too early
+LANCZOS_EXTRA_BLOCK = 1
+
+
+@contextmanager
+def _differentiable_attention():
+    """Attention through differentiable kernels: the fused CPU attention kernels and the
+    transformer layers' fast path have no forward-mode rule."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+
+
+def choose_method(d_in: int, d_out: int, k: int, method: str) -> str:
+    if method != "auto":
+        return method
+    small = min(d_in, d_out)
+    if small <= MATERIALISE_MAX or 4 * k >= small:
+        return "forward" if d_in <= d_out else "reverse"
+    return "lanczos"
+
+
+def _default_chunk(method, d_in, d_out, k, itemsize) -> int:
+    if method == "forward":
+        per_point = d_in * max(d_in, d_out) * 4
+    elif method == "reverse":
+        per_point = d_out * max(d_in, d_out) * 4
+    else:
+        per_point = (min(d_in, d_out) * _LANCZOS_STEPS * (k + LANCZOS_EXTRA_BLOCK) * 2
+                     + 8 * (d_in + d_out))
+    return max(1, _CHUNK_BYTES // (per_point * itemsize))
+
+
+def _tangent_basis(P, shape, dtype, device):
+    """The d unit tangents of every point: (d, P, *shape)."""
+    d = math.prod(shape)
+    eye = torch.eye(d, dtype=dtype, device=device).reshape(d, 1, *shape)
+    return eye.expand(d, P, *shape)
+
+
+def forward_jacobian(stages, x, orthonormalise: bool):
+    """J of the composed ``stages`` at every point, as (P, d_out, d_in) float64 and the log of
+    a per-point factor it was divided by. Renormalised between stages (see module doc)."""
+    P = x.shape[0]
+    t = _tangent_basis(P, x.shape[1:], x.dtype, x.device)
+    h = x
+    log_scale = torch.zeros(P, dtype=torch.float64, device=x.device)
+    tri = None  # (P, r, d_in) float64: J = frame @ tri * exp(log_scale)
+    for i, stage in enumerate(stages):
+        def push(tangent, stage=stage, h=h):
+            return jvp(stage, (h,), (tangent,))
+        h, t = vmap(push, out_dims=(None, 0))(t)
+        if i == len(stages) - 1:
+            break
+        r = t.shape[0]
+        frame = t.reshape(r, P, -1)
+        if orthonormalise:
+            q, rr = torch.linalg.qr(frame.permute(1, 2, 0))  # (P, D, r') (P, r', r)
+            rr = rr.double() if tri is None else rr.double() @ tri
+            scale = rr.abs().amax(dim=(1, 2))
+            scale = torch.where((scale > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
+            tri = rr / scale[:, None, None]
+            t = q.permute(2, 0, 1).reshape(q.shape[2], *h.shape)
+        else:
+            norm = torch.linalg.vector_norm(frame, dim=(0, 2))
+            scale = torch.where((norm > 0) & torch.isfinite(norm), norm, torch.ones_like(norm))
+            t = t / scale.reshape(1, P, *([1] * (t.dim() - 2))).to(t.dtype)
+        log_scale += torch.log(scale.double())
+    jac = t.reshape(t.shape[0], P, -1).permute(1, 2, 0)  # (P, d_out, r)
+    if tri is not None:
+        jac = jac.double() @ tri
+    return jac, log_scale
+
+
+def reverse_jacobian(fn, x):
+    """J at every point from d_out cotangents: (P, d_out, d_in) float64, log factor 0."""
+    P = x.shape[0]
+    out, pull = vjp(fn, x)
+    basis = _tangent_basis(P, out.shape[1:], out.dtype, out.device)
+    (grads,) = vmap(pull)(basis)  # (d_out, P, *in_shape)
+    jac = grads.reshape(grads.shape[0], P, -1).transpose(0, 1)
+    return jac, torch.zeros(P, dtype=torch.float64, device=x.device)
+
+
+def _gram(a, b, k):
+    """a @ b in float64; for k = 1 the product runs in a's dtype (float32: its rounding moves
+    sigma_1^2 by ~1e-7 relative, far below float32's exponent accuracy) and is converted."""
+    if k == 1:
+        return (a @ b).double()
+    return a.double() @ b.double()
+
+
+def dense_top(jac, k: int, want_directions: bool, exact_svd: bool):
+    """log sigma_1..k (P, k) and right singular vectors (P, d_in, k) of J (P, m, n)."""
+    m, n = jac.shape[1:]
+    if exact_svd:
+        _, s, vh = torch.linalg.svd(jac.double(), full_matrices=False)
+        vecs = vh.transpose(1, 2)[:, :, :k] if want_directions else None
+        return torch.log(s[:, :k]), vecs
+    if m < n:  # Gram of the output side: v = J^T u / sigma
+        gram = _gram(jac, jac.transpose(1, 2), k)
+        if want_directions:
+            evals, evecs = torch.linalg.eigh(gram)
+        else:
+            evals, evecs = torch.linalg.eigvalsh(gram), None
+        sigma2 = evals.flip(1)[:, :k].clamp_min(0)
+        vecs = None
+        if want_directions:
+            u = evecs.flip(2)[:, :, :k]
+            vecs = jac.double().transpose(1, 2) @ u
+            vecs = vecs / torch.linalg.vector_norm(vecs, dim=1, keepdim=True).clamp_min(1e-300)
+    else:
+        gram = _gram(jac.transpose(1, 2), jac, k)
+        if want_directions:
+            evals, evecs = torch.linalg.eigh(gram)
+            vecs = evecs.flip(2)[:, :, :k]
+        else:
+            evals, vecs = torch.linalg.eigvalsh(gram), None
+        sigma2 = evals.flip(1)[:, :k].clamp_min(0)
+    return 0.5 * torch.log(sigma2), vecs
+
+
+def _exact(target: Target, x, k, want_directions, method, exact_svd):
+    if method == "forward":
+        stages = target.stages or [target.fn]
+        jac, log_scale = forward_jacobian(stages, x, orthonormalise=k > 1)
+    else:
+        jac, log_scale = reverse_jacobian(target.fn, x)
+    log_sigma, vecs = dense_top(jac, k, want_directions, exact_svd)
+    return log_sigma + log_scale[:, None], vecs
+
+
+def _linearized(fn, x):
+    """x -> J x at the fixed point x: the traced linear map, or plain jvp if tracing fails."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, push = linearize(fn, x)
+        return push
+    except Exception:  # noqa: BLE001 - data-dependent control flow etc.: untraced jvp
+        return lambda t: jvp(fn, (x,), (t,))[1]
+
+
+def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd):
+    P, in_shape = x.shape[0], x.shape[1:]
+    d_in = math.prod(in_shape)
+    if min(d_in, d_out) < 2 * (k + LANCZOS_EXTRA_BLOCK):  # too small to iterate on
+        method = "reverse" if d_out <= d_in else "forward"
+        log_sigma, vecs = _exact(target, x, k, want_directions, method, exact_svd)
+        return log_sigma, vecs, 0, 0
+    out, pull = vjp(target.fn, x)
+    push = _linearized(target.fn, x)
+
+    def many(f, blocks):  # f on each column of blocks (P, n, b), columns back as (P, n', b)
+        # a loop: vmap over a few tangents of a CNN's linearised graph is slower than calls
+        cols = [f(blocks[:, :, i]).reshape(P, -1) for i in range(blocks.shape[2])]
+        return torch.stack(cols, dim=2)
+
+    def jt(u):  # J^T u, u (P, d_out)
+        return pull(u.reshape(out.shape))[0]
+
+    def j(v):  # J v, v (P, d_in)
+        return push(v.reshape(P, *in_shape)).reshape(P, -1)
+
+    output_side = d_out < d_in
+    if output_side:
+        def matvec(blocks):
+            return many(j, many(jt, blocks))
+        n = d_out
+    else:
+        def matvec(blocks):
+            return many(jt, many(j, blocks))
+        n = d_in
+    # relative accuracy of sigma^2 for an exponent error below 1e-6 (float32) / 1e-12
+    tol = 2 * target.depth * (1e-12 if x.dtype == torch.float64 else 1e-6)
+    res = block_lanczos(matvec, P, n, k, block=k + LANCZOS_EXTRA_BLOCK, tol=tol,
+                        max_steps=_LANCZOS_STEPS, want_vectors=want_directions, dtype=x.dtype,
+                        device=x.device)
+    log_sigma = 0.5 * torch.log(res.eigenvalues.clamp_min(0))
+    vecs = res.vectors
+    if want_directions and output_side:  # right singular vectors v = J^T u / sigma
+        vecs = many(jt, vecs)
+        vecs = vecs / torch.linalg.vector_norm(vecs, dim=1, keepdim=True).clamp_min(
+            torch.finfo(vecs.dtype).tiny)
+    if vecs is not None:
+        vecs = vecs.double()
+    todo = torch.nonzero(~res.certified)[:, 0]
+    if todo.numel():
+        method = "reverse" if d_out <= d_in else "forward"
+        ls, vs = _exact(target, x[todo], k, want_directions, method, exact_svd)
+        log_sigma[todo] = ls
+        if vecs is not None:
+            vecs[todo] = vs
+    return log_sigma, vecs, int((~res.certified).sum()), res.steps
+
+
+def generic_ftle(target: Target, x, k, want_directions, batch_size, method, d_out):
+    """lambda (P, k) and directions (P, d_in, k) (or None) of ``target`` at the points ``x``.
+
+    ``method`` is one of :data:`METHODS` (already chosen). Returns also a dict of statistics
+    (Lanczos steps, points computed exactly after the iteration did not certify).
+    """
+    P, in_shape = x.shape[0], x.shape[1:]
+    d_in = math.prod(in_shape)
+    exact_svd = x.dtype == torch.float64 and k > 1
+    itemsize = torch.finfo(x.dtype).bits // 8
+    chunk = batch_size or _default_chunk(method, d_in, d_out, k, itemsize)
+    lam = torch.empty(P, k, dtype=x.dtype, device=x.device)
+    dirs = torch.empty(P, d_in, k, dtype=x.dtype, device=x.device) if want_directions else None
+    stats = {"method": method, "uncertified": 0, "steps": 0}
+    with _differentiable_attention():
+        for begin in range(0, P, chunk):
+            rows = slice(begin, min(begin + chunk, P))
+            xc = x[rows]
+            if method == "lanczos":
+                log_sigma, vecs, missed, steps = _lanczos(target, xc, d_out, k, want_directions,
+                                                          exact_svd)
+                stats["uncertified"] += missed
+                stats["steps"] = max(stats["steps"], steps)
+            else:
+                log_sigma, vecs = _exact(target, xc, k, want_directions, method, exact_svd)
+            lam[rows] = (log_sigma.detach() / target.depth).to(x.dtype)
+            if dirs is not None:
+                dirs[rows] = canonical_sign(vecs.detach()).to(x.dtype)
+    return lam, dirs, stats

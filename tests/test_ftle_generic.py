@@ -1,0 +1,154 @@
+"""The generic path against float64 explicit Jacobians (jacrev + SVD), one architecture each.
+
+|Delta lambda| <= 1e-10 for float64 models and <= 1e-4 for their float32 copies; the maximal
+direction v_1 agrees up to sign where sigma_1 / sigma_2 > 1.01.
+"""
+
+import copy
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.func import jacrev, vmap
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+import deepftle
+from deepftle.model import MLP, init_mlp
+
+
+class Residual(nn.Module):
+    """x + tanh(W x + b)."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.lin = nn.Linear(width, width)
+
+    def forward(self, x):
+        return x + torch.tanh(self.lin(x))
+
+
+def small_cnn(features=32):
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Conv2d(4, 4, 3, stride=2), nn.Tanh(),
+                         nn.Flatten(), nn.Linear(576, features), nn.Tanh())
+
+
+def batchnorm_net():
+    net = nn.Sequential(nn.Linear(5, 16), nn.BatchNorm1d(16), nn.Tanh(), nn.Linear(16, 8))
+    with torch.no_grad():
+        net[1].running_mean.normal_(0, 0.3)
+        net[1].running_var.uniform_(0.5, 2.0)
+        net[1].weight.uniform_(0.5, 1.5)
+    return net
+
+
+def softmax_mlp():
+    net = MLP(d_in=20, width=16, depth=3, d_out=10, output="softmax")
+    init_mlp(net, torch.Generator().manual_seed(5), sigma_theta=0.3)
+    return nn.Sequential(net, nn.Softmax(dim=1))
+
+
+# name -> (model factory, input shape, depth L or None (counted), methods to check)
+ARCHS = {
+    "cnn_1x28x28": (small_cnn, (1, 28, 28), None, ("reverse", "lanczos")),
+    "cnn_lanczos_96": (lambda: small_cnn(96), (1, 28, 28), None, ("auto",)),
+    "residual_mlp": (lambda: nn.Sequential(nn.Linear(3, 16), Residual(16), Residual(16),
+                                           nn.Linear(16, 5)), (3,), None,
+                     ("auto", "reverse")),
+    "layernorm_mlp": (lambda: nn.Sequential(nn.Linear(5, 16), nn.LayerNorm(16), nn.Tanh(),
+                                            nn.Linear(16, 16), nn.LayerNorm(16), nn.Tanh()),
+                      (5,), None, ("auto", "reverse")),
+    "batchnorm_eval": (batchnorm_net, (5,), None, ("auto", "forward")),
+    "transformer_2_layers": (lambda: nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2,
+        enable_nested_tensor=False), (4, 8), 2, ("auto", "reverse")),
+    "mlp_softmax_output": (softmax_mlp, (20,), None, ("auto", "forward")),
+}
+
+
+def reference(model64, x64, depth):
+    """log sigma / L and right singular vectors from the explicit float64 Jacobian."""
+    def single(z):
+        return model64(z[None]).reshape(-1)
+    with sdpa_kernel(SDPBackend.MATH):
+        J = vmap(jacrev(single))(x64).reshape(x64.shape[0], -1, x64[0].numel())
+    _, s, vh = torch.linalg.svd(J, full_matrices=False)
+    return torch.log(s) / depth, vh.transpose(1, 2)
+
+
+def counted_depth(model):
+    return sum(isinstance(m, (nn.Linear, nn.Conv2d)) for m in model.modules())
+
+
+@pytest.mark.parametrize("name", list(ARCHS))
+def test_generic_matches_float64_jacobian(name):
+    factory, shape, depth, methods = ARCHS[name]
+    torch.manual_seed(0)
+    model64 = factory().double().eval()
+    L = depth or counted_depth(model64)
+    x64 = torch.randn(4, *shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    lam_ref, v_ref = reference(model64, x64, L)
+    model32 = copy.deepcopy(model64).float()
+    for method in methods:
+        k = 2
+        lam, v = deepftle.ftle(model64, x64, k=k, return_directions=True, depth=depth,
+                               method=method)
+        assert lam.shape == (4, k) and v.shape == (4, *shape, k)
+        err = (lam - lam_ref[:, :k]).abs().max().item()
+        assert err <= 1e-10, (name, method, err)
+        gap = lam_ref[:, 0] - lam_ref[:, 1] > math.log(1.01) / L
+        cos = (v[..., 0].reshape(4, -1) * v_ref[:, :, 0]).sum(1).abs()
+        assert (cos[gap] >= 1 - 1e-8).all(), (name, method, cos)
+        lam32 = deepftle.ftle(model32, x64.float(), k=k, depth=depth, method=method)
+        assert lam32.dtype == torch.float32
+        err32 = (lam32.double() - lam_ref[:, :k]).abs().max().item()
+        assert err32 <= 1e-4, (name, method, err32)
+
+
+def test_mlp_object_and_its_trunk():
+    net = MLP(d_in=2, width=8, depth=4)
+    init_mlp(net, torch.Generator().manual_seed(0), sigma_theta=0.5)
+    net = net.double()
+    x = torch.rand(7, 2, dtype=torch.float64) * 2 - 1
+    lam_ref, _ = reference(net, x, 5)  # 4 hidden Linear layers + the head
+    assert (deepftle.ftle(net, x) - lam_ref[:, :1]).abs().max() <= 1e-10
+    # the paper's exponents: the map to the trunk's output, by module name or as the trunk
+    by_name = deepftle.ftle(net, x, k=2, layers=["trunk"])
+    assert by_name.shape == (1, 7, 2)
+    assert (by_name[0] - deepftle.ftle(net.trunk, x, k=2)).abs().max() <= 1e-10
+
+
+def test_layer_names_and_plain_function():
+    torch.manual_seed(0)
+    mlp = ARCHS["layernorm_mlp"][0]().double().eval()
+    x = torch.randn(5, 5, dtype=torch.float64)
+    lam = deepftle.ftle(mlp, x, k=2, layers=["1", "4"])  # after each LayerNorm (L = 1, 2)
+    for i, (end, L) in enumerate(((2, 1), (5, 2))):
+        ref, _ = reference(mlp[:end], x, L)
+        assert (lam[i] - ref[:, :2]).abs().max() <= 1e-10
+    cnn = small_cnn().double().eval()
+    images = torch.randn(3, 1, 28, 28, dtype=torch.float64)
+    ref, _ = reference(cnn[:6], images, 3)  # the Linear layer's output, before its tanh
+    assert (deepftle.ftle(cnn, images, layers=["5"])[0] - ref[:, :1]).abs().max() <= 1e-10
+    # a plain function with its depth, and depth= overriding the count
+    f = lambda z: cnn(z)  # noqa: E731
+    assert torch.allclose(deepftle.ftle(f, images, depth=3), deepftle.ftle(cnn, images),
+                          atol=1e-12)
+    assert torch.allclose(deepftle.ftle(cnn, images, depth=6), deepftle.ftle(cnn, images) / 2,
+                          atol=1e-12)
+
+
+def test_deep_residual_sequential_is_renormalised_between_stages():
+    """60 residual stages with growth: float32 stays finite and matches float64."""
+    torch.manual_seed(0)
+    blocks = [nn.Linear(2, 16)] + [Residual(16) for _ in range(60)]
+    model = nn.Sequential(*blocks).double()
+    with torch.no_grad():
+        for b in model[1:]:
+            b.lin.weight.mul_(3.0)
+    x = torch.randn(5, 2, dtype=torch.float64)
+    lam64 = deepftle.ftle(model, x, k=2, method="forward")
+    lam32 = deepftle.ftle(copy.deepcopy(model).float(), x.float(), k=2, method="forward")
+    assert torch.isfinite(lam32).all() and (lam32.double() - lam64).abs().max() <= 1e-4
+    lam1 = deepftle.ftle(copy.deepcopy(model).float(), x.float(), k=1, method="forward")
+    assert (lam1.double() - lam64[:, :1]).abs().max() <= 1e-4
