@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 import yaml
 
-from deepftle.adversarial import AttackSettings, attack_batch
+from deepftle.adversarial import AttackSettings, attack_batch, nearest_guides
 from deepftle.io import save_tsv
 from deepftle.mnist import pixels, standardise
 from deepftle.mnist_nets import load_mnist_net, load_tensors
@@ -48,8 +48,12 @@ def main(argv=None):
     starts = np.flatnonzero((data.y_test == src) & (pred == src))[:args.n]
     s = AttackSettings(target=tgt, method=args.method, step=args.step, eps=args.eps,
                        stop_prob=args.stop, max_steps=args.max_steps)
+    xtr = pixels(data.x_train)
+    with torch.no_grad():
+        recognised = (model(standardise(xtr)).argmax(1).numpy() == tgt) & (data.y_train == tgt)
+    guides = nearest_guides(x[starts], xtr, recognised)
     t0 = time.perf_counter()
-    end, reached, best, steps = attack_batch(model, x[starts], s, standardise)
+    end, reached, best, steps = attack_batch(model, x[starts], s, standardise, guides=guides)
     wall = time.perf_counter() - t0
     d = (end - x[starts]).numpy()
     table = pd.DataFrame(dict(test_index=starts, reached=reached.numpy(), best_p=best.numpy(),

@@ -26,6 +26,8 @@ class MnistData:
 
     def __init__(self, folder: str | Path):
         self.x_train, self.y_train, self.x_test, self.y_test = load_mnist(Path(folder))
+        print(f"MNIST from {folder}: train {self.x_train.shape}, test {self.x_test.shape}",
+              flush=True)
 
     def inputs(self, split: str, device="cpu") -> torch.Tensor:
         """Standardised network inputs of ``split`` (train / test) on ``device``."""
@@ -37,8 +39,11 @@ class MnistData:
         return torch.as_tensor(y).to(device)
 
 
-def load_tensors(folder: str | Path) -> MnistData:
-    return MnistData(folder)
+def load_tensors(source) -> MnistData:
+    """The data set from its folder, or from the list of its four files (a rule's input)."""
+    if not isinstance(source, (str, Path)):
+        source = Path(list(source)[0]).parent
+    return MnistData(source)
 
 
 def net_seed(train: dict, kind: str = "main", index: int | None = None) -> int:

@@ -105,10 +105,12 @@ def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict,
     """The attack stage: candidate starts (test images of the source class, recognised with
     p >= min_start_prob, whose bottleneck position is nearest the source cluster's centre),
     tried in order until one reaches ``stop_prob`` (:class:`AttackFailed` after ``candidates``
-    starts); then λ₁, v₁, probabilities and bottleneck local fields along its path."""
+    starts; a stalled attack is pulled toward the nearest recognised training image of the
+    target class); then λ₁, v₁, probabilities and bottleneck local fields along its path."""
     import deepftle
 
-    from .adversarial import AttackSettings, candidate_starts, first_successful_path
+    from .adversarial import (AttackSettings, candidate_starts, first_successful_path,
+                              nearest_guides)
     from .bottleneck import load_bottleneck, local_fields
 
     model = load_mnist_net(net_path, train, device)
@@ -121,8 +123,16 @@ def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict,
     order = candidate_starts(model, test_pixels, data.y_test, a["source_class"],
                              a["min_start_prob"], in_cluster, a["start_index"], standardise)
     log(f"candidate starts (test indices, in this order): {order[:a['candidates']]}")
-    start, path, tried = first_successful_path(model, test_pixels, order, a["candidates"], s,
-                                               standardise, log)
+    train_pixels = pixels(data.x_train).to(device)
+    recognised = (softmax_probs(model, standardise(train_pixels)).argmax(1) == s.target) & (
+        data.y_train == s.target)
+
+    def guide(index):
+        return nearest_guides(test_pixels[index:index + 1], train_pixels, recognised)[0]
+
+    start, path, kicks, tried = first_successful_path(model, test_pixels, order,
+                                                      a["candidates"], s, standardise, log,
+                                                      guide)
     x = standardise(path)
     lam, v = deepftle.ftle(model.trunk, x, k=1, return_directions=True)
     probs = softmax_probs(model, x)
@@ -132,7 +142,8 @@ def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict,
                 eps=np.array(np.nan if s.eps is None else s.eps), step_size=np.array(s.step),
                 steps=np.array(len(path) - 1), l2=np.array(np.linalg.norm(d)),
                 linf=np.array(np.abs(d).max()), reached=np.array(True),
-                stop_prob=np.array(s.stop_prob), tried=np.array([t[0] for t in tried]),
+                stop_prob=np.array(s.stop_prob), pulls=np.array(kicks),
+                tried=np.array([t[0] for t in tried]),
                 tried_best_p=np.array([t[1] for t in tried]))
     log(f"path from test image {start}: method {s.method}, eps {s.eps}, step {s.step}, "
         f"{len(path) - 1} steps, L2 {float(info['l2']):.4f}, L-inf {float(info['linf']):.4f}, "

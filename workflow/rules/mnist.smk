@@ -31,12 +31,11 @@ rule mnist_data:
 
 rule train_mnist:
     input:
-        MNIST_FILES,
+        data=MNIST_FILES,
     output:
         net=mnist_path("net.pt"),
         history=mnist_path("history.tsv"),
     params:
-        folder=MNIST_DIR,
         train=MNIST_CFG["train"],
         net={"seed": MNIST_CFG["train"]["seed"]},
     log:
@@ -56,14 +55,13 @@ rule train_mnist:
 
 rule train_mnist_member:
     input:
-        MNIST_FILES,
+        data=MNIST_FILES,
     output:
         net=mnist_path("ensemble", "member{member}.pt"),
         history=mnist_path("ensemble", "member{member}.history.tsv"),
     wildcard_constraints:
         member=r"[1-9]\d*",
     params:
-        folder=MNIST_DIR,
         train=MNIST_CFG["train"],
         net=lambda w: mnist_member_net(int(w.member)),
     log:
@@ -83,14 +81,13 @@ rule train_mnist_member:
 
 rule train_mnist_width:
     input:
-        MNIST_FILES,
+        data=MNIST_FILES,
     output:
         net=mnist_path("widths", "N{width}.pt"),
         history=mnist_path("widths", "N{width}.history.tsv"),
     wildcard_constraints:
         width=r"\d+",
     params:
-        folder=MNIST_DIR,
         train=MNIST_CFG["train"],
         net=lambda w: mnist_width_net(int(w.width)),
     log:
@@ -116,7 +113,6 @@ rule ftle_mnist:
     output:
         mnist_path("ftle.npz"),
     params:
-        folder=MNIST_DIR,
         train=MNIST_CFG["train"],
         ftle=MNIST_CFG["ftle"],
     log:
@@ -141,7 +137,6 @@ rule width_sweep:
     output:
         mnist_path("width_sweep.tsv"),
     params:
-        folder=MNIST_DIR,
         train=MNIST_CFG["train"],
         widths=WIDTHS,
         ftle=MNIST_CFG["ftle"],
@@ -168,7 +163,6 @@ rule bottleneck_mnist:
         net=mnist_path("bottleneck.pt"),
         coords=mnist_path("bottleneck.npz"),
     params:
-        folder=MNIST_DIR,
         train=MNIST_CFG["train"],
         bottleneck=MNIST_CFG["bottleneck"],
     log:
@@ -194,7 +188,6 @@ rule embed_mnist:
         model=mnist_path("embedding.pkl"),
         coords=mnist_path("embedding.npz"),
     params:
-        folder=MNIST_DIR,
         train=MNIST_CFG["train"],
         tsne=MNIST_CFG["tsne"],
     log:
@@ -220,7 +213,6 @@ rule adversarial_path:
     output:
         mnist_path("adversarial.npz"),
     params:
-        folder=MNIST_DIR,
         train=MNIST_CFG["train"],
         attack=MNIST_CFG["adversarial"],
     log:

@@ -14,7 +14,7 @@ sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:
     torch.set_num_threads(sm.threads)
     p = dict(sm.params.bottleneck)
-    net, arrays = bottleneck_arrays(load_tensors(sm.params.folder), sm.input.net,
+    net, arrays = bottleneck_arrays(load_tensors(sm.input.data), sm.input.net,
                                     dict(sm.params.train), p, device)
     prov = provenance(p, device)
     save_bottleneck(sm.output.net, net, net_architecture(dict(sm.params.train)), prov)

@@ -12,7 +12,7 @@ sm = snakemake  # noqa: F821
 with log_to(sm.log[0]):
     torch.set_num_threads(sm.threads)
     p = dict(sm.params.tsne)
-    emb, arrays = tsne_map(load_tensors(sm.params.folder), sm.input.net, dict(sm.params.train), p)
+    emb, arrays = tsne_map(load_tensors(sm.input.data), sm.input.net, dict(sm.params.train), p)
     with atomic_path(sm.output.model) as tmp, open(tmp, "wb") as fh:
         pickle.dump(emb, fh, protocol=pickle.HIGHEST_PROTOCOL)
     save_npz(sm.output.coords, provenance(p, "cpu"), **arrays)

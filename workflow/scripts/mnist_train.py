@@ -14,7 +14,7 @@ with log_to(sm.log[0]), job_device(sm.config["device"]) as device:
     torch.set_num_threads(sm.threads)
     p = dict(sm.params.train)
     net = dict(sm.params.net)  # seed, and width / epochs overrides (None = the main net's)
-    model, history = train_mnist_net(load_tensors(sm.params.folder), p, device, **net)
+    model, history = train_mnist_net(load_tensors(sm.input.data), p, device, **net)
     prov = {k: str(v) for k, v in provenance(dict(p, **net), device).items()}
     deepftle.save_model(sm.output.net, model, prov, pixel_mean=PIXEL_MEAN, pixel_std=PIXEL_STD)
     save_tsv(sm.output.history, history, prov)

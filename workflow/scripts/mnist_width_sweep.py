@@ -10,7 +10,7 @@ from deepftle.mnist_stages import width_sweep_table
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:
     torch.set_num_threads(sm.threads)
-    table = width_sweep_table(load_tensors(sm.params.folder), list(sm.input.nets),
+    table = width_sweep_table(load_tensors(sm.input.data), list(sm.input.nets),
                               list(sm.params.widths), dict(sm.params.train), device,
                               sm.params.ftle.get("batch_size"))
     save_tsv(sm.output[0], table, provenance(dict(widths=list(sm.params.widths)), device))
