@@ -20,8 +20,7 @@ def plot_adversarial(path, align, arrays: dict, pdf, png):
     setup()
     src, tgt = int(arrays["source_class"]), int(arrays["target_class"])
     fig = plt.figure(figsize=(10, 3.0))
-    gs = fig.add_gridspec(2, 4, width_ratios=[1.4, 1.4, 0.45, 0.0001], wspace=0.7, hspace=0.3)
-    ax = fig.add_subplot(gs[:, 0])
+    ax = fig.add_axes([0.06, 0.16, 0.3, 0.72])
     ax.plot(path["step"], path["lam1"], "k-", lw=1.2, label=LAM)
     ax.set_xlabel("attack step")
     ax.set_ylabel(LAM)
@@ -35,12 +34,12 @@ def plot_adversarial(path, align, arrays: dict, pdf, png):
         ax.axvline(path["step"].iloc[flip[0]], color="0.5", ls=":", lw=1)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="upper left", framealpha=0.8)
+    ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="center right", framealpha=0.8)
     eps = float(arrays["eps"])
     ax.set_title(f"(a) {arrays['method']} attack {src} → {tgt}: {int(arrays['steps'])} steps "
                  f"of {float(arrays['step_size']):g}" + ("" if np.isnan(eps) else f", ε = {eps:g}"),
                  fontsize=8, loc="left")
-    axc = fig.add_subplot(gs[:, 1])
+    axc = fig.add_axes([0.5, 0.16, 0.3, 0.72])
     cos = align["cos_v1_step"].to_numpy()
     k = max(1, len(cos) // 50)
     smooth = np.convolve(np.nan_to_num(cos), np.ones(k) / k, mode="same")
@@ -58,11 +57,11 @@ def plot_adversarial(path, align, arrays: dict, pdf, png):
     images = arrays["images"]
     for row, (img, name) in enumerate(((images[0], f"start (test {int(arrays['start_index'])})"),
                                        (images[-1], "end"))):
-        axi = fig.add_subplot(gs[row, 2])
+        axi = fig.add_axes([0.85, 0.53 - 0.45 * row, 0.12, 0.33])
         axi.imshow(img.reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
         axi.set_xticks([])
         axi.set_yticks([])
         axi.set_title(name, fontsize=7)
-    fig.text(0.83, 0.02, f"L2 {float(arrays['l2']):.2f}, L∞ {float(arrays['linf']):.2f}",
+    fig.text(0.91, 0.0, f"L2 {float(arrays['l2']):.2f}, L∞ {float(arrays['linf']):.2f}",
              fontsize=7, ha="center")
     save(fig, pdf, png)
