@@ -41,23 +41,29 @@ def ftle_arrays(data: MnistData, net_path, member_paths, train: dict, device,
                 H_single=entropy(probs), ensemble_size=np.array(len(member_probs)))
 
 
-def width_point(data: MnistData, net_path, train: dict, width: int, device,
+def width_point(data: MnistData, net_path, train: dict, width: int, device, n_test: int,
                 batch_size=None) -> dict:
-    """Mean and standard deviation of λ₁ over the test set, and the test accuracy, of the
-    width-``width`` net."""
+    """Mean and standard deviation of λ₁ over the first ``n_test`` test images, and the test
+    accuracy (all test images), of the width-``width`` net."""
+    import time
+
     model = load_mnist_net(net_path, train, device, width=width)
     x = data.inputs("test", device)
-    lam = _lam1(model, x, batch_size)
+    t0 = time.perf_counter()
+    lam = _lam1(model, x[:n_test], batch_size)
+    print(f"N = {width}: lambda_1 of {min(n_test, len(x))} test images in "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)
     lam = lam[np.isfinite(lam)]
     acc = float((softmax_probs(model, x).argmax(1) == data.y_test).mean())
     return dict(N=int(width), mean_lam1=float(lam.mean()), std_lam1=float(lam.std(ddof=1)),
                 test_accuracy=acc)
 
 
-def width_sweep_table(data: MnistData, net_paths, widths, train: dict, device,
+def width_sweep_table(data: MnistData, net_paths, widths, train: dict, device, n_test: int,
                       batch_size=None) -> pd.DataFrame:
     """``N, mean_lam1, std_lam1, test_accuracy`` for every width (sorted by N)."""
-    rows = [width_point(data, p, train, w, device, batch_size) for w, p in zip(widths, net_paths)]
+    rows = [width_point(data, p, train, w, device, n_test, batch_size)
+            for w, p in zip(widths, net_paths)]
     table = pd.DataFrame(rows).sort_values("N", ignore_index=True)
     print(table.to_string(index=False), flush=True)
     return table

@@ -139,6 +139,7 @@ rule width_sweep:
     params:
         train=MNIST_CFG["train"],
         widths=WIDTHS,
+        n_test=MNIST_CFG["width_sweep"]["n_test"],
         ftle=MNIST_CFG["ftle"],
     log:
         log_file("width_sweep"),
