@@ -35,11 +35,11 @@ def lambda_colorbar(fig, mappable, **kw):
 
 
 def draw_map(ax, m, norm, size=None):
-    """Scatter of the map table (x, y, lam1), largest λ₁ drawn last; returns the scatter and
-    the drawn (x, y, λ) arrays."""
+    """Scatter of the map table (x, y, lam1) in a fixed random order (neither sign drawn on
+    top of the other); returns the scatter and the drawn (x, y, λ) arrays."""
     lam = m["lam1"].to_numpy()
     finite = np.isfinite(lam)
-    order = np.argsort(lam[finite], kind="stable")
+    order = np.random.default_rng(0).permutation(int(finite.sum()))
     xs = m["x"].to_numpy()[finite][order]
     ys = m["y"].to_numpy()[finite][order]
     ls = lam[finite][order]
@@ -77,7 +77,7 @@ def _halo():
     return [pe.withStroke(linewidth=2.5, foreground="w")]
 
 
-def draw_path(ax, x, y, lam, norm, lw=2.5, ends=True):
+def draw_path(ax, x, y, lam, norm, lw=2.0, ends=True):
     """A continuous curve coloured by λ₁ (black outline), start green, end red."""
     from matplotlib.collections import LineCollection
 
@@ -127,9 +127,7 @@ def box_zoom(ax, box, drawn, norm, blowup: float = 3.0, path=None, max_frac: flo
     def frac(x, y):
         return np.column_stack([(np.asarray(x) - X0) / (X1 - X0), (np.asarray(y) - Y0) / (Y1 - Y0)])
 
-    w, h = blowup * (x1 - x0) / (X1 - X0), blowup * (y1 - y0) / (Y1 - Y0)
-    scale = min(1.0, max_frac / max(w, h, 1e-12))
-    w, h = w * scale, h * scale
+    w0, h0 = blowup * (x1 - x0) / (X1 - X0), blowup * (y1 - y0) / (Y1 - Y0)
     xs, ys, ls = drawn
     bx = frac([x0, x1], [y0, y1])
     avoid = [(bx[0, 0] - 0.02, bx[1, 0] + 0.02, bx[0, 1] - 0.02, bx[1, 1] + 0.02)]
@@ -137,7 +135,11 @@ def box_zoom(ax, box, drawn, norm, blowup: float = 3.0, path=None, max_frac: flo
     if path is not None and len(path[0]):
         pp = frac(*path)
         avoid.append((pp[:, 0].min(), pp[:, 0].max(), pp[:, 1].min(), pp[:, 1].max()))
-    spot = _free_spot(ax, w, h, pts, avoid)
+    scale = min(1.0, max_frac / max(w0, h0, 1e-12))
+    spot = _free_spot(ax, w0 * scale, h0 * scale, pts, avoid) if scale == 1.0 else None
+    if spot is None:  # beside the axes, as in the paper, at the full zoom where it fits
+        scale = min(1.0, 0.75 / max(w0, h0, 1e-12))
+    w, h = w0 * scale, h0 * scale
     left, bottom = spot if spot is not None else (1.04, 1.0 - h)
     ins = ax.inset_axes([left, bottom, w, h])
     ins.set_facecolor(BACKGROUND)
