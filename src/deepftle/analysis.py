@@ -8,7 +8,8 @@ import heapq
 import numpy as np
 import pandas as pd
 
-__all__ = ["entropy", "equal_count_bins", "class_box", "box_table", "summary_table"]
+__all__ = ["entropy", "ensemble_entropy", "equal_count_bins", "equal_width_bins", "class_box",
+           "box_table", "summary_table", "cluster_centres", "nearest_cluster"]
 
 
 def entropy(probs) -> np.ndarray:
@@ -17,6 +18,62 @@ def entropy(probs) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log(p), 0.0)
     return -terms.sum(axis=1)
+
+
+def ensemble_entropy(probs_list) -> np.ndarray:
+    """H = -Σᵢ ⟨pᵢ⟩ log ⟨pᵢ⟩ with ⟨·⟩ the average over an ensemble of nets (``probs_list``: one
+    ``(n, classes)`` array per net, all of one shape)."""
+    arrays = [np.asarray(p, dtype=np.float64) for p in probs_list]
+    if not arrays:
+        raise ValueError("ensemble_entropy needs at least one net's probabilities")
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"ensemble members disagree in shape: {sorted(shapes)}")
+    return entropy(np.mean(arrays, axis=0))
+
+
+def equal_width_bins(lam, error, H, n_bins: int = 60, min_count: int = 5) -> pd.DataFrame:
+    """Bins of equal width in λ₁ over the finite values (as the paper's Fig. 4b); bins with
+    fewer than ``min_count`` inputs are dropped. Per bin: λ range and centre, count, error rate
+    with its binomial standard error, mean H with its standard error."""
+    lam = np.asarray(lam, dtype=np.float64)
+    error = np.asarray(error, dtype=np.float64)
+    H = np.asarray(H, dtype=np.float64)
+    finite = np.isfinite(lam)
+    l, e, h = lam[finite], error[finite], H[finite]
+    if len(l) == 0:
+        raise ValueError("no finite lambda_1 to bin")
+    edges = np.linspace(l.min(), l.max(), n_bins + 1)
+    which = np.clip(np.searchsorted(edges, l, side="right") - 1, 0, n_bins - 1)
+    rows = []
+    for b in range(n_bins):
+        sel = which == b
+        n = int(sel.sum())
+        if n < min_count:
+            continue
+        err = float(e[sel].mean())
+        rows.append(dict(bin=b, lam_lo=float(edges[b]), lam_hi=float(edges[b + 1]),
+                         lam_mean=float(0.5 * (edges[b] + edges[b + 1])), n=n, error=err,
+                         error_se=float(np.sqrt(err * (1 - err) / n)), H_mean=float(h[sel].mean()),
+                         H_se=float(h[sel].std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0))
+    return pd.DataFrame(rows)
+
+
+def cluster_centres(coords, labels, classes: int = 10) -> np.ndarray:
+    """Coordinate-wise median of each class's points in a 2-D map, ``(classes, 2)``."""
+    coords = np.asarray(coords, dtype=np.float64)
+    labels = np.asarray(labels)
+    out = np.full((classes, 2), np.nan)
+    for c in range(classes):
+        if np.any(labels == c):
+            out[c] = np.median(coords[labels == c], axis=0)
+    return out
+
+
+def nearest_cluster(coords, centres) -> np.ndarray:
+    """Index of the nearest cluster centre (Euclidean, in the map) of every point."""
+    d = np.linalg.norm(np.asarray(coords)[:, None, :] - np.asarray(centres)[None], axis=2)
+    return np.nanargmin(np.where(np.isnan(d), np.inf, d), axis=1)
 
 
 def equal_count_bins(lam, error, H, n_bins: int = 20) -> pd.DataFrame:

@@ -1,47 +1,20 @@
-# Figure 4: MNIST. data -> train -> ftle -> embed -> adversarial path -> summary, fig4.
+# Figure 4: MNIST. data -> main net, ensemble members, width-sweep nets -> ftle (H from the
+# ensemble) -> bottleneck map -> adversarial path -> claims, fig4; openTSNE map -> fig4_tsne.
 # Stage bodies live in workflow/scripts/mnist_*.py / fig4_*.py; the logic in src/deepftle/.
 
-MNIST_DIR = "resources/mnist"
-MNIST_FILES = expand(
-    os.path.join(MNIST_DIR, "{name}"),
-    name=[
-        "train-images-idx3-ubyte",
-        "train-labels-idx1-ubyte",
-        "t10k-images-idx3-ubyte",
-        "t10k-labels-idx1-ubyte",
-    ],
-)
-MNIST_OUT = os.path.join(RESULTS, "mnist")
-FIG_DIR = os.path.join(RESULTS, "figures")
-FIG4 = {
-    "pdf": "fig4.pdf",
-    "png": "fig4.png",
-    "bins": "fig4_bins.tsv",
-    "box": "fig4_box.tsv",
-    "path": "fig4_path.tsv",
-    "map": "fig4_map.tsv",
-    "adv_pdf": "fig4_adversarial.pdf",
-    "adv_png": "fig4_adversarial.png",
-    "adv_bins": "fig4_adversarial_bins.tsv",
-}
-FIG4 = {key: os.path.join(FIG_DIR, name) for key, name in FIG4.items()}
-FIG4_OUTPUTS = list(FIG4.values())
-MNIST_SUMMARY = os.path.join(MNIST_OUT, "summary.tsv")
-
-ALL_TARGETS.extend(FIG4_OUTPUTS + [MNIST_SUMMARY])
+include: "mnist_helpers.smk"
 
 
 rule fig4:
     input:
         FIG4_OUTPUTS,
-        MNIST_SUMMARY,
 
 
 rule mnist_data:
     output:
         MNIST_FILES,
     params:
-        data=config["mnist"]["data"],
+        data=MNIST_CFG["data"],
     log:
         log_file("mnist_data"),
     benchmark:
@@ -58,12 +31,13 @@ rule mnist_data:
 
 rule train_mnist:
     input:
-        MNIST_FILES,
+        data=MNIST_FILES,
     output:
-        net=os.path.join(MNIST_OUT, "net.pt"),
-        history=os.path.join(MNIST_OUT, "history.tsv"),
+        net=mnist_path("net.pt"),
+        history=mnist_path("history.tsv"),
     params:
-        train=config["mnist"]["train"],
+        train=MNIST_CFG["train"],
+        net={"seed": MNIST_CFG["train"]["seed"]},
     log:
         log_file("train_mnist"),
     benchmark:
@@ -79,14 +53,68 @@ rule train_mnist:
         "../scripts/mnist_train.py"
 
 
+rule train_mnist_member:
+    input:
+        data=MNIST_FILES,
+    output:
+        net=mnist_path("ensemble", "member{member}.pt"),
+        history=mnist_path("ensemble", "member{member}.history.tsv"),
+    wildcard_constraints:
+        member=r"[1-9]\d*",
+    params:
+        train=MNIST_CFG["train"],
+        net=lambda w: mnist_member_net(int(w.member)),
+    log:
+        log_file("train_mnist_member", "member{member}"),
+    benchmark:
+        bench_file("train_mnist_member", "member{member}")
+    threads: 1
+    resources:
+        gpu=GPU,
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mnist_train.py"
+
+
+rule train_mnist_width:
+    input:
+        data=MNIST_FILES,
+    output:
+        net=mnist_path("widths", "N{width}.pt"),
+        history=mnist_path("widths", "N{width}.history.tsv"),
+    wildcard_constraints:
+        width=r"\d+",
+    params:
+        train=MNIST_CFG["train"],
+        net=lambda w: mnist_width_net(int(w.width)),
+    log:
+        log_file("train_mnist_width", "N{width}"),
+    benchmark:
+        bench_file("train_mnist_width", "N{width}")
+    threads: 1
+    resources:
+        gpu=GPU,
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mnist_train.py"
+
+
 rule ftle_mnist:
     input:
         data=MNIST_FILES,
         net=rules.train_mnist.output.net,
+        members=expand(mnist_path("ensemble", "member{member}.pt"), member=MEMBERS),
     output:
-        os.path.join(MNIST_OUT, "ftle.npz"),
+        mnist_path("ftle.npz"),
     params:
-        ftle=config["mnist"]["ftle"],
+        train=MNIST_CFG["train"],
+        ftle=MNIST_CFG["ftle"],
     log:
         log_file("ftle_mnist"),
     benchmark:
@@ -102,24 +130,72 @@ rule ftle_mnist:
         "../scripts/mnist_ftle.py"
 
 
-EMBED_INPUTS = {"data": MNIST_FILES}
-if config["mnist"]["embed"]["method"] == "bottleneck":  # the 2-unit head needs the trained net
-    EMBED_INPUTS["net"] = rules.train_mnist.output.net
+rule width_sweep:
+    input:
+        data=MNIST_FILES,
+        nets=expand(mnist_path("widths", "N{width}.pt"), width=WIDTHS),
+    output:
+        mnist_path("width_sweep.tsv"),
+    params:
+        train=MNIST_CFG["train"],
+        widths=WIDTHS,
+        n_test=MNIST_CFG["width_sweep"]["n_test"],
+        ftle=MNIST_CFG["ftle"],
+    log:
+        log_file("width_sweep"),
+    benchmark:
+        bench_file("width_sweep")
+    threads: 1
+    resources:
+        gpu=GPU,
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mnist_width_sweep.py"
+
+
+rule bottleneck_mnist:
+    input:
+        data=MNIST_FILES,
+        net=rules.train_mnist.output.net,
+    output:
+        net=mnist_path("bottleneck.pt"),
+        coords=mnist_path("bottleneck.npz"),
+    params:
+        train=MNIST_CFG["train"],
+        bottleneck=MNIST_CFG["bottleneck"],
+    log:
+        log_file("bottleneck_mnist"),
+    benchmark:
+        bench_file("bottleneck_mnist")
+    threads: 1
+    resources:
+        gpu=GPU,
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mnist_bottleneck.py"
 
 
 rule embed_mnist:
     input:
-        **EMBED_INPUTS,
+        data=MNIST_FILES,
+        net=rules.train_mnist.output.net,
     output:
-        model=os.path.join(MNIST_OUT, "embedding.pkl"),
-        coords=os.path.join(MNIST_OUT, "embedding.npz"),
+        model=mnist_path("embedding.pkl"),
+        coords=mnist_path("embedding.npz"),
     params:
-        embed=config["mnist"]["embed"],
+        train=MNIST_CFG["train"],
+        tsne=MNIST_CFG["tsne"],
     log:
         log_file("embed_mnist"),
     benchmark:
         bench_file("embed_mnist")
-    threads: config["mnist"]["embed"]["n_jobs"]
+    threads: MNIST_CFG["tsne"]["n_jobs"]
     resources:
         mem_mb=8000,
         runtime=60,
@@ -133,12 +209,13 @@ rule adversarial_path:
     input:
         data=MNIST_FILES,
         net=rules.train_mnist.output.net,
-        embedding=rules.embed_mnist.output.model,
+        bottleneck=rules.bottleneck_mnist.output.net,
+        coords=rules.bottleneck_mnist.output.coords,
     output:
-        os.path.join(MNIST_OUT, "adversarial.npz"),
+        mnist_path("adversarial.npz"),
     params:
-        attack=config["mnist"]["adversarial"],
-        transform_iter=config["mnist"]["embed"]["transform_iter"],
+        train=MNIST_CFG["train"],
+        attack=MNIST_CFG["adversarial"],
     log:
         log_file("adversarial_path"),
     benchmark:
@@ -146,7 +223,7 @@ rule adversarial_path:
     threads: 1
     resources:
         gpu=GPU,
-        mem_mb=8000,
+        mem_mb=4000,
         runtime=60,
     conda:
         CONDA_ENV
@@ -154,16 +231,44 @@ rule adversarial_path:
         "../scripts/mnist_adversarial.py"
 
 
+rule adversarial_tsne:
+    input:
+        path=rules.adversarial_path.output[0],
+        net=rules.train_mnist.output.net,
+        embedding=rules.embed_mnist.output.model,
+    output:
+        mnist_path("adversarial_tsne.npz"),
+    params:
+        train=MNIST_CFG["train"],
+        tsne=MNIST_CFG["tsne"],
+    log:
+        log_file("adversarial_tsne"),
+    benchmark:
+        bench_file("adversarial_tsne")
+    threads: MNIST_CFG["tsne"]["n_jobs"]
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mnist_adversarial_tsne.py"
+
+
 rule mnist_summary:
     input:
         history=rules.train_mnist.output.history,
         ftle=rules.ftle_mnist.output[0],
-        coords=rules.embed_mnist.output.coords,
+        coords=rules.bottleneck_mnist.output.coords,
+        path=rules.adversarial_path.output[0],
+        widths=rules.width_sweep.output[0],
     output:
-        report(MNIST_SUMMARY, caption="../report/tables.rst", category="Summary tables",
-               labels={"table": "MNIST summary (Figure 4)"}),
+        summary=report(MNIST_SUMMARY, caption="../report/tables.rst",
+                       category="Summary tables", labels={"table": "MNIST summary (Figure 4)"}),
+        claims=FIG4_CLAIMS,
     params:
-        box_fraction=config["mnist"]["fig4"]["box_fraction"],
+        box_fraction=MNIST_CFG["fig4"]["box_fraction"],
+        paper_accuracy=0.9888,  # the published train accuracy of the N = 20, L = 16 net
     log:
         log_file("mnist_summary"),
     benchmark:
@@ -181,14 +286,16 @@ rule mnist_summary:
 rule plot_fig4:
     input:
         ftle=rules.ftle_mnist.output[0],
-        coords=rules.embed_mnist.output.coords,
+        coords=rules.bottleneck_mnist.output.coords,
         path=rules.adversarial_path.output[0],
+        widths=rules.width_sweep.output[0],
     output:
-        **{k: v for k, v in FIG4.items() if k not in ("png", "adv_png")},
+        **{k: v for k, v in FIG4.items() if k != "png"},
         png=report(FIG4["png"], caption="../report/fig4.rst", category="Figure 4"),
-        adv_png=report(FIG4["adv_png"], caption="../report/fig4.rst", category="Figure 4"),
     params:
-        fig=config["mnist"]["fig4"],
+        fig=MNIST_CFG["fig4"],
+        sweep_epochs=MNIST_CFG["width_sweep"]["epochs"],
+        main_epochs=MNIST_CFG["train"]["epochs"],
     log:
         log_file("plot_fig4"),
     benchmark:
@@ -201,3 +308,48 @@ rule plot_fig4:
         CONDA_ENV
     script:
         "../scripts/fig4_plot.py"
+
+
+rule plot_fig4_adversarial:
+    input:
+        path=rules.adversarial_path.output[0],
+    output:
+        **{k: v for k, v in FIG4_ATTACK.items() if k != "png"},
+        png=report(FIG4_ATTACK["png"], caption="../report/fig4_adversarial.rst",
+                   category="Figure 4"),
+    log:
+        log_file("plot_fig4_adversarial"),
+    benchmark:
+        bench_file("plot_fig4_adversarial")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/fig4_adversarial_plot.py"
+
+
+rule plot_fig4_tsne:
+    input:
+        ftle=rules.ftle_mnist.output[0],
+        coords=rules.embed_mnist.output.coords,
+        path=rules.adversarial_tsne.output[0],
+    output:
+        **{k: v for k, v in FIG4_TSNE.items() if k != "png"},
+        png=report(FIG4_TSNE["png"], caption="../report/fig4_tsne.rst", category="Figure 4"),
+    params:
+        fig=MNIST_CFG["fig4"],
+    log:
+        log_file("plot_fig4_tsne"),
+    benchmark:
+        bench_file("plot_fig4_tsne")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/fig4_tsne_plot.py"

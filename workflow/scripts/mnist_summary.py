@@ -1,18 +1,21 @@
-"""mnist_summary: accuracies, Spearman correlations, decile error rates, per-class boxes."""
+"""mnist_summary: summary table (accuracies, correlations, boxes) and the Figure 4 claims."""
 
-from deepftle.analysis import box_table, summary_table
+from deepftle.claims import write_claims
+from deepftle.fig4_data import fig4_claims, fig4_summary
 from deepftle.io import load_npz, log_to, provenance, read_tsv, save_tsv
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]):
     history = read_tsv(sm.input.history)
-    f, _ = load_npz(sm.input.ftle)
-    m, _ = load_npz(sm.input.coords)
-    test = f["split"] == "test"
-    train = f["split"] == "train"
-    boxes = box_table(m["coords"], f["label"][train], f["correct"][train],
-                      fraction=sm.params.box_fraction)
-    table = summary_table(history, f["lam1"][test], (~f["correct"][test]).astype(float),
-                          f["H"][test], boxes)
-    print(table.to_string(index=False), flush=True)
-    save_tsv(sm.output[0], table, provenance({"box_fraction": sm.params.box_fraction}))
+    ftle, _ = load_npz(sm.input.ftle)
+    coords, _ = load_npz(sm.input.coords)
+    path, _ = load_npz(sm.input.path)
+    widths = read_tsv(sm.input.widths)
+    prov = provenance(dict(sm.params))
+    table = fig4_summary(history, ftle, coords, sm.params.box_fraction)
+    claims = fig4_claims(history, ftle, coords, path, widths, sm.params.paper_accuracy)
+    for c in claims:
+        print(f"{'holds' if c.holds else 'FAILS'}: {c.claim}: {c.value:.4g} ({c.threshold})",
+              flush=True)
+    save_tsv(sm.output.summary, table, prov)
+    write_claims(sm.output.claims, claims, prov)

@@ -1,0 +1,112 @@
+"""MNIST networks: the main net, the ensemble members and the width-sweep nets, one training
+call each (one pipeline job per net), and what every later stage reads from them.
+
+Every net is an ``N x L`` MLP with a softmax head (:func:`deepftle.mnist.net_architecture`),
+trained with :func:`deepftle.train.train` on standardised pixels, cross-entropy. Seeds: the
+main net uses ``train.seed``; ensemble member ``m`` and the width-``N`` net use
+:func:`deepftle.data.job_seed` of it with their name, so every net starts from other weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import job_seed
+from .mnist import load_mnist, net_architecture, pixels, standardise
+
+__all__ = ["MnistData", "load_tensors", "net_seed", "train_mnist_net", "load_mnist_net",
+           "softmax_probs", "predict_all"]
+
+
+class MnistData:
+    """The four arrays of the MNIST folder as uint8 (``x_*`` ``(n, 784)``) / int64 arrays."""
+
+    def __init__(self, folder: str | Path):
+        self.x_train, self.y_train, self.x_test, self.y_test = load_mnist(Path(folder))
+        print(f"MNIST from {folder}: train {self.x_train.shape}, test {self.x_test.shape}",
+              flush=True)
+
+    def inputs(self, split: str, device="cpu") -> torch.Tensor:
+        """Standardised network inputs of ``split`` (train / test) on ``device``."""
+        x = self.x_train if split == "train" else self.x_test
+        return standardise(pixels(x)).to(device)
+
+    def labels(self, split: str, device="cpu") -> torch.Tensor:
+        y = self.y_train if split == "train" else self.y_test
+        return torch.as_tensor(y).to(device)
+
+
+def load_tensors(source) -> MnistData:
+    """The data set from its folder, or from the list of its four files (a rule's input)."""
+    if not isinstance(source, (str, Path)):
+        source = Path(list(source)[0]).parent
+    return MnistData(source)
+
+
+def net_seed(train: dict, kind: str = "main", index: int | None = None) -> int:
+    """Seed of a net: ``train.seed`` for the main net, else a hash of it with ``kind, index``."""
+    if kind == "main":
+        return int(train["seed"])
+    return job_seed(train["seed"], kind, index)
+
+
+def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int | None = None,
+                    epochs: int | None = None, progress: bool = True):
+    """Build, initialise (fan-in, seeded) and train one net of the ``mnist.train`` protocol;
+    ``width`` / ``epochs`` override the config's. Returns ``(model on the CPU, history)``."""
+    import deepftle
+    from .train import TrainConfig, class_error, cross_entropy_loss
+    from .train import train as train_loop
+
+    p = dict(train)
+    if width is not None:
+        p["width"] = int(width)
+    if epochs is not None:
+        p["epochs"] = int(epochs)
+    gen = torch.Generator().manual_seed(int(seed))
+    torch.manual_seed(int(seed))
+    model = deepftle.MLP(**net_architecture(p))
+    deepftle.init_mlp(model, gen)
+    model.to(device)
+    cfg = TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=p["epochs"],
+                      batch_size=p["batch_size"], schedule=p["schedule"],
+                      weight_decay=p["weight_decay"])
+    history, _ = train_loop(model, (data.inputs("train", device), data.labels("train", device)),
+                            (data.inputs("test", device), data.labels("test", device)), cfg,
+                            cross_entropy_loss, class_error, gen, progress=progress)
+    last = history.iloc[-1]
+    print(f"N = {p['width']}, L = {p['depth']}, {p['epochs']} epochs, seed {seed}: train accuracy "
+          f"{1 - last['train_error']:.4%}, test accuracy {1 - last['test_error']:.4%}", flush=True)
+    return model.cpu(), history
+
+
+def load_mnist_net(path, train: dict, device="cpu", width: int | None = None):
+    """A trained net of the ``mnist.train`` layout (``width`` overrides), in eval mode on
+    ``device`` with its parameters frozen."""
+    import deepftle
+
+    arch = net_architecture(dict(train, **({"width": int(width)} if width else {})))
+    model = deepftle.load_model(path, expected=arch).to(device).eval()
+    for prm in model.parameters():
+        prm.requires_grad_(False)
+    return model
+
+
+@torch.no_grad()
+def softmax_probs(model, x: torch.Tensor, batch: int = 8192) -> np.ndarray:
+    """Softmax outputs ``(n, classes)`` as float64 (computed on ``x``'s device, in batches)."""
+    out = [torch.softmax(model(x[s:s + batch]), dim=1).double().cpu() for s in
+           range(0, len(x), batch)]
+    return torch.cat(out).numpy() if out else np.zeros((0, 10))
+
+
+def predict_all(data: MnistData, device):
+    """Train then test inputs concatenated, with the contract's bookkeeping arrays."""
+    x = torch.cat([data.inputs("train", device), data.inputs("test", device)])
+    labels = np.concatenate([data.y_train, data.y_test])
+    split = np.array(["train"] * len(data.y_train) + ["test"] * len(data.y_test))
+    index = np.concatenate([np.arange(len(data.y_train)), np.arange(len(data.y_test))])
+    return x, labels, split, index

@@ -1,0 +1,195 @@
+"""One function per Figure 4 pipeline stage (the rule's script reads inputs, calls it, writes
+what it returns). Every tensor is created on the job's ``device``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .analysis import cluster_centres, ensemble_entropy, entropy, nearest_cluster
+from .mnist import pixels, standardise
+from .mnist_nets import MnistData, load_mnist_net, predict_all, softmax_probs
+
+__all__ = ["ftle_arrays", "width_point", "width_sweep_table", "bottleneck_arrays",
+           "adversarial_arrays", "path_alignment", "tsne_map", "tsne_path"]
+
+
+def _lam1(model, x, batch_size=None):
+    import deepftle
+
+    return deepftle.ftle(model.trunk, x, k=1, batch_size=batch_size)[:, 0].double().cpu().numpy()
+
+
+def ftle_arrays(data: MnistData, net_path, member_paths, train: dict, device,
+                batch_size=None) -> dict:
+    """λ₁ (input -> last hidden layer), prediction and probabilities of the main net for every
+    train and test image; H from the averaged softmax of the main net and the members
+    (``H``) and of the main net alone (``H_single``)."""
+    model = load_mnist_net(net_path, train, device)
+    x, labels, split, index = predict_all(data, device)
+    lam1 = _lam1(model, x, batch_size)
+    probs = softmax_probs(model, x)
+    member_probs = [probs] + [softmax_probs(load_mnist_net(p, train, device), x)
+                              for p in member_paths]
+    pred = probs.argmax(axis=1)
+    print(f"{len(x)} inputs; lambda_1 in [{np.nanmin(lam1):.4f}, {np.nanmax(lam1):.4f}], "
+          f"-inf: {int(np.isneginf(lam1).sum())}; ensemble of {len(member_probs)} nets",
+          flush=True)
+    return dict(split=split, index=index, label=labels, pred=pred, correct=pred == labels,
+                lam1=lam1, probs=probs, H=ensemble_entropy(member_probs),
+                H_single=entropy(probs), ensemble_size=np.array(len(member_probs)))
+
+
+def width_point(data: MnistData, net_path, train: dict, width: int, device, n_test: int,
+                batch_size=None) -> dict:
+    """Mean and standard deviation of λ₁ over the first ``n_test`` test images, and the test
+    accuracy (all test images), of the width-``width`` net."""
+    import time
+
+    model = load_mnist_net(net_path, train, device, width=width)
+    x = data.inputs("test", device)
+    t0 = time.perf_counter()
+    lam = _lam1(model, x[:n_test], batch_size)
+    print(f"N = {width}: lambda_1 of {min(n_test, len(x))} test images in "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)
+    lam = lam[np.isfinite(lam)]
+    acc = float((softmax_probs(model, x).argmax(1) == data.y_test).mean())
+    return dict(N=int(width), mean_lam1=float(lam.mean()), std_lam1=float(lam.std(ddof=1)),
+                test_accuracy=acc)
+
+
+def width_sweep_table(data: MnistData, net_paths, widths, train: dict, device, n_test: int,
+                      batch_size=None) -> pd.DataFrame:
+    """``N, mean_lam1, std_lam1, test_accuracy`` for every width (sorted by N)."""
+    rows = [width_point(data, p, train, w, device, n_test, batch_size)
+            for w, p in zip(widths, net_paths)]
+    table = pd.DataFrame(rows).sort_values("N", ignore_index=True)
+    print(table.to_string(index=False), flush=True)
+    return table
+
+
+def bottleneck_arrays(data: MnistData, net_path, train: dict, b: dict, device):
+    """Fit the bottleneck (Fig. 4a) on the training images; returns ``(net, arrays)``, arrays
+    = local fields ``coords`` of the training images, ``label``, ``test_coords`` and the
+    bottleneck net's own ``train_accuracy`` / ``test_accuracy``."""
+    from .bottleneck import fit_bottleneck, local_fields
+
+    model = load_mnist_net(net_path, train, device)
+    x, y = data.inputs("train", device), data.labels("train", device)
+    net, history = fit_bottleneck(model, x, y, epochs=b["epochs"], lr=b["lr"],
+                                  batch_size=b["batch_size"], seed=b["seed"])
+    xt = data.inputs("test", device)
+    with torch.no_grad():
+        test_acc = float((net(xt).argmax(1).cpu().numpy() == data.y_test).mean())
+    print(f"bottleneck net: test accuracy {test_acc:.4f}", flush=True)
+    return net, dict(coords=local_fields(net, x), label=data.y_train,
+                     test_coords=local_fields(net, xt), test_label=data.y_test,
+                     train_accuracy=np.array(history["train_accuracy"].iloc[-1]),
+                     test_accuracy=np.array(test_acc))
+
+
+def path_alignment(v1: np.ndarray, images: np.ndarray, n_random: int, seed: int = 0) -> dict:
+    """|cos| between v₁ at each path image and the attack's next step Δx, and the mean |cos|
+    of ``n_random`` Gaussian random directions per image (the baseline, ≈ sqrt(2/(π d)))."""
+    dx = np.diff(images.astype(np.float64), axis=0)
+    v = v1[:-1].astype(np.float64)
+    norm = np.linalg.norm(dx, axis=1)
+    ok = norm > 0
+    cos = np.full(len(dx), np.nan)
+    cos[ok] = np.abs(np.sum(v[ok] * dx[ok], axis=1)) / (norm[ok] * np.linalg.norm(v[ok], axis=1))
+    rng = np.random.default_rng(seed)
+    r = rng.standard_normal((n_random, v.shape[1]))
+    r /= np.linalg.norm(r, axis=1, keepdims=True)
+    vn = v / np.linalg.norm(v, axis=1, keepdims=True)
+    cos_random = np.abs(vn @ r.T).mean(axis=1)
+    return dict(cos_v1_step=cos, cos_random=cos_random)
+
+
+def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict, train: dict,
+                       a: dict, device, log=print) -> dict:
+    """The attack stage: candidate starts (test images of the source class, recognised with
+    p >= min_start_prob, whose bottleneck position is nearest the source cluster's centre),
+    tried in order until one reaches ``stop_prob`` (:class:`AttackFailed` after ``candidates``
+    starts; a stalled attack is pulled toward the nearest recognised training image of the
+    target class); then λ₁, v₁, probabilities and bottleneck local fields along its path."""
+    import deepftle
+
+    from .adversarial import (AttackSettings, candidate_starts, first_successful_path,
+                              nearest_guides)
+    from .bottleneck import load_bottleneck, local_fields
+
+    model = load_mnist_net(net_path, train, device)
+    bnet = load_bottleneck(bottleneck_path, device)
+    s = AttackSettings(target=a["target_class"], method=a["method"], step=a["step"],
+                       eps=a["eps"], stop_prob=a["stop_prob"], max_steps=a["max_steps"])
+    test_pixels = pixels(data.x_test).to(device)
+    centres = cluster_centres(coords["coords"], coords["label"])
+    in_cluster = nearest_cluster(coords["test_coords"], centres) == a["source_class"]
+    order = candidate_starts(model, test_pixels, data.y_test, a["source_class"],
+                             a["min_start_prob"], in_cluster, a["start_index"], standardise)
+    log(f"candidate starts (test indices, in this order): {order[:a['candidates']]}")
+    train_pixels = pixels(data.x_train).to(device)
+    recognised = (softmax_probs(model, standardise(train_pixels)).argmax(1) == s.target) & (
+        data.y_train == s.target)
+
+    def guide(index):
+        return nearest_guides(test_pixels[index:index + 1], train_pixels, recognised)[0]
+
+    start, path, kicks, tried = first_successful_path(model, test_pixels, order,
+                                                      a["candidates"], s, standardise, log,
+                                                      guide)
+    x = standardise(path)
+    lam, v = deepftle.ftle(model.trunk, x, k=1, return_directions=True)
+    probs = softmax_probs(model, x)
+    images = path.cpu().numpy()
+    d = images[-1].astype(np.float64) - images[0]
+    info = dict(start_index=np.array(start), method=np.array(s.method),
+                eps=np.array(np.nan if s.eps is None else s.eps), step_size=np.array(s.step),
+                steps=np.array(len(path) - 1), l2=np.array(np.linalg.norm(d)),
+                linf=np.array(np.abs(d).max()), reached=np.array(True),
+                stop_prob=np.array(s.stop_prob), pulls=np.array(kicks),
+                tried=np.array([t[0] for t in tried]),
+                tried_best_p=np.array([t[1] for t in tried]))
+    log(f"path from test image {start}: method {s.method}, eps {s.eps}, step {s.step}, "
+        f"{len(path) - 1} steps, L2 {float(info['l2']):.4f}, L-inf {float(info['linf']):.4f}, "
+        f"p({s.target}) at the end {probs[-1, s.target]:.4f}")
+    align = path_alignment(v[:, :, 0].double().cpu().numpy(), images, a["n_random"])
+    return dict(images=images, lam1=lam[:, 0].double().cpu().numpy(), probs=probs,
+                pred=probs.argmax(1), H=entropy(probs), coords=local_fields(bnet, x),
+                step=np.arange(len(path)), source_class=np.array(a["source_class"]),
+                target_class=np.array(a["target_class"]), centres=centres, **align, **info)
+
+
+def _tsne_inputs(images_u8_or_pixels, model, embed: str, device) -> np.ndarray:
+    """What the t-SNE map embeds: pixels in [0, 1], or the last hidden layer x^(L)."""
+    x = torch.as_tensor(np.asarray(images_u8_or_pixels), dtype=torch.float32, device=device)
+    if embed == "pixels":
+        return x.double().cpu().numpy()
+    with torch.no_grad():
+        return model.trunk(standardise(x)).double().cpu().numpy()
+
+
+def tsne_map(data: MnistData, net_path, train: dict, t: dict, device="cpu"):
+    """openTSNE of the training images (``embed``: pixels or x^(L)); returns the map object
+    (with ``.embed``) and its arrays."""
+    from .embed import fit_tsne
+
+    model = load_mnist_net(net_path, train, device)
+    x = _tsne_inputs(data.x_train.astype(np.float32) / 255.0, model, t["embed"], device)
+    print(f"openTSNE of {x.shape[0]} x {x.shape[1]} ({t['embed']})", flush=True)
+    emb = fit_tsne(x, perplexity=t["perplexity"], pca=t["pca"], n_jobs=t["n_jobs"],
+                   seed=t["seed"], n_iter=t["n_iter"],
+                   early_exaggeration_iter=t["early_exaggeration_iter"])
+    emb.embed = t["embed"]
+    return emb, dict(coords=emb.coords, label=data.y_train, index=np.arange(len(data.y_train)),
+                     embed=np.array(t["embed"]))
+
+
+def tsne_path(emb, path: dict, net_path, train: dict, t: dict, device="cpu") -> dict:
+    """Where openTSNE ``transform`` puts the attack path's images (each placed independently
+    against the fixed map: not a continuous map of the input)."""
+    model = load_mnist_net(net_path, train, device)
+    x = _tsne_inputs(path["images"], model, emb.embed, device)
+    coords = emb.transform(x, n_iter=t["transform_iter"])
+    return dict(coords=coords, lam1=path["lam1"], step=path["step"], embed=np.array(emb.embed))

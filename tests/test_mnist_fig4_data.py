@@ -1,0 +1,110 @@
+"""Ensemble H, equal-width bins, cluster centres, the |cos(v1, dx)| baseline and the Figure 4
+claims table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deepftle.analysis import (cluster_centres, ensemble_entropy, entropy, equal_width_bins,
+                               nearest_cluster)
+from deepftle.claims import claims_table
+from deepftle.fig4_data import fig4_claims
+from deepftle.mnist_stages import path_alignment
+
+
+def _probs(n, seed):
+    p = np.random.default_rng(seed).random((n, 10)) ** 4
+    return p / p.sum(1, keepdims=True)
+
+
+def test_ensemble_entropy():
+    p, q = _probs(50, 0), _probs(50, 1)
+    np.testing.assert_array_equal(ensemble_entropy([p]), entropy(p))  # M = 1: single-net H
+    np.testing.assert_allclose(ensemble_entropy([p, q]), entropy((p + q) / 2))
+    # disagreeing confident nets: the ensemble is uncertain where each net is sure
+    a, b = np.eye(10)[[0]], np.eye(10)[[1]]
+    assert ensemble_entropy([a, b])[0] == pytest.approx(np.log(2))
+    assert entropy(a)[0] == 0
+    with pytest.raises(ValueError, match="shape"):
+        ensemble_entropy([p, q[:10]])
+    with pytest.raises(ValueError, match="at least one"):
+        ensemble_entropy([])
+
+
+def test_equal_width_bins():
+    lam = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, -np.inf])
+    err = (lam > 0.55).astype(float)
+    t = equal_width_bins(lam, err, err, n_bins=2, min_count=1)
+    assert t["n"].tolist() == [5, 5] and t["error"].tolist() == [0.0, 0.8]
+    assert t["lam_lo"].tolist() == [0.0, 0.5] and t["lam_hi"].tolist() == [0.5, 1.0]
+    assert equal_width_bins(lam, err, err, n_bins=2, min_count=6).empty
+
+
+def test_cluster_centres_and_nearest():
+    coords = np.array([[0, 0], [0, 2], [10, 10], [10, 12.0]])
+    c = cluster_centres(coords, [0, 0, 1, 1], classes=3)
+    np.testing.assert_array_equal(c[:2], [[0, 1], [10, 11]])
+    assert np.isnan(c[2]).all()
+    assert nearest_cluster(np.array([[1, 1], [9, 9.0]]), c).tolist() == [0, 1]
+
+
+def test_alignment_baseline_is_random_level():
+    d = 784
+    rng = np.random.default_rng(0)
+    images = np.cumsum(rng.random((21, d)) * 0.01, axis=0)
+    dx = np.diff(images, axis=0)
+    v1 = np.vstack([dx, dx[-1:]])  # v1 along the step: |cos| = 1
+    out = path_alignment(v1, images, n_random=200)
+    np.testing.assert_allclose(out["cos_v1_step"], 1.0)
+    assert out["cos_random"].mean() == pytest.approx(np.sqrt(2 / (np.pi * d)), rel=0.1)
+
+
+def _fake(n=400, seed=0, good=True):
+    rng = np.random.default_rng(seed)
+    lam = rng.normal(0, 0.1, n)
+    wrong = rng.random(n) < (0.5 * (lam > 0.1) if good else 0.1)
+    label = rng.integers(0, 10, n)
+    pred = np.where(wrong, (label + 1) % 10, label)
+    probs = np.full((n, 10), 0.01)
+    probs[np.arange(n), pred] = 0.91 - 0.5 * np.clip(lam, 0, 1) * good
+    half = n // 2
+    ftle = dict(split=np.array(["train"] * half + ["test"] * half), index=np.arange(n),
+                label=label, pred=pred, correct=pred == label, lam1=lam, probs=probs,
+                H=entropy(probs), H_single=entropy(probs), ensemble_size=np.array(3))
+    centres = rng.normal(0, 10, (10, 2))
+    spread = (lam[:half, None] - lam.min()) * 5
+    coords = centres[label[:half]] + spread * rng.normal(size=(half, 2))
+    steps = np.linspace(0, 1, 50)
+    path_xy = (1 - steps)[:, None] * centres[9] + steps[:, None] * centres[4]
+    p4 = np.clip(steps, 0.001, 0.995)
+    pprobs = np.zeros((50, 10))
+    pprobs[:, 4], pprobs[:, 9] = p4, 1 - p4
+    path = dict(source_class=np.array(9), target_class=np.array(4), stop_prob=np.array(0.99),
+                lam1=np.sin(np.pi * steps) * 0.2 - 0.1, coords=path_xy, probs=pprobs,
+                cos_v1_step=np.full(49, 0.3), cos_random=np.full(50, 0.03))
+    history = pd.DataFrame(dict(train_error=[0.5, 0.01]))
+    widths = pd.DataFrame(dict(N=[10, 20, 40], mean_lam1=[0.1, 0.2, 0.3],
+                               std_lam1=[0.3, 0.2, 0.1], test_accuracy=[0.9, 0.9, 0.9]))
+    return history, ftle, dict(coords=coords, label=label[:half]), path, widths
+
+
+def test_fig4_claims_hold_on_a_made_up_run_that_shows_them():
+    table = claims_table(fig4_claims(*_fake()))
+    assert list(table.columns) == ["figure", "claim", "value", "threshold", "holds"]
+    assert len(table) == 10 and (table["figure"] == "fig4").all()
+    assert table["holds"].all(), table[~table["holds"]]
+    assert table.loc[table["claim"].str.contains("train accuracy"), "value"].item() == 0.99
+
+
+def test_fig4_claims_fail_where_the_run_does_not_show_them():
+    history, ftle, coords, path, widths = _fake()
+    path = dict(path, lam1=np.linspace(-0.1, 0.2, 50), coords=path["coords"][::-1],
+                cos_v1_step=np.full(49, 0.01))
+    widths = widths.assign(std_lam1=[0.1, 0.2, 0.3])
+    history = pd.DataFrame(dict(train_error=[0.5, 0.05]))
+    t = claims_table(fig4_claims(history, ftle, coords, path, widths)).set_index("claim")
+    failing = t.index[~t["holds"]]
+    for key in ("train accuracy", "peaks inside", "ends nearer", "v1 follows", "std of"):
+        assert any(key in c for c in failing), key

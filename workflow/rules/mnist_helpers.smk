@@ -1,0 +1,59 @@
+# Helpers of workflow/rules/mnist.smk (file names, the nets of the ensemble and width sweep),
+# kept apart so that no snakefile mixes functions and rules (snakemake --lint).
+import hashlib
+
+MNIST_DIR = "resources/mnist"
+MNIST_FILES = expand(
+    os.path.join(MNIST_DIR, "{name}"),
+    name=[
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ],
+)
+MNIST_OUT = os.path.join(RESULTS, "mnist")
+MNIST_CFG = config["mnist"]
+MEMBERS = list(range(1, MNIST_CFG["ensemble"]["size"]))  # member 0 is the main net
+WIDTHS = MNIST_CFG["width_sweep"]["widths"]
+
+
+def mnist_path(*parts):
+    """A file under results/mnist/."""
+    return os.path.join(MNIST_OUT, *parts)
+
+
+def mnist_figures(stem, suffixes):
+    """{key: results/figures/<stem><suffix>} for (key, suffix) pairs."""
+    return {k: os.path.join(RESULTS, "figures", f"{stem}{s}") for k, s in suffixes}
+
+
+def _mnist_seed(kind, index):
+    """deepftle.mnist_nets.net_seed (deepftle.data.job_seed), without importing torch here."""
+    text = "|".join(str(p) for p in (MNIST_CFG["train"]["seed"], kind, index))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+
+
+def mnist_member_net(member):
+    """Ensemble member m >= 1: its own seed, ensemble.epochs (member 0 is the main net)."""
+    return {"seed": _mnist_seed("ensemble", member), "epochs": MNIST_CFG["ensemble"]["epochs"]}
+
+
+def mnist_width_net(width):
+    """The width-sweep net of width N: its own seed, width_sweep.epochs."""
+    return {"seed": _mnist_seed("width", width), "width": width,
+            "epochs": MNIST_CFG["width_sweep"]["epochs"]}
+
+
+FIG4 = mnist_figures("fig4", (("pdf", ".pdf"), ("png", ".png"), ("bins", "_bins.tsv"),
+                              ("box", "_box.tsv"), ("path", "_path.tsv"),
+                              ("width", "_width.tsv")))
+FIG4_ATTACK = mnist_figures("fig4_adversarial", (("pdf", ".pdf"), ("png", ".png"),
+                                                 ("alignment", "_alignment.tsv")))
+FIG4_TSNE = mnist_figures("fig4_tsne", (("pdf", ".pdf"), ("png", ".png"), ("box", "_box.tsv")))
+FIG4_CLAIMS = claims_file("fig4")
+CLAIM_FILES.append(FIG4_CLAIMS)
+MNIST_SUMMARY = mnist_path("summary.tsv")
+FIG4_OUTPUTS = (list(FIG4.values()) + list(FIG4_ATTACK.values()) + list(FIG4_TSNE.values())
+                + [MNIST_SUMMARY, FIG4_CLAIMS])
+ALL_TARGETS.extend(FIG4_OUTPUTS)

@@ -1,0 +1,21 @@
+"""bottleneck_mnist: a 2-neuron bottleneck before the softmax layer of the trained net, only it
+and the output layer retrained; its local fields (b1, b2) are the map of Fig. 4(a)."""
+
+import torch
+
+from deepftle.bottleneck import save_bottleneck
+from deepftle.devices import job_device
+from deepftle.io import log_to, provenance, save_npz
+from deepftle.mnist import net_architecture
+from deepftle.mnist_nets import load_tensors
+from deepftle.mnist_stages import bottleneck_arrays
+
+sm = snakemake  # noqa: F821
+with log_to(sm.log[0]), job_device(sm.config["device"]) as device:
+    torch.set_num_threads(sm.threads)
+    p = dict(sm.params.bottleneck)
+    net, arrays = bottleneck_arrays(load_tensors(sm.input.data), sm.input.net,
+                                    dict(sm.params.train), p, device)
+    prov = provenance(p, device)
+    save_bottleneck(sm.output.net, net, net_architecture(dict(sm.params.train)), prov)
+    save_npz(sm.output.coords, prov, **arrays)

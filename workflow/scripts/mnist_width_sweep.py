@@ -1,0 +1,17 @@
+"""width_sweep: mean and std of lambda_1 over the test set, and test accuracy, vs width N."""
+
+import torch
+
+from deepftle.devices import job_device
+from deepftle.io import log_to, provenance, save_tsv
+from deepftle.mnist_nets import load_tensors
+from deepftle.mnist_stages import width_sweep_table
+
+sm = snakemake  # noqa: F821
+with log_to(sm.log[0]), job_device(sm.config["device"]) as device:
+    torch.set_num_threads(sm.threads)
+    table = width_sweep_table(load_tensors(sm.input.data), list(sm.input.nets),
+                              list(sm.params.widths), dict(sm.params.train), device,
+                              sm.params.n_test, sm.params.ftle.get("batch_size"))
+    save_tsv(sm.output[0], table, provenance(dict(widths=list(sm.params.widths),
+                                                  n_test=sm.params.n_test), device))
