@@ -37,6 +37,9 @@ def test_fig4_pipeline_on_synthetic_mnist(full_pipeline_run):
     assert not np.allclose(f["H"], f["H_single"])
     for m in range(1, cfg["ensemble"]["size"]):
         assert (res / f"mnist/ensemble/member{m}.pt").exists()
+    # N = 20 <= population.max_width: the members trained as one population job
+    assert "seed" in (res / "logs/train_mnist_ensemble/main.log").read_text()
+    assert not (res / "logs/train_mnist_member").exists()
 
     b, _ = load_npz(res / "mnist/bottleneck.npz")
     assert b["coords"].shape == (300, 2) and len(b["label"]) == 300

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from deepftle.model import MLP, init_mlp
-from deepftle.population import (group_pays, plan_groups, toy_layout, train_mnist_population,
+from deepftle.population import (group_pays, plan_groups, toy_layout,
                                  train_population, train_toy_nets)
 from deepftle.toy import toy_net, train_toy
 from deepftle.train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
@@ -252,20 +252,35 @@ def test_toy_recipe_reproduces_train_toy():
         train_toy_nets([], data, progress=False)
 
 
-def test_mnist_recipe_reproduces_the_rule():
+class _TinyMnist:
+    """The MnistData interface over random arrays (inputs already standardised)."""
+
+    def __init__(self):
+        self.data = {"train": mnist_like(96, torch.float32), "test": mnist_like(40, torch.float32,
+                                                                                 seed=1)}
+
+    def inputs(self, split, device="cpu"):
+        return self.data[split][0].to(device)
+
+    def labels(self, split, device="cpu"):
+        return self.data[split][1].to(device)
+
+
+def test_mnist_nets_reproduce_train_mnist_net():
+    from deepftle.mnist_nets import train_mnist_nets, train_mnist_net
+
     p = dict(width=12, depth=2, activation="tanh", optimizer="adam", lr=1e-3, epochs=2,
              batch_size=32, schedule="cosine", weight_decay=0.0)
-    tr, te = mnist_like(96, torch.float32), mnist_like(40, torch.float32, seed=1)
-    (model, hist), = train_mnist_population(p, [3], tr, te, progress=False)
-    gen = torch.Generator().manual_seed(3)  # as workflow/scripts/mnist_train.py
-    ref = MLP(784, 12, 2, d_out=10, activation="tanh", output="softmax")
-    init_mlp(ref, gen)
-    ref_hist, _ = train(ref, tr, te, TrainConfig(optimizer="adam", lr=1e-3, epochs=2,
-                                                 batch_size=32, schedule="cosine"),
-                        cross_entropy_loss, class_error, gen, progress=False)
-    assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
-    for a, b in zip(model.state_dict().values(), ref.state_dict().values()):
-        assert float((a - b).abs().max()) < TOL[torch.float32]
+    data = _TinyMnist()
+    nets = [dict(seed=3, epochs=2), dict(seed=4, epochs=2)]
+    group = train_mnist_nets(data, p, "cpu", nets, progress=False)
+    for n, (model, hist) in zip(nets, group):
+        ref, ref_hist = train_mnist_net(data, p, "cpu", progress=False, **n)
+        assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
+        for a, b in zip(model.state_dict().values(), ref.state_dict().values()):
+            assert float((a - b).abs().max()) < TOL[torch.float32]
+    with pytest.raises(ValueError, match="one layout and epoch count"):
+        train_mnist_nets(data, p, "cpu", [dict(seed=3), dict(seed=4, epochs=1)], progress=False)
 
 
 def test_group_pays_and_plan_groups():

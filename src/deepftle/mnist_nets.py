@@ -17,7 +17,8 @@ import torch
 from .data import job_seed
 from .mnist import load_mnist, net_architecture, pixels, standardise
 
-__all__ = ["MnistData", "load_tensors", "net_seed", "train_mnist_net", "load_mnist_net",
+__all__ = ["MnistData", "load_tensors", "net_seed", "train_mnist_net", "train_mnist_nets",
+           "load_mnist_net",
            "softmax_probs", "predict_all"]
 
 
@@ -53,13 +54,12 @@ def net_seed(train: dict, kind: str = "main", index: int | None = None) -> int:
     return job_seed(train["seed"], kind, index)
 
 
-def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int | None = None,
-                    epochs: int | None = None, progress: bool = True):
-    """Build, initialise (fan-in, seeded) and train one net of the ``mnist.train`` protocol;
-    ``width`` / ``epochs`` override the config's. Returns ``(model on the CPU, history)``."""
+def _build(train: dict, seed: int, width: int | None, epochs: int | None):
+    """``(protocol, model, generator, TrainConfig)`` of one net: ``train`` with the ``width`` /
+    ``epochs`` overrides, the model initialised (fan-in) from ``Generator().manual_seed(seed)``,
+    which then shuffles its minibatches."""
     import deepftle
-    from .train import TrainConfig, class_error, cross_entropy_loss
-    from .train import train as train_loop
+    from .train import TrainConfig
 
     p = dict(train)
     if width is not None:
@@ -70,17 +70,60 @@ def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int 
     torch.manual_seed(int(seed))
     model = deepftle.MLP(**net_architecture(p))
     deepftle.init_mlp(model, gen)
-    model.to(device)
     cfg = TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=p["epochs"],
                       batch_size=p["batch_size"], schedule=p["schedule"],
                       weight_decay=p["weight_decay"])
-    history, _ = train_loop(model, (data.inputs("train", device), data.labels("train", device)),
-                            (data.inputs("test", device), data.labels("test", device)), cfg,
-                            cross_entropy_loss, class_error, gen, progress=progress)
+    return p, model, gen, cfg
+
+
+def _report(p, seed, history):
     last = history.iloc[-1]
     print(f"N = {p['width']}, L = {p['depth']}, {p['epochs']} epochs, seed {seed}: train accuracy "
           f"{1 - last['train_error']:.4%}, test accuracy {1 - last['test_error']:.4%}", flush=True)
+
+
+def _splits(data: MnistData, device):
+    return ((data.inputs("train", device), data.labels("train", device)),
+            (data.inputs("test", device), data.labels("test", device)))
+
+
+def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int | None = None,
+                    epochs: int | None = None, progress: bool = True):
+    """Build, initialise (fan-in, seeded) and train one net of the ``mnist.train`` protocol;
+    ``width`` / ``epochs`` override the config's. Returns ``(model on the CPU, history)``."""
+    from .train import class_error, cross_entropy_loss
+    from .train import train as train_loop
+
+    p, model, gen, cfg = _build(train, seed, width, epochs)
+    model.to(device)
+    history, _ = train_loop(model, *_splits(data, device), cfg, cross_entropy_loss, class_error,
+                            gen, progress=progress)
+    _report(p, seed, history)
     return model.cpu(), history
+
+
+def train_mnist_nets(data: MnistData, train: dict, device, nets, progress: bool = True):
+    """:func:`train_mnist_net` for every ``nets[i]`` (dicts of its keyword arguments ``seed``,
+    ``width``, ``epochs``; one layout and one epoch count) as one population
+    (:func:`deepftle.population.train_population`): each net equals its solo run up to
+    rounding. Returns one ``(model on the CPU, history)`` per net, in order."""
+    from .population import train_population
+    from .train import class_error, cross_entropy_loss
+
+    built = [_build(train, n["seed"], n.get("width"), n.get("epochs")) for n in nets]
+    if not built:
+        raise ValueError("train_mnist_nets: no nets given")
+    if len({(b[0]["width"], b[0]["epochs"]) for b in built}) != 1:
+        raise ValueError(f"train_mnist_nets trains one layout and epoch count; got "
+                         f"{sorted({(b[0]['width'], b[0]['epochs']) for b in built})}")
+    models = [model.to(device) for _, model, _, _ in built]
+    results = train_population(models, *_splits(data, device), built[0][3], cross_entropy_loss,
+                               class_error, [gen for _, _, gen, _ in built], progress)
+    out = []
+    for (p, _, _, _), n, model, (history, _) in zip(built, nets, models, results):
+        _report(p, n["seed"], history)
+        out.append((model.cpu(), history))
+    return out
 
 
 def load_mnist_net(path, train: dict, device="cpu", width: int | None = None):

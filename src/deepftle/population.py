@@ -42,7 +42,7 @@ from .train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_lo
                     energy_loss, sign_error)
 
 __all__ = ["train_population", "group_pays", "plan_groups", "toy_layout", "train_toy_nets",
-           "train_mnist_population", "DEFAULT_MAX_WIDTH"]
+           "DEFAULT_MAX_WIDTH"]
 
 # Widest layout grouped by default (config ``population.max_width``): bench/train.py's width
 # sweep of the circle net (depth 12, SGD, S = 8, one thread) measured 5.6x the throughput of
@@ -422,32 +422,3 @@ def train_toy_nets(nets: Sequence, data: dict, device="cpu", progress: bool = Tr
                                progress, on_diverge)
     return [r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
             for r, m, (_, sw) in zip(results, models, built)]
-
-
-def train_mnist_population(p: dict, seeds: Sequence[int], train_data, test_data, device="cpu",
-                           progress: bool = True, on_diverge: str = "raise"):
-    """The ``train_mnist`` rule's network (``workflow/scripts/mnist_train.py``) for every seed,
-    as one population.
-
-    ``p``: the ``mnist.train`` config (width, depth, activation, optimizer, lr, epochs,
-    batch_size, schedule, weight_decay); ``train_data`` / ``test_data``: standardised pixels
-    and labels. Net ``seed``: one ``Generator().manual_seed(seed)`` draws its initial weights
-    (:func:`deepftle.model.init_mlp`) and then shuffles its minibatches, as in the rule.
-    Returns one ``(model, history)`` per seed.
-    """
-    from .mnist import net_architecture
-
-    gens, models = [], []
-    for seed in seeds:
-        gen = torch.Generator().manual_seed(seed)
-        model = MLP(**net_architecture(p))
-        init_mlp(model, gen)
-        models.append(model.to(device))
-        gens.append(gen)
-    cfg = TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=p["epochs"],
-                      batch_size=p["batch_size"], schedule=p["schedule"],
-                      weight_decay=p["weight_decay"])
-    results = train_population(models, train_data, test_data, cfg, cross_entropy_loss,
-                               class_error, gens, progress, on_diverge)
-    return [r if isinstance(r, TrainingDiverged) else (m, r[0])
-            for r, m in zip(results, models)]

@@ -79,6 +79,36 @@ rule train_mnist_member:
         "../scripts/mnist_train.py"
 
 
+# Members 1 .. M-1 as one population job (deepftle.population) when the layout is narrow
+# (population.max_width): the same files as train_mnist_member writes, up to rounding.
+if MNIST_CFG["train"]["width"] <= config["population"]["max_width"] and MEMBERS:
+
+    rule train_mnist_ensemble:
+        input:
+            data=MNIST_FILES,
+        output:
+            nets=[mnist_path("ensemble", f"member{m}.pt") for m in MEMBERS],
+            histories=[mnist_path("ensemble", f"member{m}.history.tsv") for m in MEMBERS],
+        params:
+            train=MNIST_CFG["train"],
+            nets=[mnist_member_net(m) for m in MEMBERS],
+        log:
+            log_file("train_mnist_ensemble"),
+        benchmark:
+            bench_file("train_mnist_ensemble")
+        threads: 1
+        resources:
+            gpu=GPU,
+            mem_mb=4000,
+            runtime=120,
+        conda:
+            CONDA_ENV
+        script:
+            "../scripts/mnist_train_ensemble.py"
+
+    ruleorder: train_mnist_ensemble > train_mnist_member
+
+
 rule train_mnist_width:
     input:
         data=MNIST_FILES,
