@@ -36,11 +36,11 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
     assert list(ridges.below_floor) == [True, True]
 
     cross = _read(res / "toy/crossover.tsv")
-    assert len(cross) == 12 and set(cross.L) == {2, 3, 4} and set(cross.N) == {4, 12}
+    assert len(cross) == 12 and set(cross.L) == {2, 3, 4} and set(cross.N) == {4, 24}
     assert list(cross.columns[:5]) == ["N", "L", "seed", "lam_d", "lam_c"]
     assert np.isfinite(cross.lam_c).all() and cross.below_floor.all()
     fit = _read(res / "toy/crossover_fit.tsv")
-    assert np.isfinite(fit.C_c.iloc[0]) and fit.n_fit.iloc[0] == 6
+    assert np.isfinite(fit.C_c.iloc[0]) and fit.n_fit.iloc[0] == 12
     for figure in ("fig2", "fig3", "figS1"):
         claims = _read(res / f"claims/{figure}.tsv")
         assert list(claims.columns) == ["figure", "claim", "value", "threshold", "holds"]
@@ -67,7 +67,7 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
         assert (res / "logs" / log).exists()
     assert (res / "benchmarks/train_toy/fig3a/N4_L2_s0_seed0_readout.tsv").exists()
     # the width rule (tests/config/test.yaml: lr_width 8): N = 12 trains at 0.05 * 8 / 12
-    hist = _read(res / "toy/nets/fig3b/N12_L2_s0_seed0_full.history.tsv")
+    hist = _read(res / "toy/nets/fig3b/N24_L2_s0_seed0_full.history.tsv")
     assert hist.lr.iloc[-1] == pytest.approx(0.05 * 8 / 12)
 
     dry = run_snakemake(tmp_path, CONFIG, "-n", *TARGETS, timeout=600)
@@ -85,8 +85,8 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
 
 @pytest.mark.slow
 def test_narrow_nets_train_as_populations(toy_pipeline_run):
-    """population.max_width = 8 in the tiny config: Fig. 3b's N = 4 realisations train in one
-    job per (N, L), N = 12 one job per net; a grouped net equals the same net trained alone."""
+    """population.max_width = 20 in the tiny config: Fig. 3b's N = 4 realisations train in one
+    job per (N, L), N = 24 one job per net; a grouped net equals the same net trained alone."""
     import torch
     import yaml
 
@@ -96,7 +96,7 @@ def test_narrow_nets_train_as_populations(toy_pipeline_run):
     res = toy_pipeline_run / "results"
     assert "2 nets, N = 4, L = 3" in (res / "logs/train_toy_group_fig3b/N4_L3.log").read_text()
     assert not (res / "benchmarks/train_toy/fig3b/N4_L3_s0_seed1_full.tsv").exists()
-    assert (res / "benchmarks/train_toy/fig3b/N12_L3_s0_seed1_full.tsv").exists()
+    assert (res / "benchmarks/train_toy/fig3b/N24_L3_s0_seed1_full.tsv").exists()
 
     toy = yaml.safe_load(CONFIG.read_text())["toy"]
     settings = dict(seed=toy["seed"], train=toy["train"],
