@@ -47,7 +47,7 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
         assert set(claims.figure) == {figure}
     floors = _read(res / "claims/fig3.tsv")
     floors = floors[floors.claim.str.startswith("every net")]
-    assert floors.value.tolist() == [6] and not floors.holds.any()
+    assert floors.value.tolist() == [12] and not floors.holds.any()
 
     errors = _read(res / "figures/fig3a.tsv")
     assert set(errors["mode"]) == {"full", "readout"} and errors.test_error.between(0, 1).all()
@@ -66,9 +66,9 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
                 "plot_fig2/main.log"):
         assert (res / "logs" / log).exists()
     assert (res / "benchmarks/train_toy/fig3a/N4_L2_s0_seed0_readout.tsv").exists()
-    # the width rule (tests/config/test.yaml: lr_width 8): N = 12 trains at 0.05 * 8 / 12
+    # the width rule (tests/config/test.yaml: lr_width 8): N = 24 trains at 0.05 * 8 / 24
     hist = _read(res / "toy/nets/fig3b/N24_L2_s0_seed0_full.history.tsv")
-    assert hist.lr.iloc[-1] == pytest.approx(0.05 * 8 / 12)
+    assert hist.lr.iloc[-1] == pytest.approx(0.05 * 8 / 24)
 
     dry = run_snakemake(tmp_path, CONFIG, "-n", *TARGETS, timeout=600)
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout
