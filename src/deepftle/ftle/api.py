@@ -229,10 +229,4 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
             dirs.append(vecs.reshape(x.shape[0], *in_shape, k))
     lam = torch.stack(lams)
     vecs = torch.stack(dirs) if return_directions else None
-    if single:
-        lam = lam[:, 0]
-        vecs = None if vecs is None else vecs[:, 0]
-    if layers is None:
-        lam = lam[0]
-        vecs = None if vecs is None else vecs[0]
-    return (lam, vecs) if return_directions else lam
+    return layout.squeeze_result(lam, vecs, single, layers is not None, return_directions)

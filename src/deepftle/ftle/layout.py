@@ -125,3 +125,15 @@ def unknown_layout_message(model) -> str:
         return f"a plain callable ({getattr(model, '__name__', type(model).__name__)})"
     owners = _unknown_owners(model)
     return "parameters held by " + ", ".join(owners[:3]) + (" ..." if len(owners) > 3 else "")
+
+
+def squeeze_result(lam, vecs, single: bool, per_layer: bool, return_directions: bool):
+    """The public result from the ``(depths, P, ...)`` arrays of either path: a single ``k``
+    drops the exponent axis (``single``), ``layers=None`` drops the depth axis."""
+    if single:
+        lam = lam[:, 0]
+        vecs = None if vecs is None else vecs[:, 0]
+    if not per_layer:
+        lam = lam[0]
+        vecs = None if vecs is None else vecs[0]
+    return (lam, vecs) if return_directions else lam

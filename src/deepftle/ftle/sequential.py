@@ -43,6 +43,7 @@ import torch
 from torch import nn
 
 from .checks import check_points
+from .layout import squeeze_result
 from .kernels import (canonical_sign, qr2, safe_divisor, tanh_and_derivative, top_eig2, top_eig_power,
                       unit_start)
 _SQRT_PI = math.sqrt(math.pi)
@@ -550,11 +551,5 @@ def sequential_ftle(steps, x, k, return_directions, layers, batch_size):
                                    (len(depths), idx.numel(), d_in, k)))
                 propagate(steps, x[idx], request, redo, None, work)
                 out.put(idx, redo)
-    lam, directions = out.lam, out.directions
-    if single:
-        lam = lam[:, 0]
-        directions = None if directions is None else directions[:, 0]
-    if layers is None:
-        lam = lam[0]
-        directions = None if directions is None else directions[0]
-    return (lam, directions) if return_directions else lam
+    return squeeze_result(out.lam, out.directions, single, layers is not None,
+                          return_directions)
