@@ -194,6 +194,29 @@ def _probe(fn, x):
                          f"{tuple(x.shape[1:])}): {type(exc).__name__}: {exc}") from exc
 
 
+def _check_differentiable(fn, x, where: str):
+    """The output must be a floating tensor that autograd connects to the input (one backward
+    pass on the first point); ``.detach()``, ``torch.no_grad``, ``argmax`` or a detour through
+    NumPy inside the model break that, and would otherwise give ``-inf`` or, in forward mode
+    (which ``torch.no_grad`` does not stop), a wrong exponent."""
+    why = None
+    xp = x[:1].detach().requires_grad_(True)
+    try:
+        with torch.enable_grad(), generic._differentiable_attention():
+            out = fn(xp)
+    except Exception as exc:  # noqa: BLE001 - e.g. .numpy() on a tensor that requires grad
+        why = f"it fails when the input requires grad ({type(exc).__name__}: {exc})"
+    else:
+        if not (out.is_floating_point() or out.is_complex()):
+            why = f"it is a {out.dtype} tensor (argmax, rounding to integers, ...)"
+        elif not out.requires_grad or torch.autograd.grad(
+                out, xp, torch.ones_like(out), allow_unused=True)[0] is None:
+            why = ("autograd finds no path from the input to it (.detach(), torch.no_grad(), "
+                   "a detour through NumPy or a copy of the data inside the model)")
+    if why is not None:
+        raise ValueError(f"{where} does not depend differentiably on the input: {why}")
+
+
 def _generic(model, x, k, return_directions, layers, batch_size, depth, method, dtype, device):
     if layers is not None and (isinstance(layers, int) or any(isinstance(l, int)
                                                               for l in layers)):
@@ -213,17 +236,24 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
     lams, dirs = [], []
     for target in targets:
         probe = _probe(target.fn, x)
+        where = "the model's output" + ("" if target.name is None else f" at {target.name!r}")
+        _check_differentiable(target.fn, x, where)
         if not torch.isfinite(probe).all():
-            raise ValueError(f"the model's output{'' if target.name is None else ' at ' + repr(target.name)} "
-                             f"is not finite at the first point")
+            raise ValueError(f"{where} is not finite at the first point")
         d_out = probe.shape[1]
         if k > min(d_in, d_out):
             raise ValueError(f"k must be an integer in 1..min(d_in, d_out) = "
                              f"1..{min(d_in, d_out)}, got {k!r}")
         chosen = generic.choose_method(d_in, d_out, k,
                                        "auto" if method == "generic" else method)
-        lam, vecs, _ = generic.generic_ftle(target, x, k, return_directions, batch_size, chosen,
-                                            d_out)
+        try:
+            lam, vecs, _ = generic.generic_ftle(target, x, k, return_directions, batch_size,
+                                                chosen, d_out)
+        except torch.OutOfMemoryError:
+            raise
+        except RuntimeError as exc:  # functorch refusals: .item(), data-dependent control flow
+            raise ValueError(f"{where} could not be differentiated with torch.func (jvp / vjp "
+                             f"under vmap, method {chosen!r}): {exc}") from exc
         lams.append(lam)
         if return_directions:
             dirs.append(vecs.reshape(x.shape[0], *in_shape, k))
