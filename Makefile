@@ -8,7 +8,7 @@ CORES      ?= 2
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.deepftle-installed
 
-.PHONY: figures test bench bench-pipeline bench-train report test-slurm clean-venv
+.PHONY: figures test bench bench-pipeline bench-train report test-slurm test-gpu clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(STAMP)
 # Live single-node SLURM (root; installs slurm-wlm and munge): tests/slurm/run.sh
 test-slurm: $(STAMP)
 	BIN=$(abspath $(BIN)) tests/slurm/run.sh
+
+# On a CUDA machine (with a CUDA build of torch, e.g. TORCH_SPEC='torch>=2.1'): the engine on
+# the GPU against float64 CPU references, and the tiny Figures 1-4 pipeline with device: cuda
+# compared with a CPU run (tests/gpu/run.sh). Stops with exit 2 where torch sees no GPU.
+test-gpu: $(STAMP)
+	BIN=$(abspath $(BIN)) tests/gpu/run.sh
 
 # Snakemake report of the current results (every figure with its caption, the summary tables)
 report: $(STAMP)

@@ -135,7 +135,7 @@ def _attack(model, x0, s: AttackSettings, preprocess, record: bool, progress: bo
     alpha = torch.full((n,), float(s.step), dtype=x0.dtype, device=dev)
     steps = torch.zeros(n, dtype=torch.long, device=dev)
     kicks = torch.zeros(n, dtype=torch.long, device=dev)
-    gen = torch.Generator(device=dev).manual_seed(0)
+    gen = torch.Generator().manual_seed(0)  # CPU stream: the same kicks on every device
     path = [x[0].clone()] if record else None
     bar = tqdm(range(s.max_steps), desc="attack steps", file=sys.stderr, disable=not progress,
                mininterval=2.0)
@@ -162,7 +162,7 @@ def _attack(model, x0, s: AttackSettings, preprocess, record: bool, progress: bo
         stalled = torch.nonzero(active & stuck).flatten()
         if len(stalled):
             if guides is None:
-                noise = torch.randn(x[stalled].shape, generator=gen, device=dev, dtype=x.dtype)
+                noise = torch.randn(x[stalled].shape, generator=gen, dtype=x.dtype).to(dev)
             else:
                 noise = guides[stalled].to(x.dtype) - x[stalled]
             noise *= KICK * s.step / torch.linalg.vector_norm(noise, dim=1, keepdim=True)

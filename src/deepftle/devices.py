@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["resolve_device", "job_device", "set_deterministic", "DEFAULT_LOCK_DIR",
+__all__ = ["resolve_device", "job_device", "set_deterministic", "exact_float32", "DEFAULT_LOCK_DIR",
            "FAKE_GPUS_ENV", "LOCK_DIR_ENV"]
 
 DEFAULT_LOCK_DIR = ".snakemake/gpu-locks"
@@ -76,6 +76,26 @@ def set_deterministic(enabled: bool = True) -> None:
     torch.use_deterministic_algorithms(enabled)
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = enabled
+
+
+@contextlib.contextmanager
+def exact_float32():
+    """Float32 matrix products and convolutions in full float32 on CUDA while inside.
+
+    By default cuDNN runs float32 convolutions in TF32 (10-bit mantissa) on Ampere and later
+    GPUs: a relative error ~1e-3 in every convolution's output, so a CNN's exponents would be
+    off by ~1e-3 / L and GPU results would drift from CPU ones. Matmul TF32 is off by default,
+    but a user may have turned it on. Both are switched off here and restored on exit (a no-op
+    on the CPU, which has no TF32).
+    """
+    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul
+        torch.backends.cudnn.allow_tf32 = cudnn
 
 
 def _lock_dir(lock_dir) -> Path:
@@ -140,7 +160,8 @@ def job_device(name: str = "auto", *, lock_dir=None, poll_s: float = 0.5,
     ``cpu`` (or ``auto`` without CUDA) yields the CPU and locks nothing. CUDA: locks a free
     device under ``lock_dir`` (default: the job's config ``gpu_lock_dir``, else
     ``$DEEPFTLE_GPU_LOCK_DIR``, else ``.snakemake/gpu-locks``), makes it the current CUDA
-    device and yields ``cuda:i``; the lock is released on exit. ``deterministic`` (default:
+    device and yields ``cuda:i`` (inside :func:`exact_float32`: no TF32, so GPU and CPU runs
+    agree to float32 rounding); the lock is released on exit. ``deterministic`` (default:
     the job's config ``deterministic``) calls :func:`set_deterministic` first.
     """
     if deterministic if deterministic is not None else _job_config("deterministic"):
@@ -168,7 +189,8 @@ def job_device(name: str = "auto", *, lock_dir=None, poll_s: float = 0.5,
             print(f"device: {device} ({torch.cuda.get_device_name(i)}; "
                   f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')}; "
                   f"lock {path})", flush=True)
-            yield device
+            with exact_float32():
+                yield device
     finally:
         try:
             fcntl.flock(fd, fcntl.LOCK_UN)

@@ -1,4 +1,5 @@
-"""Compare the outputs of two runs of the pipeline: ``compare.py LOCAL_DIR SLURM_DIR``.
+"""Compare the outputs of two runs of the pipeline: ``compare.py LOCAL_DIR SLURM_DIR``
+(``--rtol R --atol A --labels cpu,cuda`` for other pairs of runs, e.g. tests/gpu/run.sh).
 
 Walks ``results/`` of both working directories and compares every data file that the
 pipeline writes: ``.npz`` arrays and ``.pt`` networks (allclose; provenance ignored), ``.tsv``
@@ -106,7 +107,10 @@ def compare_tsv(x: Path, y: Path):
     return True, f"{a.shape[0]} rows, max |diff| {worst:g}"
 
 
-def main(local: str, slurm: str) -> int:
+def main(local: str, slurm: str, rtol: float = RTOL, atol: float = ATOL,
+         labels: tuple[str, str] = ("local", "SLURM")) -> int:
+    global RTOL, ATOL
+    RTOL, ATOL = rtol, atol
     ra, rb = Path(local) / "results", Path(slurm) / "results"
     checkers = {".npz": compare_npz, ".pt": compare_pt, ".tsv": compare_tsv}
 
@@ -116,8 +120,8 @@ def main(local: str, slurm: str) -> int:
                 and (p.suffix in checkers or p.suffix in {".pkl", ".pdf", ".png"})}
 
     fa, fb = data_files(ra), data_files(rb)
-    failures = [f"only in local run: {p}" for p in sorted(fa - fb)]
-    failures += [f"only in SLURM run: {p}" for p in sorted(fb - fa)]
+    failures = [f"only in {labels[0]} run: {p}" for p in sorted(fa - fb)]
+    failures += [f"only in {labels[1]} run: {p}" for p in sorted(fb - fa)]
     compared = 0
     for rel in sorted(fa & fb):
         check = checkers.get(rel.suffix)
@@ -137,5 +141,21 @@ def main(local: str, slurm: str) -> int:
     return 1 if failures else 0
 
 
+def cli(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("first", help="working directory of the first run (holds results/)")
+    ap.add_argument("second", help="working directory of the second run")
+    ap.add_argument("--rtol", type=float, default=RTOL)
+    ap.add_argument("--atol", type=float, default=ATOL)
+    ap.add_argument("--labels", default="local,SLURM", help="names of the two runs")
+    a = ap.parse_args(argv)
+    labels = tuple(a.labels.split(","))
+    if len(labels) != 2:
+        ap.error(f"--labels needs two comma-separated names, got {a.labels!r}")
+    return main(a.first, a.second, a.rtol, a.atol, labels)
+
+
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    sys.exit(cli())

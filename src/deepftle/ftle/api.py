@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from ..devices import exact_float32
 from . import generic, layout
 from .checks import check_dtype, check_module, check_points, model_dtype_device
 from .sequential import NotFusable, parse_trunk, sequential_ftle
@@ -106,7 +107,8 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, return_directions: bool = F
         ``nn.Linear`` layers and elementwise activations (``Tanh``, ``ReLU``, ``Sigmoid``,
         ``Softplus``, ``deepftle.model.Erf``, ...; nested Sequentials, ``Identity`` and
         eval-mode ``Dropout`` allowed), and ``deepftle.MLP``, take the fused path. Runs on the
-        model's device and in its dtype (float32 or float64).
+        model's device and in its dtype (float32 or float64); on CUDA with TF32 switched off
+        for the call (:func:`deepftle.devices.exact_float32`).
     x:
         Inputs ``(P, *in_shape)`` (or ``(d_in,)`` for one point of a vector input), tensor or
         array.
@@ -157,13 +159,14 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, return_directions: bool = F
     if method == "fused" and steps is None:
         raise ValueError("method='fused' needs an nn.Sequential of Linear layers and "
                          "elementwise activations (or a deepftle.MLP) and integer layers")
-    if steps is not None:
-        out = sequential_ftle(steps, x, k, return_directions, layers, batch_size)
-        if depth is not None:
-            out = _rescale_depth(out, steps, layers, depth, return_directions)
-        return out
-    return _generic(model, x, k, return_directions, layers, batch_size, depth, method,
-                    dtype, device)
+    with exact_float32():  # no TF32 on CUDA: the exponents need full float32 products
+        if steps is not None:
+            out = sequential_ftle(steps, x, k, return_directions, layers, batch_size)
+            if depth is not None:
+                out = _rescale_depth(out, steps, layers, depth, return_directions)
+            return out
+        return _generic(model, x, k, return_directions, layers, batch_size, depth, method,
+                        dtype, device)
 
 
 def _rescale_depth(out, steps, layers, depth, return_directions):
