@@ -60,3 +60,27 @@ def test_bad_labels_are_refused(tmp_path):
     a = _run_dir(tmp_path / "a", [0.1], 0.99)
     out = _compare(a, a, "--labels", "cpu")
     assert out.returncode == 2 and "two comma-separated names" in out.stderr
+
+
+def test_normwise_tolerance_scales_with_the_largest_entry(tmp_path):
+    """An ill-conditioned array (a least-squares readout): a small entry moves by more than
+    rtol of itself but not of the array's largest entry."""
+    a = _run_dir(tmp_path / "a", [50.0, 1e-3], 0.99)
+    b = _run_dir(tmp_path / "b", [50.0, 1e-3 + 2e-3], 0.99)
+    assert _compare(a, b, "--rtol", "1e-3", "--atol", "0").returncode == 1
+    out = _compare(a, b, "--rtol", "1e-3", "--atol", "0", "--normwise")
+    assert out.returncode == 0, out.stdout
+    assert "(normwise)" in out.stdout
+    c = _run_dir(tmp_path / "c", [50.0, float("nan")], 0.99)  # a new NaN is never close
+    assert _compare(a, c, "--rtol", "1", "--normwise").returncode == 1
+
+
+def test_values_skip_compares_layout_only(tmp_path):
+    a = _run_dir(tmp_path / "a", [0.1, -0.2], 0.99)
+    b = _run_dir(tmp_path / "b", [5.0, 7.0], 0.99)
+    assert _compare(a, b).returncode == 1
+    out = _compare(a, b, "--values-skip", "toy/lam.npz")
+    assert out.returncode == 0, out.stdout
+    assert "values not compared" in out.stdout
+    c = _run_dir(tmp_path / "c", [0.1, -0.2, 0.3], 0.99)  # another shape still fails
+    assert _compare(a, c, "--values-skip", "toy/lam.npz").returncode == 1

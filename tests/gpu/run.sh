@@ -8,15 +8,19 @@
 # 2. the tiny Figures 1-4 pipeline (the configs of tests/slurm/test_configs.py: toy nets and
 #    synthetic MNIST-format data, no network) twice, with `device: cuda` and `device: cpu`;
 #    every training / FTLE job of the CUDA run must log a CUDA device;
-# 3. every data file of the two runs compared (tests/slurm/compare.py) within
-#    rtol = GPU_RTOL (default 1e-3) and atol = GPU_ATOL (default 1e-4): float32 kernels sum
-#    in another order on the GPU (relative 1e-7 per operation), and the tiny trainings
-#    (a few hundred SGD / Adam steps) carry that into the weights and the exponents.
+# 3. every data file of the two runs compared (tests/slurm/compare.py --normwise): max |a - b|
+#    <= GPU_ATOL + GPU_RTOL * max |b| per array (defaults 1e-4, 1e-3). The openTSNE outputs
+#    (VALUES_SKIP) are compared by layout only: that optimisation is chaotic.
 #
-# Without a CUDA device it stops at once (exit 2) saying so; the same engine checks run on the
-# CPU under `make test`. DEV=cpu tests/gpu/run.sh runs this script's own logic on a machine
-# without a GPU (both pipeline runs on the CPU, which must then agree exactly); it proves
-# nothing about GPUs.
+# The tolerances are calibrated on the CPU: the same pipeline rerun with another rounding
+# (ATEN_CPU_CAPABILITY=default, MKL_CBWR=COMPATIBLE: other float32 kernels, other summation
+# order, as on a GPU) moved the arrays by at most 1.4e-4 of their largest entry (the attack
+# path's cos(v1, step)), the weights by <= 3e-5 relative, and the openTSNE coordinates by
+# up to 11. `DEV=cpu tests/gpu/run.sh` repeats that calibration: step 1 on the CPU, step 2 with
+# the perturbed rounding in place of CUDA, step 3 unchanged. It proves nothing about GPUs.
+#
+# Without a CUDA device (and DEV unset) it stops at once (exit 2) saying so; the engine tests
+# of step 1 also run on the CPU under `make test`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -34,7 +38,7 @@ die() { log "FAIL: $1"; exit "${2:-1}"; }
 T0=$(date +%s)
 
 [[ -x $BIN/python ]] || die "no $BIN/python; run 'make test-gpu' (bootstraps .venv)"
-[[ $DEV == cpu ]] && log "DEV=cpu: a self-test of this script on the CPU, not a GPU test"
+[[ $DEV == cpu ]] && log "DEV=cpu: the CPU calibration of this test (perturbed rounding), not a GPU test"
 [[ $DEV == cpu ]] || "$BIN/python" - <<'PY' || die "torch sees no CUDA device: make test-gpu needs one (install a CUDA build of torch, e.g. make TORCH_SPEC='torch>=2.1' test-gpu)" 2
 import sys, torch
 if not torch.cuda.is_available():
@@ -52,28 +56,31 @@ DEEPFTLE_TEST_DEVICE=$DEV "$BIN/python" -m pytest -q -p no:cacheprovider tests/g
 # ------------------------------------------------------------------ 2. tiny pipeline twice
 WORK=$(mktemp -d /tmp/deepftle-gpu.XXXXXX)
 "$BIN/python" tests/slurm/test_configs.py "$WORK/configs" >/dev/null
-for dev in $DEV cpu; do
-  [[ -d $WORK/$dev ]] && dev=cpu2
-  mkdir -p "$WORK/$dev"
-  log "tiny pipeline with device: $dev (${TARGETS[*]})"
+# the chaotic openTSNE stage: compared by layout only (see the header)
+VALUES_SKIP=(mnist/embedding.npz mnist/adversarial_tsne.npz figures/fig4_tsne_box.tsv)
+FIRST=$DEV; [[ $DEV == cpu ]] && FIRST=perturbed
+for run in $FIRST cpu; do
+  mkdir -p "$WORK/$run"
+  env=()
+  [[ $run == perturbed ]] && env=(ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE)
+  log "tiny pipeline, run $run (${TARGETS[*]})"
   t=$(date +%s)
-  "$BIN/snakemake" --snakefile "$ROOT/Snakefile" --directory "$WORK/$dev" \
-    --configfile "$WORK/configs/test_all.yaml" --config device=${dev%2} \
-    --cores "$CORES" "${TARGETS[@]}" >"$WORK/$dev/snakemake.log" 2>&1 \
-    || { tail -n 60 "$WORK/$dev/snakemake.log"; die "pipeline with device: $dev failed ($WORK)"; }
-  log "device: $dev: $(($(date +%s) - t)) s"
+  env "${env[@]}" "$BIN/snakemake" --snakefile "$ROOT/Snakefile" --directory "$WORK/$run" \
+    --configfile "$WORK/configs/test_all.yaml" --config device=${run/perturbed/cpu} \
+    --cores "$CORES" "${TARGETS[@]}" >"$WORK/$run/snakemake.log" 2>&1 \
+    || { tail -n 60 "$WORK/$run/snakemake.log"; die "pipeline run $run failed ($WORK)"; }
+  log "run $run: $(($(date +%s) - t)) s"
 done
 # the jobs that choose a device print it to their log (deepftle.devices.job_device)
-ndev=$(grep -lE "^device: $DEV" -r "$WORK/$DEV/results/logs" | wc -l)
-nother=$(grep -lE '^device: ' -r "$WORK/$DEV/results/logs" | xargs -r grep -LE "^device: $DEV" | wc -l)
-((ndev > 0)) || die "no job of the $DEV run logged device: $DEV ($WORK/$DEV/results/logs)"
-((nother == 0)) || die "$nother jobs of the $DEV run logged another device"
-log "$DEV run: $ndev jobs logged device: $DEV"
-second=cpu; [[ $DEV == cpu ]] && second=cpu2 && RTOL=0 && ATOL=0
+ndev=$(grep -lE "^device: $DEV" -r "$WORK/$FIRST/results/logs" | wc -l)
+nother=$(grep -lE '^device: ' -r "$WORK/$FIRST/results/logs" | xargs -r grep -LE "^device: $DEV" | wc -l)
+((ndev > 0)) || die "no job of the $FIRST run logged device: $DEV ($WORK/$FIRST/results/logs)"
+((nother == 0)) || die "$nother jobs of the $FIRST run logged another device"
+log "$FIRST run: $ndev jobs logged device: $DEV"
 
 # ------------------------------------------------------------------ 3. compare
-"$BIN/python" tests/slurm/compare.py "$WORK/$second" "$WORK/$DEV" --rtol "$RTOL" \
-  --atol "$ATOL" --labels "$second,$DEV" \
-  || die "$DEV and $second outputs differ beyond rtol=$RTOL atol=$ATOL ($WORK)"
+"$BIN/python" tests/slurm/compare.py "$WORK/cpu" "$WORK/$FIRST" --rtol "$RTOL" --atol "$ATOL" \
+  --normwise --values-skip "${VALUES_SKIP[@]}" --labels "cpu,$FIRST" \
+  || die "$FIRST and cpu outputs differ beyond rtol=$RTOL atol=$ATOL (normwise; $WORK)"
 [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$WORK"
 log "PASS in $(($(date +%s) - T0)) s"
