@@ -19,7 +19,7 @@ def _ftle(n=2000, rises=True, acc=(0.985, 0.98), seed=0):
     wrong = rng.random(n) < 0.3 * s
     H = s + 0.05 * rng.random(n)
     return dict(lam1=lam, correct=~wrong, H=H, H_single=H * 0.9, ensemble_size=np.array(3),
-                arch=np.array("tanh CNN: test"), depth=np.array(3), epochs=np.array(5),
+                arch=np.array("tanh CNN: test"), kind=np.array("cnn"), depth=np.array(3), epochs=np.array(5),
                 test_accuracy=np.array(acc), train_accuracy=np.array([a + 0.005 for a in acc]))
 
 
@@ -41,6 +41,7 @@ def test_claims_hold_when_error_and_H_rise():
     assert [c.figure for c in claims] == ["figS2"] * 6
     assert all(c.holds for c in claims), [(c.claim, c.value) for c in claims]
     assert claims[0].value == 0 and "of 3" in claims[0].claim
+    assert "CNN (L = 3)" in claims[2].claim
     assert not any("below" in c.claim for c in claims[2:])
 
 

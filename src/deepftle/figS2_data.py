@@ -12,6 +12,9 @@ from .claims import claim
 
 __all__ = ["figS2_architecture", "figS2_tables", "figS2_claims", "figS2_summary", "below_floor"]
 
+#: the architecture as the claims name it (the figure's title gives the full layout)
+SHORT_NAMES = {"cnn": "CNN", "resmlp": "residual MLP"}
+
 
 def figS2_architecture(figS2: dict, train: dict) -> dict:
     """The :func:`deepftle.archs.build_net` dict of the configured architecture: ``figS2`` holds
@@ -38,7 +41,7 @@ def figS2_tables(ftle: dict, n_bins: int = 60) -> dict:
     return dict(bins=equal_width_bins(ftle["lam1"], error, ftle["H"], n_bins),
                 n_neg_inf=int(np.isneginf(ftle["lam1"]).sum()),
                 ensemble_size=int(ftle["ensemble_size"]), arch=str(ftle["arch"]),
-                depth=int(ftle["depth"]), n_test=int(len(ftle["lam1"])),
+                depth=int(ftle["depth"]), n_test=int(len(ftle["lam1"])), n_bins=int(n_bins),
                 test_accuracy=np.asarray(ftle["test_accuracy"], dtype=float),
                 epochs=int(ftle["epochs"]))
 
@@ -48,7 +51,8 @@ def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1) -> list:
     net of the ensemble reaches the accuracy floor; error and H rise with λ₁ (Spearman ρ); the
     top λ₁ decile has a higher error rate and a higher H than the bottom decile. When nets are
     below the floor, every other claim says so in its text."""
-    arch, m = str(ftle["arch"]), int(ftle["ensemble_size"])
+    arch = f"{SHORT_NAMES.get(str(ftle['kind']), str(ftle['kind']))} (L = {int(ftle['depth'])})"
+    m = int(ftle["ensemble_size"])
     below = below_floor(ftle, min_accuracy)
     lam = np.asarray(ftle["lam1"], dtype=float)
     err = (~np.asarray(ftle["correct"], dtype=bool)).astype(float)

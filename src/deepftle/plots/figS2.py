@@ -28,7 +28,8 @@ def plot_figS2(t: dict, pdf, png, min_accuracy: float):
             f"test accuracy {100 * acc[0]:.2f} % (ensemble {100 * acc.min():.2f}-"
             f"{100 * acc.max():.2f} %)")
     ax.set_title(f"{t['arch']}, {t['epochs']} epochs; {accs}", fontsize=8, loc="left")
-    notes = [f"{t['n_test']} test images, {len(t['bins'])} equal-width bins"]
+    notes = [f"{t['n_test']} MNIST test images in {t['n_bins']} equal-width bins of λ₁ "
+             f"({len(t['bins'])} with ≥ 5 images drawn)"]
     if t["n_neg_inf"]:
         notes.append(f"{t['n_neg_inf']} with λ₁ = −∞ not shown")
     if below.any():
@@ -38,5 +39,5 @@ def plot_figS2(t: dict, pdf, png, min_accuracy: float):
                      f"{100 * min_accuracy:g} % accuracy floor")
         ax.text(0.5, 0.9, "below the accuracy floor", transform=ax.transAxes, ha="center",
                 va="top", color=FLOOR_COLOUR, fontsize=9)
-    fig.text(0.5, 0.005, "; ".join(notes), ha="center", fontsize=7)
+    fig.text(0.5, -0.02, "; ".join(notes), ha="center", va="top", fontsize=7)
     save(fig, pdf, png)
