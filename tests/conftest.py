@@ -1,5 +1,5 @@
 """Shared fixtures. ``full_pipeline_run``: one complete run of the tiny Figures 1-4 pipeline
-(tests/config/test.yaml plus a synthetic MNIST-format data set), made once per test session and
+(tests/config/test.yaml plus a synthetic MNIST-format data set; Figures 1-4, S1, S2), made once per test session and
 reused by every test that only reads its results or dry-runs on it (end-to-end checks,
 determinism, provenance, report). ``toy_pipeline_run`` is its work directory."""
 
@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TOY_CONFIG = ROOT / "tests/config/test.yaml"
 TOY_TARGETS = ("fig1", "fig2", "fig3", "figS1")
-FULL_TARGETS = ("fig1", "fig2", "fig3", "figS1", "fig4")
+FULL_TARGETS = ("fig1", "fig2", "fig3", "figS1", "fig4", "figS2")
 sys.path.insert(0, str(ROOT / "tests" / "slurm"))
 from test_configs import write_configs  # noqa: E402
 

@@ -64,9 +64,14 @@ CASES = {
     "duplicate-seeds": ({"toy": {"fig3a": {"seeds": [0, 0]}}}, False, "toy.fig3a.seeds"),
     "bad-checksum": ({"mnist": {"data": {"checksums": {"t10k-labels-idx1-ubyte": "xyz"}}}},
                      False, "mnist.data.checksums.t10k-labels-idx1-ubyte"),
+    "figS2-arch-bad-enum": ({"mnist": {"figS2": {"arch": "vit"}}}, False, "mnist.figS2.arch"),
+    "figS2-one-channel": ({"mnist": {"figS2": {"cnn": {"channels": [8]}}}}, False,
+                          "mnist.figS2.cnn.channels"),
     "missing-top-level-key": (_without("device"), True, "device"),
     "missing-toy-key": (_without("toy", "seed"), True, "toy.seed"),
     "missing-mnist-key": (_without("mnist", "train", "epochs"), True, "mnist.train.epochs"),
+    "missing-figS2-key": (_without("mnist", "figS2", "min_accuracy"), True,
+                          "mnist.figS2.min_accuracy"),
 }
 
 

@@ -1,4 +1,5 @@
-"""End to end: the whole Figure 4 DAG on a tiny synthetic MNIST-format data set (no network)."""
+"""End to end: the whole Figure 4 and Fig. S2 DAG on a tiny synthetic MNIST-format data set
+(no network)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
+import deepftle
 from conftest import run_snakemake
 from deepftle.io import load_npz, read_tsv
+from deepftle.mnist_nets import load_tensors
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +81,52 @@ def test_fig4_pipeline_on_synthetic_mnist(full_pipeline_run):
     dry = run_snakemake(tmp_path, config, "fig4", "-n", timeout=600)
     assert dry.returncode == 0, dry.stderr[-3000:]
     assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_figS2_pipeline_on_synthetic_mnist(full_pipeline_run):
+    """Fig. S2: the configured other architecture trained as an ensemble (one job per net),
+    lambda_1 of net 0 over the test set, H of the ensemble, claims with the floor marked."""
+    tmp_path, config = full_pipeline_run
+    cfg = yaml.safe_load(config.read_text())["mnist"]["figS2"]
+    res = tmp_path / "results"
+    for ext in ("pdf", "png"):
+        assert (res / "figures" / f"figS2.{ext}").stat().st_size > 10_000
+    run = res / "mnist/figS2" / cfg["arch"]
+    m = cfg["ensemble_size"]
+    assert m == 2
+    for n in range(m):
+        assert len(read_tsv(run / f"net{n}.history.tsv")) == cfg["epochs"] + 1
+        assert (res / f"logs/train_mnist_figS2/net{n}.log").exists()
+    f, prov = load_npz(run / "ftle.npz")
+    assert str(f["kind"]) == "cnn" and int(f["depth"]) == 3 and prov["config_hash"]
+    assert len(f["lam1"]) == 100 and np.isfinite(f["lam1"]).all()  # all synthetic test images
+    assert int(f["ensemble_size"]) == m and len(f["test_accuracy"]) == m
+    assert not np.allclose(f["H"], f["H_single"])  # H is the ensemble's, not net 0's own
+    # lambda_1 is the CNN trunk's: recompute it at a few images from the checkpoint
+    net = deepftle.load_model(run / "net0.pt")
+    data = load_tensors(tmp_path / "resources/mnist")
+    x = data.inputs("test")[:5]
+    lam = deepftle.ftle(net.eval().trunk, x, depth=3)[:, 0].double().numpy()
+    np.testing.assert_allclose(f["lam1"][:5], lam, atol=1e-6)
+    assert np.array_equal(f["pred"], net(data.inputs("test")).argmax(1).numpy())
+
+    bins = read_tsv(res / "figures/figS2_bins.tsv")
+    n_bins = yaml.safe_load(config.read_text())["mnist"]["fig4"]["n_bins"]
+    assert bins["n"].sum() <= 100 and 1 <= len(bins) <= n_bins
+    claims = read_tsv(res / "claims/figS2.tsv")
+    assert list(claims.columns) == ["figure", "claim", "value", "threshold", "holds"]
+    assert len(claims) == 6 and (claims["figure"] == "figS2").all()
+    below = int((np.asarray(f["test_accuracy"]) < cfg["min_accuracy"]).sum())
+    floor = claims.iloc[0]
+    assert floor["value"] == below and bool(floor["holds"]) == (below == 0)
+    if below:  # the tiny nets are below the floor: every trend claim says so
+        assert claims["claim"].iloc[2:].str.contains("below the accuracy floor").all()
+    for rule in ("train_mnist_figS2", "ftle_mnist_figS2", "claims_figS2", "plot_figS2"):
+        assert (res / "benchmarks" / rule).exists(), rule
+    dry = run_snakemake(tmp_path, config, "figS2", "-n", timeout=600)
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
 
 
 @pytest.mark.slow

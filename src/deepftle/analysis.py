@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["entropy", "ensemble_entropy", "equal_count_bins", "equal_width_bins", "class_box",
-           "box_table", "summary_table", "cluster_centres", "nearest_cluster"]
+           "box_table", "summary_table", "cluster_centres", "nearest_cluster", "spearman",
+           "decile_means"]
 
 
 def entropy(probs) -> np.ndarray:
@@ -103,6 +104,35 @@ def equal_count_bins(lam, error, H, n_bins: int = 20) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def spearman(a, b) -> float:
+    """Spearman ρ over the pairs where both are finite (NaN when fewer than 3 pairs)."""
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3:
+        return float("nan")
+    return float(spearmanr(a[ok], b[ok]).statistic)
+
+
+def decile_means(lam, values, decile: float = 0.1) -> dict:
+    """Mean of ``values`` over the lowest and the highest ``decile`` fraction of inputs by λ₁
+    (finite λ₁ only; at least one input each): ``bottom``, ``top``, and the λ₁ cut-offs
+    ``lam_bottom_max`` / ``lam_top_min``."""
+    lam = np.asarray(lam, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(lam)
+    l, v = lam[finite], values[finite]
+    if len(l) == 0:
+        raise ValueError("no finite lambda_1 to split into deciles")
+    if not 0 < decile <= 0.5:
+        raise ValueError(f"decile must be in (0, 0.5], got {decile!r}")
+    order = np.argsort(l, kind="stable")
+    m = max(1, int(round(decile * len(l))))
+    return dict(bottom=float(v[order[:m]].mean()), top=float(v[order[-m:]].mean()),
+                lam_bottom_max=float(l[order[m - 1]]), lam_top_min=float(l[order[-m]]))
+
+
 def class_box(coords, fraction: float = 0.93) -> dict:
     """Smallest-area axis-aligned box centred at the (coordinate-wise) median of ``coords``
     that holds at least ``fraction`` of the points.
@@ -171,13 +201,12 @@ def summary_table(history, lam_test, error_test, H_test, boxes: pd.DataFrame,
              ("spearman_lam1_error_p", float(rho_e.pvalue)),
              ("spearman_lam1_H", float(rho_h.statistic)),
              ("spearman_lam1_H_p", float(rho_h.pvalue))]
-    order = np.argsort(l, kind="stable")
-    m = max(1, int(round(decile * len(l))))
-    rows += [("error_bottom_decile", float(e[order[:m]].mean())),
-             ("error_top_decile", float(e[order[-m:]].mean())),
+    d = decile_means(l, e, decile)
+    rows += [("error_bottom_decile", d["bottom"]),
+             ("error_top_decile", d["top"]),
              ("error_all", float(e.mean())),
-             ("lam1_bottom_decile_max", float(l[order[m - 1]])),
-             ("lam1_top_decile_min", float(l[order[-m]]))]
+             ("lam1_bottom_decile_max", d["lam_bottom_max"]),
+             ("lam1_top_decile_min", d["lam_top_min"])]
     for _, r in boxes.iterrows():
         c = int(r["cls"])
         rows += [(f"box_fraction_class{c}", float(r["fraction"])),

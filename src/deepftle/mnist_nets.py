@@ -54,11 +54,13 @@ def net_seed(train: dict, kind: str = "main", index: int | None = None) -> int:
     return job_seed(train["seed"], kind, index)
 
 
-def _build(train: dict, seed: int, width: int | None, epochs: int | None):
+def _build(train: dict, seed: int, width: int | None, epochs: int | None,
+           arch: dict | None = None):
     """``(protocol, model, generator, TrainConfig)`` of one net: ``train`` with the ``width`` /
-    ``epochs`` overrides, the model initialised (fan-in) from ``Generator().manual_seed(seed)``,
-    which then shuffles its minibatches."""
-    import deepftle
+    ``epochs`` overrides, the model (the ``train`` MLP, or ``arch``: a
+    :func:`deepftle.archs.build_net` dict) initialised (fan-in) from
+    ``Generator().manual_seed(seed)``, which then shuffles its minibatches."""
+    from .archs import build_net, init_net
     from .train import TrainConfig
 
     p = dict(train)
@@ -68,17 +70,19 @@ def _build(train: dict, seed: int, width: int | None, epochs: int | None):
         p["epochs"] = int(epochs)
     gen = torch.Generator().manual_seed(int(seed))
     torch.manual_seed(int(seed))
-    model = deepftle.MLP(**net_architecture(p))
-    deepftle.init_mlp(model, gen)
+    model = build_net(net_architecture(p) if arch is None else arch)
+    init_net(model, gen)
     cfg = TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=p["epochs"],
                       batch_size=p["batch_size"], schedule=p["schedule"],
                       weight_decay=p["weight_decay"])
     return p, model, gen, cfg
 
 
-def _report(p, seed, history):
+def _report(p, seed, history, model):
+    from .archs import describe
+
     last = history.iloc[-1]
-    print(f"N = {p['width']}, L = {p['depth']}, {p['epochs']} epochs, seed {seed}: train accuracy "
+    print(f"{describe(model.arch)}, {p['epochs']} epochs, seed {seed}: train accuracy "
           f"{1 - last['train_error']:.4%}, test accuracy {1 - last['test_error']:.4%}", flush=True)
 
 
@@ -88,17 +92,18 @@ def _splits(data: MnistData, device):
 
 
 def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int | None = None,
-                    epochs: int | None = None, progress: bool = True):
+                    epochs: int | None = None, progress: bool = True, arch: dict | None = None):
     """Build, initialise (fan-in, seeded) and train one net of the ``mnist.train`` protocol;
-    ``width`` / ``epochs`` override the config's. Returns ``(model on the CPU, history)``."""
+    ``width`` / ``epochs`` override the config's; ``arch`` (a :func:`deepftle.archs.build_net`
+    dict) replaces its MLP by another architecture. Returns ``(model on the CPU, history)``."""
     from .train import class_error, cross_entropy_loss
     from .train import train as train_loop
 
-    p, model, gen, cfg = _build(train, seed, width, epochs)
+    p, model, gen, cfg = _build(train, seed, width, epochs, arch)
     model.to(device)
     history, _ = train_loop(model, *_splits(data, device), cfg, cross_entropy_loss, class_error,
                             gen, progress=progress)
-    _report(p, seed, history)
+    _report(p, seed, history, model)
     return model.cpu(), history
 
 
@@ -121,17 +126,19 @@ def train_mnist_nets(data: MnistData, train: dict, device, nets, progress: bool 
                                class_error, [gen for _, _, gen, _ in built], progress)
     out = []
     for (p, _, _, _), n, model, (history, _) in zip(built, nets, models, results):
-        _report(p, n["seed"], history)
+        _report(p, n["seed"], history, model)
         out.append((model.cpu(), history))
     return out
 
 
-def load_mnist_net(path, train: dict, device="cpu", width: int | None = None):
-    """A trained net of the ``mnist.train`` layout (``width`` overrides), in eval mode on
-    ``device`` with its parameters frozen."""
+def load_mnist_net(path, train: dict, device="cpu", width: int | None = None,
+                   arch: dict | None = None):
+    """A trained net of the ``mnist.train`` layout (``width`` overrides) or of ``arch``, in
+    eval mode on ``device`` with its parameters frozen."""
     import deepftle
 
-    arch = net_architecture(dict(train, **({"width": int(width)} if width else {})))
+    if arch is None:
+        arch = net_architecture(dict(train, **({"width": int(width)} if width else {})))
     model = deepftle.load_model(path, expected=arch).to(device).eval()
     for prm in model.parameters():
         prm.requires_grad_(False)

@@ -11,14 +11,17 @@ from .analysis import cluster_centres, ensemble_entropy, entropy, nearest_cluste
 from .mnist import pixels, standardise
 from .mnist_nets import MnistData, load_mnist_net, predict_all, softmax_probs
 
-__all__ = ["ftle_arrays", "width_point", "width_sweep_table", "bottleneck_arrays",
+__all__ = ["ftle_arrays", "figS2_arrays", "width_point", "width_sweep_table", "bottleneck_arrays",
            "adversarial_arrays", "path_alignment", "tsne_map", "tsne_path"]
 
 
 def _lam1(model, x, batch_size=None):
+    """λ₁ of ``model.trunk`` (input -> last hidden layer) at every row of ``x``, with the net's
+    own depth ``L`` (``model.ftle_depth`` where it declares one, else the engine's count)."""
     import deepftle
 
-    return deepftle.ftle(model.trunk, x, k=1, batch_size=batch_size)[:, 0].double().cpu().numpy()
+    return deepftle.ftle(model.trunk, x, k=1, batch_size=batch_size,
+                         depth=getattr(model, "ftle_depth", None))[:, 0].double().cpu().numpy()
 
 
 def ftle_arrays(data: MnistData, net_path, member_paths, train: dict, device,
@@ -39,6 +42,39 @@ def ftle_arrays(data: MnistData, net_path, member_paths, train: dict, device,
     return dict(split=split, index=index, label=labels, pred=pred, correct=pred == labels,
                 lam1=lam1, probs=probs, H=ensemble_entropy(member_probs),
                 H_single=entropy(probs), ensemble_size=np.array(len(member_probs)))
+
+
+def figS2_arrays(data: MnistData, net_paths, histories, train: dict, arch: dict, device,
+                 n_test: int | None = None, batch_size=None) -> dict:
+    """Fig. S2: the Fig. 4(b) quantities for nets of another architecture ``arch`` (a
+    :func:`deepftle.archs.build_net` dict). Net 0 gives λ₁ (input -> its last hidden layer),
+    predictions and ``H_single``; ``H`` is the entropy of the averaged softmax of all
+    ``net_paths`` (an ensemble of the same layout, other seeds). Over the first ``n_test`` test
+    images (None: all). ``train_accuracy`` / ``test_accuracy``: one per net, from the final
+    row of its training history (all images)."""
+    from .archs import describe
+
+    if len(histories) != len(net_paths) or not net_paths:
+        raise ValueError(f"figS2 needs one history per net and at least one net; got "
+                         f"{len(net_paths)} nets, {len(histories)} histories")
+    models = [load_mnist_net(p, train, device, arch=arch) for p in net_paths]
+    x = data.inputs("test", device)
+    n = len(x) if n_test is None else min(int(n_test), len(x))
+    x, labels = x[:n], data.y_test[:n]
+    lam1 = _lam1(models[0], x, batch_size)
+    probs = [softmax_probs(m, x) for m in models]
+    pred = probs[0].argmax(axis=1)
+    last = [h.iloc[-1] for h in histories]
+    print(f"{describe(arch)}: {n} test images; lambda_1 in [{np.nanmin(lam1):.4f}, "
+          f"{np.nanmax(lam1):.4f}], -inf: {int(np.isneginf(lam1).sum())}; H from "
+          f"{len(models)} nets", flush=True)
+    return dict(index=np.arange(n), label=labels, pred=pred, correct=pred == labels, lam1=lam1,
+                probs=probs[0], H=ensemble_entropy(probs), H_single=entropy(probs[0]),
+                ensemble_size=np.array(len(models)), depth=np.array(models[0].ftle_depth),
+                arch=np.array(describe(arch)), kind=np.array(arch["kind"]),
+                train_accuracy=np.array([1 - float(r["train_error"]) for r in last]),
+                test_accuracy=np.array([1 - float(r["test_error"]) for r in last]),
+                epochs=np.array(int(last[0]["epoch"])))
 
 
 def width_point(data: MnistData, net_path, train: dict, width: int, device, n_test: int,

@@ -168,8 +168,11 @@ def save_model(path: str | Path, model: MLP, provenance: dict | None = None, **e
         torch.save(payload, tmp)
 
 
-def load_model(path: str | Path, expected: dict | None = None, map_location="cpu") -> MLP:
-    """Rebuild an MLP from a checkpoint; ``expected`` (architecture keys) must match exactly."""
+def load_model(path: str | Path, expected: dict | None = None, map_location="cpu") -> nn.Module:
+    """Rebuild a net from a checkpoint (an MLP, or a :mod:`deepftle.archs` net by its ``kind``);
+    ``expected`` (architecture keys) must match exactly."""
+    from .archs import build_net
+
     payload = torch.load(path, map_location=map_location, weights_only=True)
     arch = payload.get("architecture")
     if not isinstance(arch, dict):
@@ -180,7 +183,7 @@ def load_model(path: str | Path, expected: dict | None = None, map_location="cpu
             detail = ", ".join(f"{k}: expected {e!r}, checkpoint has {a!r}"
                                for k, (e, a) in wrong.items())
             raise ValueError(f"{path}: checkpoint made for another architecture ({detail})")
-    model = MLP(**arch)
+    model = build_net(arch)
     state = payload["state_dict"]
     own = model.state_dict()
     mismatch = [f"{k}: expected {tuple(own[k].shape)}, checkpoint has {tuple(state[k].shape)}"

@@ -57,3 +57,36 @@ MNIST_SUMMARY = mnist_path("summary.tsv")
 FIG4_OUTPUTS = (list(FIG4.values()) + list(FIG4_ATTACK.values()) + list(FIG4_TSNE.values())
                 + [MNIST_SUMMARY, FIG4_CLAIMS])
 ALL_TARGETS.extend(FIG4_OUTPUTS)
+
+# Fig. S2: the Fig. 4(b) analysis for another architecture (workflow/rules/figS2.smk).
+FIGS2_CFG = MNIST_CFG["figS2"]
+FIGS2_NETS = list(range(FIGS2_CFG["ensemble_size"]))  # net 0 gives lambda_1, all give H
+# the training protocol of mnist.train without the MLP's layout and the main net's epochs
+FIGS2_TRAIN = {k: v for k, v in MNIST_CFG["train"].items()
+               if k not in ("width", "depth", "epochs")}
+
+
+def figS2_path(*parts):
+    """A file under results/mnist/figS2/<arch>/."""
+    return mnist_path("figS2", FIGS2_CFG["arch"], *parts)
+
+
+def figS2_arch():
+    """mnist.figS2's architecture choice and that architecture's block only (the net's dict is
+    built by deepftle.figS2_data.figS2_architecture)."""
+    kind = FIGS2_CFG["arch"]
+    return {"arch": kind, kind: FIGS2_CFG[kind]}
+
+
+def figS2_net(index):
+    """Net `index` of the Fig. S2 ensemble: its own seed, figS2.epochs."""
+    return {"seed": _mnist_seed(f"figS2-{FIGS2_CFG['arch']}", index),
+            "epochs": FIGS2_CFG["epochs"]}
+
+
+FIGS2 = mnist_figures("figS2", (("pdf", ".pdf"), ("png", ".png"), ("bins", "_bins.tsv")))
+FIGS2_CLAIMS = claims_file("figS2")
+CLAIM_FILES.append(FIGS2_CLAIMS)
+FIGS2_SUMMARY = figS2_path("summary.tsv")
+FIGS2_OUTPUTS = list(FIGS2.values()) + [FIGS2_SUMMARY, FIGS2_CLAIMS]
+ALL_TARGETS.extend(FIGS2_OUTPUTS)

@@ -12,12 +12,14 @@ from .fig4_map import (LAM, box_zoom, cluster_labels, draw_map, draw_path, lambd
                        map_norm)
 from .style import save, setup
 
-__all__ = ["plot_fig4"]
+__all__ = ["plot_fig4", "error_entropy_panel"]
 
 H_COLOUR = "tab:green"
 
 
-def _panel_b(ax, bins, ensemble_size):
+def error_entropy_panel(ax, bins, ensemble_size, tag="(b)"):
+    """Panel (b): test error (%, black, left axis) and H (green, right axis) against the λ₁
+    bins of :func:`deepftle.analysis.equal_width_bins`. Returns the H axis."""
     ax.plot(bins["lam_mean"], 100 * bins["error"], "k-", lw=1.2)
     ax.set_ylabel("Test error (%)")
     ax.set_xlabel(LAM)
@@ -27,7 +29,8 @@ def _panel_b(ax, bins, ensemble_size):
                    color=H_COLOUR)
     ax2.tick_params(axis="y", colors=H_COLOUR)
     ax2.spines["right"].set_color(H_COLOUR)
-    ax.text(0.02, 0.9, "(b)", transform=ax.transAxes, fontsize=12, va="top")
+    ax.text(0.02, 0.9, tag, transform=ax.transAxes, fontsize=12, va="top")
+    return ax2
 
 
 def _panel_width(ax, width, column, ylabel, tag):
@@ -73,7 +76,7 @@ def plot_fig4(t: dict, pdf, png, blowup: float = 3.0, box_class: int = 0,
     cax = fig.add_subplot(gs[0, :])
     lambda_colorbar(fig, sc, cax=cax, orientation="horizontal")
     cax.set_title(LAM, fontsize=10, loc="right")
-    _panel_b(fig.add_subplot(gs[2, :]), bins, t["ensemble_size"])
+    error_entropy_panel(fig.add_subplot(gs[2, :]), bins, t["ensemble_size"])
     note = f" ({sweep_epochs} epochs each)" if sweep_epochs is not None else ""
     _panel_width(fig.add_subplot(gs[3, 0]), width, "mean_lam1",
                  r"$\langle\lambda_1^{(L)}(\mathbf{x})\rangle$", "(c)")
