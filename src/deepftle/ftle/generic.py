@@ -31,7 +31,7 @@ from contextlib import contextmanager
 import torch
 from torch.func import jvp, linearize, vjp, vmap
 
-from .kernels import canonical_sign
+from .kernels import canonical_sign, top_eig2, top_eig_power
 from .krylov import block_lanczos
 from .layout import Target
 
@@ -89,14 +89,28 @@ def _tangent_basis(P, shape, dtype, device):
     return eye.expand(d, P, *shape)
 
 
+def _rescale_range(dtype) -> tuple[float, float]:
+    """Frame norms inside which the k = 1 forward frame is not rescaled: [tiny, max]^(1/4).
+
+    Rescaling every stage to norm 1 assumes that no single stage grows or shrinks the frame by
+    ~1e38 (float32); letting the norm drift within [tiny, max]^(1/4) (float32: ~[3e-10, 4e9])
+    assumes the same for factors of max^(3/4) ~ 1e28 (in practice both never happen) and
+    saves a pass over the frame at every stage."""
+    info = torch.finfo(dtype)
+    return info.tiny ** 0.25, info.max ** 0.25
+
+
 def forward_jacobian(stages, x, orthonormalise: bool):
     """J of the composed ``stages`` at every point, as (P, d_out, d_in) float64 and the log of
-    a per-point factor it was divided by. Renormalised between stages (see module doc)."""
+    a per-point factor it was divided by. Renormalised between stages (see module doc): with
+    ``orthonormalise`` by QR after every stage, else each point's frame is divided by its norm
+    after a stage where some point's norm left :func:`_rescale_range`."""
     P = x.shape[0]
-    t = _tangent_basis(P, x.shape[1:], x.dtype, x.device)
+    t = _tangent_basis(P, x.shape[1:], x.dtype, x.device).contiguous()
     h = x
     log_scale = torch.zeros(P, dtype=torch.float64, device=x.device)
     tri = None  # (P, r, d_in) float64: J = frame @ tri * exp(log_scale)
+    low, high = _rescale_range(x.dtype)
     for i, stage in enumerate(stages):
         def push(tangent, stage=stage, h=h):
             return jvp(stage, (h,), (tangent,))
@@ -114,6 +128,8 @@ def forward_jacobian(stages, x, orthonormalise: bool):
             t = q.permute(2, 0, 1).reshape(q.shape[2], *h.shape)
         else:
             norm = torch.linalg.vector_norm(frame, dim=(0, 2))
+            if bool(((norm >= low) & (norm <= high)).all()):
+                continue  # every norm in range: no rescaling at this stage
             scale = torch.where((norm > 0) & torch.isfinite(norm), norm, torch.ones_like(norm))
             t = t / scale.reshape(1, P, *([1] * (t.dim() - 2))).to(t.dtype)
         log_scale += torch.log(scale.double())
@@ -142,12 +158,25 @@ def _gram(a, b, k):
 
 
 def dense_top(jac, k: int, want_directions: bool, exact_svd: bool):
-    """log sigma_1..k (P, k) and right singular vectors (P, d_in, k) of J (P, m, n)."""
+    """log sigma_1..k (P, k) and right singular vectors (P, d_in, k) of J (P, m, n).
+
+    sigma_1 alone (k = 1, no directions) comes from the Gram of the smaller side in J's dtype
+    like the fused path: closed form for a 2 x 2 Gram, else the certified power iteration
+    (:func:`.kernels.top_eig_power`, Kato-Temple to 1e-6 relative in float32, 1e-13 in
+    float64; float64 ``eigvalsh`` for the points it does not certify)."""
     m, n = jac.shape[1:]
     if exact_svd:
         _, s, vh = torch.linalg.svd(jac.double(), full_matrices=False)
         vecs = vh.transpose(1, 2)[:, :, :k] if want_directions else None
         return torch.log(s[:, :k]), vecs
+    if k == 1 and not want_directions and jac.dtype in (torch.float32, torch.float64):
+        rows = (jac if m <= n else jac.transpose(1, 2)).detach()
+        if rows.shape[1] == 2:
+            sigma2 = top_eig2(rows, False)[0]
+        else:
+            tol = 1e-13 if jac.dtype == torch.float64 else 1e-6
+            sigma2 = top_eig_power(rows.contiguous(), tol)
+        return 0.5 * torch.log(sigma2.clamp_min(0))[:, None], None
     if m < n:  # Gram of the output side: v = J^T u / sigma
         gram = _gram(jac, jac.transpose(1, 2), k)
         if want_directions:
