@@ -37,7 +37,11 @@ from .layout import Target
 
 METHODS = ("forward", "reverse", "lanczos")
 MATERIALISE_MAX = 64  # min(d_in, d_out) up to which J is formed rather than iterated on
-_CHUNK_BYTES = 128 << 20  # tangents / Jacobians / Krylov basis of one chunk of points
+_CHUNK_BYTES = 128 << 20  # Krylov basis of one chunk of points
+# J of one chunk (forward / reverse): fresh buffers above glibc's mmap threshold (32 MiB) are
+# page-faulted in at every chunk; MNIST's 20 x 784 Jacobians ran 1.6x faster in chunks of 512
+# points (32 MB) than of 1070 (measured)
+_JACOBIAN_BYTES = 32 << 20
 _LANCZOS_STEPS = 40  # block steps before the remaining points are computed exactly
 # block size k + 1: a near-degenerate top pair (common: sigma_2 / sigma_1 ~ 0.99 in a random
 # CNN) is resolved as a cluster; with block size 1 the gap estimate can certify too early
@@ -72,13 +76,11 @@ def choose_method(d_in: int, d_out: int, k: int, method: str) -> str:
 
 
 def _default_chunk(method, d_in, d_out, k, itemsize) -> int:
-    if method == "forward":
-        per_point = d_in * max(d_in, d_out) * 4
-    elif method == "reverse":
-        per_point = d_out * max(d_in, d_out) * 4
-    else:
-        per_point = (min(d_in, d_out) * _LANCZOS_STEPS * (k + LANCZOS_EXTRA_BLOCK) * 2
-                     + 8 * (d_in + d_out))
+    if method in ("forward", "reverse"):  # (co)tangents of the widest stage: J's size
+        per_point = (d_in if method == "forward" else d_out) * max(d_in, d_out)
+        return max(1, _JACOBIAN_BYTES // (per_point * itemsize))
+    per_point = (min(d_in, d_out) * _LANCZOS_STEPS * (k + LANCZOS_EXTRA_BLOCK) * 2
+                 + 8 * (d_in + d_out))
     return max(1, _CHUNK_BYTES // (per_point * itemsize))
 
 
@@ -127,9 +129,11 @@ def forward_jacobian(stages, x, orthonormalise: bool):
             tri = rr / scale[:, None, None]
             t = q.permute(2, 0, 1).reshape(q.shape[2], *h.shape)
         else:
-            norm = torch.linalg.vector_norm(frame, dim=(0, 2))
-            if bool(((norm >= low) & (norm <= high)).all()):
+            # squares: no overflow or underflow inside the range; a contiguous reduction
+            norm2 = frame.square().sum(dim=2).sum(dim=0)
+            if bool(((norm2 >= low * low) & (norm2 <= high * high)).all()):
                 continue  # every norm in range: no rescaling at this stage
+            norm = torch.linalg.vector_norm(frame, dim=(0, 2))  # safe from over/underflow
             scale = torch.where((norm > 0) & torch.isfinite(norm), norm, torch.ones_like(norm))
             t = t / scale.reshape(1, P, *([1] * (t.dim() - 2))).to(t.dtype)
         log_scale += torch.log(scale.double())
@@ -175,7 +179,7 @@ def dense_top(jac, k: int, want_directions: bool, exact_svd: bool):
             sigma2 = top_eig2(rows, False)[0]
         else:
             tol = 1e-13 if jac.dtype == torch.float64 else 1e-6
-            sigma2 = top_eig_power(rows.contiguous(), tol)
+            sigma2 = top_eig_power(rows, tol)  # strided rows: bmm reads them in place
         return 0.5 * torch.log(sigma2.clamp_min(0))[:, None], None
     if m < n:  # Gram of the output side: v = J^T u / sigma
         gram = _gram(jac, jac.transpose(1, 2), k)
