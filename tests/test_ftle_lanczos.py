@@ -109,3 +109,29 @@ def test_lapack_one_thread_restores_the_thread_count():
             assert torch.get_num_threads() == 1
             raise RuntimeError("inside")
     assert torch.get_num_threads() == threads
+
+
+class Scale(nn.Module):
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+
+def test_forward_frame_rescaled_past_float32_squares():
+    """Stages growing the frame by 1e30 twice (1e60: past float32, and its squares past it
+    at once): the k = 1 frame is rescaled by its largest component, lambda matches float64."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8, bias=False), Scale(1e30), nn.Tanh(), nn.Linear(8, 8), Scale(1e30),
+                          nn.Linear(8, 4)).double()
+    x = torch.randn(6, 2, dtype=torch.float64) * 1e-30  # keep the tanh unsaturated
+    J = vmap(jacrev(model))(x)
+    ref = torch.log(torch.linalg.svdvals(J)[:, 0]) / 3
+    assert ref.isfinite().all() and ref.min() > 40 / 3  # sigma_1 > 1e40: no float32 square
+    lam64 = deepftle.ftle(model, x, method="forward")[:, 0]
+    assert (lam64 - ref).abs().max() <= 1e-10
+    lam32 = deepftle.ftle(model.float(), x.float(), method="forward")[:, 0]
+    assert lam32.isfinite().all()
+    assert (lam32.double() - ref).abs().max() <= 1e-4

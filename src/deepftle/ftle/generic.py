@@ -7,19 +7,25 @@ once (the points are the batch; the tangents or cotangents of one point are mapp
 
 - ``forward``: :math:`J_p` from d_in tangents (``torch.func.jvp``), for small inputs. For an
   ``nn.Sequential`` the tangent frame passes its children one by one and is rescaled per point
-  (k = 1) or re-orthonormalised by QR with the triangular factors multiplied up in float64
-  (k > 1) between them, as in the fused path, so depth neither overflows nor loses the small
-  singular values.
+  (k = 1: after a child where some point's frame norm left [tiny, max]^(1/4) of the dtype) or
+  re-orthonormalised by QR with the triangular factors multiplied up in float64 (k > 1, after
+  every child), as in the fused path, so depth neither overflows nor loses the small singular
+  values.
 - ``reverse``: :math:`J_p` from d_out cotangents (``torch.func.vjp``), for small outputs (a
-  10-class head over 784 or 3072 inputs).
+  10-class head over 784 or 3072 inputs). Without directions, a leading ``nn.Linear`` that
+  narrows the input is folded in by QR (:func:`folded_jacobian`).
 - ``lanczos``: when both sides are large and only the top k are wanted, block Lanczos on
   :math:`J^T J` (or :math:`J J^T`, the smaller side) from one JVP (``torch.func.linearize``:
   the primal computation is traced once per chunk) and one VJP per step, stopped by the
-  Kato-Temple bound (:mod:`.krylov`); uncertified points are computed exactly.
+  Kato-Temple bound (:mod:`.krylov`) at a relative accuracy of :math:`\sigma_1^2` that bounds
+  the exponent error by 1e-5 (float32) or 1e-12 (float64) (:func:`lanczos_tol`); points that
+  certified leave the iteration (the products are re-traced on the running points when half
+  have left, :class:`_Linearised`); uncertified points are computed exactly.
 
-With J formed, :math:`\sigma_i` come from the Gram of the smaller side (its product in the
-model's dtype for k = 1, else in float64; the eigenproblem in float64) or from the SVD of J
-(float64 models, k > 1).
+With J formed, :math:`\sigma_1` alone (k = 1) comes from the Gram of the smaller side in the
+model's dtype, by the fused path's kernels (closed form for 2 x 2, else certified power
+iteration); several :math:`\sigma_i` from that Gram in float64, or from the SVD of J (float64
+models, k > 1).
 """
 
 from __future__ import annotations
@@ -106,7 +112,8 @@ def forward_jacobian(stages, x, orthonormalise: bool):
     """J of the composed ``stages`` at every point, as (P, d_out, d_in) float64 and the log of
     a per-point factor it was divided by. Renormalised between stages (see module doc): with
     ``orthonormalise`` by QR after every stage, else each point's frame is divided by its norm
-    after a stage where some point's norm left :func:`_rescale_range`."""
+    after a stage where some point's norm left :func:`_rescale_range` (by its largest
+    component)."""
     P = x.shape[0]
     t = _tangent_basis(P, x.shape[1:], x.dtype, x.device).contiguous()
     h = x
@@ -133,8 +140,10 @@ def forward_jacobian(stages, x, orthonormalise: bool):
             norm2 = frame.square().sum(dim=2).sum(dim=0)
             if bool(((norm2 >= low * low) & (norm2 <= high * high)).all()):
                 continue  # every norm in range: no rescaling at this stage
-            norm = torch.linalg.vector_norm(frame, dim=(0, 2))  # safe from over/underflow
-            scale = torch.where((norm > 0) & torch.isfinite(norm), norm, torch.ones_like(norm))
+            # divide by the largest |component| (vector_norm's squares would overflow or
+            # underflow out here): the new frame's norm lies in [1, sqrt(r D)]
+            big = frame.abs().amax(dim=(0, 2))
+            scale = torch.where((big > 0) & torch.isfinite(big), big, torch.ones_like(big))
             t = t / scale.reshape(1, P, *([1] * (t.dim() - 2))).to(t.dtype)
         log_scale += torch.log(scale.double())
     jac = t.reshape(t.shape[0], P, -1).permute(1, 2, 0)  # (P, d_out, r)
@@ -151,6 +160,35 @@ def reverse_jacobian(fn, x):
     (grads,) = vmap(pull)(basis)  # (d_out, P, *in_shape)
     jac = grads.reshape(grads.shape[0], P, -1).transpose(0, 1)
     return jac, torch.zeros(P, dtype=torch.float64, device=x.device)
+
+
+def _leading_weight(target: Target):
+    """W of a first stage ``nn.Linear`` narrower than its input (else None)."""
+    stages = target.stages
+    w = getattr(stages[0], "linear_weight", None) if stages and len(stages) > 1 else None
+    return w if w is not None and w.shape[0] < w.shape[1] else None
+
+
+def folded_jacobian(stages, weight, x):
+    r"""K = U R^T with the same singular values as J, for a Sequential whose first stage is
+    ``nn.Linear`` (weight W, n_1 < d_in): (P, d_out, n_1), log factor 0.
+
+    J = U W with U the Jacobian of the other stages at h_1 = W x + b (from d_out cotangents of
+    length n_1). With W^T = Q R (reduced QR, done once), J = (U R^T) Q^T and Q has orthonormal
+    columns, so sigma_i(J) = sigma_i(U R^T): the d_in-long cotangents and their Gram, the bulk
+    of the reverse mode for a 784 -> 20 first layer, are never formed (the fused path folds
+    the first layer the same way). Right singular vectors would need Q: not used for them."""
+    P = x.shape[0]
+    h = stages[0](x)
+
+    def rest(h):
+        for stage in stages[1:]:
+            h = stage(h)
+        return h.reshape(P, -1)
+
+    u, log_scale = reverse_jacobian(rest, h)
+    r = torch.linalg.qr(weight.T, mode="r")[1]  # (n_1, n_1)
+    return u @ r.T.to(u.dtype), log_scale
 
 
 def _gram(a, b, k):
@@ -208,6 +246,8 @@ def _exact(target: Target, x, k, want_directions, method, exact_svd):
     if method == "forward":
         stages = target.stages or [target.fn]
         jac, log_scale = forward_jacobian(stages, x, orthonormalise=k > 1)
+    elif not want_directions and _leading_weight(target) is not None:
+        jac, log_scale = folded_jacobian(target.stages, _leading_weight(target), x)
     else:
         jac, log_scale = reverse_jacobian(target.fn, x)
     log_sigma, vecs = dense_top(jac, k, want_directions, exact_svd)
