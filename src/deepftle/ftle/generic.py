@@ -136,8 +136,9 @@ def forward_jacobian(stages, x, orthonormalise: bool):
             tri = rr / scale[:, None, None]
             t = q.permute(2, 0, 1).reshape(q.shape[2], *h.shape)
         else:
-            # squares: no overflow or underflow inside the range; a contiguous reduction
-            norm2 = frame.square().sum(dim=2).sum(dim=0)
+            # one contiguous pass; the squares neither overflow nor underflow inside the range
+            # (out of it they may: inf or 0 then also reads as out of range)
+            norm2 = torch.linalg.vector_norm(frame, dim=2).square().sum(dim=0)
             if bool(((norm2 >= low * low) & (norm2 <= high * high)).all()):
                 continue  # every norm in range: no rescaling at this stage
             # divide by the largest |component| (vector_norm's squares would overflow or
