@@ -73,6 +73,13 @@ def _differentiable_attention():
 
 
 def choose_method(d_in: int, d_out: int, k: int, method: str) -> str:
+    """The generic path's method for ``method="auto"``: J is formed (forward or reverse, the
+    smaller side) when that side is at most :data:`MATERIALISE_MAX` or 4k; otherwise Lanczos.
+
+    Cost model: forming J costs min(d_in, d_out) products per point, Lanczos ~2 b s (block b =
+    k + 1, s steps: 11-21 on the bench's random CNN, whose top singular values are tightly
+    clustered). On that CNN (784 -> 128) one measurement in one process on 1000 images: reverse
+    mode (128 cotangents under ``vmap``) 61 s, Lanczos 12.7 s."""
     if method != "auto":
         return method
     small = min(d_in, d_out)
