@@ -23,6 +23,7 @@ prints ratio tables. Runs on CUDA when available (device name recorded).
 
     python bench/ftle.py            # full benchmark (make bench)
     python bench/ftle.py --quick    # tiny sizes, seconds (used by tests/test_bench.py)
+    python bench/ftle.py --cases cnn_28x28_to_128 --methods vmap_jacrev   # one comparison
 """
 
 from __future__ import annotations
@@ -396,6 +397,9 @@ def main(argv=None):
                     help="repeat each method until its timed runs add up to this many seconds "
                          "(at most 50 runs; default 3, 0 with --quick)")
     ap.add_argument("--cases", nargs="*", help="subset of case names")
+    ap.add_argument("--methods", nargs="*",
+                    help="subset of method names (deepftle always runs: the others are "
+                         "compared with it)")
     ap.add_argument("--out", default=str(ROOT / "results" / "bench" / "ftle.tsv"))
     ap.add_argument("--threads", type=int, help="torch threads in every method (default: torch's)")
     ap.add_argument("--inprocess", action="store_true",
@@ -418,6 +422,8 @@ def main(argv=None):
             if args.cases and case not in args.cases:
                 continue
             for method in spec["methods"]:  # deepftle first: the others are checked against it
+                if args.methods and method != "deepftle" and method not in args.methods:
+                    continue
                 row = run_child(case, method, args, tmp)
                 row["max_abs_diff"] = compare(row, tmp) if row["seconds"] == row["seconds"] else ""
                 rows.append(row)

@@ -152,3 +152,30 @@ def test_deep_residual_sequential_is_renormalised_between_stages():
     assert torch.isfinite(lam32).all() and (lam32.double() - lam64).abs().max() <= 1e-4
     lam1 = deepftle.ftle(copy.deepcopy(model).float(), x.float(), k=1, method="forward")
     assert (lam1.double() - lam64[:, :1]).abs().max() <= 1e-4
+
+
+def test_leading_linear_is_folded_in_reverse_mode(monkeypatch):
+    """A Sequential opening with a narrowing nn.Linear (784 -> 12): sigma_i from U R^T
+    (W^T = Q R), never the 784-long cotangents; the same exponents as the float64 reference,
+    with and without the fold (directions, which need Q, take the unfolded path)."""
+    from deepftle.ftle import generic
+
+    torch.manual_seed(0)
+    model64 = nn.Sequential(nn.Linear(784, 12), nn.Tanh(), nn.Linear(12, 12), nn.Tanh(),
+                            nn.Linear(12, 10)).double().eval()
+    x64 = torch.randn(6, 784, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    lam_ref, _ = reference(model64, x64, 3)
+    folded = []
+    fold = generic.folded_jacobian
+    monkeypatch.setattr(generic, "folded_jacobian",
+                        lambda *a: folded.append(1) or fold(*a))
+    model32 = copy.deepcopy(model64).float()
+    for k in (1, 3):
+        lam = deepftle.ftle(model64, x64, k=k, method="reverse")
+        assert (lam - lam_ref[:, :k]).abs().max() <= 1e-10, k
+        lam32 = deepftle.ftle(model32, x64.float(), k=k, method="reverse")
+        assert (lam32.double() - lam_ref[:, :k]).abs().max() <= 1e-4, k
+    assert len(folded) == 4
+    lam, v = deepftle.ftle(model64, x64, k=2, return_directions=True, method="reverse")
+    assert len(folded) == 4 and v.shape == (6, 784, 2)
+    assert (lam - lam_ref[:, :2]).abs().max() <= 1e-10

@@ -7,19 +7,25 @@ once (the points are the batch; the tangents or cotangents of one point are mapp
 
 - ``forward``: :math:`J_p` from d_in tangents (``torch.func.jvp``), for small inputs. For an
   ``nn.Sequential`` the tangent frame passes its children one by one and is rescaled per point
-  (k = 1) or re-orthonormalised by QR with the triangular factors multiplied up in float64
-  (k > 1) between them, as in the fused path, so depth neither overflows nor loses the small
-  singular values.
+  (k = 1: after a child where some point's frame norm left [tiny, max]^(1/4) of the dtype) or
+  re-orthonormalised by QR with the triangular factors multiplied up in float64 (k > 1, after
+  every child), as in the fused path, so depth neither overflows nor loses the small singular
+  values.
 - ``reverse``: :math:`J_p` from d_out cotangents (``torch.func.vjp``), for small outputs (a
-  10-class head over 784 or 3072 inputs).
+  10-class head over 784 or 3072 inputs). Without directions, a leading ``nn.Linear`` that
+  narrows the input is folded in by QR (:func:`folded_jacobian`).
 - ``lanczos``: when both sides are large and only the top k are wanted, block Lanczos on
   :math:`J^T J` (or :math:`J J^T`, the smaller side) from one JVP (``torch.func.linearize``:
   the primal computation is traced once per chunk) and one VJP per step, stopped by the
-  Kato-Temple bound (:mod:`.krylov`); uncertified points are computed exactly.
+  Kato-Temple bound (:mod:`.krylov`) at a relative accuracy of :math:`\sigma_1^2` that bounds
+  the exponent error by 1e-5 (float32) or 1e-12 (float64) (:func:`lanczos_tol`); points that
+  certified leave the iteration (the products are re-traced on the running points when half
+  have left, :class:`_Linearised`); uncertified points are computed exactly.
 
-With J formed, :math:`\sigma_i` come from the Gram of the smaller side (its product in the
-model's dtype for k = 1, else in float64; the eigenproblem in float64) or from the SVD of J
-(float64 models, k > 1).
+With J formed, :math:`\sigma_1` alone (k = 1) comes from the Gram of the smaller side in the
+model's dtype, by the fused path's kernels (closed form for 2 x 2, else certified power
+iteration); several :math:`\sigma_i` from that Gram in float64, or from the SVD of J (float64
+models, k > 1).
 """
 
 from __future__ import annotations
@@ -31,17 +37,24 @@ from contextlib import contextmanager
 import torch
 from torch.func import jvp, linearize, vjp, vmap
 
-from .kernels import canonical_sign
+from .kernels import canonical_sign, top_eig2, top_eig_power
 from .krylov import block_lanczos
 from .layout import Target
 
 METHODS = ("forward", "reverse", "lanczos")
 MATERIALISE_MAX = 64  # min(d_in, d_out) up to which J is formed rather than iterated on
-_CHUNK_BYTES = 128 << 20  # tangents / Jacobians / Krylov basis of one chunk of points
+_CHUNK_BYTES = 128 << 20  # Krylov basis of one chunk of points
+# J of one chunk (forward / reverse): fresh buffers above glibc's mmap threshold (32 MiB) are
+# page-faulted in at every chunk; MNIST's 20 x 784 Jacobians ran 1.6x faster in chunks of 512
+# points (32 MB) than of 1070 (measured)
+_JACOBIAN_BYTES = 32 << 20
 _LANCZOS_STEPS = 40  # block steps before the remaining points are computed exactly
 # block size k + 1: a near-degenerate top pair (common: sigma_2 / sigma_1 ~ 0.99 in a random
 # CNN) is resolved as a cluster; with block size 1 the gap estimate can certify too early
 LANCZOS_EXTRA_BLOCK = 1
+LANCZOS_LAMBDA_TOL_32 = 1e-5  # exponent accuracy the float32 stopping rule aims at
+SHRINK = 0.5  # re-trace the Lanczos products on the running points below this fraction
+SHRINK_MIN_DROP = 128  # ... when at least this many points leave (a trace has a fixed cost)
 
 
 @contextmanager
@@ -60,6 +73,13 @@ def _differentiable_attention():
 
 
 def choose_method(d_in: int, d_out: int, k: int, method: str) -> str:
+    """The generic path's method for ``method="auto"``: J is formed (forward or reverse, the
+    smaller side) when that side is at most :data:`MATERIALISE_MAX` or 4k; otherwise Lanczos.
+
+    Cost model: forming J costs min(d_in, d_out) products per point, Lanczos ~2 b s (block b =
+    k + 1, s steps: 11-21 on the bench's random CNN, whose top singular values are tightly
+    clustered). On that CNN (784 -> 128) one measurement in one process on 1000 images: reverse
+    mode (128 cotangents under ``vmap``) 61 s, Lanczos 12.7 s."""
     if method != "auto":
         return method
     small = min(d_in, d_out)
@@ -69,13 +89,11 @@ def choose_method(d_in: int, d_out: int, k: int, method: str) -> str:
 
 
 def _default_chunk(method, d_in, d_out, k, itemsize) -> int:
-    if method == "forward":
-        per_point = d_in * max(d_in, d_out) * 4
-    elif method == "reverse":
-        per_point = d_out * max(d_in, d_out) * 4
-    else:
-        per_point = (min(d_in, d_out) * _LANCZOS_STEPS * (k + LANCZOS_EXTRA_BLOCK) * 2
-                     + 8 * (d_in + d_out))
+    if method in ("forward", "reverse"):  # (co)tangents of the widest stage: J's size
+        per_point = (d_in if method == "forward" else d_out) * max(d_in, d_out)
+        return max(1, _JACOBIAN_BYTES // (per_point * itemsize))
+    per_point = (min(d_in, d_out) * _LANCZOS_STEPS * (k + LANCZOS_EXTRA_BLOCK) * 2
+                 + 8 * (d_in + d_out))
     return max(1, _CHUNK_BYTES // (per_point * itemsize))
 
 
@@ -86,14 +104,29 @@ def _tangent_basis(P, shape, dtype, device):
     return eye.expand(d, P, *shape)
 
 
+def _rescale_range(dtype) -> tuple[float, float]:
+    """Frame norms inside which the k = 1 forward frame is not rescaled: [tiny, max]^(1/4).
+
+    Rescaling every stage to norm 1 assumes that no single stage grows or shrinks the frame by
+    ~1e38 (float32); letting the norm drift within [tiny, max]^(1/4) (float32: ~[3e-10, 4e9])
+    assumes the same for factors of max^(3/4) ~ 1e28 (in practice both never happen) and
+    saves a pass over the frame at every stage."""
+    info = torch.finfo(dtype)
+    return info.tiny ** 0.25, info.max ** 0.25
+
+
 def forward_jacobian(stages, x, orthonormalise: bool):
     """J of the composed ``stages`` at every point, as (P, d_out, d_in) float64 and the log of
-    a per-point factor it was divided by. Renormalised between stages (see module doc)."""
+    a per-point factor it was divided by. Renormalised between stages (see module doc): with
+    ``orthonormalise`` by QR after every stage, else each point's frame is divided by its norm
+    after a stage where some point's norm left :func:`_rescale_range` (by its largest
+    component)."""
     P = x.shape[0]
-    t = _tangent_basis(P, x.shape[1:], x.dtype, x.device)
+    t = _tangent_basis(P, x.shape[1:], x.dtype, x.device).contiguous()
     h = x
     log_scale = torch.zeros(P, dtype=torch.float64, device=x.device)
     tri = None  # (P, r, d_in) float64: J = frame @ tri * exp(log_scale)
+    low, high = _rescale_range(x.dtype)
     for i, stage in enumerate(stages):
         def push(tangent, stage=stage, h=h):
             return jvp(stage, (h,), (tangent,))
@@ -110,8 +143,15 @@ def forward_jacobian(stages, x, orthonormalise: bool):
             tri = rr / scale[:, None, None]
             t = q.permute(2, 0, 1).reshape(q.shape[2], *h.shape)
         else:
-            norm = torch.linalg.vector_norm(frame, dim=(0, 2))
-            scale = torch.where((norm > 0) & torch.isfinite(norm), norm, torch.ones_like(norm))
+            # one contiguous pass; the squares neither overflow nor underflow inside the range
+            # (out of it they may: inf or 0 then also reads as out of range)
+            norm2 = torch.linalg.vector_norm(frame, dim=2).square().sum(dim=0)
+            if bool(((norm2 >= low * low) & (norm2 <= high * high)).all()):
+                continue  # every norm in range: no rescaling at this stage
+            # divide by the largest |component| (vector_norm's squares would overflow or
+            # underflow out here): the new frame's norm lies in [1, sqrt(r D)]
+            big = frame.abs().amax(dim=(0, 2))
+            scale = torch.where((big > 0) & torch.isfinite(big), big, torch.ones_like(big))
             t = t / scale.reshape(1, P, *([1] * (t.dim() - 2))).to(t.dtype)
         log_scale += torch.log(scale.double())
     jac = t.reshape(t.shape[0], P, -1).permute(1, 2, 0)  # (P, d_out, r)
@@ -130,6 +170,35 @@ def reverse_jacobian(fn, x):
     return jac, torch.zeros(P, dtype=torch.float64, device=x.device)
 
 
+def _leading_weight(target: Target):
+    """W of a first stage ``nn.Linear`` narrower than its input (else None)."""
+    stages = target.stages
+    w = getattr(stages[0], "linear_weight", None) if stages and len(stages) > 1 else None
+    return w if w is not None and w.shape[0] < w.shape[1] else None
+
+
+def folded_jacobian(stages, weight, x):
+    r"""K = U R^T with the same singular values as J, for a Sequential whose first stage is
+    ``nn.Linear`` (weight W, n_1 < d_in): (P, d_out, n_1), log factor 0.
+
+    J = U W with U the Jacobian of the other stages at h_1 = W x + b (from d_out cotangents of
+    length n_1). With W^T = Q R (reduced QR, done once), J = (U R^T) Q^T and Q has orthonormal
+    columns, so sigma_i(J) = sigma_i(U R^T): the d_in-long cotangents and their Gram, the bulk
+    of the reverse mode for a 784 -> 20 first layer, are never formed (the fused path folds
+    the first layer the same way). Right singular vectors would need Q: not used for them."""
+    P = x.shape[0]
+    h = stages[0](x)
+
+    def rest(h):
+        for stage in stages[1:]:
+            h = stage(h)
+        return h.reshape(P, -1)
+
+    u, log_scale = reverse_jacobian(rest, h)
+    r = torch.linalg.qr(weight.T, mode="r")[1]  # (n_1, n_1)
+    return u @ r.T.to(u.dtype), log_scale
+
+
 def _gram(a, b, k):
     """a @ b in float64; for k = 1 the product runs in a's dtype (float32: its rounding moves
     sigma_1^2 by ~1e-7 relative, far below float32's exponent accuracy) and is converted."""
@@ -139,12 +208,25 @@ def _gram(a, b, k):
 
 
 def dense_top(jac, k: int, want_directions: bool, exact_svd: bool):
-    """log sigma_1..k (P, k) and right singular vectors (P, d_in, k) of J (P, m, n)."""
+    """log sigma_1..k (P, k) and right singular vectors (P, d_in, k) of J (P, m, n).
+
+    sigma_1 alone (k = 1, no directions) comes from the Gram of the smaller side in J's dtype
+    like the fused path: closed form for a 2 x 2 Gram, else the certified power iteration
+    (:func:`.kernels.top_eig_power`, Kato-Temple to 1e-6 relative in float32, 1e-13 in
+    float64; float64 ``eigvalsh`` for the points it does not certify)."""
     m, n = jac.shape[1:]
     if exact_svd:
         _, s, vh = torch.linalg.svd(jac.double(), full_matrices=False)
         vecs = vh.transpose(1, 2)[:, :, :k] if want_directions else None
         return torch.log(s[:, :k]), vecs
+    if k == 1 and not want_directions and jac.dtype in (torch.float32, torch.float64):
+        rows = (jac if m <= n else jac.transpose(1, 2)).detach()
+        if rows.shape[1] == 2:
+            sigma2 = top_eig2(rows, False)[0]
+        else:
+            tol = 1e-13 if jac.dtype == torch.float64 else 1e-6
+            sigma2 = top_eig_power(rows, tol)  # strided rows: bmm reads them in place
+        return 0.5 * torch.log(sigma2.clamp_min(0))[:, None], None
     if m < n:  # Gram of the output side: v = J^T u / sigma
         gram = _gram(jac, jac.transpose(1, 2), k)
         if want_directions:
@@ -172,6 +254,8 @@ def _exact(target: Target, x, k, want_directions, method, exact_svd):
     if method == "forward":
         stages = target.stages or [target.fn]
         jac, log_scale = forward_jacobian(stages, x, orthonormalise=k > 1)
+    elif not want_directions and _leading_weight(target) is not None:
+        jac, log_scale = folded_jacobian(target.stages, _leading_weight(target), x)
     else:
         jac, log_scale = reverse_jacobian(target.fn, x)
     log_sigma, vecs = dense_top(jac, k, want_directions, exact_svd)
@@ -189,6 +273,63 @@ def _linearized(fn, x):
         return lambda t: jvp(fn, (x,), (t,))[1]
 
 
+class _Linearised:
+    """J v and J^T u of the points still running in the Lanczos iteration.
+
+    The primal computation is traced once for a set of points (``vjp`` and
+    ``torch.func.linearize``); when the running points drop to ``SHRINK`` of that set (and at
+    least ``SHRINK_MIN_DROP`` points left it: a trace costs about as much as a few products
+    whatever the number of points), it is traced again on them alone, so that points that
+    certified stop costing products. Between two re-traces, the products of the running
+    points are taken on the traced set with zero columns for the others (points do not
+    interact).
+    """
+
+    def __init__(self, fn, x):
+        self.fn, self.x = fn, x
+        self._trace(torch.arange(x.shape[0], device=x.device))
+
+    def _trace(self, ids):
+        xs = self.x[ids]
+        self.ids = ids
+        self.out, self.pull = vjp(self.fn, xs)
+        self.push = _linearized(self.fn, xs)
+
+    def columns(self, f, blocks, ids):
+        """f (J or J^T on (p, n)) on each column of blocks (len(ids), n, b) of the points ids."""
+        if (ids.numel() <= SHRINK * self.ids.numel()
+                and self.ids.numel() - ids.numel() >= SHRINK_MIN_DROP):
+            self._trace(ids)
+        full = ids.numel() == self.ids.numel()
+        rows = None if full else torch.searchsorted(self.ids, ids)
+        cols = []
+        # a loop: vmap over a few tangents of a CNN's linearised graph is slower than calls
+        for i in range(blocks.shape[2]):
+            col = blocks[:, :, i]
+            if not full:
+                col = col.new_zeros(self.ids.numel(), col.shape[1]).index_copy_(0, rows, col)
+            res = f(col.contiguous()).reshape(self.ids.numel(), -1)
+            cols.append(res if full else res[rows])
+        return torch.stack(cols, dim=2)
+
+    def jt(self, u):  # J^T u, u (p, d_out) on the traced points
+        return self.pull(u.reshape(self.out.shape))[0]
+
+    def j(self, v):  # J v, v (p, d_in)
+        return self.push(v.reshape(v.shape[0], *self.x.shape[1:]))
+
+
+def lanczos_tol(depth: int, dtype) -> float:
+    """Relative accuracy of sigma^2 asked of the Kato-Temple bound.
+
+    A relative error delta of sigma_1^2 moves lambda_1 = log(sigma_1^2) / (2 L) by
+    log(1 + delta) / (2 L) <= delta / (2 L). Float32 results are promised to 1e-4 in lambda:
+    the bound targets 1e-5 (ten times below; the Ritz value is a lower bound and its actual
+    error is usually far below the bound). Float64: 1e-12.
+    """
+    return 2 * depth * (1e-12 if dtype == torch.float64 else LANCZOS_LAMBDA_TOL_32)
+
+
 def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd):
     P, in_shape = x.shape[0], x.shape[1:]
     d_in = math.prod(in_shape)
@@ -196,38 +337,25 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd):
         method = "reverse" if d_out <= d_in else "forward"
         log_sigma, vecs = _exact(target, x, k, want_directions, method, exact_svd)
         return log_sigma, vecs, 0, 0
-    out, pull = vjp(target.fn, x)
-    push = _linearized(target.fn, x)
-
-    def many(f, blocks):  # f on each column of blocks (P, n, b), columns back as (P, n', b)
-        # a loop: vmap over a few tangents of a CNN's linearised graph is slower than calls
-        cols = [f(blocks[:, :, i]).reshape(P, -1) for i in range(blocks.shape[2])]
-        return torch.stack(cols, dim=2)
-
-    def jt(u):  # J^T u, u (P, d_out)
-        return pull(u.reshape(out.shape))[0]
-
-    def j(v):  # J v, v (P, d_in)
-        return push(v.reshape(P, *in_shape)).reshape(P, -1)
-
+    lin = _Linearised(target.fn, x)
     output_side = d_out < d_in
     if output_side:
-        def matvec(blocks):
-            return many(j, many(jt, blocks))
+        def matvec(blocks, ids):
+            return lin.columns(lin.j, lin.columns(lin.jt, blocks, ids), ids)
         n = d_out
     else:
-        def matvec(blocks):
-            return many(jt, many(j, blocks))
+        def matvec(blocks, ids):
+            return lin.columns(lin.jt, lin.columns(lin.j, blocks, ids), ids)
         n = d_in
-    # relative accuracy of sigma^2 for an exponent error below 1e-6 (float32) / 1e-12
-    tol = 2 * target.depth * (1e-12 if x.dtype == torch.float64 else 1e-6)
-    res = block_lanczos(matvec, P, n, k, block=k + LANCZOS_EXTRA_BLOCK, tol=tol,
-                        max_steps=_LANCZOS_STEPS, want_vectors=want_directions, dtype=x.dtype,
-                        device=x.device)
+    res = block_lanczos(matvec, P, n, k, block=k + LANCZOS_EXTRA_BLOCK,
+                        tol=lanczos_tol(target.depth, x.dtype), max_steps=_LANCZOS_STEPS,
+                        want_vectors=want_directions, dtype=x.dtype, device=x.device)
     log_sigma = 0.5 * torch.log(res.eigenvalues.clamp_min(0))
     vecs = res.vectors
     if want_directions and output_side:  # right singular vectors v = J^T u / sigma
-        vecs = many(jt, vecs)
+        every = torch.arange(P, device=x.device)
+        lin = _Linearised(target.fn, x) if lin.ids.numel() < P else lin
+        vecs = lin.columns(lin.jt, vecs, every)
         vecs = vecs / torch.linalg.vector_norm(vecs, dim=1, keepdim=True).clamp_min(
             torch.finfo(vecs.dtype).tiny)
     if vecs is not None:

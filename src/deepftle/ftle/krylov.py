@@ -14,8 +14,14 @@ for the best cluster :math:`j \ge i` of top Ritz pairs, with :math:`\alpha = \th
 \|r_{j+1}\|` (the next Ritz interval's upper end standing for :math:`\lambda_{j+1}`: the bound
 is rigorous when that interval holds :math:`\lambda_{j+1}`, which a gap estimate cannot
 prove). A point stops when the bound is below ``tol`` relative to :math:`\theta_i` for every
-wanted i; its exponent error is then below ``tol / (2 L)``. Points that do not certify within ``max_steps``
-are reported, and the caller computes them exactly.
+wanted i; its exponent error is then below ``tol / (2 L)``. Points that do not certify within
+``max_steps`` are reported, and the caller computes them exactly.
+
+Active set: a point that certified costs nothing more. Its Ritz pair is stored and it leaves
+the working arrays (basis, projection); ``matvec`` is called with the indices of the points
+still running, so that the caller can evaluate the products on those points only. The Ritz
+problem (a batched ``eigh`` of the (m b) x (m b) projections) is solved from step
+``first_check`` on, every step, on one CPU thread (:func:`.kernels.lapack_one_thread`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import torch
+
+from .kernels import lapack_one_thread
 
 
 class KrylovResult(NamedTuple):
@@ -54,68 +62,79 @@ def _certified(theta: torch.Tensor, resid: torch.Tensor, k: int, tol: float) -> 
     return ok.all(dim=1) & torch.isfinite(theta[:, :k]).all(dim=1)
 
 
-def block_lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], P: int, n: int, k: int,
-                  block: int, tol: float, max_steps: int, want_vectors: bool, dtype, device,
-                  seed: int = 0) -> KrylovResult:
-    """Top-k eigenpairs of P operators of size n (``matvec``: (P, n, b) -> (P, n, b)).
+def block_lanczos(matvec: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], P: int, n: int,
+                  k: int, block: int, tol: float, max_steps: int, want_vectors: bool, dtype,
+                  device, seed: int = 0, first_check: int = 4) -> KrylovResult:
+    """Top-k eigenpairs of P operators of size n.
 
-    The Krylov basis (P, n, m b) is kept in ``dtype``; projections and the Ritz problem in
-    float64. Each point's answer is the one of the step at which it first certified.
+    ``matvec(blocks, ids)``: the products of the operators of the points ``ids`` (ascending
+    indices into 0..P-1, the points still running) with ``blocks`` (len(ids), n, b), same
+    shape back. The Krylov basis (P, n, m b) is kept in ``dtype``; projections and the Ritz
+    problem in float64. Each point's answer is the one of the step at which it certified (or,
+    uncertified, of the last step).
     """
     max_steps = max(1, min(max_steps, n // block))  # the Krylov space cannot exceed n
+    width = max_steps * block
     gen = torch.Generator(device="cpu").manual_seed(seed)
     v = torch.randn(P, n, block, generator=gen, dtype=torch.float64).to(device=device,
                                                                         dtype=dtype)
-    basis = torch.empty(P, n, (max_steps + 1) * block, dtype=dtype, device=device)
+    ids = torch.arange(P, device=device)  # the points still running
+    basis = torch.empty(P, n, width + block, dtype=dtype, device=device)
     basis[:, :, :block] = torch.linalg.qr(v)[0]
-    diag_blocks, off_blocks = [], []
+    t = torch.zeros(P, width, width, dtype=torch.float64, device=device)  # T_m, growing
     eig = torch.zeros(P, k, dtype=torch.float64, device=device)
+    vectors = torch.zeros(P, n, k, dtype=dtype, device=device) if want_vectors else None
     done = torch.zeros(P, dtype=torch.bool, device=device)
     certified_at = torch.zeros(P, dtype=torch.long, device=device)
-    coeffs = torch.zeros(P, max_steps * block, k, dtype=torch.float64, device=device)
     steps = 0
     for step in range(max_steps):
         steps = step + 1
-        m = steps * block
-        current = basis[:, :, m - block:m]
-        w = matvec(current)
+        lo, m = step * block, steps * block
+        current = basis[:, :, lo:m]
+        w = matvec(current, ids)
         a = (current.transpose(1, 2) @ w).double()
-        a = 0.5 * (a + a.transpose(1, 2))
+        t[:, lo:m, lo:m] = 0.5 * (a + a.transpose(1, 2))
         q = basis[:, :, :m]
         for _ in range(2):  # full re-orthogonalisation, twice
             w = w - q @ (q.transpose(1, 2) @ w)
-        v_next, b = torch.linalg.qr(w)
-        diag_blocks.append(a)
-        off_blocks.append(b.double())
-        t = torch.zeros(P, m, m, dtype=torch.float64, device=device)
-        for j, aj in enumerate(diag_blocks):
-            t[:, j * block:(j + 1) * block, j * block:(j + 1) * block] = aj
-        for j, bj in enumerate(off_blocks[:-1]):
-            t[:, (j + 1) * block:(j + 2) * block, j * block:(j + 1) * block] = bj
-            t[:, j * block:(j + 1) * block, (j + 1) * block:(j + 2) * block] = bj.transpose(1, 2)
+        v_next, b = torch.linalg.qr(w)  # A Q_m = Q_m T_m + v_next b E_m^T
         last = step == max_steps - 1
-        if m > k and (steps >= 4 or last):  # Ritz problem of the points still running
-            act = torch.nonzero(~done)[:, 0]
-            theta, s = torch.linalg.eigh(t[act])
+        if m > k and (steps >= first_check or last):
+            with lapack_one_thread(t.device):
+                theta, s = torch.linalg.eigh(t[:, :m, :m])
             theta, s = theta.flip(1), s.flip(2)  # descending
-            resid = torch.linalg.vector_norm(off_blocks[-1][act] @ s[:, -block:, :], dim=1)
-            new = _certified(theta, resid, k, tol)
-            idx = act[new]
-            eig[idx] = theta[new, :k]
-            coeffs[idx, :m] = s[new, :, :k]
-            done[idx] = True
-            certified_at[idx] = steps
-            if last:  # best available answer for the others (the caller recomputes them)
-                eig[act[~new]] = theta[~new, :k]
-                coeffs[act[~new], :m] = s[~new, :, :k]
-        if done.all():
-            break
+            resid = torch.linalg.vector_norm(b.double() @ s[:, -block:, :], dim=1)
+            ok = _certified(theta, resid, k, tol)
+            stop = torch.ones_like(ok) if last else ok  # the last step: best available answer
+            if stop.any():
+                idx = ids[stop]
+                eig[idx] = theta[stop, :k]
+                done[idx] = ok[stop]
+                certified_at[idx[ok[stop]]] = steps
+                if want_vectors:
+                    y = (q[stop].double() @ s[stop, :, :k]).to(dtype)
+                    vectors[idx] = y / torch.linalg.vector_norm(y, dim=1, keepdim=True).clamp_min(
+                        torch.finfo(dtype).tiny)
+            if stop.all():
+                break
+            if stop.any():  # the certified points leave the working arrays
+                keep = ~stop
+                ids, v_next, b = ids[keep], v_next[keep], b[keep]
+                basis = _rows(basis, keep, m)
+                t = _rows(t, keep, m, square=True)
         basis[:, :, m:m + block] = v_next
-    m = steps * block
-    q = basis[:, :, :m]
-    vectors = None
-    if want_vectors:
-        vectors = (q.double() @ coeffs[:, :m]).to(dtype)
-        vectors = vectors / torch.linalg.vector_norm(vectors, dim=1, keepdim=True).clamp_min(
-            torch.finfo(dtype).tiny)
+        t[:, m:m + block, lo:m] = b.double()
+        t[:, lo:m, m:m + block] = t[:, m:m + block, lo:m].transpose(1, 2)
     return KrylovResult(eig, vectors, done, steps, certified_at)
+
+
+def _rows(x: torch.Tensor, keep: torch.Tensor, m: int, square: bool = False) -> torch.Tensor:
+    """The rows ``keep`` of a preallocated (P, ., width) array, copying only the first m
+    columns in use (and rows, ``square``)."""
+    out = x.new_empty((int(keep.sum()),) + tuple(x.shape[1:]))
+    if square:
+        out.zero_()
+        out[:, :m, :m] = x[keep, :m, :m]
+    else:
+        out[:, :, :m] = x[keep, :, :m]
+    return out

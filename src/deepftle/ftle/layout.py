@@ -92,9 +92,15 @@ def module_output(model: nn.Module, name: str, module: nn.Module) -> Callable:
 
 
 def sequential_stages(model: nn.Module) -> list[Callable] | None:
-    """The children of an ``nn.Sequential`` as consecutive stages (None for other models)."""
+    """The children of an ``nn.Sequential`` as consecutive stages (None for other models).
+
+    A first child that is an ``nn.Linear`` carries its weight as ``linear_weight``: its
+    Jacobian is that weight at every point."""
     if isinstance(model, nn.Sequential) and len(model) > 1:
-        return [detached_call(child) for child in model]
+        stages = [detached_call(child) for child in model]
+        if type(model[0]) is nn.Linear:  # an affine first stage (see generic.folded_jacobian)
+            stages[0].linear_weight = model[0].weight.detach()
+        return stages
     return None
 
 
