@@ -17,14 +17,14 @@ import os
 import pytest
 import torch
 from torch import nn
-from torch.func import jacrev, vmap
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import deepftle
 from deepftle.devices import exact_float32
 from deepftle.model import MLP, init_mlp
 from deepftle.population import train_population
 from deepftle.train import TrainConfig, cross_entropy_loss, class_error, train
+from test_ftle_generic import Residual, small_cnn  # noqa: E402 - tests/ is on sys.path
+from test_ftle_generic import reference as float64_reference
 
 DEVICE = torch.device(os.environ.get("DEEPFTLE_TEST_DEVICE")
                       or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -34,27 +34,13 @@ if DEVICE.type == "cuda" and not torch.cuda.is_available():
 LAM_TOL = 1e-4
 
 
-class Residual(nn.Module):
-    def __init__(self, width):
-        super().__init__()
-        self.lin = nn.Linear(width, width)
-
-    def forward(self, x):
-        return x + torch.tanh(self.lin(x))
-
-
-def cnn(features):
-    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Conv2d(4, 4, 3, stride=2), nn.Tanh(),
-                         nn.Flatten(), nn.Linear(576, features), nn.Tanh())
-
-
 # name -> (factory, point shape, depth, methods, k, check directions)
 CASES = {
     "fused_mlp_k3": (lambda: nn.Sequential(nn.Linear(2, 24), nn.Tanh(), nn.Linear(24, 24),
                                            nn.Tanh(), nn.Linear(24, 24), nn.Tanh()),
                      (2,), 3, ("fused",), 2, True),
-    "cnn_reverse": (lambda: cnn(32), (1, 28, 28), 3, ("reverse",), 1, False),
-    "cnn_lanczos": (lambda: cnn(96), (1, 28, 28), 3, ("lanczos",), 1, False),
+    "cnn_reverse": (lambda: small_cnn(32), (1, 28, 28), 3, ("reverse",), 1, False),
+    "cnn_lanczos": (lambda: small_cnn(96), (1, 28, 28), 3, ("lanczos",), 1, False),
     "residual_forward": (lambda: nn.Sequential(nn.Linear(3, 16), Residual(16), Residual(16),
                                                nn.Linear(16, 5)), (3,), 4, ("forward",), 2,
                          True),
@@ -70,15 +56,7 @@ CASES = {
 def reference(model, x, depth):
     """lambda and right singular vectors from the explicit float64 Jacobian on the CPU."""
     model64 = copy.deepcopy(model).to("cpu", torch.float64).eval()
-    x64 = x.to("cpu", torch.float64)
-
-    def single(z):
-        return model64(z[None]).reshape(-1)
-
-    with sdpa_kernel(SDPBackend.MATH):
-        jac = vmap(jacrev(single))(x64).reshape(x64.shape[0], -1, x64[0].numel())
-    _, s, vh = torch.linalg.svd(jac, full_matrices=False)
-    return torch.log(s) / depth, vh.transpose(1, 2)
+    return float64_reference(model64, x.to("cpu", torch.float64), depth)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
