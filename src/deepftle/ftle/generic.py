@@ -254,8 +254,8 @@ def _exact(target: Target, x, k, want_directions, method, exact_svd):
     if method == "forward":
         stages = target.stages or [target.fn]
         jac, log_scale = forward_jacobian(stages, x, orthonormalise=k > 1)
-    elif not want_directions and _leading_weight(target) is not None:
-        jac, log_scale = folded_jacobian(target.stages, _leading_weight(target), x)
+    elif not want_directions and (weight := _leading_weight(target)) is not None:
+        jac, log_scale = folded_jacobian(target.stages, weight, x)
     else:
         jac, log_scale = reverse_jacobian(target.fn, x)
     log_sigma, vecs = dense_top(jac, k, want_directions, exact_svd)
