@@ -62,8 +62,13 @@ def test_block_lanczos_active_set_on_known_spectra():
 
 
 def test_active_set_retrace_gives_the_same_exponents(monkeypatch):
+    """Models that are not chains (here: the CNN behind a plain function) take torch.func's
+    products, traced on the running points."""
     model = bench_cnn(96)
     x = torch.rand(24, 1, 28, 28, generator=torch.Generator().manual_seed(3))
+
+    def fn(z):
+        return model(z)
     traced = []
     trace = generic._Linearised._trace
 
@@ -73,12 +78,13 @@ def test_active_set_retrace_gives_the_same_exponents(monkeypatch):
 
     monkeypatch.setattr(generic._Linearised, "_trace", counting)
     monkeypatch.setattr(generic, "SHRINK_MIN_DROP", 1)  # re-trace whenever half have left
-    lam_shrunk, v_shrunk = deepftle.ftle(model, x, k=1, return_directions=True,
-                                         method="lanczos")
+    lam_shrunk, v_shrunk = deepftle.ftle(fn, x, k=1, return_directions=True,
+                                         method="lanczos", depth=3)
     assert len(traced) > 2 and traced[0] == 24 and min(traced) < 12, traced
     monkeypatch.setattr(generic, "SHRINK", 0.0)  # never re-trace: zero columns instead
     traced.clear()
-    lam_full, v_full = deepftle.ftle(model, x, k=1, return_directions=True, method="lanczos")
+    lam_full, v_full = deepftle.ftle(fn, x, k=1, return_directions=True, method="lanczos",
+                                     depth=3)
     assert traced == [24]  # one trace serves the iteration and v = J^T u / sigma
     assert (lam_shrunk - lam_full).abs().max() <= 1e-6
     cos = (v_shrunk.flatten(1, 3) * v_full.flatten(1, 3)).sum(1).abs()

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..devices import exact_float32
 from . import generic, layout
+from .chain import parse_chain
 from .checks import check_dtype, check_module, check_points, model_dtype_device
 from .sequential import NotFusable, parse_trunk, sequential_ftle
 
@@ -86,7 +87,7 @@ def _targets(model, x, layers, depth) -> list[layout.Target]:
         depths = [d if d is not None else c for d, c in zip(depths, counted)]
     if not names:
         return [layout.Target(None, layout.whole_model(model), depths[0],
-                              layout.sequential_stages(model))]
+                              layout.sequential_stages(model), parse_chain(model))]
     modules = dict(model.named_modules())
     return [layout.Target(n, layout.module_output(model, n, modules[n]), d)
             for n, d in zip(names, depths)]

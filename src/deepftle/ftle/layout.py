@@ -29,6 +29,7 @@ class Target:
     fn: Callable[[torch.Tensor], torch.Tensor]  # (P, *in_shape) -> (P, d_out)
     depth: int
     stages: list[Callable] | None = None  # consecutive pieces of fn (forward-mode renormalisation)
+    chain: list | None = None  # fn as affine maps and activations (:mod:`.chain`), if it is one
 
 
 def _unknown_owners(model: nn.Module) -> list[str]:
