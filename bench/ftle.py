@@ -72,11 +72,12 @@ def cases(quick: bool) -> dict[str, dict]:
                               peer_points=4 if quick else 100),
     }
     # the generic path (issue 14) on a CNN: 10000 images 1x28x28 -> 128 tanh features, k = 1;
-    # vmap(jacrev) takes ~30 ms per image on 2 cores: timed on a subset, extrapolated
+    # vmap(jacrev) takes ~20 ms per image on 2 cores: timed on 300 images (about 6 s; 100 gave
+    # a baseline that moved by 20 % between runs), extrapolated
     out["cnn_28x28_to_128"] = dict(cnn=True, d_in=784, width=128, depth=3,
                                    points=64 if quick else 10000,
                                    methods=["deepftle", "vmap_jacrev"],
-                                   vmap_points=16 if quick else 100)
+                                   vmap_points=16 if quick else 300)
     for depth in ([2, 8] if quick else [2, 8, 32, 128]):
         out[f"depth_N50_L{depth}"] = dict(d_in=2, width=50, depth=depth, grid=g,
                                           methods=["deepftle", "reference64"])

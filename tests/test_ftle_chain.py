@@ -176,7 +176,7 @@ def test_pilot_chunk_starts_the_others(monkeypatch):
         return lanczos(*args, **kwargs)
 
     monkeypatch.setattr(generic, "block_lanczos", spy)
-    monkeypatch.setattr(generic, "CHAIN_CHUNK_BYTES", 1)  # chunks of PILOT_POINTS
+    monkeypatch.setattr(generic, "_default_chunk", lambda *args: 50)
     lam = deepftle.ftle(model, x, method="lanczos")
     assert calls[0] == (generic.PILOT_POINTS, False)
     assert len(calls) >= 3 and all(warm for _, warm in calls[1:])

@@ -15,12 +15,17 @@ once (the points are the batch; the tangents or cotangents of one point are mapp
   10-class head over 784 or 3072 inputs). Without directions, a leading ``nn.Linear`` that
   narrows the input is folded in by QR (:func:`folded_jacobian`).
 - ``lanczos``: when both sides are large and only the top k are wanted, block Lanczos on
-  :math:`J^T J` (or :math:`J J^T`, the smaller side) from one JVP (``torch.func.linearize``:
-  the primal computation is traced once per chunk) and one VJP per step, stopped by the
-  Kato-Temple bound (:mod:`.krylov`) at a relative accuracy of :math:`\sigma_1^2` that bounds
-  the exponent error by 1e-5 (float32) or 1e-12 (float64) (:func:`lanczos_tol`); points that
-  certified leave the iteration (the products are re-traced on the running points when half
-  have left, :class:`_Linearised`); uncertified points are computed exactly.
+  :math:`J^T J` (or :math:`J J^T`, the smaller side), stopped by the Kato-Temple bound
+  (:mod:`.krylov`) at a relative accuracy of :math:`\sigma_1^2` that bounds the exponent
+  error by 1e-5 (float32) or 1e-12 (float64) (:func:`lanczos_tol`); points that certified
+  leave the iteration; uncertified points are computed exactly. The products: for an
+  ``nn.Sequential`` of affine maps and elementwise activations (a CNN of convolutions,
+  ``Flatten`` and ``Linear``) by :mod:`.chain`, without autograd, in chunks sized for the CPU
+  cache (:data:`CHAIN_CHUNK_BYTES`); for any other model one JVP (``torch.func.linearize``:
+  the primal computation is traced once per chunk) and one VJP per step, re-traced on the
+  running points when half have left (:class:`_Linearised`). The first
+  :data:`PILOT_POINTS` points start from random blocks; the directions of their top Ritz
+  vectors then start every other point (:class:`.krylov.SharedStart`).
 
 With J formed, :math:`\sigma_1` alone (k = 1) comes from the Gram of the smaller side in the
 model's dtype, by the fused path's kernels (closed form for 2 x 2, else certified power
@@ -49,10 +54,11 @@ _CHUNK_BYTES = 128 << 20  # Krylov basis of one chunk of points
 # page-faulted in at every chunk; MNIST's 20 x 784 Jacobians ran 1.6x faster in chunks of 512
 # points (32 MB) than of 1070 (measured)
 _JACOBIAN_BYTES = 32 << 20
-# the activations of one block product through a chain: on the bench's CNN (widest 5408
-# floats, block 2) 2400 images took 4.1-5.7 s in chunks of 100-300 points and 8.0 s in chunks
-# of 1208 (2 cores, one run each): a 43 MB stage leaves the cache
-CHAIN_CHUNK_BYTES = 8 << 20
+# the widest activation of one block product through a chain. The bench's CNN (widest 5408
+# floats, block 2; 2 cores): 2400 images took 8.0 s in chunks of 1208 points (a 52 MB stage
+# leaves the cache) and 4.1-5.7 s in chunks of 100-300; 3000 images, three runs each: 4.7-5.5 s
+# with 8 MiB (194 points), 4.3-4.8 s with 16 MiB, 4.9-5.3 s with 24 MiB
+CHAIN_CHUNK_BYTES = 16 << 20
 _LANCZOS_STEPS = 40  # block steps before the remaining points are computed exactly
 # block size k + 1: a near-degenerate top pair (common: sigma_2 / sigma_1 ~ 0.99 in a random
 # CNN) is resolved as a cluster; with block size 1 the gap estimate can certify too early
@@ -83,9 +89,11 @@ def choose_method(d_in: int, d_out: int, k: int, method: str) -> str:
     smaller side) when that side is at most :data:`MATERIALISE_MAX` or 4k; otherwise Lanczos.
 
     Cost model: forming J costs min(d_in, d_out) products per point, Lanczos ~2 b s (block b =
-    k + 1, s steps: 11-21 on the bench's random CNN, whose top singular values are tightly
-    clustered). On that CNN (784 -> 128) one measurement in one process on 1000 images: reverse
-    mode (128 cotangents under ``vmap``) 61 s, Lanczos 12.7 s."""
+    k + 1, s steps: 11-21 from a random start on the bench's random CNN, whose top singular
+    values are tightly clustered; 9.7 on average from the shared start). On that CNN
+    (784 -> 128) one measurement in one process on 1000 images: reverse mode (128 cotangents
+    under ``vmap``) 61 s, Lanczos 12.7 s with torch.func's products (2 s now, with the chain's
+    products and the shared start)."""
     if method != "auto":
         return method
     small = min(d_in, d_out)
@@ -95,17 +103,19 @@ def choose_method(d_in: int, d_out: int, k: int, method: str) -> str:
 
 
 def _default_chunk(method, d_in, d_out, k, itemsize, widest=None) -> int:
-    """Points per chunk. ``widest``: the largest activation (elements per point) of a chain
-    (:mod:`.chain`), whose Lanczos chunks are sized for the CPU cache (:data:`CHAIN_CHUNK_BYTES`)."""
-    if method == "lanczos" and widest is not None:
-        return max(PILOT_POINTS, CHAIN_CHUNK_BYTES // ((k + LANCZOS_EXTRA_BLOCK) * widest
-                                                        * itemsize))
+    """Points per chunk: (co)tangents of J, or the Krylov basis, within a byte budget; for a
+    chain (:mod:`.chain`, ``widest``: its largest activation, elements per point) the Lanczos
+    chunks are also small enough for one product's widest stage to stay in the CPU cache
+    (:data:`CHAIN_CHUNK_BYTES`)."""
     if method in ("forward", "reverse"):  # (co)tangents of the widest stage: J's size
         per_point = (d_in if method == "forward" else d_out) * max(d_in, d_out)
         return max(1, _JACOBIAN_BYTES // (per_point * itemsize))
-    per_point = (min(d_in, d_out) * _LANCZOS_STEPS * (k + LANCZOS_EXTRA_BLOCK) * 2
-                 + 8 * (d_in + d_out))
-    return max(1, _CHUNK_BYTES // (per_point * itemsize))
+    block = k + LANCZOS_EXTRA_BLOCK
+    per_point = min(d_in, d_out) * _LANCZOS_STEPS * block * 2 + 8 * (d_in + d_out)
+    chunk = _CHUNK_BYTES // (per_point * itemsize)
+    if widest is not None:
+        chunk = min(chunk, CHAIN_CHUNK_BYTES // (block * widest * itemsize))
+    return max(1, chunk)
 
 
 def _tangent_basis(P, shape, dtype, device):
