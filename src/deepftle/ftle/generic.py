@@ -411,7 +411,8 @@ def generic_ftle(target: Target, x, k, want_directions, batch_size, method, d_ou
     d_in = math.prod(in_shape)
     exact_svd = x.dtype == torch.float64 and k > 1
     itemsize = torch.finfo(x.dtype).bits // 8
-    widest = chain_widest(target.chain, x[:1]) if target.chain is not None else None
+    widest = chain_widest(target.chain, x[:1]) if (method == "lanczos"
+                                                    and target.chain is not None) else None
     chunk = batch_size or _default_chunk(method, d_in, d_out, k, itemsize, widest)
     lam = torch.empty(P, k, dtype=x.dtype, device=x.device)
     dirs = torch.empty(P, d_in, k, dtype=x.dtype, device=x.device) if want_directions else None
