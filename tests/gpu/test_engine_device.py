@@ -34,6 +34,17 @@ if DEVICE.type == "cuda" and not torch.cuda.is_available():
 LAM_TOL = 1e-4
 
 
+class Wrapped(nn.Module):
+    """A module around a Sequential CNN: not a chain, so Lanczos takes torch.func's products."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, z):
+        return self.inner(z)
+
+
 # name -> (factory, point shape, depth, methods, k, check directions)
 CASES = {
     "fused_mlp_k3": (lambda: nn.Sequential(nn.Linear(2, 24), nn.Tanh(), nn.Linear(24, 24),
@@ -41,6 +52,12 @@ CASES = {
                      (2,), 3, ("fused",), 2, True),
     "cnn_reverse": (lambda: small_cnn(32), (1, 28, 28), 3, ("reverse",), 1, False),
     "cnn_lanczos": (lambda: small_cnn(96), (1, 28, 28), 3, ("lanczos",), 1, False),
+    "cnn_lanczos_torch_func": (lambda: Wrapped(small_cnn(96)), (1, 28, 28), 3, ("lanczos",), 1,
+                               False),
+    "cnn_lanczos_strided_batchnorm": (lambda: nn.Sequential(
+        nn.Conv2d(1, 4, 3, stride=2), nn.BatchNorm2d(4), nn.Tanh(), nn.Conv2d(4, 6, 3, padding=1),
+        nn.Tanh(), nn.Flatten(), nn.Linear(6 * 13 * 13, 80), nn.Tanh()), (1, 28, 28), 3,
+        ("lanczos",), 2, True),
     "residual_forward": (lambda: nn.Sequential(nn.Linear(3, 16), Residual(16), Residual(16),
                                                nn.Linear(16, 5)), (3,), 4, ("forward",), 2,
                          True),
