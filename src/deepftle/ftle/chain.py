@@ -16,7 +16,8 @@ vectors passes the network as one batch, and the chunks can be small enough for 
 activations of a product to stay in the CPU's cache (see :data:`.generic.CHAIN_CHUNK_BYTES`).
 
 :func:`parse_chain` returns None for any other module (pooling, ``padding="same"``, residual
-blocks ...): the generic path then uses ``torch.func``.
+blocks, a Sequential subclass with its own ``forward``, forward hooks ...): the generic path
+then uses ``torch.func``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .sequential import _activation, _flatten
+from .sequential import NotFusable, _activation, _flatten
 
 _CONV = {nn.Conv1d: (F.conv1d, F.conv_transpose1d), nn.Conv2d: (F.conv2d, F.conv_transpose2d),
          nn.Conv3d: (F.conv3d, F.conv_transpose3d)}
@@ -124,8 +125,12 @@ def parse_chain(model) -> list | None:
     where some child is neither (or the model is not an ``nn.Sequential``)."""
     if not isinstance(model, nn.Sequential):
         return None
+    try:
+        modules = list(_flatten(model))
+    except NotFusable:  # its own forward or hooks: torch.func sees what it computes
+        return None
     steps = []
-    for module in _flatten(model):
+    for module in modules:
         if isinstance(module, nn.Identity) or isinstance(module, nn.Dropout) and (
                 not module.training or module.p == 0):
             continue

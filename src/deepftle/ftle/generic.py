@@ -90,7 +90,7 @@ def choose_method(d_in: int, d_out: int, k: int, method: str) -> str:
 
     Cost model: forming J costs min(d_in, d_out) products per point, Lanczos ~2 b s (block b =
     k + 1, s steps: 11-21 from a random start on the bench's random CNN, whose top singular
-    values are tightly clustered; 9.7 on average from the shared start). On that CNN
+    values are tightly clustered; 11.3 on average from the shared start). On that CNN
     (784 -> 128) one measurement in one process on 1000 images: reverse mode (128 cotangents
     under ``vmap``) 61 s, Lanczos 12.7 s with torch.func's products (2 s now, with the chain's
     products and the shared start)."""
@@ -380,7 +380,7 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
     res = block_lanczos(matvec, P, min(d_in, d_out), k, block=k + LANCZOS_EXTRA_BLOCK,
                         tol=lanczos_tol(target.depth, x.dtype), max_steps=_LANCZOS_STEPS,
                         want_vectors=want_directions or pilot, dtype=x.dtype, device=x.device,
-                        first_check=2, start=shared.basis)
+                        start=shared.basis)
     if pilot:
         shared.learn(res.vectors[res.certified])
     log_sigma = 0.5 * torch.log(res.eigenvalues.clamp_min(0))
@@ -417,10 +417,12 @@ def generic_ftle(target: Target, x, k, want_directions, batch_size, method, d_ou
     lam = torch.empty(P, k, dtype=x.dtype, device=x.device)
     dirs = torch.empty(P, d_in, k, dtype=x.dtype, device=x.device) if want_directions else None
     stats = {"method": method, "uncertified": 0, "steps": 0}
-    shared = SharedStart(k + LANCZOS_EXTRA_BLOCK)
+    # the shared directions fill k columns of the start block: at least one stays random
+    shared = SharedStart(k)
     begins = range(0, P, chunk)
-    if method == "lanczos" and batch_size is None and P > 2 * PILOT_POINTS:
-        begins = [0, *range(PILOT_POINTS, P, chunk)]  # a small first chunk: the pilot
+    pilot = min(PILOT_POINTS, chunk)
+    if method == "lanczos" and batch_size is None and P > 2 * pilot:
+        begins = [0, *range(pilot, P, chunk)]  # a small first chunk: the pilot
     with _differentiable_attention():
         for begin, end in zip(begins, [*begins[1:], P]):
             rows = slice(begin, end)

@@ -93,11 +93,16 @@ def module_output(model: nn.Module, name: str, module: nn.Module) -> Callable:
 
 
 def sequential_stages(model: nn.Module) -> list[Callable] | None:
-    """The children of an ``nn.Sequential`` as consecutive stages (None for other models).
+    """The children of an ``nn.Sequential`` as consecutive stages (None for other models, and
+    for a Sequential subclass with its own ``forward`` or with forward hooks, whose map is not
+    the composition of its children).
 
     A first child that is an ``nn.Linear`` carries its weight as ``linear_weight``: its
     Jacobian is that weight at every point."""
-    if isinstance(model, nn.Sequential) and len(model) > 1:
+    from .sequential import _hooked
+
+    if (isinstance(model, nn.Sequential) and len(model) > 1
+            and type(model).forward is nn.Sequential.forward and not _hooked(model)):
         stages = [detached_call(child) for child in model]
         if type(model[0]) is nn.Linear:  # an affine first stage (see generic.folded_jacobian)
             stages[0].linear_weight = model[0].weight.detach()
