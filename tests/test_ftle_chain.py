@@ -24,6 +24,7 @@ from torch.func import jacrev, vmap
 import deepftle
 from deepftle.ftle import generic, krylov
 from deepftle.ftle.chain import ChainProducts, parse_chain
+from test_ftle_generic import reference  # noqa: E402 - tests/ is on sys.path
 
 
 def _seeded(build):
@@ -110,14 +111,13 @@ def test_chain_and_torch_func_give_the_same_exponents_and_directions():
     lam_f, v_f = deepftle.ftle(lambda z: model(z), x, k=2, return_directions=True,
                                method="lanczos", depth=3)
     model64 = model.double()
-    J = vmap(jacrev(lambda z: model64(z[None])[0]))(x.double()).flatten(2)
-    _, s, vh = torch.linalg.svd(J)
-    ref = torch.log(s[:, :2]) / 3
+    ref, v_ref = reference(model64, x.double(), 3)
+    ref = ref[:, :2]
     assert (lam_c.double() - ref).abs().max() <= 1e-4
     assert (lam_f.double() - ref).abs().max() <= 1e-4
     gap = (ref[:, 0] - ref[:, 1]) * 3 > math.log(1.05)
     for v in (v_c, v_f):
-        cos = (v[..., 0].flatten(1).double() * vh[:, 0]).sum(1).abs()
+        cos = (v[..., 0].flatten(1).double() * v_ref[:, :, 0]).sum(1).abs()
         assert (cos[gap] >= 1 - 1e-3).all(), cos
     lam64 = deepftle.ftle(model64, x.double(), k=2, method="lanczos")
     assert (lam64 - ref).abs().max() <= 1e-10
@@ -195,15 +195,14 @@ def test_sequentials_that_are_not_their_childrens_composition(variant):
     model = model.double().eval()
     assert parse_chain(model) is None
     x = torch.rand(4, 1, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    J = vmap(jacrev(lambda z: model(z[None])[0]))(x).flatten(2)
-    ref = torch.log(torch.linalg.svdvals(J)[:, 0]) / 2
+    ref = reference(model, x, 2)[0][:, 0]
     lam = deepftle.ftle(model, x, method="lanczos")[:, 0]
     assert (lam - ref).abs().max() <= 1e-10
     mlp = ScaledSequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 8)).double()
     with pytest.raises(NotFusable):
         parse_trunk(mlp)
     z = torch.rand(5, 3, dtype=torch.float64)
-    ref = torch.log(torch.linalg.svdvals(vmap(jacrev(mlp))(z))[:, 0]) / 2
+    ref = reference(mlp, z, 2)[0][:, 0]
     assert (deepftle.ftle(mlp, z)[:, 0] - ref).abs().max() <= 1e-10
 
 
@@ -244,9 +243,7 @@ def test_pilot_chunk_starts_the_others(monkeypatch):
     assert calls[0] == (generic.PILOT_POINTS, False)
     assert len(calls) >= 3 and all(warm for _, warm in calls[1:])
     assert sum(p for p, _ in calls) == x.shape[0]
-    model64 = copy.deepcopy(model).double()
-    J = vmap(jacrev(lambda z: model64(z[None])[0]))(x.double()).flatten(2)
-    ref = torch.log(torch.linalg.svdvals(J)[:, 0]) / 2
+    ref = reference(copy.deepcopy(model).double(), x.double(), 2)[0][:, 0]
     assert (lam[:, 0].double() - ref).abs().max() <= 1e-4
     calls.clear()
     monkeypatch.setattr(generic, "_default_chunk", lambda *args: 20)

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .kernels import tanh_and_derivative
 from .sequential import NotFusable, _activation, _flatten
 
 _CONV = {nn.Conv1d: (F.conv1d, F.conv_transpose1d), nn.Conv2d: (F.conv2d, F.conv_transpose2d),
@@ -115,7 +116,7 @@ def _batchnorm(module) -> _Affine | None:
 
 
 def _flatten_step(module: nn.Flatten) -> _Affine | None:
-    if module.start_dim == 0 or module.start_dim < 0:
+    if module.start_dim <= 0:
         return None  # would flatten the batch axis
     return _Affine(module, module, lambda u, shape: u.reshape(u.shape[0], *shape))
 
@@ -168,9 +169,10 @@ def _layout(h) -> torch.memory_format:
 
 
 def _tanh(b):
-    """tanh b and sech^2 b = 4u(1 - u), u = sigmoid(-2|b|): accurate in deep saturation."""
-    u = torch.sigmoid(-2 * b.abs())
-    return torch.sign(b) * (1 - 2 * u), 4 * u * (1 - u)
+    """tanh b and sech^2 b (:func:`.kernels.tanh_and_derivative`, accurate in saturation)."""
+    h, u, s = b.clone(), torch.empty_like(b), torch.empty_like(b)
+    tanh_and_derivative(h, u, s)
+    return h, s
 
 
 class ChainProducts:

@@ -92,6 +92,21 @@ def module_output(model: nn.Module, name: str, module: nn.Module) -> Callable:
     return fn
 
 
+def hooked(module: nn.Module) -> bool:
+    """Forward hooks (on the module or on every module) that may change what it computes."""
+    from torch.nn.modules import module as base
+
+    return bool(module._forward_hooks or module._forward_pre_hooks
+                or base._global_forward_hooks or base._global_forward_pre_hooks)
+
+
+def plain_sequential(module: nn.Module) -> bool:
+    """An ``nn.Sequential`` whose map is the composition of its children: not a subclass with
+    its own ``forward`` (a residual block written as a Sequential), no forward hooks."""
+    return (isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
+            and not hooked(module))
+
+
 def sequential_stages(model: nn.Module) -> list[Callable] | None:
     """The children of an ``nn.Sequential`` as consecutive stages (None for other models, and
     for a Sequential subclass with its own ``forward`` or with forward hooks, whose map is not
@@ -99,10 +114,7 @@ def sequential_stages(model: nn.Module) -> list[Callable] | None:
 
     A first child that is an ``nn.Linear`` carries its weight as ``linear_weight``: its
     Jacobian is that weight at every point."""
-    from .sequential import _hooked
-
-    if (isinstance(model, nn.Sequential) and len(model) > 1
-            and type(model).forward is nn.Sequential.forward and not _hooked(model)):
+    if plain_sequential(model) and len(model) > 1:
         stages = [detached_call(child) for child in model]
         if type(model[0]) is nn.Linear:  # an affine first stage (see generic.folded_jacobian)
             stages[0].linear_weight = model[0].weight.detach()

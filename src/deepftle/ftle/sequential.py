@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from .checks import check_points
-from .layout import squeeze_result
+from .layout import hooked, plain_sequential, squeeze_result
 from .kernels import (canonical_sign, qr2, safe_divisor, tanh_and_derivative, top_eig2, top_eig_power,
                       unit_start)
 _SQRT_PI = math.sqrt(math.pi)
@@ -99,26 +99,18 @@ def _activation(module: nn.Module) -> _Activation | None:
     return _Activation(run)
 
 
-def _hooked(module: nn.Module) -> bool:
-    """Forward hooks (on the module or on every module) that may change what it computes."""
-    from torch.nn.modules import module as base
-
-    return bool(module._forward_hooks or module._forward_pre_hooks
-                or base._global_forward_hooks or base._global_forward_pre_hooks)
-
-
 def _flatten(module: nn.Module):
     """The leaves of a plain ``nn.Sequential`` (nested ones opened). Raises
     :class:`NotFusable` for a subclass with its own ``forward`` (a residual block written as
     a Sequential) or a module with forward hooks: its map is not the composition of its
     children, which the fused path and :mod:`.chain` read off the children."""
-    if type(module).forward is not nn.Sequential.forward or _hooked(module):
+    if not plain_sequential(module):
         raise NotFusable(f"{type(module).__name__} is not a plain Sequential (its own forward "
                          f"or forward hooks)")
     for child in module:
         if isinstance(child, nn.Sequential):
             yield from _flatten(child)
-        elif _hooked(child):
+        elif hooked(child):
             raise NotFusable(f"{type(child).__name__} has forward hooks")
         else:
             yield child
