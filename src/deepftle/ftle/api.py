@@ -8,6 +8,7 @@ A ``torch.nn.Sequential`` of ``nn.Linear`` layers and elementwise activations (a
 from __future__ import annotations
 
 import math
+import re
 from typing import Callable, Sequence
 
 import torch
@@ -16,7 +17,8 @@ from torch import nn
 from ..devices import exact_float32
 from . import generic, layout
 from .chain import parse_chain
-from .checks import check_dtype, check_module, check_points, model_dtype_device
+from .checks import (as_tensor, check_deterministic, check_dtype, check_integer_input,
+                     check_module, check_points, model_dtype_device)
 from .sequential import NotFusable, parse_trunk, sequential_ftle
 
 
@@ -153,6 +155,8 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, return_directions: bool = F
         raise ValueError(f"model must be an nn.Module or a callable, got {type(model).__name__}")
     if isinstance(model, nn.Module):
         check_module(model)
+    x = as_tensor(x)
+    check_integer_input(model, x)
     dtype, device = model_dtype_device(model, x)
     check_dtype(dtype, "the model" if isinstance(model, nn.Module) else "x")
 
@@ -186,16 +190,19 @@ def _rescale_depth(out, steps, layers, depth, return_directions):
     return (lam, vecs) if return_directions else lam
 
 
-def _probe(fn, x):
-    """``fn`` on the first point, with errors from inside the model turned into ValueError."""
+def _probe(fn, x, given=None):
+    """``fn`` on the first point, with errors from inside the model turned into ValueError.
+    ``given``: the dtype of x as passed, when it was converted (integers)."""
     try:
         with torch.no_grad(), generic._differentiable_attention():
             return fn(x[:1])
     except ValueError:
         raise
     except Exception as exc:  # noqa: BLE001 - shape errors etc. from inside the model
+        cast = (f" (x was given as {given} and converted to {x.dtype}: the exponents need a "
+                f"continuous input)" if given is not None and given != x.dtype else "")
         raise ValueError(f"the model failed on x of shape {tuple(x.shape)} (points of shape "
-                         f"{tuple(x.shape[1:])}): {type(exc).__name__}: {exc}") from exc
+                         f"{tuple(x.shape[1:])}){cast}: {type(exc).__name__}: {exc}") from exc
 
 
 def _check_differentiable(fn, x, where: str):
@@ -221,19 +228,73 @@ def _check_differentiable(fn, x, where: str):
         raise ValueError(f"{where} does not depend differentiably on the input: {why}")
 
 
+RANDOMNESS_POINTS = 16  # points of the chunk that the model runs on twice (check_deterministic)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, torch.OutOfMemoryError) or isinstance(exc, RuntimeError) and (
+        "can't allocate memory" in str(exc) or "out of memory" in str(exc))
+
+
+def _memory_error(exc, where, method, batch_size, d_in, d_out, k, itemsize):
+    found = re.search(r"allocate (\d+) bytes", str(exc))
+    asked = (f"{int(found.group(1)) / 2**20:.0f} MiB" if found
+             else str(exc).splitlines()[0][:200])
+    jac = d_in * d_out * itemsize / 2**20
+    hint = ("a smaller batch_size= (points per chunk)" if batch_size != 1
+            else "a machine with more memory")
+    if method in ("forward", "reverse") and k < min(d_in, d_out) // 4:
+        hint += " or method='lanczos' (matrix-free, the top k only)"
+    return ValueError(f"out of memory computing {where} with method {method!r} (an allocation of "
+                      f"{asked}; J of one point alone is {d_out} x {d_in}, {jac:.1f} MiB): pass "
+                      f"{hint}")
+
+
+def _run_generic(target, x, k, return_directions, batch_size, method, d_in, d_out, where):
+    """The generic path with ``method``; under ``auto`` / ``generic``, a method whose
+    transform the model does not support (no forward-mode rule, e.g. CPU LSTM kernels) gives
+    way to the other one."""
+    chosen = generic.choose_method(d_in, d_out, k, "auto" if method == "generic" else method)
+    tries = [chosen]
+    if method in ("auto", "generic"):
+        tries += [m for m in ("reverse", "forward") if m != chosen]
+    itemsize = x.element_size()
+    failures = []
+    for attempt in tries:
+        try:
+            lam, vecs, _ = generic.generic_ftle(target, x, k, return_directions, batch_size,
+                                                attempt, d_out)
+            return lam, vecs
+        except ValueError:
+            raise
+        except (RuntimeError, MemoryError) as exc:
+            if _out_of_memory(exc) or isinstance(exc, MemoryError):
+                raise _memory_error(exc, where, attempt, batch_size, d_in, d_out, k,
+                                    itemsize) from exc
+            failures.append((attempt, exc))
+    # functorch refusals: .item(), data-dependent control flow, no forward-mode rule
+    said = "; ".join(f"method {m!r}: {type(e).__name__}: {str(e).splitlines()[0][:300]}"
+                     for m, e in failures)
+    raise ValueError(f"{where} could not be differentiated with torch.func (jvp / vjp under "
+                     f"vmap): {said}") from failures[-1][1]
+
+
 def _generic(model, x, k, return_directions, layers, batch_size, depth, method, dtype, device):
     if layers is not None and (isinstance(layers, int) or any(isinstance(l, int)
                                                               for l in layers)):
         raise ValueError("integer layers are depths of the fused path (an nn.Sequential of "
                          "Linear layers and elementwise activations); for other models give "
                          "module names")
+    given = x.dtype
     x = check_points(x, dtype, device)
     single = x.dim() == 1
     if single:
         x = x[None]
     if x.shape[0] == 0:
         raise ValueError("x holds no points")
-    _probe(model, x)
+    _probe(model, x, given)
+    with generic._differentiable_attention():
+        check_deterministic(model, x[:RANDOMNESS_POINTS])
     targets = _targets(model, x, layers, depth)
     in_shape = x.shape[1:]
     d_in = math.prod(in_shape)
@@ -248,16 +309,8 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
         if k > min(d_in, d_out):
             raise ValueError(f"k must be an integer in 1..min(d_in, d_out) = "
                              f"1..{min(d_in, d_out)}, got {k!r}")
-        chosen = generic.choose_method(d_in, d_out, k,
-                                       "auto" if method == "generic" else method)
-        try:
-            lam, vecs, _ = generic.generic_ftle(target, x, k, return_directions, batch_size,
-                                                chosen, d_out)
-        except torch.OutOfMemoryError:
-            raise
-        except RuntimeError as exc:  # functorch refusals: .item(), data-dependent control flow
-            raise ValueError(f"{where} could not be differentiated with torch.func (jvp / vjp "
-                             f"under vmap, method {chosen!r}): {exc}") from exc
+        lam, vecs = _run_generic(target, x, k, return_directions, batch_size, method, d_in,
+                                 d_out, where)
         lams.append(lam)
         if return_directions:
             dirs.append(vecs.reshape(x.shape[0], *in_shape, k))

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .kernels import tanh_and_derivative
+from .layout import reads_as
 from .sequential import NotFusable, _activation, _flatten
 
 _CONV = {nn.Conv1d: (F.conv1d, F.conv_transpose1d), nn.Conv2d: (F.conv2d, F.conv_transpose2d),
@@ -132,16 +133,19 @@ def parse_chain(model) -> list | None:
         return None
     steps = []
     for module in modules:
-        if isinstance(module, nn.Identity) or isinstance(module, nn.Dropout) and (
+        # each child is read off its type only if it computes what its type computes
+        # (layout.reads_as: no own forward, none on the instance, no hooks)
+        if reads_as(module, nn.Identity) or reads_as(module, nn.Dropout) and (
                 not module.training or module.p == 0):
             continue
-        if type(module) is nn.Linear:
+        if reads_as(module, nn.Linear):
             step = _linear(module)
-        elif type(module) in _CONV:
+        elif type(module) in _CONV and reads_as(module, type(module)):
             step = _conv(module)
-        elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm) and reads_as(
+                module, nn.modules.batchnorm._BatchNorm):
             step = _batchnorm(module)
-        elif type(module) is nn.Flatten:
+        elif reads_as(module, nn.Flatten):
             step = _flatten_step(module)
         else:
             step = _activation(module)

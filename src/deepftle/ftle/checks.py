@@ -1,6 +1,9 @@
 """Validation shared by both paths: the points, the model's dtype and parameters, random layers.
 
 Every problem is a ``ValueError`` naming it, raised before any work starts.
+:func:`check_deterministic` is the general test that the model is a function of its input:
+a forward pass that draws random numbers from torch's global generators, or two passes over
+the same points that do not agree bit for bit, make the Jacobian undefined.
 """
 
 from __future__ import annotations
@@ -11,9 +14,30 @@ from torch import nn
 SUPPORTED_DTYPES = (torch.float32, torch.float64)
 
 
+def as_tensor(x) -> torch.Tensor:
+    """``x`` (tensor, array or nested list of numbers) as a tensor, else a ValueError."""
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"x must be a tensor or array of points (P, *in_shape), got a "
+                         f"{type(x).__name__}")
+    try:
+        return torch.as_tensor(x)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        hint = (": stack a list of tensors with torch.stack" if isinstance(x, (list, tuple))
+                and any(isinstance(e, torch.Tensor) for e in x) else "")
+        raise ValueError(f"x must be a tensor or array of points (P, *in_shape), got a "
+                         f"{type(x).__name__} that torch.as_tensor cannot convert ({exc})"
+                         f"{hint}") from exc
+
+
 def check_points(x, dtype, device) -> torch.Tensor:
     """``x`` as a tensor of ``dtype`` on ``device``; NaN or infinite entries raise."""
-    x = torch.as_tensor(x)
+    x = as_tensor(x)
+    if x.is_complex():
+        raise ValueError(f"x is a {x.dtype} tensor: the engine takes real inputs")
+    if x.device.type == "meta":
+        raise ValueError("x is on the meta device (shapes only, no values)")
     if not x.is_floating_point():
         x = x.to(torch.float64)
     if x.numel() and torch.isfinite(x.sum()):  # one pass; NaN/inf (or overflow) -> exact checks
@@ -37,6 +61,11 @@ def check_dtype(dtype, what: str):
 def check_module(model: nn.Module):
     """Floating parameters of one supported dtype, all finite; no random or batch-coupled layer
     in training mode."""
+    for name, p in [*model.named_parameters(), *model.named_buffers()]:
+        if p.device.type == "meta":
+            raise ValueError(f"{name!r} of the model is on the meta device (shapes only, no "
+                             f"values): load the weights first (e.g. model.to_empty(device="
+                             f"'cpu') and load_state_dict)")
     for name, p in model.named_parameters():
         if not p.is_floating_point():
             continue
@@ -58,12 +87,57 @@ def check_module(model: nn.Module):
                              f"model.eval() first")
 
 
+def check_integer_input(model, x):
+    """Token ids of an ``nn.Embedding`` front end: the map is not differentiable in them."""
+    x = as_tensor(x)
+    if x.is_floating_point() or not isinstance(model, nn.Module):
+        return
+    embeddings = [name for name, m in model.named_modules()
+                  if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
+    if embeddings:
+        raise ValueError(f"x is a {x.dtype} tensor of indices into {embeddings[0]!r} "
+                         f"({type(model.get_submodule(embeddings[0])).__name__}): the model is "
+                         f"not differentiable in discrete tokens. Compute the exponents of the "
+                         f"map from the embedded input: pass a model that starts after the "
+                         f"embedding and the embedding vectors as x")
+
+
+def _rng_states(device) -> list[torch.Tensor]:
+    states = [torch.get_rng_state()]
+    if device.type == "cuda":
+        states.append(torch.cuda.get_rng_state(device))
+    return states
+
+
+def check_deterministic(fn, x, where: str = "the model"):
+    """``fn`` (points -> outputs) must not draw random numbers and must give the same output
+    bit for bit on two passes over ``x`` (one chunk of points); else a ValueError that names
+    training mode. Functional dropout (``F.dropout(h, p, self.training)``), stochastic depth
+    and any other random layer written without an ``nn.Dropout`` module are caught here by
+    the generator state they advance, or by the outputs of two passes."""
+    before = _rng_states(x.device)
+    with torch.no_grad():
+        first = fn(x)
+        drew = any(not torch.equal(a, b) for a, b in zip(before, _rng_states(x.device)))
+        second = None if drew else fn(x)
+    if drew:
+        why = "it draws random numbers in its forward pass"
+    elif isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor) and (
+            first.shape != second.shape or not torch.equal(first, second)):
+        why = "two forward passes over the same points give different outputs"
+    else:
+        return
+    raise ValueError(f"{where} is random: {why} (functional dropout or stochastic depth in "
+                     f"training mode?), so its Jacobian is not defined; call model.eval() "
+                     f"first")
+
+
 def model_dtype_device(model, x):
     """dtype and device of the computation: the model's first floating parameter, else x's."""
     if isinstance(model, nn.Module):
         for p in model.parameters():
             if p.is_floating_point():
                 return p.dtype, p.device
-    x = torch.as_tensor(x)
+    x = as_tensor(x)
     dtype = x.dtype if x.is_floating_point() else torch.float64
     return dtype, x.device

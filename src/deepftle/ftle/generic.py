@@ -40,11 +40,11 @@ import warnings
 from contextlib import contextmanager
 
 import torch
-from torch.func import jvp, linearize, vjp, vmap
+from torch.func import jvp, vjp, vmap
 
 from .kernels import canonical_sign, top_eig2, top_eig_power
 from .chain import ChainProducts, chain_widest
-from .krylov import SharedStart, block_lanczos
+from .krylov import SharedStart, block_lanczos, recheck
 from .layout import Target
 
 METHODS = ("forward", "reverse", "lanczos")
@@ -181,12 +181,23 @@ def forward_jacobian(stages, x, orthonormalise: bool):
     return jac, log_scale
 
 
+def _cotangent_chunk(P, d_in, d_out, itemsize) -> int | None:
+    """Cotangents per ``vmap`` call of the reverse mode: the gradients of one call, (c, P,
+    d_in), within :data:`_JACOBIAN_BYTES` (each cotangent's backward pass allocates at least
+    that much); None (all d_out at once) when they fit."""
+    c = max(1, _JACOBIAN_BYTES // (P * d_in * itemsize))
+    return None if c >= d_out else c
+
+
 def reverse_jacobian(fn, x):
-    """J at every point from d_out cotangents: (P, d_out, d_in) float64, log factor 0."""
+    """J at every point from d_out cotangents: (P, d_out, d_in), log factor 0. The
+    cotangents pass the backward pass in chunks (:func:`_cotangent_chunk`), so that the
+    memory of one call does not grow with d_out."""
     P = x.shape[0]
     out, pull = vjp(fn, x)
     basis = _tangent_basis(P, out.shape[1:], out.dtype, out.device)
-    (grads,) = vmap(pull)(basis)  # (d_out, P, *in_shape)
+    chunk = _cotangent_chunk(P, x[0].numel(), basis.shape[0], x.element_size())
+    (grads,) = vmap(pull, chunk_size=chunk)(basis)  # (d_out, P, *in_shape)
     jac = grads.reshape(grads.shape[0], P, -1).transpose(0, 1)
     return jac, torch.zeros(P, dtype=torch.float64, device=x.device)
 
@@ -280,30 +291,48 @@ def _exact(target: Target, x, k, want_directions, method, exact_svd):
     else:
         jac, log_scale = reverse_jacobian(target.fn, x)
     log_sigma, vecs = dense_top(jac, k, want_directions, exact_svd)
-    return log_sigma + log_scale[:, None], vecs
+    return zero_below_rank(log_sigma, jac.shape[1:], x.dtype) + log_scale[:, None], vecs
 
 
-def _linearized(fn, x):
-    """x -> J x at the fixed point x: the traced linear map, or plain jvp if tracing fails."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, push = linearize(fn, x)
-        return push
-    except Exception:  # noqa: BLE001 - data-dependent control flow etc.: untraced jvp
-        return lambda t: jvp(fn, (x,), (t,))[1]
+def zero_below_rank(log_sigma, shape, dtype):
+    """-inf for the singular values of a formed J that are zero to working precision.
+
+    J (m x n) computed in ``dtype`` carries absolute errors of order eps ||J||: singular values
+    below max(m, n) eps sigma_1 (numpy's ``matrix_rank`` threshold) are indistinguishable from
+    zero, and structurally zero ones (a softmax output: 1^T J = 0, so rank <= d_out - 1) come
+    out there as rounding noise. They are returned as -inf (log 0)."""
+    if log_sigma.shape[1] < 2:
+        return log_sigma
+    cut = math.log(max(shape) * torch.finfo(dtype).eps)
+    below = log_sigma - log_sigma[:, :1] <= cut
+    return log_sigma.masked_fill(below, -math.inf)
 
 
-class _Linearised:
-    """J v and J^T u of the points still running in the Lanczos iteration.
+def exact_chunked(target: Target, x, d_out, k, want_directions, method, exact_svd):
+    """:func:`_exact` on ``x`` in chunks that keep J of one chunk within the byte budget."""
+    d_in = x[0].numel()
+    chunk = _default_chunk(method, d_in, d_out, k, x.element_size())
+    parts = [_exact(target, x[i:i + chunk], k, want_directions, method, exact_svd)
+             for i in range(0, x.shape[0], chunk)]
+    log_sigma = torch.cat([p[0] for p in parts])
+    vecs = torch.cat([p[1] for p in parts]) if want_directions else None
+    return log_sigma, vecs
 
-    The primal computation is traced once for a set of points (``vjp`` and
-    ``torch.func.linearize``); when the running points drop to ``SHRINK`` of that set (and at
-    least ``SHRINK_MIN_DROP`` points left it: a trace costs about as much as a few products
-    whatever the number of points), it is traced again on them alone, so that points that
-    certified stop costing products. Between two re-traces, the products of the running
-    points are taken on the traced set with zero columns for the others (points do not
-    interact).
+
+class _TorchFuncProducts:
+    """J v and J^T u of the points still running in the Lanczos iteration, by torch.func.
+
+    J^T u: one ``vjp`` per set of points (the autograd graph of the forward pass, kept), one
+    backward pass per column. J v: ``jvp`` with the block's columns batched by ``vmap`` (one
+    primal pass per block, shared by the columns). Both are right on every call whatever the
+    model does in place (``torch.func.linearize`` replays a traced graph whose in-place
+    operations act on the stored primal values, so that its second call differs from the
+    first for ``hardswish_`` / ``elu_`` outputs used again). When the running points drop to
+    ``SHRINK`` of the traced set (and at least ``SHRINK_MIN_DROP`` points left it: a trace
+    costs about as much as a few products whatever the number of points), the vjp is traced
+    again on them alone, so that points that certified stop costing products. Between two
+    re-traces, the products of the running points are taken on the traced set with zero
+    columns for the others (points do not interact).
     """
 
     def __init__(self, fn, x):
@@ -312,44 +341,54 @@ class _Linearised:
 
     def _trace(self, ids):
         xs = self.x[ids]
-        self.ids = ids
+        self.ids, self.xs = ids, xs
         self.out, self.pull = vjp(self.fn, xs)
-        self.push = _linearized(self.fn, xs)
 
-    def columns(self, f, blocks, ids):
-        """f (J or J^T on (p, n)) on each column of blocks (len(ids), n, b) of the points ids."""
+    def _embed(self, blocks, ids):
+        """blocks (len(ids), n, b) of the points ids as (traced points, n, b), zero elsewhere,
+        and the rows of ids among the traced points (None when they are all of them)."""
         if (ids.numel() <= SHRINK * self.ids.numel()
                 and self.ids.numel() - ids.numel() >= SHRINK_MIN_DROP):
             self._trace(ids)
-        full = ids.numel() == self.ids.numel()
-        rows = None if full else torch.searchsorted(self.ids, ids)
-        cols = []
-        # a loop: vmap over a few tangents of a CNN's linearised graph is slower than calls
-        for i in range(blocks.shape[2]):
-            col = blocks[:, :, i]
-            if not full:
-                col = col.new_zeros(self.ids.numel(), col.shape[1]).index_copy_(0, rows, col)
-            res = f(col.contiguous()).reshape(self.ids.numel(), -1)
-            cols.append(res if full else res[rows])
-        return torch.stack(cols, dim=2)
+        if ids.numel() == self.ids.numel():
+            return blocks, None
+        rows = torch.searchsorted(self.ids, ids)
+        full = blocks.new_zeros(self.ids.numel(), *blocks.shape[1:]).index_copy_(0, rows, blocks)
+        return full, rows
+
+    def jt_columns(self, blocks, ids):
+        """J^T on each column of blocks (len(ids), d_out, b): a loop over the columns (vmap
+        over a few cotangents of a CNN's graph is slower than calls)."""
+        full, rows = self._embed(blocks, ids)
+        cols = [self.jt(full[:, :, i].contiguous()).reshape(self.ids.numel(), -1)
+                for i in range(full.shape[2])]
+        out = torch.stack(cols, dim=2)
+        return out if rows is None else out[rows]
+
+    def j_columns(self, blocks, ids):
+        """J on each column of blocks (len(ids), d_in, b): one jvp, the columns under vmap."""
+        full, rows = self._embed(blocks, ids)
+        tangents = full.permute(2, 0, 1).reshape(full.shape[2], *self.xs.shape).contiguous()
+        xs, fn = self.xs, self.fn
+        out = vmap(lambda t: jvp(fn, (xs,), (t,))[1])(tangents)
+        out = out.reshape(full.shape[2], self.ids.numel(), -1).permute(1, 2, 0)
+        return out if rows is None else out[rows]
 
     def gram(self, blocks, ids, output_side: bool):
         """J J^T (``output_side``) or J^T J on blocks (len(ids), n, b) of the points ids."""
         if output_side:
-            return self.columns(self.j, self.columns(self.jt, blocks, ids), ids)
-        return self.columns(self.jt, self.columns(self.j, blocks, ids), ids)
+            return self.j_columns(self.jt_columns(blocks, ids), ids)
+        return self.jt_columns(self.j_columns(blocks, ids), ids)
 
     def pullback(self, vecs, ids):
         """J^T u for the columns of ``vecs`` (len(ids), d_out, k)."""
         if ids.numel() > self.ids.numel():  # points that left: trace again
             self._trace(ids)
-        return self.columns(self.jt, vecs, ids)
+        return self.jt_columns(vecs, ids)
 
     def jt(self, u):  # J^T u, u (p, d_out) on the traced points
         return self.pull(u.reshape(self.out.shape))[0]
 
-    def j(self, v):  # J v, v (p, d_in)
-        return self.push(v.reshape(v.shape[0], *self.x.shape[1:]))
 
 
 def lanczos_tol(depth: int, dtype) -> float:
@@ -363,26 +402,55 @@ def lanczos_tol(depth: int, dtype) -> float:
     return 2 * depth * (1e-12 if dtype == torch.float64 else LANCZOS_LAMBDA_TOL_32)
 
 
+def _fresh_residuals(ops, target: Target, x, ids, vectors, theta, output_side):
+    """||A y_i - theta_i y_i|| for the returned unit Ritz vectors y_i (p, n, k) of the points
+    ``ids``, with products computed anew: by a new torch.func operator for models whose
+    products come from torch.func, by the chain's products (pure functions of the point's
+    stored g'(b), see :mod:`.chain`) for chains."""
+    if not isinstance(ops, ChainProducts):
+        ops = _TorchFuncProducts(target.fn, x[ids])
+        ids = torch.arange(ids.numel(), device=x.device)
+    applied = ops.gram(vectors, ids, output_side).double()
+    resid = applied - theta[:, None, :] * vectors.double()
+    return torch.linalg.vector_norm(resid, dim=1)
+
+
 def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: SharedStart):
     P, in_shape = x.shape[0], x.shape[1:]
     d_in = math.prod(in_shape)
+    exact_method = "reverse" if d_out <= d_in else "forward"
     if min(d_in, d_out) < 2 * (k + LANCZOS_EXTRA_BLOCK):  # too small to iterate on
-        method = "reverse" if d_out <= d_in else "forward"
-        log_sigma, vecs = _exact(target, x, k, want_directions, method, exact_svd)
+        log_sigma, vecs = exact_chunked(target, x, d_out, k, want_directions, exact_method,
+                                        exact_svd)
         return log_sigma, vecs, 0, 0
-    ops = ChainProducts(target.chain, x) if target.chain is not None else _Linearised(target.fn, x)
+    ops = ChainProducts(target.chain, x) if target.chain is not None else _TorchFuncProducts(
+        target.fn, x)
     output_side = d_out < d_in
     pilot = shared.basis is None  # this chunk's Ritz vectors start the next ones
 
     def matvec(blocks, ids):
         return ops.gram(blocks, ids, output_side)
 
+    tol = lanczos_tol(target.depth, x.dtype)
     res = block_lanczos(matvec, P, min(d_in, d_out), k, block=k + LANCZOS_EXTRA_BLOCK,
-                        tol=lanczos_tol(target.depth, x.dtype), max_steps=_LANCZOS_STEPS,
-                        want_vectors=want_directions or pilot, dtype=x.dtype, device=x.device,
-                        start=shared.basis)
+                        tol=tol, max_steps=_LANCZOS_STEPS, want_vectors=True, dtype=x.dtype,
+                        device=x.device, start=shared.basis)
+    # the certificate: each certified answer's residual recomputed with fresh products
+    certified = res.certified
+    ids = torch.nonzero(certified)[:, 0]
+    if ids.numel():
+        fresh = torch.full((P, k), torch.inf, dtype=torch.float64, device=x.device)
+        fresh[ids] = _fresh_residuals(ops, target, x, ids, res.vectors[ids],
+                                      res.eigenvalues[ids], output_side)
+        certified = recheck(res, fresh, k, tol)
+        failed = int(res.certified.sum() - certified.sum())
+        if failed:
+            warnings.warn(f"{failed} of {P} points whose Lanczos iteration certified failed "
+                          f"the independent residual check (products recomputed for the "
+                          f"returned vectors differ from the iteration's): computed exactly "
+                          f"({exact_method} mode)", RuntimeWarning, stacklevel=2)
     if pilot:
-        shared.learn(res.vectors[res.certified])
+        shared.learn(res.vectors[certified])
     log_sigma = 0.5 * torch.log(res.eigenvalues.clamp_min(0))
     vecs = res.vectors if want_directions else None
     if want_directions and output_side:  # right singular vectors v = J^T u / sigma
@@ -391,14 +459,14 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
             torch.finfo(vecs.dtype).tiny)
     if vecs is not None:
         vecs = vecs.double()
-    todo = torch.nonzero(~res.certified)[:, 0]
+    todo = torch.nonzero(~certified)[:, 0]
     if todo.numel():
-        method = "reverse" if d_out <= d_in else "forward"
-        ls, vs = _exact(target, x[todo], k, want_directions, method, exact_svd)
+        ls, vs = exact_chunked(target, x[todo], d_out, k, want_directions, exact_method,
+                               exact_svd)
         log_sigma[todo] = ls
         if vecs is not None:
             vecs[todo] = vs
-    return log_sigma, vecs, int((~res.certified).sum()), res.steps
+    return log_sigma, vecs, int((~certified).sum()), res.steps
 
 
 def generic_ftle(target: Target, x, k, want_directions, batch_size, method, d_out):

@@ -41,6 +41,10 @@ class KrylovResult(NamedTuple):
     certified: torch.Tensor  # (P,) bool
     steps: int  # block steps taken
     certified_at: torch.Tensor  # (P,) step at which each point certified (0: never)
+    # the top k + block + 1 Ritz values and residual norms of each point's answer (float64,
+    # NaN past the m Ritz pairs of its last step): :func:`recheck` re-evaluates the bound
+    ritz: torch.Tensor
+    ritz_resid: torch.Tensor
 
 
 def _certified(theta: torch.Tensor, resid: torch.Tensor, k: int, tol: float) -> torch.Tensor:
@@ -105,6 +109,9 @@ def block_lanczos(matvec: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], 
     vectors = torch.zeros(P, n, k, dtype=dtype, device=device) if want_vectors else None
     done = torch.zeros(P, dtype=torch.bool, device=device)
     certified_at = torch.zeros(P, dtype=torch.long, device=device)
+    top = k + block + 1
+    ritz = torch.full((P, top), torch.nan, dtype=torch.float64, device=device)
+    ritz_resid = torch.full((P, top), torch.nan, dtype=torch.float64, device=device)
     steps = 0
     for step in range(max_steps):
         steps = step + 1
@@ -128,6 +135,8 @@ def block_lanczos(matvec: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], 
             if stop.any():
                 idx = ids[stop]
                 eig[idx] = theta[stop, :k]
+                ritz[idx, :min(top, m)] = theta[stop, :top]
+                ritz_resid[idx, :min(top, m)] = resid[stop, :top]
                 done[idx] = ok[stop]
                 certified_at[idx[ok[stop]]] = steps
                 if want_vectors:
@@ -144,7 +153,20 @@ def block_lanczos(matvec: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], 
         basis[:, :, m:m + block] = v_next
         t[:, m:m + block, lo:m] = b.double()
         t[:, lo:m, m:m + block] = t[:, m:m + block, lo:m].transpose(1, 2)
-    return KrylovResult(eig, vectors, done, steps, certified_at)
+    return KrylovResult(eig, vectors, done, steps, certified_at, ritz, ritz_resid)
+
+
+def recheck(result: KrylovResult, fresh: torch.Tensor, k: int, tol: float) -> torch.Tensor:
+    """The Kato-Temple bound of each point's answer again, with the residual norms of its k
+    wanted Ritz pairs replaced by ``fresh`` (P, k) where those are larger: ||A y_i - theta_i
+    y_i|| recomputed with new products of the operator for the returned vectors y_i. An
+    operator that changes between calls (or a basis that lost orthogonality) yields Ritz pairs
+    whose actual residual is far above the one the iteration reported; the bound then fails.
+    Returns the points whose bound holds (certified by the iteration and still here)."""
+    resid = result.ritz_resid.clone()
+    resid[:, :k] = torch.maximum(resid[:, :k], fresh.to(resid.dtype))
+    ok = _certified(result.ritz, resid, k, tol)
+    return ok & result.certified
 
 
 def _rows(x: torch.Tensor, keep: torch.Tensor, m: int, square: bool = False) -> torch.Tensor:

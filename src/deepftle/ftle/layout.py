@@ -39,11 +39,14 @@ def _unknown_owners(model: nn.Module) -> list[str]:
             and not isinstance(m, COUNTED + NOT_COUNTED)]
 
 
-def _flat_output(y: torch.Tensor, P: int) -> torch.Tensor:
+def _flat_output(y, P: int, what: str = "the model") -> torch.Tensor:
     if not isinstance(y, torch.Tensor):
-        raise ValueError(f"the model must return a tensor (P, *out_shape), got {type(y).__name__}")
+        kind = type(y).__name__
+        hint = (" (select one tensor, e.g. a wrapper returning out[0])"
+                if isinstance(y, (tuple, list, dict)) else "")
+        raise ValueError(f"{what} must return a tensor (P, *out_shape), got a {kind}{hint}")
     if y.dim() == 0 or y.shape[0] != P:
-        raise ValueError(f"the model maps {P} points to an output of shape {tuple(y.shape)}: "
+        raise ValueError(f"{what} maps {P} points to an output of shape {tuple(y.shape)}: "
                          f"expected a leading batch axis of {P}")
     return y.reshape(P, -1)
 
@@ -73,13 +76,20 @@ def whole_model(model) -> Callable:
 
 
 def module_output(model: nn.Module, name: str, module: nn.Module) -> Callable:
-    """x -> output of ``module`` when ``model`` runs on x (captured by a forward hook)."""
+    """x -> output of ``module`` when ``model`` runs on x (captured by a forward hook).
+
+    The hook keeps a copy of the output (``clone``: differentiable, and under torch.func's
+    transforms carrying the tangents of that moment), so that what the model does with the
+    tensor afterwards (``ReLU(inplace=True)``, ``out += identity``) does not change the map."""
 
     call = detached_call(model)
 
+    def keep(captured, out):
+        captured.append(out.clone() if isinstance(out, torch.Tensor) else out)
+
     def fn(x):
         captured = []
-        handle = module.register_forward_hook(lambda m, args, out: captured.append(out))
+        handle = module.register_forward_hook(lambda m, args, out: keep(captured, out))
         try:
             call(x)
         finally:
@@ -87,7 +97,7 @@ def module_output(model: nn.Module, name: str, module: nn.Module) -> Callable:
         if len(captured) != 1:
             raise ValueError(f"module {name!r} ran {len(captured)} times in one forward pass: "
                              f"the map to its output is not defined")
-        return _flat_output(captured[0], x.shape[0])
+        return _flat_output(captured[0], x.shape[0], f"module {name!r}")
 
     return fn
 
@@ -100,11 +110,19 @@ def hooked(module: nn.Module) -> bool:
                 or base._global_forward_hooks or base._global_forward_pre_hooks)
 
 
+def reads_as(module: nn.Module, cls: type) -> bool:
+    """``module`` computes what ``cls`` computes, so that a path may read it off its type and
+    attributes: an instance of ``cls`` (or of a subclass) whose ``forward`` is ``cls.forward``
+    (a subclass with its own ``forward`` computes something else), not replaced on the
+    instance, and no forward hooks."""
+    return (isinstance(module, cls) and type(module).forward is cls.forward
+            and "forward" not in vars(module) and not hooked(module))
+
+
 def plain_sequential(module: nn.Module) -> bool:
     """An ``nn.Sequential`` whose map is the composition of its children: not a subclass with
     its own ``forward`` (a residual block written as a Sequential), no forward hooks."""
-    return (isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
-            and not hooked(module))
+    return reads_as(module, nn.Sequential)
 
 
 def sequential_stages(model: nn.Module) -> list[Callable] | None:
@@ -116,7 +134,7 @@ def sequential_stages(model: nn.Module) -> list[Callable] | None:
     Jacobian is that weight at every point."""
     if plain_sequential(model) and len(model) > 1:
         stages = [detached_call(child) for child in model]
-        if type(model[0]) is nn.Linear:  # an affine first stage (see generic.folded_jacobian)
+        if reads_as(model[0], nn.Linear):  # an affine first stage (see generic.folded_jacobian)
             stages[0].linear_weight = model[0].weight.detach()
         return stages
     return None

@@ -42,8 +42,8 @@ from typing import Callable, NamedTuple, Sequence
 import torch
 from torch import nn
 
-from .checks import check_points
-from .layout import hooked, plain_sequential, squeeze_result
+from .checks import as_tensor, check_points
+from .layout import hooked, plain_sequential, reads_as, squeeze_result
 from .kernels import (canonical_sign, qr2, safe_divisor, tanh_and_derivative, top_eig2, top_eig_power,
                       unit_start)
 _SQRT_PI = math.sqrt(math.pi)
@@ -65,34 +65,41 @@ class _Activation:
 def _generic_derivative(module: nn.Module):
     """g and g' of an elementwise module by one forward-mode product with a ones tangent."""
 
-    def run(b):
-        return torch.func.jvp(module, (b,), (torch.ones_like(b),))
+    def run(b):  # on a copy: an in-place module (inplace=True) would overwrite b
+        return torch.func.jvp(module, (b.clone(),), (torch.ones_like(b),))
 
     return run
 
 
+# elementwise modules whose g' comes from one forward-mode product of the module itself
+_ELEMENTWISE = (nn.LeakyReLU, nn.Softplus, nn.GELU, nn.ELU, nn.SiLU, nn.CELU, nn.SELU, nn.Mish,
+                nn.Softsign, nn.Hardtanh, nn.Tanhshrink, nn.Hardswish, nn.Hardsigmoid,
+                nn.LogSigmoid, nn.ReLU6)
+
+
 def _activation(module: nn.Module) -> _Activation | None:
-    """Closed-form (g, g') for known elementwise modules; None if not elementwise."""
+    """Closed-form (g, g') for known elementwise modules; None if not elementwise.
+
+    A module is read as one of these types only if it computes what the type computes
+    (:func:`.layout.reads_as`: a subclass with its own ``forward`` is another function)."""
     from ..model import Erf  # local import: model imports nothing from here
 
-    if isinstance(module, nn.Tanh):  # fused in _Frame.activation (tanh_and_derivative)
+    if reads_as(module, nn.Tanh):  # fused in _Frame.activation (tanh_and_derivative)
         return _Activation(None, 1.0, tanh=True)
-    elif isinstance(module, nn.ReLU):
+    elif reads_as(module, nn.ReLU):
         def run(b):
             return torch.relu(b), (b > 0).to(b.dtype)
         return _Activation(run, 1.0)
-    elif isinstance(module, nn.Sigmoid):
+    elif reads_as(module, nn.Sigmoid):
         def run(b):
             y = torch.sigmoid(b)
             return y, y * (1 - y)
         return _Activation(run, 0.25)
-    elif isinstance(module, Erf):
+    elif reads_as(module, Erf):
         def run(b):
             return torch.erf(b), (2 / _SQRT_PI) * torch.exp(-b * b)
         return _Activation(run, 2 / _SQRT_PI)
-    elif isinstance(module, (nn.LeakyReLU, nn.Softplus, nn.GELU, nn.ELU, nn.SiLU, nn.CELU,
-                             nn.SELU, nn.Mish, nn.Softsign, nn.Hardtanh, nn.Tanhshrink,
-                             nn.Hardswish, nn.Hardsigmoid, nn.LogSigmoid)):
+    elif any(reads_as(module, cls) for cls in _ELEMENTWISE):
         run = _generic_derivative(module)
     else:
         return None
@@ -130,12 +137,12 @@ def parse_trunk(trunk) -> list:
         raise NotFusable(f"not a torch.nn.Sequential: {type(trunk).__name__}")
     steps = []
     for index, module in enumerate(_flatten(trunk)):
-        if isinstance(module, nn.Linear):
+        if reads_as(module, nn.Linear):
             steps.append(_Linear(module.weight.detach(),
                                  None if module.bias is None else module.bias.detach()))
-        elif isinstance(module, nn.Identity):
+        elif reads_as(module, nn.Identity):
             continue
-        elif isinstance(module, nn.Dropout):
+        elif reads_as(module, nn.Dropout):
             if module.training and module.p > 0:
                 raise ValueError(f"unsupported module {index} ({module!r}): Dropout in training "
                                  f"mode is random; call model.eval() first")
@@ -152,7 +159,7 @@ def parse_trunk(trunk) -> list:
 
 
 def _as_points(x, dtype, device, d_in) -> tuple[torch.Tensor, bool]:
-    x = torch.as_tensor(x)
+    x = as_tensor(x)
     single = x.dim() == 1
     if single:
         x = x[None]
@@ -293,6 +300,11 @@ class _Frame:
         else:  # per point: t^T (n x r) = Q R; new frame Q^T
             q, rr = torch.linalg.qr(rows.transpose(1, 2))
             q = q.transpose(1, 2)
+        if q.shape[1] < t.shape[0]:
+            # a layer narrower than the frame (n < r): the tangents span at most n
+            # directions, Q has n rows and R is n x r; the frame keeps n rows from here on
+            self.z = self.z[:1 + q.shape[1]]
+            t = self.t
         t.copy_(q.transpose(0, 1))
         tri = rr.to(torch.float64) @ self.tri
         scale = tri.abs().amax(dim=(1, 2))
@@ -543,6 +555,8 @@ def sequential_ftle(steps, x, k, return_directions, layers, batch_size):
     bounds = None if request.orthonormalise else block_bounds(steps, dtype)
 
     P = x.shape[0]
+    if P == 0:
+        raise ValueError("x holds no points")
     out = Results(torch.empty((len(depths), P, k), dtype=dtype, device=device),
                   torch.empty((len(depths), P, d_in, k), dtype=dtype, device=device)
                   if return_directions else None)
