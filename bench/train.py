@@ -1,28 +1,29 @@
-"""Benchmark population training against a loop of solo trainings (issue 13).
+"""Training cost table: time per step and per epoch of every layout a config trains, beside the
+GEMM floor of the same step, on one thread.
 
-For each shape and population size S, in one process and one thread (``--threads``):
+The layouts come from the configs' planned jobs (:mod:`jobs`: Snakemake's own dry run), so the
+table covers exactly what ``make figures`` and ``config/paper.yaml`` train: circle nets alone and
+as populations, the MNIST nets of the main net, ensemble and width sweep, and the Fig. S2 nets.
+For each layout, with the pipeline's own trainer (:func:`deepftle.population.train_population`
+for MLPs, :func:`deepftle.train.train` otherwise) on random data of the layout's shape:
 
-- ``solo``: S networks trained one after the other by :func:`deepftle.train.train`;
-- ``population``: the same S networks (same initial weights, same shuffling generators) trained
-  together by :func:`deepftle.population.train_population`.
+- ``ms_per_step``: one SGD/Adam step of the ``S`` nets (forward, backward, update), the best of
+  ``--reps`` runs of ``--steps`` steps (a run of one epoch minus a run of none);
+- ``gemm_floor_ms``: the matrix products of that step alone (per linear layer the forward
+  product and the two of the backward pass; per convolution its forward and two backward
+  convolutions), the best of ``--reps``; ``step_over_floor`` = their ratio;
+- ``eval_s``: one epoch's evaluation of the training and test sets (the trainer evaluates
+  both after every epoch);
+- ``s_per_epoch`` = steps per epoch x step + evaluation.
 
-Both run the real training loops on random data of the shape's proportions: one epoch of
-``--steps`` minibatches, the per-epoch evaluation of the training and test sets included (as in
-a real run, one evaluation per epoch). The time of a run with ``epochs=0`` (the initial
-evaluation alone) is subtracted, so that ``ms/step`` is one step plus its share of one epoch's
-evaluation. Timings are the best of ``--reps`` runs, solo and population alternating.
+Writes ``results/bench/train.tsv`` (plus the Python start-up and import time of one job,
+``job_overhead_s``, in its header) that ``bench/predict.py`` turns into the core-seconds and
+2-core wall time of a config. Time it alone on a quiet machine: the table records the load
+average before and after.
 
-Shapes: the MNIST net (784 -> 20 x 16 -> 10, softmax, cross-entropy, Adam, batch 64) and the
-circle nets (2 -> 10 x 12 -> 1 and 2 -> 250 x 12 -> 1, tanh output, energy, SGD, batch 64), at
-S = 1, 4, 8, 16; and a width sweep of the circle net at S = 8 (``--sweep-widths``, default 25,
-50, 100, 150), where the grouping threshold ``population.max_width`` comes from.
-
-Writes ``results/bench/train.tsv`` (shape, S, solo_ms_per_step_per_net,
-population_ms_per_step, throughput_ratio = S * solo / population, population_ms_per_step_per_net,
-steps, threads, device, load) and prints the ratio table.
-
-    python bench/train.py            # full benchmark (make bench-train), a few minutes
-    python bench/train.py --quick    # tiny sizes, seconds (tests/test_bench_train.py)
+    python bench/train.py                                  # config.yaml + config/paper.yaml
+    python bench/train.py --configfile config/paper.yaml   # one overlay's layouts only
+    python bench/train.py --quick                          # tiny sizes, seconds (tests)
 """
 
 from __future__ import annotations
@@ -31,150 +32,201 @@ import argparse
 import copy
 import csv
 import os
+import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
 
-from deepftle.model import MLP, init_mlp
-from deepftle.population import train_population
-from deepftle.train import (TrainConfig, class_error, cross_entropy_loss, energy_loss,
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from jobs import ROOT, TrainSpec, merged_config, planned_jobs, training_spec  # noqa: E402
+
+from deepftle.archs import build_net, init_net  # noqa: E402
+from deepftle.population import train_population  # noqa: E402
+from deepftle.train import (TrainConfig, class_error, cross_entropy_loss, energy_loss,  # noqa: E402
                             sign_error, train)
 
-ROOT = Path(__file__).resolve().parents[1]
-COLUMNS = ["shape", "S", "solo_ms_per_step_per_net", "population_ms_per_step",
-           "throughput_ratio", "population_ms_per_step_per_net", "steps", "threads", "device",
-           "load"]
-
-# name -> layout, optimiser, loss, test/train size ratio (MNIST 10000/60000, circle 5000/20000)
-SHAPES = {
-    "mnist_784-20x16-10_adam": dict(arch=dict(d_in=784, width=20, depth=16, d_out=10,
-                                              output="softmax"),
-                                    cfg=dict(optimizer="adam", lr=1e-3, batch_size=64),
-                                    loss="ce", test_fraction=1 / 6, steps=100),
-    "circle_2-10x12-1_sgd": dict(arch=dict(d_in=2, width=10, depth=12), test_fraction=1 / 4,
-                                 cfg=dict(optimizer="sgd", lr=0.05, batch_size=64),
-                                 loss="energy", steps=200),
-    "circle_2-250x12-1_sgd": dict(arch=dict(d_in=2, width=250, depth=12), test_fraction=1 / 4,
-                                  cfg=dict(optimizer="sgd", lr=0.05, batch_size=64),
-                                  loss="energy", steps=24),
-}
-LOSSES = {"ce": (cross_entropy_loss, class_error), "energy": (energy_loss, sign_error)}
+COLUMNS = ["layout", "S", "optimizer", "batch_size", "n_train", "n_test", "ms_per_step",
+           "gemm_floor_ms", "step_over_floor", "eval_s", "s_per_epoch", "threads"]
+OUT = ROOT / "results" / "bench" / "train.tsv"
 
 
-def circle_shape(width: int) -> dict:
-    """The circle net 2 -> width x 12 -> 1 (SGD), for the width sweep behind the grouping
-    threshold (``population.max_width``); steps scaled so each run takes about as long."""
-    return dict(arch=dict(d_in=2, width=width, depth=12), test_fraction=1 / 4,
-                cfg=dict(optimizer="sgd", lr=0.05, batch_size=64), loss="energy",
-                steps=max(24, min(200, 4000 // width)))
+def specs_of(configfiles_list) -> list[TrainSpec]:
+    """The distinct training layouts (:attr:`TrainSpec.key`) of every config, in plan order."""
+    seen = {}
+    for configfiles in configfiles_list:
+        config = merged_config(configfiles)
+        for job in planned_jobs(configfiles):
+            spec = training_spec(job, config)
+            if spec is not None:
+                seen.setdefault(spec.key, spec)
+    return list(seen.values())
 
 
-def make_data(shape: dict, n: int, device, seed: int):
+def _circle(spec: TrainSpec) -> bool:
+    """A circle-problem net (one tanh output, energy loss), else an MNIST classifier."""
+    arch = dict(spec.arch)
+    return arch["kind"] == "mlp" and arch["d_out"] == 1
+
+
+def _data(spec: TrainSpec, n: int, seed: int):
     g = torch.Generator().manual_seed(seed)
-    d_in = shape["arch"]["d_in"]
-    x = torch.randn(n, d_in, generator=g)
-    if shape["loss"] == "ce":
-        y = torch.randint(0, 10, (n,), generator=g)
-    else:
-        y = torch.where(x.norm(dim=1) < 0.8, 1.0, -1.0)
-    return x.to(device), y.to(device)
+    if _circle(spec):  # x in [-1, 1]^2, t = +-1
+        x = torch.rand(n, 2, generator=g) * 2 - 1
+        return x, torch.where(x.norm(dim=1) < 0.8, -1.0, 1.0)
+    return torch.randn(n, 784, generator=g), torch.randint(0, 10, (n,), generator=g)
 
 
-def make_nets(shape: dict, count: int, device) -> list[MLP]:
+def _nets(spec: TrainSpec):
     nets = []
-    for seed in range(count):
-        net = MLP(**shape["arch"])
-        init_mlp(net, torch.Generator().manual_seed(seed))
-        nets.append(net.to(device))
+    for i in range(spec.S):
+        net = build_net(dict(spec.arch))
+        init_net(net, torch.Generator().manual_seed(i))
+        nets.append(net)
     return nets
 
 
-def time_runs(shape: dict, nets, tr, te, epochs: int, population: bool) -> float:
-    cfg = TrainConfig(epochs=epochs, **shape["cfg"])
-    loss_fn, error_fn = LOSSES[shape["loss"]]
+def _run(spec: TrainSpec, nets, tr, te, epochs: int) -> float:
+    """Seconds of the pipeline's trainer for ``epochs`` epochs (0: the initial evaluation)."""
+    cfg = TrainConfig(optimizer=spec.optimizer, lr=1e-3 if spec.optimizer == "adam" else 0.01,
+                      batch_size=spec.batch_size, epochs=epochs)
+    loss, error = ((energy_loss, sign_error) if _circle(spec)
+                   else (cross_entropy_loss, class_error))
     nets = copy.deepcopy(nets)
     gens = [torch.Generator().manual_seed(100 + i) for i in range(len(nets))]
-    sync = torch.cuda.synchronize if tr[0].is_cuda else (lambda: None)
-    sync()
     start = time.perf_counter()
-    if population:
-        train_population(nets, tr, te, cfg, loss_fn, error_fn, gens, progress=False)
+    if dict(spec.arch)["kind"] == "mlp":
+        train_population(nets, tr, te, cfg, loss, error, gens, progress=False)
     else:
         for net, gen in zip(nets, gens):
-            train(net, tr, te, cfg, loss_fn, error_fn, gen, progress=False)
-    sync()
+            train(net, tr, te, cfg, loss, error, gen, progress=False)
     return time.perf_counter() - start
 
 
-def bench_case(shape: dict, size: int, steps: int, reps: int, device) -> tuple[float, float]:
-    """(solo ms per step per net, population ms per step): best of ``reps``, alternating."""
-    n = steps * shape["cfg"]["batch_size"]
-    tr = make_data(shape, n, device, seed=1)
-    te = make_data(shape, max(1, int(n * shape["test_fraction"])), device, seed=2)
-    nets = make_nets(shape, size, device)
-    time_runs(shape, nets[:1], tr, te, 1, population=False)  # warm-up (allocator, MKL)
-    time_runs(shape, nets, tr, te, 1, population=True)
-    best = {False: float("inf"), True: float("inf")}
+def _layer_shapes(net):
+    """(kind, module) of every linear map of a net, in order."""
+    return [m for m in net.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+
+
+def gemm_floor(spec: TrainSpec, reps: int, inner: int = 20) -> float:
+    """Milliseconds of one step's matrix products alone (forward + both backward products of
+    every linear layer and convolution, for ``S`` nets as one batched product)."""
+    net = build_net(dict(spec.arch))
+    B, S = spec.batch_size, spec.S
+    ops = []
+    arch = dict(spec.arch)
+    h = torch.randn(B, *((1, 28, 28) if arch["kind"] == "cnn" else (arch["d_in"],)))
+    for m in _layer_shapes(net):
+        if isinstance(m, torch.nn.Conv2d):
+            w = m.weight.detach()
+            out = torch.nn.functional.conv2d(h, w, stride=m.stride)
+            g = torch.randn_like(out)
+            ops.append(lambda h=h, w=w, m=m: torch.nn.functional.conv2d(h, w, stride=m.stride))
+            ops.append(lambda h=h, w=w, g=g, m=m: torch.nn.grad.conv2d_weight(
+                h, w.shape, g, stride=m.stride))
+            ops.append(lambda h=h, w=w, g=g, m=m: torch.nn.grad.conv2d_input(
+                h.shape, w, g, stride=m.stride))
+            h = out
+        else:
+            if h.dim() > 2:
+                h = h.flatten(1)
+            a = torch.randn(S, B, m.in_features)
+            w = torch.randn(S, m.in_features, m.out_features)
+            g = torch.randn(S, B, m.out_features)
+            ops.append(lambda a=a, w=w: torch.bmm(a, w))
+            ops.append(lambda a=a, g=g: torch.bmm(a.transpose(1, 2), g))
+            ops.append(lambda g=g, w=w: torch.bmm(g, w.transpose(1, 2)))
+            h = torch.randn(B, m.out_features)
+    best = float("inf")
     for _ in range(reps):
-        for population in (False, True):
-            t = (time_runs(shape, nets, tr, te, 1, population)
-                 - time_runs(shape, nets, tr, te, 0, population))
-            best[population] = min(best[population], t)
-    return 1e3 * best[False] / (steps * size), 1e3 * best[True] / steps
+        start = time.perf_counter()
+        for _ in range(inner):
+            for op in ops:
+                op()
+        best = min(best, (time.perf_counter() - start) / inner)
+    return 1e3 * best
+
+
+def measure(spec: TrainSpec, steps: int, reps: int, n_eval: tuple[int, int] | None = None):
+    """``(ms_per_step, eval_s)`` of ``spec`` with the pipeline's trainer."""
+    nets = _nets(spec)
+    small = _data(spec, steps * spec.batch_size, 1), _data(spec, spec.batch_size, 2)
+    n_train, n_test = n_eval or (spec.n_train, spec.n_test)
+    full = _data(spec, n_train, 3), _data(spec, n_test, 4)
+    _run(spec, nets, *small, 1)  # warm-up: allocator, BLAS
+    with_steps = min(_run(spec, nets, *small, 1) for _ in range(reps))
+    without = min(_run(spec, nets, *small, 0) for _ in range(reps))
+    if with_steps <= without:
+        raise RuntimeError(f"{spec.layout}, S = {spec.S}: {steps} steps timed at "
+                           f"{with_steps - without:.2g} s: timing noise exceeds the work (is the "
+                           f"machine loaded?); use more --steps")
+    evaluation = min(_run(spec, nets, *full, 0) for _ in range(reps))
+    return 1e3 * (with_steps - without) / steps, evaluation
+
+
+def job_overhead(reps: int = 3) -> float:
+    """Seconds for a job's Python start and imports (what every Snakemake script job pays)."""
+    cmd = [sys.executable, "-c", "import torch, pandas, deepftle.population, deepftle.toy, "
+                                 "deepftle.mnist_nets, deepftle.io"]
+    best = float("inf")
+    for _ in range(reps):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="tiny step counts (smoke test)")
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 8, 16])
-    ap.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
-    ap.add_argument("--steps", type=int, default=None, help="steps per run (default per shape)")
-    ap.add_argument("--reps", type=int, default=2)
-    ap.add_argument("--sweep-widths", type=int, nargs="*", default=[25, 50, 100, 150],
-                    help="circle widths (depth 12) timed at --sweep-size only: where grouping "
-                         "stops paying")
-    ap.add_argument("--sweep-size", type=int, default=8)
+    ap.add_argument("--configfile", nargs="*", action="append", default=None,
+                    help="an overlay of config.yaml (repeat for several configs); default: "
+                         "config.yaml and config.yaml + config/paper.yaml")
+    ap.add_argument("--steps", type=int, default=60, help="steps per timed run")
+    ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--out", default=str(ROOT / "results" / "bench" / "train.tsv"))
+    ap.add_argument("--quick", action="store_true",
+                    help="a few steps and small evaluation sets: a smoke test, not a table")
+    ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    configs = args.configfile or [[], [str(ROOT / "config" / "paper.yaml")]]
+    specs = specs_of(configs)
+    if args.quick:
+        specs = specs[:3]
+    load_before = os.getloadavg()[0]
     rows = []
-    cases = [(name, SHAPES[name], args.sizes) for name in args.shapes]
-    cases += [(f"circle_2-{w}x12-1_sgd", circle_shape(w), [args.sweep_size])
-              for w in args.sweep_widths]
-    for name, shape, sizes in cases:
-        steps = 3 if args.quick else (args.steps or shape["steps"])
-        for size in sizes:
-            load = os.getloadavg()[0]
-            solo, pop = bench_case(shape, size, steps, args.reps, device)
-            rows.append(dict(shape=name, S=size, solo_ms_per_step_per_net=round(solo, 4),
-                             population_ms_per_step=round(pop, 4),
-                             throughput_ratio=round(size * solo / pop, 3),
-                             population_ms_per_step_per_net=round(pop / size, 4), steps=steps,
-                             threads=args.threads, device=device_name, load=round(load, 2)))
-            print(f"{name:26s} S={size:3d}  solo {solo:8.3f} ms/step/net  population "
-                  f"{pop:8.3f} ms/step  throughput {size * solo / pop:5.2f}x  (load {load:.2f})",
-                  flush=True)
+    print(f"{'layout':28s} {'S':>3s} {'opt':>4s} {'ms/step':>8s} {'floor':>7s} {'ratio':>6s} "
+          f"{'eval s':>7s} {'s/epoch':>8s}", flush=True)
+    for spec in specs:
+        step, evaluation = measure(spec, 20 if args.quick else args.steps,
+                                   2 if args.quick else args.reps,
+                                   (256, 64) if args.quick else None)
+        floor = gemm_floor(spec, 1 if args.quick else args.reps, 2 if args.quick else 20)
+        epoch = spec.steps_per_epoch * step / 1e3 + evaluation
+        rows.append(dict(layout=spec.layout, S=spec.S, optimizer=spec.optimizer,
+                         batch_size=spec.batch_size, n_train=spec.n_train, n_test=spec.n_test,
+                         ms_per_step=round(step, 4), gemm_floor_ms=round(floor, 4),
+                         step_over_floor=round(step / floor, 3), eval_s=round(evaluation, 4),
+                         s_per_epoch=round(epoch, 3), threads=args.threads))
+        print(f"{spec.layout:28s} {spec.S:3d} {spec.optimizer:>4s} {step:8.3f} {floor:7.3f} "
+              f"{step / floor:6.2f} {evaluation:7.3f} {epoch:8.2f}", flush=True)
+    overhead = job_overhead(1 if args.quick else 3)
+    load_after = os.getloadavg()[0]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with open(tmp, "w", newline="") as fh:
+        fh.write(f"# job_overhead_s\t{overhead:.3f}\n# load_before\t{load_before:.2f}\n"
+                 f"# load_after\t{load_after:.2f}\n# cpu\t{platform.processor() or platform.machine()}"
+                 f"\n# torch\t{torch.__version__}\n# quick\t{args.quick}\n")
         writer = csv.DictWriter(fh, COLUMNS, delimiter="\t")
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(out)
-    sizes = sorted({r["S"] for r in rows})
-    print("\nThroughput of a population over a loop of solo trainings (S * solo / population):")
-    print(f"{'shape':26s}" + "".join(f"{'S=' + str(s):>9s}" for s in sizes))
-    for name in dict.fromkeys(r["shape"] for r in rows):
-        ratios = {r["S"]: r["throughput_ratio"] for r in rows if r["shape"] == name}
-        print(f"{name:26s}" + "".join(f"{ratios[s]:8.2f}x" if s in ratios else f"{'-':>9s}"
-                                      for s in sizes))
-    print(f"written {out}")
+    print(f"job overhead (start-up and imports) {overhead:.2f} s; load average {load_before:.2f} "
+          f"before, {load_after:.2f} after; written {out}")
     return rows
 
 

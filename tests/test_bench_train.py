@@ -1,34 +1,77 @@
-"""Smoke test of bench/train.py (population vs solo training) on tiny step counts."""
+"""bench/train.py (the training cost table) on tiny sizes, and bench/predict.py's arithmetic:
+a job's time from the table, the list schedule's makespan, the dry run's job list."""
 
 import csv
 import importlib.util
+import sys
 from pathlib import Path
 
+import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "train.py"
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+TEST_CONFIG = Path(__file__).resolve().parent / "config" / "test.yaml"
 
 
-def test_train_bench_quick(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("bench_train", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def load(name):
+    """A bench/ script as a module (bench/ on the path: the scripts import ``jobs``)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cost_table_quick(tmp_path, capsys):
+    bench = load("train")
     threads = torch.get_num_threads()
     out = tmp_path / "train.tsv"
     try:
-        rows = bench.main(["--quick", "--reps", "1", "--sizes", "1", "3", "--device", "cpu",
-                           "--sweep-widths", "30", "--sweep-size", "2", "--out", str(out)])
+        rows = bench.main(["--quick", "--configfile", str(TEST_CONFIG), "--out", str(out)])
     finally:
         torch.set_num_threads(threads)
-    table = list(csv.DictReader(open(out), delimiter="\t"))
-    assert list(table[0]) == bench.COLUMNS
-    assert [(r["shape"], r["S"]) for r in table] == [(s, n) for s in bench.SHAPES
-                                                    for n in ("1", "3")] + [
-        ("circle_2-30x12-1_sgd", "2")]
-    for r, row in zip(table, rows):
-        solo, pop = float(r["solo_ms_per_step_per_net"]), float(r["population_ms_per_step"])
-        assert solo > 0 and pop > 0, r
-        assert abs(float(r["throughput_ratio"]) - row["S"] * solo / pop) < 0.01 * float(
-            r["throughput_ratio"]) + 1e-3
-        assert r["threads"] == "1" and r["device"] == "cpu"
-    assert "Throughput of a population" in capsys.readouterr().out
+    lines = out.read_text().splitlines()
+    header = dict(ln[2:].split("\t") for ln in lines if ln.startswith("# "))
+    assert float(header["job_overhead_s"]) > 0 and header["quick"] == "True"
+    table = list(csv.DictReader([ln for ln in lines if not ln.startswith("#")], delimiter="\t"))
+    assert list(table[0]) == bench.COLUMNS and len(table) == len(rows) == 3
+    for r in table:
+        step, floor = float(r["ms_per_step"]), float(r["gemm_floor_ms"])
+        assert step > 0 and floor > 0 and r["threads"] == "1"
+        assert float(r["step_over_floor"]) == pytest.approx(step / floor, rel=1e-2)
+        steps = -(-int(r["n_train"]) // int(r["batch_size"]))
+        assert float(r["s_per_epoch"]) == pytest.approx(
+            steps * step / 1e3 + float(r["eval_s"]), rel=1e-2, abs=2e-3)
+    assert "job overhead" in capsys.readouterr().out
+
+
+def test_planned_jobs_and_specs():
+    """The dry run of the tiny config lists its training jobs with the config's epochs and the
+    population sizes of its group rules."""
+    jobs = load("jobs")
+    config = jobs.merged_config([TEST_CONFIG])
+    planned = jobs.planned_jobs([TEST_CONFIG])
+    specs = {(j["rule"], tuple(sorted(j["wildcards"].items()))): jobs.training_spec(j, config)
+             for j in planned}
+    groups = [s for (rule, _), s in specs.items() if rule == "train_toy_group_fig3b"]
+    assert groups and all(s.S == len(config["toy"]["fig3b"]["seeds"]) for s in groups)
+    assert all(s.epochs == config["toy"]["fig3b"]["epochs"] for s in groups)
+    readouts = [s for (rule, wc), s in specs.items() if rule == "train_toy"
+                and dict(wc).get("mode") == "readout"]
+    assert readouts and all(s is None for s in readouts)  # least squares: not a training loop
+    assert specs[("circle_data", ())] is None
+
+
+def test_prediction_arithmetic_and_schedule():
+    predict = load("predict")
+    jobs = [dict(rule="a", outputs=["x"], inputs=[], threads=1, seconds=10.0),
+            dict(rule="b", outputs=["y"], inputs=["x"], threads=1, seconds=5.0),
+            dict(rule="c", outputs=["z"], inputs=[], threads=1, seconds=7.0),
+            dict(rule="d", outputs=["w"], inputs=["y", "z"], threads=2, seconds=1.0)]
+    # a (10) then b (5) on one core, c (7) beside them; d needs both cores after b
+    assert predict.wall_time(jobs, 2) == pytest.approx(16.0)
+    assert predict.wall_time(jobs, 1) == pytest.approx(23.0)
+    with pytest.raises(SystemExit, match="make bench-train"):
+        predict.read_table(Path("/nonexistent/train.tsv"))

@@ -342,3 +342,34 @@ def test_other_activations_match_solo(activation):
     solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, energy_loss, sign_error, (3, 4))
     w, h = max_diffs(solo_nets, solo, nets, pop, 128, 64)
     assert w < TOL[dtype] and h < TOL[dtype], (w, h)
+
+
+@pytest.mark.parametrize("case", ["energy_tanh_head", "cross_entropy", "readout_only"])
+def test_hand_written_backward_equals_autograd(case):
+    """_Stack.backward (the tanh nets' hand-written gradient) against autograd of the same
+    stacked forward, float64, every layer and member: equal to rounding (1e-12)."""
+    from deepftle.population import _OUTPUT_GRAD, _BATCHED, _Stack
+
+    torch.manual_seed(0)
+    if case == "cross_entropy":
+        nets, loss_fn = mnist_nets(torch.float64), cross_entropy_loss
+        x, y = mnist_like(3 * 16, torch.float64)
+        y = y.view(3, 16)
+    else:
+        nets, loss_fn = toy_nets(torch.float64), energy_loss
+        x, y = circle_data(3 * 16, torch.float64)
+        y = y.view(3, 16)
+    x = x.view(3, 16, -1)
+    readout = case == "readout_only"
+    auto, hand = _Stack(copy.deepcopy(nets), readout), _Stack(copy.deepcopy(nets), readout)
+    auto.zero_grad()
+    _BATCHED[loss_fn](auto.forward(x), y).sum().backward()
+    out = hand.forward_cached(x)
+    delta = _OUTPUT_GRAD[loss_fn](out, y)
+    hand.backward(delta * (1 - out.square()) if hand.tanh_head else delta)
+    assert torch.equal(hand.flat.detach(), auto.flat.detach())
+    scale = auto.flat.grad.abs().max()
+    assert scale > 1e-3
+    torch.testing.assert_close(hand.flat.grad, auto.flat.grad, rtol=0, atol=1e-12 * scale)
+    if readout:  # only the heads train: the flat buffer holds their weights and thresholds
+        assert hand.flat.numel() == 3 * (nets[0].head.weight.numel() + 1)

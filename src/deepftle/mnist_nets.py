@@ -99,6 +99,9 @@ def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int 
     from .train import class_error, cross_entropy_loss
     from .train import train as train_loop
 
+    if arch is None:  # the MLP: a population of one (hand-written backward, same arithmetic)
+        return train_mnist_nets(data, train, device, [dict(seed=seed, width=width,
+                                                           epochs=epochs)], progress)[0]
     p, model, gen, cfg = _build(train, seed, width, epochs, arch)
     model.to(device)
     history, _ = train_loop(model, *_splits(data, device), cfg, cross_entropy_loss, class_error,

@@ -136,20 +136,31 @@ def sigma_w_for(s: float, width: int, activation: str = "tanh", sigma_theta: flo
     return math.sqrt(math.exp(0.5 * (lo + hi)) / width)
 
 
+FIRST_LAYER = ("width", "fan_in")
+
+
 def init_mlp(model: MLP, generator: torch.Generator, s: float | None = None,
-             sigma_theta: float = 0.0) -> float | None:
+             sigma_theta: float = 0.0, first_layer: str = "width") -> float | None:
     r"""Draw weights and thresholds in place.
 
     Hidden weights :math:`N(0,\sigma_w^2)` with :math:`N_{in}\sigma_w^2 = 1` (``s=None``) or with
     :math:`\sigma_w` from :func:`sigma_w_for` (``s`` given: one :math:`\sigma_w` for every hidden
-    layer, the first included, as in the paper). Thresholds :math:`N(0, \sigma_\theta^2)`.
-    Head weights :math:`N(0, 1/N)`, head threshold 0. Returns :math:`\sigma_w` when ``s`` is given.
+    layer, :math:`\sigma_w^2 \sim N^{-1}`). ``first_layer="fan_in"`` draws the first layer with
+    :math:`\sigma_1^2 = 1/d_{in}` instead: with :math:`\sigma_1^2 \sim N^{-1}` a wide first
+    layer on a low-dimensional input has local fields of order :math:`N^{-1/2}`, nearly linear
+    features. Thresholds :math:`N(0, \sigma_\theta^2)`. Head weights :math:`N(0, 1/N)`, head
+    threshold 0. The draws are the same for either ``first_layer`` (only their scale differs).
+    Returns :math:`\sigma_w` when ``s`` is given.
     """
+    if first_layer not in FIRST_LAYER:
+        raise ValueError(f"first_layer must be one of {FIRST_LAYER}, got {first_layer!r}")
     arch = model.arch
     sigma_w = None if s is None else sigma_w_for(s, arch["width"], arch["activation"], sigma_theta)
     with torch.no_grad():
-        for lin in model.hidden_linears():
+        for i, lin in enumerate(model.hidden_linears()):
             std = sigma_w if sigma_w is not None else 1 / math.sqrt(lin.in_features)
+            if i == 0 and first_layer == "fan_in":
+                std = 1 / math.sqrt(lin.in_features)
             lin.weight.copy_(torch.randn(lin.weight.shape, generator=generator) * std)
             lin.bias.copy_(torch.randn(lin.bias.shape, generator=generator) * sigma_theta)
         model.head.weight.copy_(torch.randn(model.head.weight.shape, generator=generator)

@@ -78,6 +78,23 @@ _BATCHED = {energy_loss: _energy_batched, sign_error: _sign_error_batched,
             cross_entropy_loss: _cross_entropy_batched, class_error: _class_error_batched}
 
 
+def _energy_output_grad(out, t):
+    """dH/dO per member of H = 1/2 <(t - O)^2> over (B, d_out): (O - t) / (B d_out)."""
+    return (out - t.reshape(out.shape)) / (out.shape[1] * out.shape[2])
+
+
+def _cross_entropy_output_grad(logits, labels):
+    """d CE / d logits per member of the mean cross-entropy over B: (softmax - onehot) / B."""
+    grad = torch.softmax(logits, dim=2)
+    grad.scatter_add_(2, labels.unsqueeze(2),
+                      torch.full(labels.shape + (1,), -1.0, dtype=grad.dtype, device=grad.device))
+    return grad.div_(logits.shape[1])
+
+
+# loss -> its derivative by the net's output, per member: the losses with a hand-written backward
+_OUTPUT_GRAD = {energy_loss: _energy_output_grad, cross_entropy_loss: _cross_entropy_output_grad}
+
+
 def _batched(fn: Callable) -> Callable:
     """The per-member version of a solo loss/error ``fn(out, y) -> scalar``: ``(S, B, ...)`` ->
     ``(S,)``. Hand-written for the four functions of :mod:`deepftle.train`, ``torch.vmap`` else."""
@@ -186,6 +203,45 @@ class _Stack:
         return torch.tanh(h) if self.tanh_head else h
 
     @torch.no_grad()
+    def forward_cached(self, x: torch.Tensor) -> torch.Tensor:
+        r""":meth:`forward` without autograd, keeping what :meth:`backward` needs: the input and
+        every hidden layer's activation :math:`a_\ell = \tanh(z_\ell)` (tanh nets only)."""
+        acts = [x]
+        h = x
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w)
+            if i < last:
+                h = torch.tanh_(h)
+                acts.append(h)
+        self._acts = acts
+        return torch.tanh_(h) if self.tanh_head else h
+
+    @torch.no_grad()
+    def backward(self, delta: torch.Tensor) -> None:
+        r"""Write each member's gradient into ``flat.grad`` from ``delta`` = :math:`\partial H /
+        \partial z_{L+1}` ``(S, B, d_out)``, the derivative of the member's loss by its output
+        layer's local field, after :meth:`forward_cached`.
+
+        Per layer, from the top: :math:`\partial W_\ell = a_{\ell-1}^{\mathsf T}\delta_\ell`,
+        :math:`\partial b_\ell = \sum_B \delta_\ell`, and
+        :math:`\delta_{\ell-1} = (\delta_\ell W_\ell^{\mathsf T})\odot(1 - a_{\ell-1}^2)`
+        (tanh): the three matrix products per layer that autograd would run, without its graph.
+        Frozen layers (``readout_only``) are skipped, and the recursion stops below the lowest
+        trainable layer."""
+        acts, self._acts = self._acts, None
+        for i in range(len(self.weights) - 1, -1, -1):
+            w, b = self.weights[i], self.biases[i]
+            if w.grad is None:  # frozen: so is everything below
+                break
+            torch.bmm(acts[i].transpose(1, 2), delta, out=w.grad)
+            torch.sum(delta, dim=1, keepdim=True, out=b.grad)
+            if i == 0 or self.weights[i - 1].grad is None:
+                break
+            delta = torch.bmm(delta, w.transpose(1, 2))
+            delta.addcmul_(delta, acts[i].square(), value=-1.0)
+
+    @torch.no_grad()
     def forward_shared(self, x: torch.Tensor) -> torch.Tensor:
         """One input set ``(B, d_in)`` for every member -> ``(S, B, d_out)``; the first layer is
         one matrix product for all members (no copy of ``x`` per member)."""
@@ -285,6 +341,9 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
     x, y = train_data
     loss_b, error_b = _batched(loss_fn), _batched(error_fn)
     stack = _Stack(models, cfg.readout_only)
+    # tanh nets with the two losses of deepftle.train: the hand-written backward of
+    # _Stack.backward (the same gradient as autograd, without its graph); others: autograd
+    output_grad = _OUTPUT_GRAD.get(loss_fn) if type(stack.act) is nn.Tanh else None
     params = [stack.flat]
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
@@ -350,14 +409,22 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
             idx = idx.reshape(-1)
             xb = x.index_select(0, idx).view(s_count, batch, *x.shape[1:])
             yb = y.index_select(0, idx).view(s_count, batch, *y.shape[1:])
-            losses = loss_b(stack.forward(xb), yb)
+            if output_grad is None:
+                losses = loss_b(stack.forward(xb), yb)
+            else:
+                out = stack.forward_cached(xb)
+                losses = loss_b(out, yb)
             ok = torch.isfinite(losses) | diverged_mask
             if not bool(ok.all()):
                 bad = [i for i in range(s_count) if not bool(ok[i])]
                 with torch.no_grad():
                     diverge(bad, epoch, "minibatch loss", {i: float(losses[i]) for i in bad})
-            stack.zero_grad()
-            losses.sum().backward()
+            if output_grad is None:
+                stack.zero_grad()
+                losses.sum().backward()
+            else:
+                delta = output_grad(out, yb)
+                stack.backward(delta.mul_(1 - out.square()) if stack.tanh_head else delta)
             opt.step()
             if sched is not None:
                 sched.step()
@@ -413,7 +480,8 @@ def train_toy_nets(nets: Sequence, data: dict, device="cpu", progress: bool = Tr
     first = nets[0]
     if first.mode == "readout" and first.readout_solver == "lstsq":
         return [toy.train_toy(n, data, device, progress) for n in nets]
-    built = [toy.make_net(n.width, n.depth, n.s, n.sigma_theta, n.seed) for n in nets]
+    built = [toy.make_net(n.width, n.depth, n.s, n.sigma_theta, n.seed, n.first_layer)
+             for n in nets]
     models = [model.to(device) for model, _ in built]
     tr = (data["x_train"].to(device), data["t_train"].to(device))
     te = (data["x_test"].to(device), data["t_test"].to(device))

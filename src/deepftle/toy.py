@@ -7,8 +7,10 @@ Each function is the body of one pipeline rule (``workflow/rules/toy.smk``):
   gain ``G``, see :mod:`deepftle.model`), thresholds :math:`N(0, \sigma_\theta^2)`.
 - :func:`toy_net`: the one place where a job's training settings are built from config
   (:class:`ToyNet`: architecture, init, seed, :class:`deepftle.train.TrainConfig`).
-- :func:`train_toy`: ``mode="full"`` trains every weight with :func:`deepftle.train.train`
-  (energy :math:`H = \tfrac12\langle (t - O)^2\rangle`); ``mode="readout"`` keeps the hidden
+- :func:`train_toy`: ``mode="full"`` trains every weight on the energy
+  :math:`H = \tfrac12\langle (t - O)^2\rangle` (a population of one,
+  :func:`deepftle.population.train_population`: :func:`deepftle.train.train` up to rounding);
+  ``mode="readout"`` keeps the hidden
   layers at their random initial weights and fits the output unit only, either by
   :func:`fit_readout_lstsq` (default: ridge least squares of the output's local field on the
   random features, the convex optimum of the linearised energy; it cannot diverge at any
@@ -30,10 +32,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import train as _train
 from .data import job_seed
 from .ftle import ftle
 from .model import MLP, init_mlp
+from .population import train_population
 from .ridges import boundary_centre_means
 from .train import TrainConfig, energy_loss, evaluate, sign_error, train_config
 
@@ -41,10 +43,13 @@ __all__ = ["ToyNet", "toy_net", "make_net", "fit_readout_lstsq", "train_toy", "f
            "crossover_means", "snapshot_lam1"]
 
 
-def make_net(width: int, depth: int, s: float, sigma_theta: float, seed: int):
-    """A seeded random tanh network; returns ``(model, sigma_w)``."""
+def make_net(width: int, depth: int, s: float, sigma_theta: float, seed: int,
+             first_layer: str = "width"):
+    """A seeded random tanh network (:func:`deepftle.model.init_mlp`); returns
+    ``(model, sigma_w)``."""
     net = MLP(d_in=2, width=width, depth=depth, activation="tanh", output="tanh")
-    sigma_w = init_mlp(net, torch.Generator().manual_seed(seed), s=s, sigma_theta=sigma_theta)
+    sigma_w = init_mlp(net, torch.Generator().manual_seed(seed), s=s, sigma_theta=sigma_theta,
+                       first_layer=first_layer)
     return net, sigma_w
 
 
@@ -76,6 +81,7 @@ class ToyNet:
     train: TrainConfig
     readout_solver: str = "lstsq"  # mode readout: "lstsq" or "sgd"
     ridge: float = 1e-6            # lstsq: relative ridge
+    first_layer: str = "width"     # the first layer's variance: "width" (as the others), "fan_in"
 
     def __post_init__(self):
         if self.mode not in ("full", "readout"):
@@ -88,8 +94,9 @@ def toy_net(settings: dict, N: int, L: int, s: float, seed: int, mode: str = "fu
     """The :class:`ToyNet` of one pipeline job from the selected config.
 
     ``settings``: ``seed`` (the base seed ``toy.seed``), ``train`` (``toy.train``),
-    ``experiment`` (``sigma_theta``, ``epochs``, optional ``snapshot_every`` of the figure's
-    block) and, for ``mode="readout"``, ``readout`` (``toy.readout``). The net's seed is
+    ``experiment`` (``sigma_theta``, ``epochs``, optional ``snapshot_every`` and
+    ``first_layer`` of the figure's block) and, for ``mode="readout"``, ``readout``
+    (``toy.readout``). The net's seed is
     :func:`deepftle.data.job_seed` of the base seed and the job's wildcards; the learning rate
     follows :func:`deepftle.train.width_scaled_lr`.
     """
@@ -102,13 +109,15 @@ def toy_net(settings: dict, N: int, L: int, s: float, seed: int, mode: str = "fu
     return ToyNet(width=int(N), depth=int(L), s=float(s), sigma_theta=float(exp["sigma_theta"]),
                   seed=job_seed(settings["seed"], int(N), int(L), f"{float(s):g}", int(seed)),
                   mode=mode, train=cfg, readout_solver=readout.get("solver", "lstsq"),
-                  ridge=float(readout.get("ridge", 1e-6)))
+                  ridge=float(readout.get("ridge", 1e-6)),
+                  first_layer=exp.get("first_layer", "width"))
 
 
 def train_toy(net: ToyNet, data: dict, device="cpu", progress: bool = True):
     """Initialise and train one network on the circle data (``data``: tensors from
     :func:`deepftle.data.circle_data`). Returns ``(model, history, snapshots, sigma_w)``."""
-    model, sigma_w = make_net(net.width, net.depth, net.s, net.sigma_theta, net.seed)
+    model, sigma_w = make_net(net.width, net.depth, net.s, net.sigma_theta, net.seed,
+                              net.first_layer)
     model = model.to(device)
     tr = (data["x_train"].to(device), data["t_train"].to(device))
     te = (data["x_test"].to(device), data["t_test"].to(device))
@@ -125,8 +134,11 @@ def train_toy(net: ToyNet, data: dict, device="cpu", progress: bool = True):
         for p in model.trunk.parameters():
             p.requires_grad_(False)
         return model, pd.DataFrame(rows), {}, sigma_w
-    history, snapshots = _train.train(model, tr, te, net.train, energy_loss, sign_error, gen,
-                                      progress=progress)
+    result = train_population([model], tr, te, net.train, energy_loss, sign_error, [gen],
+                              progress=progress)[0]
+    if isinstance(result, Exception):
+        raise result
+    history, snapshots = result
     return model, history, snapshots, sigma_w
 
 

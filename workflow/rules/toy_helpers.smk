@@ -45,7 +45,7 @@ def net_list(nets):
 
 
 # the keys of a figure's block that training uses (the rest: which nets exist, plotting)
-TRAINING_KEYS = ("sigma_theta", "epochs", "snapshot_every")
+TRAINING_KEYS = ("sigma_theta", "epochs", "snapshot_every", "first_layer")
 
 
 def train_params(exp, mode):
