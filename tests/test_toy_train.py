@@ -73,3 +73,38 @@ def test_toy_schema_accepts_defaults_and_rejects_bad_values():
         bad[path[0]][path[1]] = value
         with pytest.raises(Exception):
             validate(bad, schema)
+
+
+def test_redraws_replace_realisations_below_the_training_floor(data):
+    """A realisation below its floor on the training data is initialised afresh from
+    redraw_seed, at most `redraws` times; one that reaches it keeps its first draw."""
+    import dataclasses
+
+    from deepftle.population import train_toy_nets
+    from deepftle.toy import make_net, redraw_seed
+
+    exp = dict(sigma_theta=0.0, epochs=0, min_accuracy=1.0, redraws=2)
+    net = toy_net(dict(seed=5, train=TRAIN, experiment=exp), 6, 2, 0.0, 0)
+    assert (net.floor, net.redraws) == (1.0, 2)
+    (model, history, _, _), = train_toy_nets([net], data, progress=False)  # never reaches 100 %
+    assert set(history.draw) == {2} and set(history.init_seed) == {str(redraw_seed(net.seed, 2))}
+    fresh, _ = make_net(6, 2, 0.0, 0.0, redraw_seed(net.seed, 2))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 fresh.state_dict().values()))
+    easy = dataclasses.replace(net, floor=1e-9)
+    (_, history, _, _), = train_toy_nets([easy], data, progress=False)
+    assert set(history.draw) == {0} and set(history.init_seed) == {str(net.seed)}
+    assert len({redraw_seed(net.seed, d) for d in range(3)}) == 3
+    with pytest.raises(ValueError, match="redraws"):
+        dataclasses.replace(net, floor=0.0)
+
+
+def test_first_layer_fan_in_scales_only_the_first_layer():
+    from deepftle.toy import make_net
+
+    (a, sw), (b, _) = make_net(50, 3, 0.0, 0.0, 7), make_net(50, 3, 0.0, 0.0, 7, "fan_in")
+    wa, wb = a.hidden_linears(), b.hidden_linears()
+    torch.testing.assert_close(wb[0].weight, wa[0].weight / sw / np.sqrt(2))
+    assert all(torch.equal(x.weight, y.weight) for x, y in zip(wa[1:], wb[1:]))
+    with pytest.raises(ValueError, match="first_layer"):
+        make_net(50, 3, 0.0, 0.0, 7, "fanin")

@@ -27,6 +27,7 @@ config threshold (``max_width``); :func:`plan_groups` splits a list of nets into
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -364,13 +365,16 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
 
     def diverge(members, epoch, what, values):
         for i in members:
-            err = TrainingDiverged(f"member {i} of {s_count}: training diverged at epoch "
-                                   f"{epoch}: {what} {values[i]!r}")
+            who = f"member {i} of {s_count}: " if s_count > 1 else ""  # one net: as train()
+            err = TrainingDiverged(f"{who}training diverged at epoch {epoch}: {what} "
+                                   f"{values[i]!r}")
             err.members = [i]
             failed[i] = err
             stack.write_back(models[i], i)
             diverged_mask[i] = True
         if on_diverge == "raise":
+            if s_count == 1:
+                raise failed[members[0]]
             detail = "; ".join(str(failed[i]) for i in members)
             err = TrainingDiverged(f"population training: {detail}")
             err.members = list(members)
@@ -450,8 +454,6 @@ def toy_layout(net) -> str:
     """What the members of one toy population share: every field of a
     :class:`deepftle.toy.ToyNet` but ``seed``, ``s`` and ``sigma_theta``. A key for
     :func:`plan_groups`."""
-    import dataclasses
-
     shared = {k: v for k, v in dataclasses.asdict(net).items()
               if k not in ("seed", "s", "sigma_theta")}
     return json.dumps(shared, sort_keys=True, default=str)
@@ -467,6 +469,12 @@ def train_toy_nets(nets: Sequence, data: dict, device="cpu", progress: bool = Tr
     :func:`deepftle.toy.make_net` from its seed, shuffled by ``Generator().manual_seed(seed +
     1)``, trained with its ``TrainConfig``. A least-squares readout (``mode="readout"``,
     solver ``lstsq``) is a linear solve, not a training loop: it runs ``train_toy`` per net.
+
+    Redraws (``net.redraws > 0``): a realisation whose final *training* accuracy is below
+    ``net.floor`` (a local minimum: small nets can stay at 75 % for good) is initialised afresh
+    from :func:`deepftle.toy.redraw_seed` and trained again, at most ``redraws`` times; the
+    test set never enters the decision. Each history carries ``draw`` (0: the first
+    initialisation) and ``init_seed`` in every row.
     """
     from . import toy
 
@@ -479,14 +487,42 @@ def train_toy_nets(nets: Sequence, data: dict, device="cpu", progress: bool = Tr
                          f"seed, s and sigma_theta: {sorted(layouts)}")
     first = nets[0]
     if first.mode == "readout" and first.readout_solver == "lstsq":
-        return [toy.train_toy(n, data, device, progress) for n in nets]
+        return [_tag(toy.train_toy(n, data, device, progress), 0, n.seed) for n in nets]
+    results = [_tag(r, 0, n.seed)
+               for r, n in zip(_train_toy_once(nets, data, device, progress, on_diverge), nets)]
+    for draw in range(1, first.redraws + 1):
+        failed = [i for i, r in enumerate(results) if not isinstance(r, TrainingDiverged)
+                  and 1 - float(r[1].train_error.iloc[-1]) < first.floor]
+        if not failed:
+            break
+        redo = [dataclasses.replace(nets[i], seed=toy.redraw_seed(nets[i].seed, draw))
+                for i in failed]
+        print(f"redraw {draw}: {len(failed)} of {len(nets)} realisations below training "
+              f"accuracy {first.floor:g}", file=sys.stderr, flush=True)
+        for i, net, r in zip(failed, redo, _train_toy_once(redo, data, device, progress,
+                                                            on_diverge)):
+            results[i] = _tag(r, draw, net.seed)
+    return results
+
+
+def _tag(result, draw: int, seed: int):
+    """A training result with ``draw`` and ``init_seed`` columns in its history."""
+    if isinstance(result, TrainingDiverged):
+        return result
+    model, history, snapshots, sigma_w = result
+    return model, history.assign(draw=draw, init_seed=str(seed)), snapshots, sigma_w
+
+
+def _train_toy_once(nets, data, device, progress, on_diverge):
+    from . import toy
+
     built = [toy.make_net(n.width, n.depth, n.s, n.sigma_theta, n.seed, n.first_layer)
              for n in nets]
     models = [model.to(device) for model, _ in built]
     tr = (data["x_train"].to(device), data["t_train"].to(device))
     te = (data["x_test"].to(device), data["t_test"].to(device))
     gens = [torch.Generator().manual_seed(n.seed + 1) for n in nets]
-    results = train_population(models, tr, te, first.train, energy_loss, sign_error, gens,
+    results = train_population(models, tr, te, nets[0].train, energy_loss, sign_error, gens,
                                progress, on_diverge)
     return [r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
             for r, m, (_, sw) in zip(results, models, built)]

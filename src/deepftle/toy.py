@@ -39,7 +39,7 @@ from .population import train_population
 from .ridges import boundary_centre_means
 from .train import TrainConfig, energy_loss, evaluate, sign_error, train_config
 
-__all__ = ["ToyNet", "toy_net", "make_net", "fit_readout_lstsq", "train_toy", "field_on_grid",
+__all__ = ["ToyNet", "toy_net", "redraw_seed", "make_net", "fit_readout_lstsq", "train_toy", "field_on_grid",
            "crossover_means", "snapshot_lam1"]
 
 
@@ -82,12 +82,22 @@ class ToyNet:
     readout_solver: str = "lstsq"  # mode readout: "lstsq" or "sgd"
     ridge: float = 1e-6            # lstsq: relative ridge
     first_layer: str = "width"     # the first layer's variance: "width" (as the others), "fan_in"
+    floor: float = 0.0             # training accuracy a realisation must reach, else redrawn
+    redraws: int = 0               # at most this many fresh initialisations (redraw_seed)
 
     def __post_init__(self):
         if self.mode not in ("full", "readout"):
             raise ValueError(f"mode must be full or readout, got {self.mode!r}")
         if self.readout_solver not in ("lstsq", "sgd"):
             raise ValueError(f"readout solver must be lstsq or sgd, got {self.readout_solver!r}")
+        if self.redraws < 0 or (self.redraws and not 0 < self.floor <= 1):
+            raise ValueError(f"redraws must be >= 0 and need a floor in (0, 1], got "
+                             f"{self.redraws!r}, {self.floor!r}")
+
+
+def redraw_seed(seed: int, draw: int) -> int:
+    """The initialisation seed of a realisation's ``draw``-th redraw (``draw = 0``: ``seed``)."""
+    return seed if draw == 0 else job_seed(seed, "redraw", draw)
 
 
 def toy_net(settings: dict, N: int, L: int, s: float, seed: int, mode: str = "full") -> ToyNet:
@@ -95,8 +105,8 @@ def toy_net(settings: dict, N: int, L: int, s: float, seed: int, mode: str = "fu
 
     ``settings``: ``seed`` (the base seed ``toy.seed``), ``train`` (``toy.train``),
     ``experiment`` (``sigma_theta``, ``epochs``, optional ``snapshot_every`` and
-    ``first_layer`` of the figure's block) and, for ``mode="readout"``, ``readout``
-    (``toy.readout``). The net's seed is
+    ``first_layer``, ``redraws`` with ``min_accuracy`` of the figure's block) and, for
+    ``mode="readout"``, ``readout`` (``toy.readout``). The net's seed is
     :func:`deepftle.data.job_seed` of the base seed and the job's wildcards; the learning rate
     follows :func:`deepftle.train.width_scaled_lr`.
     """
@@ -110,7 +120,9 @@ def toy_net(settings: dict, N: int, L: int, s: float, seed: int, mode: str = "fu
                   seed=job_seed(settings["seed"], int(N), int(L), f"{float(s):g}", int(seed)),
                   mode=mode, train=cfg, readout_solver=readout.get("solver", "lstsq"),
                   ridge=float(readout.get("ridge", 1e-6)),
-                  first_layer=exp.get("first_layer", "width"))
+                  first_layer=exp.get("first_layer", "width"),
+                  floor=float(exp.get("min_accuracy", 0.0)) if mode == "full" else 0.0,
+                  redraws=int(exp.get("redraws", 0)) if mode == "full" else 0)
 
 
 def train_toy(net: ToyNet, data: dict, device="cpu", progress: bool = True):

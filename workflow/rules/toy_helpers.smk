@@ -44,8 +44,10 @@ def net_list(nets):
     return [dict(N=N, L=L, s=s, seed=seed) for N, L, s, seed in nets]
 
 
-# the keys of a figure's block that training uses (the rest: which nets exist, plotting)
-TRAINING_KEYS = ("sigma_theta", "epochs", "snapshot_every", "first_layer")
+# the keys of a figure's block that training uses (the rest: which nets exist, plotting);
+# min_accuracy is the floor a realisation's training accuracy must reach where redraws > 0
+TRAINING_KEYS = ("sigma_theta", "epochs", "snapshot_every", "first_layer", "redraws",
+                 "min_accuracy")
 
 
 def train_params(exp, mode):

@@ -25,7 +25,7 @@ with dio.log_to(snakemake.log[0]):
             h = dio.read_tsv(hist).iloc[-1]
             rows.append(dict(N=net["N"], L=net["L"], seed=net["seed"], lam_d=lam_d,
                              lam_c=lam_c, train_error=h.train_error, test_error=h.test_error,
-                             epochs=int(h.epoch)))
+                             epochs=int(h.epoch), draw=int(h.get("draw", 0))))
             print(rows[-1], flush=True)
     table = mark_accuracy(pd.DataFrame(rows), p.min_accuracy)
     fit = fit_crossover(table)

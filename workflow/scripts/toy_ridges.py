@@ -21,7 +21,8 @@ with dio.log_to(snakemake.log[0]):
                          circle_distance=m["circle_distance"], mean_L_lam1=m["mean_L_lam1"],
                          std_L_lam1=m["std_L_lam1"], n_masked=m["n_masked"],
                          boundary_length=m["boundary_length"], train_error=h.train_error,
-                         test_error=h.test_error, epochs=int(h.epoch)))
+                         test_error=h.test_error, epochs=int(h.epoch),
+                         draw=int(h.get("draw", 0))))
         print(rows[-1], flush=True)
     table = mark_accuracy(pd.DataFrame(rows), p.min_accuracy)
     prov = dio.provenance(dict(delta=p.delta, top=p.top, min_accuracy=p.min_accuracy,

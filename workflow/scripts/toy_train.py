@@ -1,4 +1,5 @@
-"""train_toy: one network on the circle data (glue; settings built by deepftle.toy.toy_net)."""
+"""train_toy: one network on the circle data (glue; settings built by deepftle.toy.toy_net,
+training and redraws by deepftle.population.train_toy_nets)."""
 import dataclasses
 
 import torch
@@ -6,7 +7,8 @@ import torch
 import deepftle.io as dio
 from deepftle.devices import job_device
 from deepftle.model import save_model
-from deepftle.toy import toy_net, train_toy
+from deepftle.population import train_toy_nets
+from deepftle.toy import toy_net
 
 with dio.log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
@@ -17,7 +19,7 @@ with dio.log_to(snakemake.log[0]):
     data = {k: torch.as_tensor(arrays[k]) for k in ("x_train", "t_train", "x_test", "t_test")}
     with job_device(snakemake.config["device"]) as device:
         print(f"train_toy: {net}", flush=True)
-        model, history, snapshots, sigma_w = train_toy(net, data, device)
+        (model, history, snapshots, sigma_w), = train_toy_nets([net], data, device)
         params = dict(snakemake.params.settings, net=dataclasses.asdict(net))
         prov = {k: str(v) for k, v in dio.provenance(params, device).items()}  # plain str: weights_only load
         last = history.iloc[-1]
