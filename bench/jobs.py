@@ -86,6 +86,14 @@ class TrainSpec:
     n_train: int
     n_test: int
     epochs: int
+    eval_every: int = 1
+
+    @property
+    def evaluations(self) -> int:
+        """Evaluations of both sets in one run: before training, every ``eval_every`` epochs
+        and after the last (as :meth:`deepftle.train.TrainConfig.evaluates`)."""
+        return 1 + sum(e % self.eval_every == 0 or e == self.epochs
+                       for e in range(1, self.epochs + 1))
 
     @property
     def layout(self) -> str:
@@ -127,10 +135,12 @@ def training_spec(job: dict, config: dict) -> TrainSpec | None:
             return None
         return TrainSpec(_circle_arch(wc["N"], wc["L"]), n_nets, toy["train"]["optimizer"],
                          int(toy["train"]["batch_size"]), int(toy["data"]["n_train"]),
-                         int(toy["data"]["n_test"]), int(toy[exp]["epochs"]))
+                         int(toy["data"]["n_test"]), int(toy[exp]["epochs"]),
+                         int(toy["train"].get("eval_every", 1)))
     train = mnist["train"]
     common = dict(optimizer=train["optimizer"], batch_size=int(train["batch_size"]),
-                  n_train=MNIST_SIZES[0], n_test=MNIST_SIZES[1])
+                  n_train=MNIST_SIZES[0], n_test=MNIST_SIZES[1],
+                  eval_every=int(train.get("eval_every", 1)))
     if rule == "train_mnist":
         return TrainSpec(_mnist_arch(train), 1, epochs=int(train["epochs"]), **common)
     if rule in ("train_mnist_ensemble", "train_mnist_member"):

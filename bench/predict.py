@@ -2,9 +2,9 @@
 
 Every job of a from-scratch run (:func:`jobs.planned_jobs`: Snakemake's dry run) costs
 
-- a training job: ``job_overhead_s + (epochs + 1) x eval_s + epochs x steps_per_epoch x
-  ms_per_step`` from ``results/bench/train.tsv`` (``make bench-train``): the initial evaluation,
-  then per epoch the steps and one evaluation;
+- a training job: ``job_overhead_s + evaluations x eval_s + epochs x steps_per_epoch x
+  ms_per_step`` from ``results/bench/train.tsv`` (``make bench-train``): the evaluations of
+  both sets before training, every ``eval_every`` epochs and after the last, and the steps;
 - any other job: its time in the benchmark files of a finished run (``--stages DIR``, e.g.
   ``results/benchmarks`` of a default run), else ``job_overhead_s`` (start-up and imports).
 
@@ -73,7 +73,7 @@ def predict(configfiles, table, header, stages: Path | None) -> list[dict]:
                 raise SystemExit(f"no cost-table row for {spec.key} (job {job['rule']} "
                                  f"{job['wildcards']}): run `make bench-train` with this config")
             epoch_steps = spec.epochs * spec.steps_per_epoch * float(row["ms_per_step"]) / 1e3
-            seconds = overhead + (spec.epochs + 1) * float(row["eval_s"]) + epoch_steps
+            seconds = overhead + spec.evaluations * float(row["eval_s"]) + epoch_steps
             kind = "training"
         out.append(dict(job, seconds=seconds, kind=kind, spec=spec))
     return out

@@ -7,8 +7,9 @@ as populations, the MNIST nets of the main net, ensemble and width sweep, and th
 For each layout, with the pipeline's own trainer (:func:`deepftle.population.train_population`
 for MLPs, :func:`deepftle.train.train` otherwise) on random data of the layout's shape:
 
-- ``ms_per_step``: one SGD/Adam step of the ``S`` nets (forward, backward, update), the best of
-  ``--reps`` runs of ``--steps`` steps (a run of one epoch minus a run of none);
+- ``ms_per_step``: one SGD/Adam step of the ``S`` nets (forward, backward, update, minibatch
+  gathering), from the best of ``--reps`` runs of one epoch of ``--steps`` steps, with the
+  set-up and the evaluations of runs without epochs subtracted;
 - ``gemm_floor_ms``: the matrix products of that step alone (per linear layer the forward
   product and the two of the backward pass; per convolution its forward and two backward
   convolutions), the best of ``--reps``; ``step_over_floor`` = their ratio;
@@ -152,18 +153,23 @@ def gemm_floor(spec: TrainSpec, reps: int, inner: int = 20) -> float:
 def measure(spec: TrainSpec, steps: int, reps: int, n_eval: tuple[int, int] | None = None):
     """``(ms_per_step, eval_s)`` of ``spec`` with the pipeline's trainer."""
     nets = _nets(spec)
-    small = _data(spec, steps * spec.batch_size, 1), _data(spec, spec.batch_size, 2)
+    tiny = _data(spec, spec.batch_size, 2)
+    small = _data(spec, steps * spec.batch_size, 1), tiny
     n_train, n_test = n_eval or (spec.n_train, spec.n_test)
     full = _data(spec, n_train, 3), _data(spec, n_test, 4)
     _run(spec, nets, *small, 1)  # warm-up: allocator, BLAS
-    with_steps = min(_run(spec, nets, *small, 1) for _ in range(reps))
-    without = min(_run(spec, nets, *small, 0) for _ in range(reps))
-    if with_steps <= without:
-        raise RuntimeError(f"{spec.layout}, S = {spec.S}: {steps} steps timed at "
-                           f"{with_steps - without:.2g} s: timing noise exceeds the work (is the "
-                           f"machine loaded?); use more --steps")
-    evaluation = min(_run(spec, nets, *full, 0) for _ in range(reps))
-    return 1e3 * (with_steps - without) / steps, evaluation
+    # one epoch = set-up + 2 evaluations of the small set (before, after) + the steps; a run
+    # without epochs = set-up + 1 evaluation; one on a single minibatch = set-up alone, nearly
+    one = min(_run(spec, nets, *small, 1) for _ in range(reps))
+    none = min(_run(spec, nets, *small, 0) for _ in range(reps))
+    setup = min(_run(spec, nets, tiny, tiny, 0) for _ in range(reps))
+    work = one - 2 * none + setup
+    if work <= 0:
+        raise RuntimeError(f"{spec.layout}, S = {spec.S}: {steps} steps timed at {work:.2g} s: "
+                           f"timing noise exceeds the work (is the machine loaded?); use more "
+                           f"--steps")
+    evaluation = min(_run(spec, nets, *full, 0) for _ in range(reps)) - setup
+    return 1e3 * work / steps, evaluation
 
 
 def job_overhead(reps: int = 3) -> float:

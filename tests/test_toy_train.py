@@ -108,3 +108,35 @@ def test_first_layer_fan_in_scales_only_the_first_layer():
     assert all(torch.equal(x.weight, y.weight) for x, y in zip(wa[1:], wb[1:]))
     with pytest.raises(ValueError, match="first_layer"):
         make_net(50, 3, 0.0, 0.0, 7, "fanin")
+
+
+@pytest.mark.parametrize("population", [False, True])
+def test_eval_every_thins_the_history_not_the_training(data, population):
+    """eval_every = 3 over 7 epochs: history rows after epochs 0, 3, 6, 7; the weights and the
+    snapshots are bitwise those of evaluating after every epoch."""
+    import copy
+
+    from deepftle.population import train_population
+    from deepftle.toy import make_net
+    from deepftle.train import TrainConfig, energy_loss, sign_error, train
+
+    tr, te = (data["x_train"], data["t_train"]), (data["x_test"], data["t_test"])
+    runs = []
+    for every in (1, 3):
+        model, _ = make_net(6, 3, 0.0, 0.0, 4)
+        cfg = TrainConfig(epochs=7, eval_every=every, snapshot_epochs=(0, 5, 7))
+        gen = torch.Generator().manual_seed(9)
+        if population:
+            (history, snaps), = train_population([model], tr, te, cfg, energy_loss, sign_error,
+                                                 [gen], progress=False)
+        else:
+            history, snaps = train(model, tr, te, cfg, energy_loss, sign_error, gen,
+                                   progress=False)
+        runs.append((copy.deepcopy(model.state_dict()), history, snaps))
+    (w1, h1, s1), (w3, h3, s3) = runs
+    assert list(h1.epoch) == list(range(8)) and list(h3.epoch) == [0, 3, 6, 7]
+    assert all(torch.equal(w1[k], w3[k]) for k in w1)
+    assert sorted(s3) == [0, 5, 7] and all(torch.equal(s1[5][k], s3[5][k]) for k in s1[5])
+    assert h3.set_index("epoch").equals(h1.set_index("epoch").loc[[0, 3, 6, 7]])
+    with pytest.raises(ValueError, match="eval_every"):
+        TrainConfig(eval_every=0)

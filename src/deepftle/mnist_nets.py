@@ -74,7 +74,7 @@ def _build(train: dict, seed: int, width: int | None, epochs: int | None,
     init_net(model, gen)
     cfg = TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=p["epochs"],
                       batch_size=p["batch_size"], schedule=p["schedule"],
-                      weight_decay=p["weight_decay"])
+                      weight_decay=p["weight_decay"], eval_every=int(p.get("eval_every", 1)))
     return p, model, gen, cfg
 
 

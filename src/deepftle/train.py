@@ -59,6 +59,12 @@ class TrainConfig:
     weight_decay: float = 0.0
     readout_only: bool = False
     snapshot_epochs: tuple[int, ...] = field(default_factory=tuple)
+    eval_every: int = 1               # evaluate both sets every this many epochs and the last
+
+    def evaluates(self, epoch: int) -> bool:
+        """Whether the training and test sets are evaluated (a history row) after ``epoch``:
+        before training, every ``eval_every`` epochs and after the last."""
+        return epoch % self.eval_every == 0 or epoch == self.epochs
 
     def __post_init__(self):
         if self.optimizer not in ("sgd", "adam"):
@@ -67,6 +73,9 @@ class TrainConfig:
             raise ValueError(f"schedule must be constant or cosine, got {self.schedule!r}")
         if not self.lr > 0:
             raise ValueError(f"learning rate must be > 0, got {self.lr!r}")
+        if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or \
+                self.eval_every < 1:
+            raise ValueError(f"eval_every must be a positive integer, got {self.eval_every!r}")
         if self.epochs < 0 or self.batch_size < 1:
             raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {self.epochs}, "
                              f"{self.batch_size}")
@@ -90,7 +99,8 @@ def train_config(settings: dict, *, width: int, epochs: int, readout_only: bool 
     """The :class:`TrainConfig` of one net from a config's optimiser block (``toy.train``:
     optimizer, lr, batch_size, schedule, momentum, weight_decay, optional lr_width), with the
     width rule :func:`width_scaled_lr` applied. Unknown keys are an error."""
-    known = {"optimizer", "lr", "batch_size", "schedule", "momentum", "weight_decay", "lr_width"}
+    known = {"optimizer", "lr", "batch_size", "schedule", "momentum", "weight_decay", "lr_width",
+             "eval_every"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ValueError(f"unknown training setting(s) {unknown}; allowed: {sorted(known)}")
@@ -102,6 +112,7 @@ def train_config(settings: dict, *, width: int, epochs: int, readout_only: bool 
                        epochs=int(epochs), batch_size=int(settings["batch_size"]),
                        schedule=settings["schedule"], momentum=settings.get("momentum", 0.0),
                        weight_decay=settings.get("weight_decay", 0.0), readout_only=readout_only,
+                       eval_every=int(settings.get("eval_every", 1)),
                        snapshot_epochs=tuple(int(e) for e in snapshot_epochs))
 
 
@@ -131,8 +142,9 @@ def train(model: nn.Module, train_data, test_data, cfg: TrainConfig, loss_fn, er
     """Train ``model`` in place.
 
     ``train_data`` / ``test_data`` are ``(x, y)`` tensors on the model's device. Returns
-    ``(history, snapshots)``: a DataFrame with one row per epoch (0 = before training; epoch,
-    loss, train_error, test_loss, test_error, lr) and ``{epoch: state_dict}`` for the epochs in
+    ``(history, snapshots)``: a DataFrame with one row per evaluated epoch (0 = before
+    training, every ``cfg.eval_every``-th and the last; epoch, loss, train_error, test_loss,
+    test_error, lr) and ``{epoch: state_dict}`` for the epochs in
     ``cfg.snapshot_epochs``.
     """
     x, y = train_data
@@ -158,12 +170,15 @@ def train(model: nn.Module, train_data, test_data, cfg: TrainConfig, loss_fn, er
                                    f"test loss {test_loss!r}")
         rows.append(dict(epoch=epoch, loss=loss, train_error=err, test_loss=test_loss,
                          test_error=test_err, lr=opt.param_groups[0]["lr"]))
+        return loss, test_err
+
+    def snapshot(epoch):
         if epoch in cfg.snapshot_epochs:
             snapshots[epoch] = copy.deepcopy({k: v.detach().cpu()
                                               for k, v in model.state_dict().items()})
-        return loss, test_err
 
     record(0)
+    snapshot(0)
     bar = tqdm(range(1, cfg.epochs + 1), desc="epochs", file=sys.stderr, disable=not progress,
                mininterval=2.0)
     for epoch in bar:
@@ -180,7 +195,9 @@ def train(model: nn.Module, train_data, test_data, cfg: TrainConfig, loss_fn, er
             opt.step()
             if sched is not None:
                 sched.step()
-        loss, test_err = record(epoch)
-        bar.set_postfix(loss=f"{loss:.4g}", test_error=f"{test_err:.4f}")
+        if cfg.evaluates(epoch):
+            loss, test_err = record(epoch)
+            bar.set_postfix(loss=f"{loss:.4g}", test_error=f"{test_err:.4f}")
+        snapshot(epoch)
     model.eval()
     return pd.DataFrame(rows), snapshots
