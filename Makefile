@@ -8,7 +8,7 @@ CORES      ?= 2
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.deepftle-installed
 
-.PHONY: figures test bench bench-pipeline bench-train report test-slurm test-gpu clean-venv
+.PHONY: figures test bench bench-pipeline bench-train results-page report test-slurm test-gpu clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,10 +48,18 @@ bench: $(STAMP)
 bench-pipeline: $(STAMP)
 	$(BIN)/python bench/pipeline.py
 
-# Population training (deepftle.population) against a loop of solo trainings, one thread,
-# S = 1, 4, 8, 16 (issue 13): writes results/bench/train.tsv and prints the ratio table.
+# Training cost table (one thread): time per step and per epoch of every layout that
+# config.yaml and config/paper.yaml train, beside the GEMM floor of the step; writes
+# results/bench/train.tsv. Then the predicted core-seconds and 2-core wall time of both configs
+# (bench/predict.py [--configfile ...] [--stages results/benchmarks] [--check DIR]).
 bench-train: $(STAMP)
 	$(BIN)/python bench/train.py
+	$(BIN)/python bench/predict.py
+	$(BIN)/python bench/predict.py --configfile config/paper.yaml
+
+# A results page from results/: make results-page NAME=default-run [CONFIG=config/paper.yaml]
+results-page: $(STAMP)
+	$(BIN)/python docs/results_page.py --name $(NAME) $(if $(CONFIG),--configfile $(CONFIG))
 
 clean-venv:
 	rm -rf $(VENV)

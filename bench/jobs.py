@@ -99,8 +99,9 @@ class TrainSpec:
     def layout(self) -> str:
         a = dict(self.arch)
         if a.get("kind", "mlp") != "mlp":
-            return a["kind"] + " " + " ".join(f"{k}={v}" for k, v in self.arch
-                                              if k not in ("kind", "activation"))
+            return a["kind"] + " " + " ".join(
+                f"{k}={'x'.join(map(str, v)) if isinstance(v, tuple) else v}"
+                for k, v in self.arch if k not in ("kind", "activation"))
         return f"{a['d_in']}-{a['width']}x{a['depth']}-{a['d_out']}"
 
     @property

@@ -10,12 +10,12 @@ for MLPs, :func:`deepftle.train.train` otherwise) on random data of the layout's
 - ``ms_per_step``: one SGD/Adam step of the ``S`` nets (forward, backward, update, minibatch
   gathering), from the best of ``--reps`` runs of one epoch of ``--steps`` steps, with the
   set-up and the evaluations of runs without epochs subtracted;
-- ``gemm_floor_ms``: the matrix products of that step alone (per linear layer the forward
-  product and the two of the backward pass; per convolution its forward and two backward
-  convolutions), the best of ``--reps``; ``step_over_floor`` = their ratio;
-- ``eval_s``: one epoch's evaluation of the training and test sets (the trainer evaluates
-  both after every epoch);
-- ``s_per_epoch`` = steps per epoch x step + evaluation.
+- ``gemm_floor_ms``: the matrix products of that step alone (per linear layer or
+  convolution the forward product, the weight gradient and, above the first layer, the input
+  gradient), the best of ``--reps``; ``step_over_floor`` = their ratio;
+- ``eval_s``: one evaluation of the training and test sets (the trainer evaluates both
+  before training, every ``eval_every`` epochs and after the last);
+- ``s_per_epoch`` = steps per epoch x step + one evaluation.
 
 Writes ``results/bench/train.tsv`` (plus the Python start-up and import time of one job,
 ``job_overhead_s``, in its header) that ``bench/predict.py`` turns into the core-seconds and
@@ -112,33 +112,35 @@ def _layer_shapes(net):
 
 
 def gemm_floor(spec: TrainSpec, reps: int, inner: int = 20) -> float:
-    """Milliseconds of one step's matrix products alone (forward + both backward products of
-    every linear layer and convolution, for ``S`` nets as one batched product)."""
+    """Milliseconds of one step's matrix products alone, ``S`` nets as one batched product: per
+    linear layer the forward product, the weight gradient and (above the first layer, whose
+    input needs none) the input gradient; per convolution the same through ATen's
+    ``convolution`` and ``convolution_backward``."""
     net = build_net(dict(spec.arch))
     B, S = spec.batch_size, spec.S
-    ops = []
     arch = dict(spec.arch)
     h = torch.randn(B, *((1, 28, 28) if arch["kind"] == "cnn" else (arch["d_in"],)))
-    for m in _layer_shapes(net):
+    ops = []
+    for index, m in enumerate(_layer_shapes(net)):
+        first = index == 0
         if isinstance(m, torch.nn.Conv2d):
             w = m.weight.detach()
             out = torch.nn.functional.conv2d(h, w, stride=m.stride)
             g = torch.randn_like(out)
             ops.append(lambda h=h, w=w, m=m: torch.nn.functional.conv2d(h, w, stride=m.stride))
-            ops.append(lambda h=h, w=w, g=g, m=m: torch.nn.grad.conv2d_weight(
-                h, w.shape, g, stride=m.stride))
-            ops.append(lambda h=h, w=w, g=g, m=m: torch.nn.grad.conv2d_input(
-                h.shape, w, g, stride=m.stride))
+            ops.append(lambda h=h, w=w, g=g, m=m, first=first:
+                       torch.ops.aten.convolution_backward(
+                           g, h, w, None, list(m.stride), list(m.padding), list(m.dilation),
+                           False, [0, 0], m.groups, [not first, True, False]))
             h = out
         else:
-            if h.dim() > 2:
-                h = h.flatten(1)
             a = torch.randn(S, B, m.in_features)
             w = torch.randn(S, m.in_features, m.out_features)
             g = torch.randn(S, B, m.out_features)
             ops.append(lambda a=a, w=w: torch.bmm(a, w))
             ops.append(lambda a=a, g=g: torch.bmm(a.transpose(1, 2), g))
-            ops.append(lambda g=g, w=w: torch.bmm(g, w.transpose(1, 2)))
+            if not first:
+                ops.append(lambda g=g, w=w: torch.bmm(g, w.transpose(1, 2)))
             h = torch.randn(B, m.out_features)
     best = float("inf")
     for _ in range(reps):

@@ -318,6 +318,7 @@ rule plot_fig3:
         nets_a=rules.claims_fig3.params.nets_a,
         min_accuracy=TOY["fig3b"]["min_accuracy"],
         epochs_b=TOY["fig3b"]["epochs"],
+        schedule=TOY["train"]["schedule"],
     log:
         log_file("plot_fig3"),
     benchmark:

@@ -18,9 +18,12 @@ with dio.log_to(snakemake.log[0]):
     fit = dio.read_tsv(snakemake.input.fit).iloc[0].to_dict()
     n_real = int(crossover.groupby(["N", "L"]).size().min())
     n_seeds_a = int(errors.groupby(["N", "mode"]).size().min())
+    redrawn = int((crossover["draw"] > 0).sum()) if "draw" in crossover else 0
     note = (f"(a): {n_seeds_a} seed(s) per N; (b): {n_real} realisations per (N, L), "
-            f"{p.epochs_b} epochs of SGD"
+            f"{p.epochs_b} epochs of {'cosine-decayed ' if p.schedule == 'cosine' else ''}SGD"
             + (" (paper: 200)" if p.epochs_b < 200 else "")
+            + (f", {redrawn} redrawn below {p.min_accuracy:.0%} on their training data"
+               if redrawn else "")
             + f"; $C_c = {fit['C_c']:.2f}$, $C_d = {fit['C_d']:.2f}$")
     summ_a, summ_b = plot_fig3(errors, crossover, fit, snakemake.output.pdf,
                                snakemake.output.png, p.min_accuracy, note=note)
