@@ -34,12 +34,12 @@ FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig4_adversarial", "fig4_tsne", "fig
 
 
 def read_tsv(path: Path) -> tuple[list[dict], dict]:
-    """Rows and the ``# key<TAB>value`` provenance lines of a TSV written by deepftle.io."""
+    """Rows and the ``# key: value`` provenance lines of a TSV written by deepftle.io."""
     lines = path.read_text().splitlines()
     prov = {}
     for line in lines:
-        if line.startswith("# ") and "\t" in line:
-            key, value = line[2:].split("\t", 1)
+        if line.startswith("# ") and ": " in line:
+            key, value = line[2:].split(": ", 1)
             prov[key] = value
     rows = list(csv.DictReader([ln for ln in lines if not ln.startswith("#")], delimiter="\t"))
     return rows, prov
