@@ -30,14 +30,13 @@ HOST = {
                                            "moved on the next line (perms.to(x.device))",
     ("population.py", "_evaluate"): "per-member sums accumulated on the CPU (.cpu() of each "
                                     "batch's loss): a few floats per batch",
-    ("ftle/checks.py", "check_points"): "the user's array becomes a tensor, then .to(device)",
-    ("ftle/checks.py", "model_dtype_device"): "reads x's dtype and device only",
+    ("ftle/checks.py", "as_tensor"): "the user's array becomes a tensor (check_points then "
+                                     "moves it: .to(device))",
     ("ftle/krylov.py", "block_lanczos"): "the random start block is drawn on the CPU (the same "
                                           "numbers on every device), the warm-start columns "
                                           "added there, then moved (v.to(device))",
-    ("ftle/sequential.py", "_as_points"): "the user's array becomes a tensor, then .to(device)",
     ("toy_snapshots.py", "<module>"): "test inputs loaded on the CPU; snapshot_lam1 moves them",
-    ("toy_train.py", "<module>"): "the data set loaded on the CPU; train_toy moves it",
+    ("toy_train.py", "<module>"): "the data set loaded on the CPU; train_toy_nets moves it",
     ("toy_train_group.py", "<module>"): "the data set loaded on the CPU; train_toy_nets moves it",
 }
 

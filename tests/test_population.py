@@ -245,7 +245,7 @@ def test_toy_recipe_reproduces_train_toy():
     got = train_toy_nets(readout, data, progress=False)
     assert got[1][1].drop(columns=["draw", "init_seed"]).equals(
         train_toy(readout[1], data, progress=False)[1])
-    assert set(got[1][1].draw) == {0} and set(got[1][1].init_seed) == {str(readout[1].seed)}
+    assert set(got[1][1].draw) == {0} and set(got[1][1].init_seed) == {readout[1].seed}
     other = toy_net(settings, 12, 3, 0.0, 0)
     assert toy_layout(other) != toy_layout(nets[0])
     with pytest.raises(ValueError, match="one layout"):

@@ -87,13 +87,13 @@ def test_redraws_replace_realisations_below_the_training_floor(data):
     net = toy_net(dict(seed=5, train=TRAIN, experiment=exp), 6, 2, 0.0, 0)
     assert (net.floor, net.redraws) == (1.0, 2)
     (model, history, _, _), = train_toy_nets([net], data, progress=False)  # never reaches 100 %
-    assert set(history.draw) == {2} and set(history.init_seed) == {str(redraw_seed(net.seed, 2))}
+    assert set(history.draw) == {2} and set(history.init_seed) == {redraw_seed(net.seed, 2)}
     fresh, _ = make_net(6, 2, 0.0, 0.0, redraw_seed(net.seed, 2))
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
                                                  fresh.state_dict().values()))
     easy = dataclasses.replace(net, floor=1e-9)
     (_, history, _, _), = train_toy_nets([easy], data, progress=False)
-    assert set(history.draw) == {0} and set(history.init_seed) == {str(net.seed)}
+    assert set(history.draw) == {0} and set(history.init_seed) == {net.seed}
     assert len({redraw_seed(net.seed, d) for d in range(3)}) == 3
     with pytest.raises(ValueError, match="redraws"):
         dataclasses.replace(net, floor=0.0)
