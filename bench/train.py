@@ -106,8 +106,8 @@ def _run(spec: TrainSpec, nets, tr, te, epochs: int) -> float:
     return time.perf_counter() - start
 
 
-def _layer_shapes(net):
-    """(kind, module) of every linear map of a net, in order."""
+def _linear_maps(net):
+    """Every linear layer and convolution of a net, in order."""
     return [m for m in net.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
 
 
@@ -121,7 +121,7 @@ def gemm_floor(spec: TrainSpec, reps: int, inner: int = 20) -> float:
     arch = dict(spec.arch)
     h = torch.randn(B, *((1, 28, 28) if arch["kind"] == "cnn" else (arch["d_in"],)))
     ops = []
-    for index, m in enumerate(_layer_shapes(net)):
+    for index, m in enumerate(_linear_maps(net)):
         first = index == 0
         if isinstance(m, torch.nn.Conv2d):
             w = m.weight.detach()
