@@ -148,8 +148,11 @@ def training_spec(job: dict, config: dict) -> TrainSpec | None:
         return TrainSpec(_mnist_arch(train), n_nets, epochs=int(mnist["ensemble"]["epochs"]),
                          **common)
     if rule == "train_mnist_width":
+        sweep = dict(train, **mnist["width_sweep"].get("train", {}))
         return TrainSpec(_mnist_arch(train, wc["width"]), 1,
-                         epochs=int(mnist["width_sweep"]["epochs"]), **common)
+                         epochs=int(mnist["width_sweep"]["epochs"]),
+                         **dict(common, optimizer=sweep["optimizer"],
+                                batch_size=int(sweep["batch_size"])))
     if rule == "train_mnist_figS2":
         from deepftle.figS2_data import figS2_architecture
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,14 @@ def test_fig4_pipeline_on_synthetic_mnist(full_pipeline_run):
     widths = read_tsv(res / "mnist/width_sweep.tsv")
     assert list(widths.columns) == ["N", "mean_lam1", "std_lam1", "test_accuracy"]
     assert widths["N"].tolist() == sorted(cfg["width_sweep"]["widths"])
+    # the sweep nets train with width_sweep.train over the main net's protocol
+    sweep_prov, main_prov = (json.loads(next(
+        ln for ln in (res / f).read_text().splitlines() if ln.startswith("# params: "))[10:])
+        for f in ("mnist/widths/N5.history.tsv", "mnist/history.tsv"))
+    assert (sweep_prov["optimizer"], sweep_prov["lr"]) == ("sgd", 0.05)
+    assert (main_prov["optimizer"], main_prov["lr"]) == (cfg["train"]["optimizer"],
+                                                         cfg["train"]["lr"])
+    assert sweep_prov["epochs"] == cfg["width_sweep"]["epochs"]
 
     claims = read_tsv(res / "claims/fig4.tsv")
     assert list(claims.columns) == ["figure", "claim", "value", "threshold", "holds"]

@@ -17,7 +17,8 @@ import torch
 from .data import job_seed
 from .mnist import load_mnist, net_architecture, pixels, standardise
 
-__all__ = ["MnistData", "load_tensors", "net_seed", "train_mnist_net", "train_mnist_nets",
+__all__ = ["MnistData", "load_tensors", "net_seed", "describe_protocol", "train_mnist_net",
+           "train_mnist_nets",
            "load_mnist_net",
            "softmax_probs", "predict_all"]
 
@@ -89,6 +90,12 @@ def _report(p, seed, history, model):
 def _splits(data: MnistData, device):
     return ((data.inputs("train", device), data.labels("train", device)),
             (data.inputs("test", device), data.labels("test", device)))
+
+
+def describe_protocol(train: dict) -> str:
+    """``"SGD lr 0.05, cosine, 20 epochs"``: a net's training protocol in a caption."""
+    name = {"sgd": "SGD", "adam": "Adam"}.get(train["optimizer"], train["optimizer"])
+    return f"{name} lr {train['lr']:g}, {train['schedule']}, {int(train['epochs'])} epochs"
 
 
 def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int | None = None,

@@ -118,7 +118,7 @@ rule train_mnist_width:
     wildcard_constraints:
         width=r"\d+",
     params:
-        train=MNIST_CFG["train"],
+        train=SWEEP_TRAIN,
         net=lambda w: mnist_width_net(int(w.width)),
     log:
         log_file("train_mnist_width", "N{width}"),
@@ -167,7 +167,7 @@ rule width_sweep:
     output:
         mnist_path("width_sweep.tsv"),
     params:
-        train=MNIST_CFG["train"],
+        train=SWEEP_TRAIN,
         widths=WIDTHS,
         n_test=MNIST_CFG["width_sweep"]["n_test"],
         ftle=MNIST_CFG["ftle"],
@@ -324,8 +324,8 @@ rule plot_fig4:
         png=report(FIG4["png"], caption="../report/fig4.rst", category="Figure 4"),
     params:
         fig=MNIST_CFG["fig4"],
-        sweep_epochs=MNIST_CFG["width_sweep"]["epochs"],
-        main_epochs=MNIST_CFG["train"]["epochs"],
+        sweep=dict(SWEEP_TRAIN, epochs=MNIST_CFG["width_sweep"]["epochs"]),
+        main=MNIST_CFG["train"],
     log:
         log_file("plot_fig4"),
     benchmark:

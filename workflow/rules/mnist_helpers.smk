@@ -16,6 +16,8 @@ MNIST_OUT = os.path.join(RESULTS, "mnist")
 MNIST_CFG = config["mnist"]
 MEMBERS = list(range(1, MNIST_CFG["ensemble"]["size"]))  # member 0 is the main net
 WIDTHS = MNIST_CFG["width_sweep"]["widths"]
+# the sweep nets' protocol: mnist.train with the keys of width_sweep.train replaced
+SWEEP_TRAIN = dict(MNIST_CFG["train"], **MNIST_CFG["width_sweep"].get("train", {}))
 
 
 def mnist_path(*parts):

@@ -2,6 +2,7 @@
 
 from deepftle.fig4_data import fig4_tables
 from deepftle.io import load_npz, log_to, provenance, read_tsv, save_tsv
+from deepftle.mnist_nets import describe_protocol
 from deepftle.plots.fig4 import plot_fig4
 
 sm = snakemake  # noqa: F821
@@ -17,4 +18,5 @@ with log_to(sm.log[0]):
         save_tsv(sm.output[key], t[key], prov)
     print(t["box"].to_string(index=False), flush=True)
     plot_fig4(t, sm.output.pdf, sm.output.png, blowup=p["blowup"], box_class=p["box_class"],
-              sweep_epochs=sm.params.sweep_epochs, main_epochs=sm.params.main_epochs)
+              sweep_protocol=describe_protocol(sm.params.sweep),
+              main_protocol=describe_protocol(sm.params.main))

@@ -46,7 +46,7 @@ def _panel_width(ax, width, column, ylabel, tag):
 
 
 def plot_fig4(t: dict, pdf, png, blowup: float = 3.0, box_class: int = 0,
-              sweep_epochs: int | None = None, main_epochs: int | None = None):
+              sweep_protocol: str | None = None, main_protocol: str | None = None):
     import matplotlib.pyplot as plt
 
     setup()
@@ -77,13 +77,13 @@ def plot_fig4(t: dict, pdf, png, blowup: float = 3.0, box_class: int = 0,
     lambda_colorbar(fig, sc, cax=cax, orientation="horizontal")
     cax.set_title(LAM, fontsize=10, loc="right")
     error_entropy_panel(fig.add_subplot(gs[2, :]), bins, t["ensemble_size"])
-    note = f" ({sweep_epochs} epochs each)" if sweep_epochs is not None else ""
     _panel_width(fig.add_subplot(gs[3, 0]), width, "mean_lam1",
                  r"$\langle\lambda_1^{(L)}(\mathbf{x})\rangle$", "(c)")
     _panel_width(fig.add_subplot(gs[3, 1]), width, "std_lam1",
                  r"Std$[\lambda_1^{(L)}(\mathbf{x})]$", "(d)")
-    fig.text(0.45, 0.005, f"(c), (d): L = 16 nets of width N, test set{note}; main net "
-             f"N = 20{'' if main_epochs is None else f', {main_epochs} epochs'}",
+    fig.text(0.45, 0.005, f"(c), (d): L = 16 nets of width N, test set"
+             f"{'' if sweep_protocol is None else f' ({sweep_protocol})'}; main net N = 20"
+             f"{'' if main_protocol is None else f' ({main_protocol})'}",
              ha="center", fontsize=7)
     if t["n_neg_inf_test"]:
         fig.text(0.45, 0.02, f"{t['n_neg_inf_test']} test images with λ₁ = −∞ not in (b)",
