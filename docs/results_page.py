@@ -87,7 +87,8 @@ def commits(results: Path) -> dict:
     return dict(count)
 
 
-def stages_section(results: Path, wall: list | None, load: str | None) -> list[str]:
+def stages_section(results: Path, wall: list | None, load: str | None,
+                   note: str | None = None) -> list[str]:
     rows = collect(results / "benchmarks")
     per_rule = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     for r in rows:
@@ -104,6 +105,8 @@ def stages_section(results: Path, wall: list | None, load: str | None) -> list[s
                  " with --rerun-incomplete)" if len(wall) > 1 else "")
         out += [f"Whole run: {sum(wall) / 60:.1f} min on 2 cores{parts}"
                 + (f"; load average {load}" if load else "") + ".", ""]
+    if note:
+        out += [note, ""]
     out += ["| rule | jobs | seconds (sum) | slowest job (s) | CPU seconds |",
             "|---|---|---|---|---|"]
     for rule, (n, sec, slowest, cpu) in sorted(per_rule.items(), key=lambda kv: -kv[1][1]):
@@ -142,6 +145,8 @@ def main(argv=None):
                     help="the run's measured wall time (e.g. from /usr/bin/time); one value per "
                          "segment of a run that was stopped and resumed")
     ap.add_argument("--load", default=None, help="load average before and after the run")
+    ap.add_argument("--note", default=None,
+                    help="a sentence under the run's time: what was rerun after it, and why")
     args = ap.parse_args(argv)
     results = Path(args.results)
     config = merged_config(args.configfile)
@@ -158,7 +163,7 @@ def main(argv=None):
             f"`{c[:10]}` {n}" for c, n in sorted(seen.items(), key=lambda kv: -kv[1])))
     lines.append("")
     lines += claims + floors_section(results)
-    lines += stages_section(results, args.wall_seconds, args.load)
+    lines += stages_section(results, args.wall_seconds, args.load, args.note)
     lines += figures_section(results, args.name)
     page = ROOT / "docs" / f"{args.name}.md"
     page.write_text("\n".join(lines) + "\n")
