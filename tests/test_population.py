@@ -319,14 +319,14 @@ def test_snapshots_are_contiguous_copies():
         assert all(t.is_contiguous() for t in state.values())
 
 
-def test_readme_population_example_runs(capsys):
+def test_docs_population_example_runs(capsys):
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("### Population training", 1)[1]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "performance.md").read_text()
+    section = page.split("## Population training", 1)[1]
     block = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
-    exec(compile(block, "README.md", "exec"), {})
+    exec(compile(block, "docs/performance.md", "exec"), {})
     errors = eval(capsys.readouterr().out)
     assert len(errors) == 4 and all(0 <= e <= 1 for e in errors)
 
