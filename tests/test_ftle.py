@@ -10,7 +10,8 @@ from torch import nn
 from torch.func import jacrev, vmap
 
 import deepftle
-from deepftle.model import MLP, Erf, init_mlp
+from deepftle.activations import Erf
+from deepftle.model import MLP, init_mlp
 
 
 def random_trunk(d_in, width, depth, activation="tanh", seed=0, scale=1.0, bias=0.3):

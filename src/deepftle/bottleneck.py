@@ -19,6 +19,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .activations import ACTIVATIONS
+
 __all__ = ["BottleneckNet", "fit_bottleneck", "local_fields", "save_bottleneck",
            "load_bottleneck"]
 
@@ -29,8 +31,6 @@ class BottleneckNet(nn.Module):
     def __init__(self, trunk: nn.Sequential, width: int, classes: int = 10,
                  activation: str = "tanh"):
         super().__init__()
-        from .model import ACTIVATIONS
-
         self.trunk = trunk
         for p in self.trunk.parameters():
             p.requires_grad_(False)

@@ -24,18 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Erf", "MLP", "ACTIVATIONS", "init_mlp", "mean_field_gain", "sigma_w_for",
-           "save_model", "load_model"]
+from .activations import ACTIVATIONS
 
+__all__ = ["MLP", "init_mlp", "mean_field_gain", "sigma_w_for", "save_model", "load_model"]
 
-class Erf(nn.Module):
-    """The error function as an elementwise activation, g(b) = erf(b)."""
-
-    def forward(self, b: torch.Tensor) -> torch.Tensor:
-        return torch.erf(b)
-
-
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "erf": Erf, "softplus": nn.Softplus}
 OUTPUTS = ("tanh", "softmax")
 
 
@@ -70,6 +62,14 @@ class MLP(nn.Module):
 
     def hidden_linears(self) -> list[nn.Linear]:
         return [m for m in self.trunk if isinstance(m, nn.Linear)]
+
+    def as_sequential(self) -> nn.Sequential:
+        """The same map as one ``nn.Sequential`` of this net's modules (trunk, head, and the
+        tanh of a tanh output): how :func:`deepftle.ftle` reads the whole net."""
+        parts = list(self.trunk) + [self.head]
+        if self.arch["output"] == "tanh":
+            parts.append(nn.Tanh())
+        return nn.Sequential(*parts)
 
 
 @functools.lru_cache(maxsize=8)  # hermegauss solves an eigenproblem: once per n, not per call

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 import deepftle
-from deepftle.devices import exact_float32
+from deepftle.ftle.precision import exact_float32
 from deepftle.model import MLP, init_mlp
 from deepftle.population import train_population
 from deepftle.train import TrainConfig, cross_entropy_loss, class_error, train
