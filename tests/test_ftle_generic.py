@@ -14,7 +14,7 @@ from torch.func import jacrev, vmap
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import deepftle
-from deepftle.model import MLP, init_mlp
+from deepftle.nets.mlp import MLP, init_mlp
 
 
 class Residual(nn.Module):

@@ -24,8 +24,8 @@ import math
 import torch
 from torch import nn
 
-from .activations import ACTIVATIONS
-from .model import MLP, init_mlp
+from ..activations import ACTIVATIONS
+from .mlp import MLP, init_mlp
 
 __all__ = ["SmallCNN", "ResidualBlock", "ResMLP", "KINDS", "build_net", "init_net",
            "describe"]

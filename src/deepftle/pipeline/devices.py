@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from .ftle.precision import exact_float32
+from ..ftle.precision import exact_float32
 
 __all__ = ["resolve_device", "job_device", "set_deterministic", "DEFAULT_LOCK_DIR",
            "FAKE_GPUS_ENV", "LOCK_DIR_ENV"]

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import functools
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from .activations import ACTIVATIONS
+from ..activations import ACTIVATIONS
 
-__all__ = ["MLP", "init_mlp", "mean_field_gain", "sigma_w_for", "save_model", "load_model"]
+__all__ = ["MLP", "OUTPUTS", "init_mlp", "mean_field_gain", "sigma_w_for", "FIRST_LAYER"]
 
 OUTPUTS = ("tanh", "softmax")
 
@@ -167,41 +166,3 @@ def init_mlp(model: MLP, generator: torch.Generator, s: float | None = None,
                                 / math.sqrt(arch["width"]))
         model.head.bias.zero_()
     return sigma_w
-
-
-def save_model(path: str | Path, model: MLP, provenance: dict | None = None, **extra) -> None:
-    """Write ``{state_dict, architecture, provenance, extra}`` atomically."""
-    from .io import atomic_path
-
-    payload = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-               "architecture": dict(model.arch), "provenance": provenance or {}, "extra": extra}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-
-
-def load_model(path: str | Path, expected: dict | None = None, map_location="cpu") -> nn.Module:
-    """Rebuild a net from a checkpoint (an MLP, or a :mod:`deepftle.archs` net by its ``kind``);
-    ``expected`` (architecture keys) must match exactly."""
-    from .archs import build_net
-
-    payload = torch.load(path, map_location=map_location, weights_only=True)
-    arch = payload.get("architecture")
-    if not isinstance(arch, dict):
-        raise ValueError(f"{path}: not a deepftle checkpoint (no architecture metadata)")
-    if expected is not None:
-        wrong = {k: (expected[k], arch.get(k)) for k in expected if arch.get(k) != expected[k]}
-        if wrong:
-            detail = ", ".join(f"{k}: expected {e!r}, checkpoint has {a!r}"
-                               for k, (e, a) in wrong.items())
-            raise ValueError(f"{path}: checkpoint made for another architecture ({detail})")
-    model = build_net(arch)
-    state = payload["state_dict"]
-    own = model.state_dict()
-    mismatch = [f"{k}: expected {tuple(own[k].shape)}, checkpoint has {tuple(state[k].shape)}"
-                for k in own if k in state and own[k].shape != state[k].shape]
-    missing = [k for k in own if k not in state] + [k for k in state if k not in own]
-    if mismatch or missing:
-        raise ValueError(f"{path}: state does not fit its architecture "
-                         f"({'; '.join(mismatch + [f'missing/unexpected {k}' for k in missing])})")
-    model.load_state_dict(state)
-    return model
