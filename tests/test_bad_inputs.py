@@ -22,7 +22,8 @@ import yaml
 from conftest import ROOT, TOY_CONFIG, run_snakemake
 from deepftle.mnist.data import FILES, MnistDataError, fetch_mnist, load_mnist, write_idx
 from deepftle.nets.checkpoints import load_model, save_model
-from deepftle.nets.mlp import MLP, init_mlp
+from deepftle.nets.init import init_mlp
+from deepftle.nets.mlp import MLP
 from deepftle.pipeline.files import read_tsv, save_tsv
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -11,7 +11,8 @@ from torch.func import jacrev, vmap
 
 import deepftle
 from deepftle.activations import Erf
-from deepftle.nets.mlp import MLP, init_mlp
+from deepftle.nets.init import init_mlp
+from deepftle.nets.mlp import MLP
 
 
 def random_trunk(d_in, width, depth, activation="tanh", seed=0, scale=1.0, bias=0.3):

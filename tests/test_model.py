@@ -8,7 +8,8 @@ from torch import nn
 
 import deepftle
 from deepftle.nets.checkpoints import load_model, save_model
-from deepftle.nets.mlp import MLP, init_mlp, mean_field_gain, sigma_w_for
+from deepftle.nets.init import init_mlp, mean_field_gain, sigma_w_for
+from deepftle.nets.mlp import MLP
 
 
 def test_trunk_is_plain_sequential_and_thresholds_are_minus_bias():

@@ -18,7 +18,8 @@ import pytest
 import torch
 
 from deepftle.circle.nets import toy_layout, train_toy_nets, toy_net, train_toy
-from deepftle.nets.mlp import MLP, init_mlp
+from deepftle.nets.init import init_mlp
+from deepftle.nets.mlp import MLP
 from deepftle.nets.population import group_pays, plan_groups, train_population
 from deepftle.nets.train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
                                  energy_loss, sign_error, train)

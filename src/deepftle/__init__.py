@@ -10,6 +10,7 @@
 from ._version import __version__
 from .ftle import ftle
 from .nets.checkpoints import load_model, save_model
-from .nets.mlp import MLP, init_mlp
+from .nets.init import init_mlp
+from .nets.mlp import MLP
 
 __all__ = ["ftle", "MLP", "init_mlp", "save_model", "load_model", "__version__"]

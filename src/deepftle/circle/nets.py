@@ -4,7 +4,7 @@ Each function is the body of one pipeline rule (``workflow/rules/toy.smk``):
 
 - :func:`make_net`: tanh MLP, ``L`` hidden layers of ``N``, one tanh output; one
   :math:`\sigma_w` for every hidden layer with :math:`\log(G N \sigma_w^2) = s` (mean-field
-  gain ``G``, see :mod:`deepftle.nets.mlp`), thresholds :math:`N(0, \sigma_\theta^2)`.
+  gain ``G``, see :mod:`deepftle.nets.init`), thresholds :math:`N(0, \sigma_\theta^2)`.
 - :func:`toy_net`: the one place where a job's training settings are built from config
   (:class:`ToyNet`: architecture, init, seed, :class:`deepftle.nets.train.TrainConfig`).
 - :func:`train_toy`: ``mode="full"`` trains every weight on the energy
@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ..nets.mlp import MLP, init_mlp
+from ..nets.init import init_mlp
+from ..nets.mlp import MLP
 from ..nets.population import train_population
 from ..nets.train import (TrainConfig, TrainingDiverged, energy_loss, evaluate, sign_error,
                           train_config)
@@ -47,7 +48,7 @@ __all__ = ["ToyNet", "toy_net", "redraw_seed", "make_net", "fit_readout_lstsq", 
 
 def make_net(width: int, depth: int, s: float, sigma_theta: float, seed: int,
              first_layer: str = "width"):
-    """A seeded random tanh network (:func:`deepftle.nets.mlp.init_mlp`); returns
+    """A seeded random tanh network (:func:`deepftle.nets.init.init_mlp`); returns
     ``(model, sigma_w)``."""
     net = MLP(d_in=2, width=width, depth=depth, activation="tanh", output="tanh")
     sigma_w = init_mlp(net, torch.Generator().manual_seed(seed), s=s, sigma_theta=sigma_theta,

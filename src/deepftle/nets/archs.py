@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from ..activations import ACTIVATIONS
-from .mlp import MLP, init_mlp
+from .init import init_mlp
+from .mlp import MLP
 
 __all__ = ["SmallCNN", "ResidualBlock", "ResMLP", "KINDS", "build_net", "init_net",
            "describe"]
