@@ -2,10 +2,12 @@
 
 Layers (subpackages of ``deepftle``) and what each may import of the package:
 
-- ``activations`` (a leaf: ``Erf`` and the ``ACTIVATIONS`` table) and ``_version``: nothing;
+- ``activations`` (a leaf: ``Erf`` and the ``ACTIVATIONS`` table) and ``_version`` (a leaf:
+  ``__version__``): nothing;
 - ``ftle`` (the engine): itself and ``activations``;
-- ``pipeline`` (result files, provenance, job seeds, devices, claims tables): itself, ``ftle``
-  and ``activations``; ``pipeline/seeds.py`` imports no torch;
+- ``pipeline`` (result files, provenance, job seeds, devices, claims tables): itself, ``ftle``,
+  ``activations`` and ``_version`` (provenance records it); ``pipeline/seeds.py`` imports no
+  torch;
 - ``nets`` (MLP and other architectures, initialisation, checkpoints, training, populations):
   itself, ``ftle``, ``activations``, and ``pipeline.files`` (checkpoints are written atomically,
   as every result file);
@@ -13,9 +15,8 @@ Layers (subpackages of ``deepftle``) and what each may import of the package:
   ``pipeline``; never each other;
 - ``plots`` (drawing only): itself and ``pipeline`` (atomic writes); no training code.
 
-``_version`` may be imported by any layer. No module imports the package root ``deepftle``
-(it re-exports the public names and sits above everything). Function-local imports count as
-much as top-level ones.
+No module imports the package root ``deepftle`` (it re-exports the public names and sits above
+everything). Function-local imports count as much as top-level ones.
 """
 
 from __future__ import annotations
@@ -32,12 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 PACKAGE = "deepftle"
 
-LEAVES = {"activations", "_version"}
 ALLOWED = {
     "activations": set(),
     "_version": set(),
     "ftle": {"ftle", "activations"},
-    "pipeline": {"pipeline", "ftle", "activations"},
+    "pipeline": {"pipeline", "ftle", "activations", "_version"},
     "nets": {"nets", "ftle", "activations", "pipeline.files"},
     "circle": {"circle", "ftle", "activations", "nets", "pipeline"},
     "mnist": {"mnist", "ftle", "activations", "nets", "pipeline"},
@@ -57,15 +57,11 @@ def _modules(src: Path = SRC) -> dict[str, Path]:
     return out
 
 
-def _is_package(name: str, path: Path) -> bool:
-    return path.name == "__init__.py"
-
-
 def _imports(name: str, path: Path, known: set[str]) -> list[tuple[str, int]]:
     """``(imported module, line)`` for every import of the package in ``path`` (function-local
     ones included); ``from X import y`` counts as an import of ``X.y`` where that is a module."""
     tree = ast.parse(path.read_text(), str(path))
-    package = name if _is_package(name, path) else name.rpartition(".")[0]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -97,8 +93,6 @@ def _allowed(source: str, target: str) -> bool:
     if target == PACKAGE:
         return False
     layer, rest = _layer(source), target[len(PACKAGE) + 1:]
-    if _layer(target) in LEAVES - {"activations"}:
-        return True
     return any(rest == a or rest.startswith(a + ".") for a in ALLOWED[layer])
 
 
@@ -115,7 +109,7 @@ def layering_errors(src: Path = SRC) -> list[str]:
             if not _allowed(module, target):
                 layer = _layer(module)
                 errors.append(f"{module}:{line} imports {target} (layer {layer} may import "
-                              f"{sorted(ALLOWED[layer])} and _version)")
+                              f"{sorted(ALLOWED[layer])})")
     return errors
 
 
@@ -228,7 +222,8 @@ def test_the_checks_catch_what_they_should(tmp_path):
     files = {
         "__init__.py": "",
         "activations.py": "",
-        "ftle/__init__.py": "",
+        "_version.py": "",
+        "ftle/__init__.py": "from .. import activations, _version\n",
         "ftle/api.py": "def f():\n    from ..nets import mlp\n",
         "nets/__init__.py": "",
         "nets/mlp.py": "from . import archs\n",
@@ -247,9 +242,11 @@ def test_the_checks_catch_what_they_should(tmp_path):
     assert cycles(tmp_path) == [["deepftle.nets.archs", "deepftle.nets.mlp"]]
     errors = "\n".join(layering_errors(tmp_path))
     for wrong in ("deepftle.ftle.api:2 imports deepftle.nets.mlp",
+                  "deepftle.ftle:1 imports deepftle._version",
                   "deepftle.flat: in no layer",
                   "deepftle.plots.fig:1 imports deepftle.nets.mlp",
                   "deepftle.circle.x:1 imports deepftle.mnist.y",
                   "deepftle.mnist.y:1 imports deepftle "):
         assert wrong in errors
     assert "nets.mlp:1" not in errors and "nets.archs" not in errors
+    assert "imports deepftle.activations" not in errors
