@@ -16,10 +16,10 @@ import pandas as pd
 import torch
 import yaml
 
-from deepftle.adversarial import AttackSettings, attack_batch, nearest_guides
-from deepftle.io import save_tsv
-from deepftle.mnist import pixels, standardise
-from deepftle.mnist_nets import load_mnist_net, load_tensors
+from deepftle.mnist.attack import AttackSettings, attack_batch, nearest_guides
+from deepftle.mnist.data import pixels, standardise
+from deepftle.mnist.nets import load_mnist_net, load_tensors
+from deepftle.pipeline.files import save_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,21 @@ def _git(*args) -> str:
                           check=True).stdout
 
 
+# what engines from before the package's layers imported of the flat package, and where it is now
+MOVED = {r"from \.\.?model import Erf\b": "from deepftle.activations import Erf",
+         r"from \.\.model import MLP\b": "from deepftle.nets.mlp import MLP",
+         r"from \.\.devices import exact_float32\b":
+             "from deepftle.ftle.precision import exact_float32"}
+
+
+def _source(ref: str, path: str) -> str:
+    """``path`` at ``ref``, its imports of modules that have moved since pointed at them."""
+    source = _git("show", f"{ref}:{path}")
+    for old, new in MOVED.items():
+        source = re.sub(old, new, source)
+    return source
+
+
 def engine_at(ref: str):
     """The ``ftle`` function of the engine at git revision ``ref``: the single module
     src/deepftle/ftle.py (before issue 14) or the package src/deepftle/ftle/, imported under
@@ -41,7 +57,7 @@ def engine_at(ref: str):
     files = [f for f in _git("ls-tree", "-r", "--name-only", ref, "src/deepftle/ftle/").split()
              if f.endswith(".py")]
     if not files:  # one module
-        source = _git("show", f"{ref}:src/deepftle/ftle.py")
+        source = _source(ref, "src/deepftle/ftle.py")
         spec = importlib.util.spec_from_loader(name, loader=None)
         module = importlib.util.module_from_spec(spec)
         module.__package__ = "deepftle"
@@ -50,7 +66,7 @@ def engine_at(ref: str):
         return module.ftle
     folder = Path(tempfile.mkdtemp(prefix="ftle_at_"))
     for f in files:
-        (folder / Path(f).name).write_text(_git("show", f"{ref}:{f}"))
+        (folder / Path(f).name).write_text(_source(ref, f))
     spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
                                                   submodule_search_locations=[str(folder)])
     module = importlib.util.module_from_spec(spec)

@@ -76,7 +76,7 @@ def planned_jobs(configfiles=(), target: str = "all") -> list[dict]:
 
 @dataclasses.dataclass(frozen=True)
 class TrainSpec:
-    """What one training job's time depends on. ``arch``: a :func:`deepftle.archs.build_net`
+    """What one training job's time depends on. ``arch``: a :func:`deepftle.nets.archs.build_net`
     dict as a sorted tuple of items; ``S`` nets train together (one population)."""
 
     arch: tuple
@@ -91,7 +91,7 @@ class TrainSpec:
     @property
     def evaluations(self) -> int:
         """Evaluations of both sets in one run: before training, every ``eval_every`` epochs
-        and after the last (as :meth:`deepftle.train.TrainConfig.evaluates`)."""
+        and after the last (as :meth:`deepftle.nets.train.TrainConfig.evaluates`)."""
         return 1 + sum(e % self.eval_every == 0 or e == self.epochs
                        for e in range(1, self.epochs + 1))
 
@@ -154,7 +154,7 @@ def training_spec(job: dict, config: dict) -> TrainSpec | None:
                          **dict(common, optimizer=sweep["optimizer"],
                                 batch_size=int(sweep["batch_size"])))
     if rule == "train_mnist_figS2":
-        from deepftle.figS2_data import figS2_architecture
+        from deepftle.mnist.figS2 import figS2_architecture
 
         arch = figS2_architecture(mnist["figS2"], train)
         return TrainSpec(tuple(sorted((k, tuple(v) if isinstance(v, list) else v)

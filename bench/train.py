@@ -4,8 +4,8 @@ GEMM floor of the same step, on one thread.
 The layouts come from the configs' planned jobs (:mod:`jobs`: Snakemake's own dry run), so the
 table covers exactly what ``make figures`` and ``config/paper.yaml`` train: circle nets alone and
 as populations, the MNIST nets of the main net, ensemble and width sweep, and the Fig. S2 nets.
-For each layout, with the pipeline's own trainer (:func:`deepftle.population.train_population`
-for MLPs, :func:`deepftle.train.train` otherwise) on random data of the layout's shape:
+For each layout, with the pipeline's own trainer (:func:`deepftle.nets.population.train_population`
+for MLPs, :func:`deepftle.nets.train.train` otherwise) on random data of the layout's shape:
 
 - ``ms_per_step``: one SGD/Adam step of the ``S`` nets (forward, backward, update, minibatch
   gathering), from the best of ``--reps`` runs of one epoch of ``--steps`` steps, with the
@@ -44,10 +44,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jobs import ROOT, TrainSpec, merged_config, planned_jobs, training_spec  # noqa: E402
 
-from deepftle.archs import build_net, init_net  # noqa: E402
-from deepftle.population import train_population  # noqa: E402
-from deepftle.train import (TrainConfig, class_error, cross_entropy_loss, energy_loss,  # noqa: E402
-                            sign_error, train)
+from deepftle.nets.archs import build_net, init_net  # noqa: E402
+from deepftle.nets.population import train_population  # noqa: E402
+from deepftle.nets.train import (TrainConfig, class_error, cross_entropy_loss,  # noqa: E402
+                                 energy_loss, sign_error, train)
 
 COLUMNS = ["layout", "S", "optimizer", "batch_size", "n_train", "n_test", "ms_per_step",
            "gemm_floor_ms", "step_over_floor", "eval_s", "s_per_epoch", "threads"]
@@ -176,8 +176,9 @@ def measure(spec: TrainSpec, steps: int, reps: int, n_eval: tuple[int, int] | No
 
 def job_overhead(reps: int = 3) -> float:
     """Seconds for a job's Python start and imports (what every Snakemake script job pays)."""
-    cmd = [sys.executable, "-c", "import torch, pandas, deepftle.population, deepftle.toy, "
-                                 "deepftle.mnist_nets, deepftle.io"]
+    cmd = [sys.executable, "-c", "import torch, pandas, deepftle.nets.population, "
+                                 "deepftle.circle.nets, deepftle.mnist.nets, "
+                                 "deepftle.pipeline.files"]
     best = float("inf")
     for _ in range(reps):
         start = time.perf_counter()

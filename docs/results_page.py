@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from jobs import merged_config  # noqa: E402
 from pipeline import collect  # noqa: E402
 
-from deepftle.io import config_hash  # noqa: E402
+from deepftle.pipeline.files import config_hash  # noqa: E402
 
 # our figure -> the published panel it is held against (docs/published/, CC BY 4.0)
 PUBLISHED = {"fig2": "published-fig2.png", "fig3": "published-fig3.png",
@@ -34,7 +34,8 @@ FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig4_adversarial", "fig4_tsne", "fig
 
 
 def read_tsv(path: Path) -> tuple[list[dict], dict]:
-    """Rows and the ``# key: value`` provenance lines of a TSV written by deepftle.io."""
+    """Rows and the ``# key: value`` provenance lines of a TSV written by
+    deepftle.pipeline.files."""
     lines = path.read_text().splitlines()
     prov = {}
     for line in lines:

@@ -1,4 +1,4 @@
-"""The Fig. S2 architectures (deepftle.archs): shapes, depth, seeded initialisation,
+"""The Fig. S2 architectures (deepftle.nets.archs): shapes, depth, seeded initialisation,
 checkpoints, bad settings, and their FTLEs through deepftle.ftle against a float64
 jacrev + SVD reference; training one through the MNIST training stage."""
 
@@ -14,8 +14,8 @@ import torch
 from torch.func import jacrev, vmap
 
 import deepftle
-from deepftle.archs import ResMLP, SmallCNN, build_net, describe, init_net
-from deepftle.figS2_data import figS2_architecture
+from deepftle.mnist.figS2 import figS2_architecture
+from deepftle.nets.archs import ResMLP, SmallCNN, build_net, describe, init_net
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mnist_synthetic import write_synthetic_mnist  # noqa: E402
@@ -126,7 +126,7 @@ def test_config_selects_one_architecture_with_the_main_activation():
 @pytest.mark.parametrize("arch", [CNN, RES])
 def test_trained_by_the_mnist_stage(arch, tmp_path):
     """train_mnist_net with ``arch`` learns the synthetic digits and is repeatable bit for bit."""
-    from deepftle.mnist_nets import load_mnist_net, load_tensors, train_mnist_net
+    from deepftle.mnist.nets import load_mnist_net, load_tensors, train_mnist_net
 
     write_synthetic_mnist(tmp_path / "d", n_train=300, n_test=100)
     data = load_tensors(tmp_path / "d")

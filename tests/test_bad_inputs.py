@@ -20,9 +20,11 @@ import torch
 import yaml
 
 from conftest import ROOT, TOY_CONFIG, run_snakemake
-from deepftle.io import read_tsv, save_tsv
-from deepftle.mnist import FILES, MnistDataError, fetch_mnist, load_mnist, write_idx
-from deepftle.model import MLP, init_mlp, load_model, save_model
+from deepftle.mnist.data import FILES, MnistDataError, fetch_mnist, load_mnist, write_idx
+from deepftle.nets.checkpoints import load_model, save_model
+from deepftle.nets.init import init_mlp
+from deepftle.nets.mlp import MLP
+from deepftle.pipeline.files import read_tsv, save_tsv
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mnist_synthetic import write_synthetic_mnist  # noqa: E402
@@ -128,6 +130,7 @@ def test_checkpoint_for_another_architecture_names_both(tmp_path):
 # --- -inf exponents: tables keep them, figures mask and count them ----------------------
 
 def test_neg_inf_is_recorded_masked_and_counted(tmp_path, monkeypatch):
+    from deepftle.circle.fields import summarise_lam1
     from deepftle.plots import fig2, figS1, style
 
     texts = []
@@ -153,7 +156,7 @@ def test_neg_inf_is_recorded_masked_and_counted(tmp_path, monkeypatch):
     assert "-inf" in (tmp_path / "f.tsv").read_text()
 
     snaps = np.array([[0.1, -np.inf, 0.2, 0.3], [0.1, 0.2, -np.inf, -np.inf]])
-    lam = figS1.summarise_lam1(0.2, np.array([0, 1]), snaps)
+    lam = summarise_lam1(0.2, np.array([0, 1]), snaps)
     assert list(lam.n_neg_inf) == [1, 2] and np.isfinite(lam["median"]).all()
     texts.clear()
     figS1.plot_figS1(lam, tmp_path / "g.pdf", tmp_path / "g.png", width=10, depth=4)
@@ -223,7 +226,7 @@ def test_diverging_training_stops_the_rule_and_writes_nothing(rule_runs):
 
 
 def test_log_records_the_error_that_stopped_a_job(tmp_path):
-    from deepftle.io import log_to
+    from deepftle.pipeline.files import log_to
 
     with pytest.raises(MnistDataError):
         with log_to(tmp_path / "job.log"):

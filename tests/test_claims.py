@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from deepftle.claims import COLUMNS, claim, gather_claims, write_claims
-from deepftle.io import read_tsv
+from deepftle.pipeline.claims import COLUMNS, claim, gather_claims, write_claims
+from deepftle.pipeline.files import read_tsv
 
 
 @pytest.mark.parametrize("value,op,thr,holds", [

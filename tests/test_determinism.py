@@ -78,7 +78,7 @@ def test_two_runs_are_bitwise_identical(full_pipeline_run, tmp_path):
 
 def test_deterministic_switch(monkeypatch):
     """config ``deterministic: true`` -> job_device turns on deterministic kernels."""
-    from deepftle.devices import job_device
+    from deepftle.pipeline.devices import job_device
 
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
     try:

@@ -1,4 +1,4 @@
-"""Device choice and per-job GPU pinning (deepftle.devices).
+"""Device choice and per-job GPU pinning (deepftle.pipeline.devices).
 
 GPUs are simulated with DEEPFTLE_FAKE_GPUS=K: job_device takes the same per-device locks as on
 a real multi-GPU node but yields the CPU and prints the fake index it holds.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from deepftle.devices import FAKE_GPUS_ENV, job_device, resolve_device
+from deepftle.pipeline.devices import FAKE_GPUS_ENV, job_device, resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -105,7 +105,7 @@ def _check_schedule(records, k):
 
 JOB_SCRIPT = """
 import sys, time
-from deepftle.devices import job_device
+from deepftle.pipeline.devices import job_device
 
 sys.stdout = open(snakemake.log[0], "w")
 with job_device(snakemake.config["device"]) as device:
@@ -162,7 +162,7 @@ def test_snakemake_six_jobs_two_fake_gpus(tmp_path):
 
 HOLDER = """
 import sys, time
-from deepftle.devices import job_device
+from deepftle.pipeline.devices import job_device
 with job_device("auto", lock_dir=sys.argv[1], poll_s=0.05) as d:
     start = time.time()
     time.sleep(float(sys.argv[2]))

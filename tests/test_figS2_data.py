@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepftle.analysis import decile_means, spearman
-from deepftle.figS2_data import below_floor, figS2_claims, figS2_summary, figS2_tables
+from deepftle.mnist.figS2 import below_floor, figS2_claims, figS2_summary, figS2_tables
+from deepftle.mnist.statistics import decile_means, spearman
 
 
 def _ftle(n=2000, rises=True, acc=(0.985, 0.98), seed=0):

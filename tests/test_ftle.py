@@ -10,7 +10,9 @@ from torch import nn
 from torch.func import jacrev, vmap
 
 import deepftle
-from deepftle.model import MLP, Erf, init_mlp
+from deepftle.activations import Erf
+from deepftle.nets.init import init_mlp
+from deepftle.nets.mlp import MLP
 
 
 def random_trunk(d_in, width, depth, activation="tanh", seed=0, scale=1.0, bias=0.3):

@@ -14,7 +14,8 @@ from torch.func import jacrev, vmap
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import deepftle
-from deepftle.model import MLP, init_mlp
+from deepftle.nets.init import init_mlp
+from deepftle.nets.mlp import MLP
 
 
 class Residual(nn.Module):

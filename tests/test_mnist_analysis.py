@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from deepftle.analysis import box_table, class_box, entropy, equal_count_bins, summary_table
+from deepftle.mnist.statistics import (box_table, class_box, entropy, equal_count_bins,
+                                       summary_table)
 
 ROOT = Path(__file__).resolve().parents[1]
 

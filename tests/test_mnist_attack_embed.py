@@ -11,11 +11,11 @@ import pytest
 import torch
 
 import deepftle
-from deepftle import adversarial
-from deepftle.adversarial import (AttackFailed, AttackSettings, attack_batch, attack_path,
-                                  candidate_starts, first_successful_path, margin)
-from deepftle.embed import fit_tsne
-from deepftle.train import TrainConfig, class_error, cross_entropy_loss, train
+from deepftle.mnist import attack
+from deepftle.mnist.attack import (AttackFailed, AttackSettings, attack_batch, attack_path,
+                                   candidate_starts, first_successful_path, margin)
+from deepftle.mnist.tsne import fit_tsne
+from deepftle.nets.train import TrainConfig, class_error, cross_entropy_loss, train
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_attack_reaches_target_on_a_trained_net(trained, method):
     p_before = torch.softmax(net(path[:-1]), 1)[:, 4]
     assert float(p_before.max()) < 0.99
     # steps of at most the step length (pulls out of local minima: KICK steps): a continuous path
-    longest = 0.02 * (adversarial.KICK if kicks else 1)
+    longest = 0.02 * (attack.KICK if kicks else 1)
     assert float(torch.linalg.vector_norm(path.diff(dim=0), dim=1).max()) <= longest + 1e-6
     again, _, _, _ = attack_path(net, x0, s, progress=False)
     assert torch.equal(path, again)  # deterministic
@@ -71,12 +71,12 @@ def test_a_stalled_attack_is_pulled_toward_its_guide(trained):
     net, x, y = trained
     x0, guide = x[y == 9][0], x[y == 4][0]
     # a step too short to get anywhere within the window: every WINDOW iterations a pull
-    s = AttackSettings(target=4, step=1e-6, stop_prob=0.99, max_steps=3 * adversarial.WINDOW)
+    s = AttackSettings(target=4, step=1e-6, stop_prob=0.99, max_steps=3 * attack.WINDOW)
     path, reached, _, kicks = attack_path(net, x0, s, progress=False, guide=guide)
     assert kicks >= 2
     d0 = float(torch.linalg.vector_norm(guide - x0))
     assert float(torch.linalg.vector_norm(guide - path[-1])) < d0 - kicks * 1e-6 * 10
-    guides = adversarial.nearest_guides(x[:3], x, (y == 4).numpy())
+    guides = attack.nearest_guides(x[:3], x, (y == 4).numpy())
     assert all(int(y[int(torch.cdist(g[None], x).argmin())]) == 4 for g in guides)
 
 
@@ -125,7 +125,7 @@ def test_margin_and_device_plumbing():
     logits = torch.tensor([[1.0, 3.0, 2.0], [5.0, 0.0, 1.0]])
     assert margin(logits, 2).tolist() == [1.0, 4.0]
     # the attack builds no tensor on a fixed device: every new tensor follows its input
-    src = inspect.getsource(adversarial)
+    src = inspect.getsource(attack)
     assert "torch.tensor(" not in src
     for call in ("torch.full(", "torch.zeros(", "torch.ones("):
         for line in [ln for ln in src.splitlines() if call in ln]:
@@ -136,7 +136,7 @@ def test_attack_runs_on_the_meta_device():
     net = deepftle.MLP(d_in=16, width=4, depth=2, d_out=10, output="softmax").to("meta")
     logits = net(torch.zeros(3, 16, device="meta"))
     s = AttackSettings(target=4, method="pgd", step=0.1, eps=0.1)
-    loss, probs = adversarial._loss_and_probs(net, torch.zeros(3, 16, device="meta"), s, None)
+    loss, probs = attack._loss_and_probs(net, torch.zeros(3, 16, device="meta"), s, None)
     assert loss.device.type == "meta" and probs.device.type == "meta" and logits.shape == (3, 10)
 
 

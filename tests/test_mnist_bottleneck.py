@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import deepftle
-from deepftle.bottleneck import fit_bottleneck, load_bottleneck, local_fields, save_bottleneck
+from deepftle.mnist.bottleneck import (fit_bottleneck, load_bottleneck, local_fields,
+                                       save_bottleneck)
 
 
 def _net_and_data():

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepftle.mnist import (CHECKSUMS, FILES, MnistDataError, check_idx, fetch_mnist, load_mnist,
-                            read_idx, sha256, write_idx)
+from deepftle.mnist.data import (CHECKSUMS, FILES, MnistDataError, check_idx, fetch_mnist,
+                                 load_mnist, read_idx, sha256, write_idx)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mnist_synthetic import write_synthetic_mnist  # noqa: E402

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from deepftle.analysis import (cluster_centres, ensemble_entropy, entropy, equal_width_bins,
-                               nearest_cluster)
-from deepftle.claims import claims_table
-from deepftle.fig4_data import fig4_claims
-from deepftle.mnist_stages import path_alignment
+from deepftle.mnist.fig4 import fig4_claims
+from deepftle.mnist.stages import path_alignment
+from deepftle.mnist.statistics import (cluster_centres, ensemble_entropy, entropy,
+                                       equal_width_bins, nearest_cluster)
+from deepftle.pipeline.claims import claims_table
 
 
 def _probs(n, seed):

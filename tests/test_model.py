@@ -7,7 +7,9 @@ import torch
 from torch import nn
 
 import deepftle
-from deepftle.model import MLP, init_mlp, load_model, mean_field_gain, save_model, sigma_w_for
+from deepftle.nets.checkpoints import load_model, save_model
+from deepftle.nets.init import init_mlp, mean_field_gain, sigma_w_for
+from deepftle.nets.mlp import MLP
 
 
 def test_trunk_is_plain_sequential_and_thresholds_are_minus_bias():
@@ -85,7 +87,7 @@ def test_checkpoint_round_trip_and_wrong_architecture(tmp_path):
 
 
 def test_mnist_stages_check_the_trained_architecture(tmp_path):
-    from deepftle.mnist import net_architecture
+    from deepftle.mnist.nets import net_architecture
 
     train = {"width": 6, "depth": 3, "activation": "tanh"}
     path = tmp_path / "net.pt"

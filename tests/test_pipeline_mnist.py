@@ -12,8 +12,8 @@ import yaml
 
 import deepftle
 from conftest import run_snakemake
-from deepftle.io import load_npz, read_tsv
-from deepftle.mnist_nets import load_tensors
+from deepftle.mnist.nets import load_tensors
+from deepftle.pipeline.files import load_npz, read_tsv
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -92,9 +92,8 @@ def test_narrow_nets_train_as_populations(toy_pipeline_run):
     import torch
     import yaml
 
-    from deepftle.model import load_model
-    from deepftle.population import train_toy_nets
-    from deepftle.toy import toy_net
+    from deepftle.circle.nets import train_toy_nets, toy_net
+    from deepftle.nets.checkpoints import load_model
 
     res = toy_pipeline_run / "results"
     assert "2 nets, N = 4, L = 3" in (res / "logs/train_toy_group_fig3b/N4_L3.log").read_text()

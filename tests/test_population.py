@@ -1,4 +1,4 @@
-"""Population training (deepftle.population) against training each member alone.
+"""Population training (deepftle.nets.population) against training each member alone.
 
 Tolerances: a population runs the same arithmetic as the solo loop, but its matrix products
 are batched (``baddbmm``) where the solo net's are single (``addmm``), its reductions may sum in
@@ -17,12 +17,12 @@ import copy
 import pytest
 import torch
 
-from deepftle.model import MLP, init_mlp
-from deepftle.population import (group_pays, plan_groups, toy_layout,
-                                 train_population, train_toy_nets)
-from deepftle.toy import toy_net, train_toy
-from deepftle.train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
-                            energy_loss, sign_error, train)
+from deepftle.circle.nets import toy_layout, train_toy_nets, toy_net, train_toy
+from deepftle.nets.init import init_mlp
+from deepftle.nets.mlp import MLP
+from deepftle.nets.population import group_pays, plan_groups, train_population
+from deepftle.nets.train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
+                                 energy_loss, sign_error, train)
 
 TOL = {torch.float64: 1e-11, torch.float32: 1e-4}
 
@@ -127,7 +127,7 @@ def test_readout_only_and_generic_loss_match_solo():
     tr, te = circle_data(200, dtype), circle_data(100, dtype, seed=1)
     cfg = TrainConfig(optimizer="sgd", lr=0.2, epochs=2, batch_size=50, readout_only=True)
 
-    def custom_loss(out, t):  # not one of deepftle.train's: batched by torch.vmap
+    def custom_loss(out, t):  # not one of deepftle.nets.train's: batched by torch.vmap
         return (out.reshape(t.shape) - t).abs().mean()
 
     nets = toy_nets(dtype)
@@ -269,7 +269,7 @@ class _TinyMnist:
 
 
 def test_mnist_nets_reproduce_train_mnist_net():
-    from deepftle.mnist_nets import train_mnist_nets, train_mnist_net
+    from deepftle.mnist.nets import train_mnist_nets, train_mnist_net
 
     p = dict(width=12, depth=2, activation="tanh", optimizer="adam", lr=1e-3, epochs=2,
              batch_size=32, schedule="cosine", weight_decay=0.0)
@@ -350,7 +350,7 @@ def test_other_activations_match_solo(activation):
 def test_hand_written_backward_equals_autograd(case):
     """_Stack.backward (the tanh nets' hand-written gradient) against autograd of the same
     stacked forward, float64, every layer and member: equal to rounding (1e-12)."""
-    from deepftle.population import _OUTPUT_GRAD, _BATCHED, _Stack
+    from deepftle.nets.population import _OUTPUT_GRAD, _BATCHED, _Stack
 
     torch.manual_seed(0)
     if case == "cross_entropy":

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import deepftle
-from deepftle.io import config_hash, load_npz
+from deepftle.pipeline.files import _git_commit, config_hash, load_npz
 
 KEYS = {"config_hash", "deepftle", "git_commit", "torch", "device"}
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -42,7 +42,7 @@ def test_every_result_file_carries_provenance(toy_pipeline_run):
              and p.relative_to(res).parts[0] not in ("logs", "benchmarks")]
     assert {p.suffix for p in files} == {".npz", ".tsv", ".pt"} and len(files) >= 20
     # a 40-digit commit in a git checkout (a commit may land while the tests run), else unknown
-    commit = r"[0-9a-f]{40}" if deepftle.io._git_commit() != "unknown" else "unknown"
+    commit = r"[0-9a-f]{40}" if _git_commit() != "unknown" else "unknown"
     problems = []
     for path in files:
         name = str(path.relative_to(res))

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from deepftle.data import R0, job_seed
-from deepftle.ridges import boundary_centre_means, boundary_normal_cos, fit_crossover
-from deepftle.toy import toy_net
-from deepftle.toy_claims import fig3_claims, mark_accuracy, spearman
-from deepftle.train import TrainConfig, train_config, width_scaled_lr
+from deepftle.circle.claims import fig3_claims, mark_accuracy, spearman
+from deepftle.circle.crossover import boundary_centre_means, fit_crossover
+from deepftle.circle.data import R0
+from deepftle.circle.nets import toy_net
+from deepftle.circle.ridges import boundary_normal_cos
+from deepftle.nets.train import TrainConfig, train_config, width_scaled_lr
+from deepftle.pipeline.seeds import job_seed
 
 TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
              weight_decay=0.0, lr_width=100)

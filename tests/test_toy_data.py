@@ -3,7 +3,8 @@ import math
 
 import torch
 
-from deepftle.data import R0, circle_data, circle_targets, job_seed
+from deepftle.circle.data import R0, circle_data, circle_targets
+from deepftle.pipeline.seeds import job_seed
 
 
 def test_circle_data_shapes_balance_and_repeatability():
@@ -31,8 +32,8 @@ def test_job_seed_is_stable_and_distinct():
 
 
 def test_net_seeds_have_one_owner():
-    """The workflow keeps no copy of job_seed (deepftle.toy.toy_net derives every net's seed),
-    and the seed does not depend on whether wildcards arrive as strings or numbers."""
+    """The workflow keeps no copy of job_seed (deepftle.circle.nets.toy_net derives every net's
+    seed), and the seed does not depend on whether wildcards arrive as strings or numbers."""
     from pathlib import Path
 
     rules = Path(__file__).resolve().parents[1] / "workflow/rules"

@@ -3,8 +3,8 @@ import math
 
 import numpy as np
 
-from deepftle.data import R0
-from deepftle.ridges import boundary_lines, distance_to_lines, ridge_metrics
+from deepftle.circle.data import R0
+from deepftle.circle.ridges import boundary_lines, distance_to_lines, ridge_metrics
 
 
 def _grid(n=121):

@@ -6,8 +6,9 @@ import pytest
 import torch
 import yaml
 
-from deepftle.data import circle_data
-from deepftle.toy import field_on_grid, snapshot_lam1, toy_net, train_toy
+from deepftle.circle.data import circle_data
+from deepftle.circle.fields import field_on_grid, snapshot_lam1
+from deepftle.circle.nets import toy_net, train_toy
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
@@ -80,8 +81,7 @@ def test_redraws_replace_realisations_below_the_training_floor(data):
     redraw_seed, at most `redraws` times; one that reaches it keeps its first draw."""
     import dataclasses
 
-    from deepftle.population import train_toy_nets
-    from deepftle.toy import make_net, redraw_seed
+    from deepftle.circle.nets import train_toy_nets, make_net, redraw_seed
 
     exp = dict(sigma_theta=0.0, epochs=0, min_accuracy=1.0, redraws=2)
     net = toy_net(dict(seed=5, train=TRAIN, experiment=exp), 6, 2, 0.0, 0)
@@ -100,7 +100,7 @@ def test_redraws_replace_realisations_below_the_training_floor(data):
 
 
 def test_first_layer_fan_in_scales_only_the_first_layer():
-    from deepftle.toy import make_net
+    from deepftle.circle.nets import make_net
 
     (a, sw), (b, _) = make_net(50, 3, 0.0, 0.0, 7), make_net(50, 3, 0.0, 0.0, 7, "fan_in")
     wa, wb = a.hidden_linears(), b.hidden_linears()
@@ -116,9 +116,9 @@ def test_eval_every_thins_the_history_not_the_training(data, population):
     snapshots are bitwise those of evaluating after every epoch."""
     import copy
 
-    from deepftle.population import train_population
-    from deepftle.toy import make_net
-    from deepftle.train import TrainConfig, energy_loss, sign_error, train
+    from deepftle.circle.nets import make_net
+    from deepftle.nets.population import train_population
+    from deepftle.nets.train import TrainConfig, energy_loss, sign_error, train
 
     tr, te = (data["x_train"], data["t_train"]), (data["x_test"], data["t_test"])
     runs = []

@@ -23,10 +23,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from deepftle.data import circle_data  # noqa: E402
-from deepftle.model import MLP, sigma_w_for  # noqa: E402
-from deepftle.toy import fit_readout_lstsq  # noqa: E402
-from deepftle.train import energy_loss, evaluate, sign_error  # noqa: E402
+from deepftle.circle.data import circle_data  # noqa: E402
+from deepftle.circle.nets import fit_readout_lstsq  # noqa: E402
+from deepftle.nets.init import sigma_w_for  # noqa: E402
+from deepftle.nets.mlp import MLP  # noqa: E402
+from deepftle.nets.train import energy_loss, evaluate, sign_error  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1]
 WIDTHS = [4, 8, 16, 32, 64, 128, 256]

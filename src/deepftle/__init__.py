@@ -7,9 +7,10 @@
 >>> lam = deepftle.ftle(cnn.eval(), torch.rand(10, 1, 8, 8))   # any model: (10, 1), L = 1
 """
 
-__version__ = "0.1.0"
-
-from .ftle import ftle  # noqa: E402
-from .model import MLP, init_mlp, load_model, save_model  # noqa: E402
+from ._version import __version__
+from .ftle import ftle
+from .nets.checkpoints import load_model, save_model
+from .nets.init import init_mlp
+from .nets.mlp import MLP
 
 __all__ = ["ftle", "MLP", "init_mlp", "save_model", "load_model", "__version__"]

@@ -71,7 +71,7 @@ for run in $FIRST cpu; do
     || { tail -n 60 "$WORK/$run/snakemake.log"; die "pipeline run $run failed ($WORK)"; }
   log "run $run: $(($(date +%s) - t)) s"
 done
-# the jobs that choose a device print it to their log (deepftle.devices.job_device)
+# the jobs that choose a device print it to their log (deepftle.pipeline.devices.job_device)
 ndev=$(grep -lE "^device: $DEV" -r "$WORK/$FIRST/results/logs" | wc -l)
 nother=$(grep -lE '^device: ' -r "$WORK/$FIRST/results/logs" | xargs -r grep -LE "^device: $DEV" | wc -l)
 ((ndev > 0)) || die "no job of the $FIRST run logged device: $DEV ($WORK/$FIRST/results/logs)"

@@ -19,10 +19,11 @@ import torch
 from torch import nn
 
 import deepftle
-from deepftle.devices import exact_float32
-from deepftle.model import MLP, init_mlp
-from deepftle.population import train_population
-from deepftle.train import TrainConfig, cross_entropy_loss, class_error, train
+from deepftle.ftle.precision import exact_float32
+from deepftle.nets.init import init_mlp
+from deepftle.nets.mlp import MLP
+from deepftle.nets.population import train_population
+from deepftle.nets.train import TrainConfig, cross_entropy_loss, class_error, train
 from test_ftle_generic import Residual, small_cnn  # noqa: E402 - tests/ is on sys.path
 from test_ftle_generic import reference as float64_reference
 

@@ -7,7 +7,7 @@ CLAIM_FILES = []  # each figure stage appends its results/claims/<figure>.tsv (c
 
 
 def claims_file(figure):
-    """results/claims/<figure>.tsv: the figure's claims (deepftle.claims.write_claims)."""
+    """results/claims/<figure>.tsv: the figure's claims (deepftle.pipeline.claims.write_claims)."""
     return os.path.join(RESULTS, "claims", f"{figure}.tsv")
 
 

@@ -1,7 +1,7 @@
 # Fig. S2: the MNIST analysis of Fig. 4(b) (test error and H vs lambda_1) for another
 # architecture (mnist.figS2.arch: cnn or resmlp). data -> the nets of its ensemble (one job
 # each) -> lambda_1 of net 0, H of the ensemble -> claims, figS2. Helpers and file names in
-# mnist_helpers.smk; logic in deepftle.archs, deepftle.mnist_stages, deepftle.figS2_data.
+# mnist_helpers.smk; logic in deepftle.nets.archs, deepftle.mnist.stages, deepftle.mnist.figS2.
 
 
 rule figS2:

@@ -79,7 +79,7 @@ rule train_mnist_member:
         "../scripts/mnist_train.py"
 
 
-# Members 1 .. M-1 as one population job (deepftle.population) when the layout is narrow
+# Members 1 .. M-1 as one population job (deepftle.nets.population) when the layout is narrow
 # (population.max_width): the same files as train_mnist_member writes, up to rounding.
 if MNIST_CFG["train"]["width"] <= config["population"]["max_width"] and MEMBERS:
 

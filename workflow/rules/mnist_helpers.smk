@@ -31,7 +31,8 @@ def mnist_figures(stem, suffixes):
 
 
 def _mnist_seed(kind, index):
-    """deepftle.mnist_nets.net_seed (deepftle.data.job_seed), without importing torch here."""
+    """deepftle.mnist.nets.net_seed (deepftle.pipeline.seeds.job_seed), without importing torch
+    here."""
     text = "|".join(str(p) for p in (MNIST_CFG["train"]["seed"], kind, index))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
 
@@ -75,7 +76,7 @@ def figS2_path(*parts):
 
 def figS2_arch():
     """mnist.figS2's architecture choice and that architecture's block only (the net's dict is
-    built by deepftle.figS2_data.figS2_architecture)."""
+    built by deepftle.mnist.figS2.figS2_architecture)."""
     kind = FIGS2_CFG["arch"]
     return {"arch": kind, kind: FIGS2_CFG[kind]}
 

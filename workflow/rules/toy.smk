@@ -5,7 +5,7 @@
 #   histories (fig3a nets) -> claims_fig3, plot_fig3 (a);  circle_data -> plot_fig1
 # Networks live under results/toy/nets/{exp}/ where exp (fig2, fig3a, fig3b, figS1) names the
 # config block holding that experiment's training settings (epochs, sigma_theta, ...). Training
-# settings are built once by deepftle.toy.toy_net from the config that train_params selects.
+# settings are built once by deepftle.circle.nets.toy_net from the config that train_params selects.
 # Plotting keys (toy.<fig>.plot) enter only the plot rules' params: a change reruns only figures.
 include: "toy_helpers.smk"
 

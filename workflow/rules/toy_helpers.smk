@@ -51,7 +51,7 @@ TRAINING_KEYS = ("sigma_theta", "epochs", "snapshot_every", "first_layer", "redr
 
 
 def train_params(exp, mode):
-    """Select the config that training reads (deepftle.toy.toy_net builds the settings from
+    """Select the config that training reads (deepftle.circle.nets.toy_net builds the settings from
     it): a change here retrains; plotting keys and other figures' keys never enter."""
     block = TOY[exp]
     p = dict(seed=TOY["seed"], train=TOY["train"],
@@ -61,7 +61,7 @@ def train_params(exp, mode):
     return p
 
 
-# Population training (config `population`, deepftle.population): the fully trained nets of one
+# Population training (config `population`, deepftle.nets.population): the fully trained nets of one
 # (N, L) that differ only in seed or s train as one job when N <= population.max_width. Per experiment, the
 # (s, seed) of one group's members; N and L stay wildcards of the group rule.
 def group_members(exp):

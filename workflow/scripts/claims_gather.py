@@ -1,6 +1,6 @@
 """claims: gather every figure's claims table into results/claims.tsv (glue)."""
-import deepftle.io as dio
-from deepftle.claims import gather_claims
+import deepftle.pipeline.files as dio
+from deepftle.pipeline.claims import gather_claims
 
 with dio.log_to(snakemake.log[0]):
     table = gather_claims(snakemake.input)

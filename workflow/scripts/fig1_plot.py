@@ -1,5 +1,5 @@
 """plot_fig1: network layout and circle data (glue; logic in deepftle.plots.fig1)."""
-import deepftle.io as dio
+import deepftle.pipeline.files as dio
 from deepftle.plots.fig1 import plot_fig1
 
 with dio.log_to(snakemake.log[0]):

@@ -1,5 +1,5 @@
 """plot_fig2: L*lambda_1 fields for widths x depths (glue; logic in deepftle.plots.fig2)."""
-import deepftle.io as dio
+import deepftle.pipeline.files as dio
 from deepftle.plots.fig2 import plot_fig2
 
 with dio.log_to(snakemake.log[0]):

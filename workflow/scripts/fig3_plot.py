@@ -2,7 +2,7 @@
 crossover (glue; logic in deepftle.plots.fig3)."""
 import pandas as pd
 
-import deepftle.io as dio
+import deepftle.pipeline.files as dio
 from deepftle.plots.fig3 import plot_fig3
 
 with dio.log_to(snakemake.log[0]):

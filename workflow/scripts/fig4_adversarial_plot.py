@@ -1,8 +1,8 @@
 """plot_fig4_adversarial: lambda_1 and probabilities along the attack, |cos(v1, dx)| against
 random directions (the claim of Fig. S4), start and end images; the alignment table."""
 
-from deepftle.fig4_data import alignment_table, path_table
-from deepftle.io import load_npz, log_to, provenance, save_tsv
+from deepftle.mnist.fig4 import alignment_table, path_table
+from deepftle.pipeline.files import load_npz, log_to, provenance, save_tsv
 from deepftle.plots.fig4_adversarial import plot_adversarial
 
 sm = snakemake  # noqa: F821

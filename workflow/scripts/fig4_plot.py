@@ -1,8 +1,8 @@
 """plot_fig4: Figure 4 in the published layout, and the tables behind it."""
 
-from deepftle.fig4_data import fig4_tables
-from deepftle.io import load_npz, log_to, provenance, read_tsv, save_tsv
-from deepftle.mnist_nets import describe_protocol
+from deepftle.mnist.fig4 import fig4_tables
+from deepftle.mnist.nets import describe_protocol
+from deepftle.pipeline.files import load_npz, log_to, provenance, read_tsv, save_tsv
 from deepftle.plots.fig4 import plot_fig4
 
 sm = snakemake  # noqa: F821

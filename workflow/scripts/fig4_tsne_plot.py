@@ -1,8 +1,8 @@
 """plot_fig4_tsne: the openTSNE map with the colouring and box of Fig. 4(a), and where openTSNE
 `transform` places the attack path's images."""
 
-from deepftle.fig4_data import tsne_tables
-from deepftle.io import load_npz, log_to, provenance, save_tsv
+from deepftle.mnist.fig4 import tsne_tables
+from deepftle.pipeline.files import load_npz, log_to, provenance, save_tsv
 from deepftle.plots.fig4_tsne import plot_tsne
 
 sm = snakemake  # noqa: F821

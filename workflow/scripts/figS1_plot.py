@@ -1,5 +1,5 @@
 """plot_figS1: lambda_1 distribution during training (glue; logic in deepftle.plots.figS1)."""
-import deepftle.io as dio
+import deepftle.pipeline.files as dio
 from deepftle.plots.figS1 import plot_figS1
 
 with dio.log_to(snakemake.log[0]):

@@ -1,8 +1,8 @@
 """plot_figS2: Fig. 4(b)'s layout (test error and H vs lambda_1) for the Fig. S2
 architecture, and the binned table behind it."""
 
-from deepftle.figS2_data import figS2_tables
-from deepftle.io import load_npz, log_to, provenance, save_tsv
+from deepftle.mnist.figS2 import figS2_tables
+from deepftle.pipeline.files import load_npz, log_to, provenance, save_tsv
 from deepftle.plots.figS2 import plot_figS2
 
 sm = snakemake  # noqa: F821

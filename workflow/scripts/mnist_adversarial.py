@@ -4,10 +4,10 @@ lambda_1, v1 alignment, probabilities and bottleneck position of every image."""
 
 import torch
 
-from deepftle.devices import job_device
-from deepftle.io import load_npz, log_to, provenance, save_npz
-from deepftle.mnist_nets import load_tensors
-from deepftle.mnist_stages import adversarial_arrays
+from deepftle.mnist.nets import load_tensors
+from deepftle.mnist.stages import adversarial_arrays
+from deepftle.pipeline.devices import job_device
+from deepftle.pipeline.files import load_npz, log_to, provenance, save_npz
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:

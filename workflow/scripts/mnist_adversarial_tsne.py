@@ -5,8 +5,8 @@ import pickle
 
 import torch
 
-from deepftle.io import load_npz, log_to, provenance, save_npz
-from deepftle.mnist_stages import tsne_path
+from deepftle.mnist.stages import tsne_path
+from deepftle.pipeline.files import load_npz, log_to, provenance, save_npz
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]):

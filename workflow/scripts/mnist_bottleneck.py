@@ -3,12 +3,11 @@ and the output layer retrained; its local fields (b1, b2) are the map of Fig. 4(
 
 import torch
 
-from deepftle.bottleneck import save_bottleneck
-from deepftle.devices import job_device
-from deepftle.io import log_to, provenance, save_npz
-from deepftle.mnist import net_architecture
-from deepftle.mnist_nets import load_tensors
-from deepftle.mnist_stages import bottleneck_arrays
+from deepftle.mnist.bottleneck import save_bottleneck
+from deepftle.mnist.nets import net_architecture, load_tensors
+from deepftle.mnist.stages import bottleneck_arrays
+from deepftle.pipeline.devices import job_device
+from deepftle.pipeline.files import log_to, provenance, save_npz
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from deepftle.io import log_to
-from deepftle.mnist import fetch_mnist
+from deepftle.mnist.data import fetch_mnist
+from deepftle.pipeline.files import log_to
 
 with log_to(snakemake.log[0]):  # noqa: F821
     data = snakemake.params.data  # noqa: F821

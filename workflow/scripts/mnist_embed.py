@@ -4,9 +4,9 @@ import pickle
 
 import torch
 
-from deepftle.io import atomic_path, log_to, provenance, save_npz
-from deepftle.mnist_nets import load_tensors
-from deepftle.mnist_stages import tsne_map
+from deepftle.mnist.nets import load_tensors
+from deepftle.mnist.stages import tsne_map
+from deepftle.pipeline.files import atomic_path, log_to, provenance, save_npz
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]):

@@ -1,8 +1,8 @@
 """claims_figS2: the claims of Fig. 4(b) for the Fig. S2 architecture, and its summary table."""
 
-from deepftle.claims import write_claims
-from deepftle.figS2_data import figS2_claims, figS2_summary
-from deepftle.io import load_npz, log_to, provenance, save_tsv
+from deepftle.mnist.figS2 import figS2_claims, figS2_summary
+from deepftle.pipeline.claims import write_claims
+from deepftle.pipeline.files import load_npz, log_to, provenance, save_tsv
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]):

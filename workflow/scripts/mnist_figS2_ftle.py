@@ -3,11 +3,11 @@ images, its predictions, and H from the averaged softmax of the Fig. S2 ensemble
 
 import torch
 
-from deepftle.devices import job_device
-from deepftle.figS2_data import figS2_architecture
-from deepftle.io import log_to, provenance, read_tsv, save_npz
-from deepftle.mnist_nets import load_tensors
-from deepftle.mnist_stages import figS2_arrays
+from deepftle.mnist.figS2 import figS2_architecture
+from deepftle.mnist.nets import load_tensors
+from deepftle.mnist.stages import figS2_arrays
+from deepftle.pipeline.devices import job_device
+from deepftle.pipeline.files import log_to, provenance, read_tsv, save_npz
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:

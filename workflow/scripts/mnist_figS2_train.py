@@ -4,11 +4,11 @@ mnist.train protocol, its own seed and mnist.figS2.epochs."""
 import torch
 
 import deepftle
-from deepftle.devices import job_device
-from deepftle.figS2_data import figS2_architecture
-from deepftle.io import log_to, provenance, save_tsv
-from deepftle.mnist import PIXEL_MEAN, PIXEL_STD
-from deepftle.mnist_nets import load_tensors, train_mnist_net
+from deepftle.mnist.data import PIXEL_MEAN, PIXEL_STD
+from deepftle.mnist.figS2 import figS2_architecture
+from deepftle.mnist.nets import load_tensors, train_mnist_net
+from deepftle.pipeline.devices import job_device
+from deepftle.pipeline.files import log_to, provenance, save_tsv
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:

@@ -3,10 +3,10 @@ net for all images; H from the ensemble's averaged softmax (H_single: the main n
 
 import torch
 
-from deepftle.devices import job_device
-from deepftle.io import log_to, provenance, save_npz
-from deepftle.mnist_nets import load_tensors
-from deepftle.mnist_stages import ftle_arrays
+from deepftle.mnist.nets import load_tensors
+from deepftle.mnist.stages import ftle_arrays
+from deepftle.pipeline.devices import job_device
+from deepftle.pipeline.files import log_to, provenance, save_npz
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:

@@ -1,8 +1,8 @@
 """mnist_summary: summary table (accuracies, correlations, boxes) and the Figure 4 claims."""
 
-from deepftle.claims import write_claims
-from deepftle.fig4_data import fig4_claims, fig4_summary
-from deepftle.io import load_npz, log_to, provenance, read_tsv, save_tsv
+from deepftle.mnist.fig4 import fig4_claims, fig4_summary
+from deepftle.pipeline.claims import write_claims
+from deepftle.pipeline.files import load_npz, log_to, provenance, read_tsv, save_tsv
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]):

@@ -4,10 +4,10 @@ protocol (the member and width nets with their own seed, width and epochs)."""
 import torch
 
 import deepftle
-from deepftle.devices import job_device
-from deepftle.io import log_to, provenance, save_tsv
-from deepftle.mnist import PIXEL_MEAN, PIXEL_STD
-from deepftle.mnist_nets import load_tensors, train_mnist_net
+from deepftle.mnist.data import PIXEL_MEAN, PIXEL_STD
+from deepftle.mnist.nets import load_tensors, train_mnist_net
+from deepftle.pipeline.devices import job_device
+from deepftle.pipeline.files import log_to, provenance, save_tsv
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:

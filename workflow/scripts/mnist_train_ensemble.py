@@ -1,13 +1,13 @@
 """train_mnist_ensemble: ensemble members 1 .. M-1 of the mnist.train protocol as one
-population job (deepftle.mnist_nets.train_mnist_nets); one checkpoint and history per member."""
+population job (deepftle.mnist.nets.train_mnist_nets); one checkpoint and history per member."""
 
 import torch
 
 import deepftle
-from deepftle.devices import job_device
-from deepftle.io import log_to, provenance, save_tsv
-from deepftle.mnist import PIXEL_MEAN, PIXEL_STD
-from deepftle.mnist_nets import load_tensors, train_mnist_nets
+from deepftle.mnist.data import PIXEL_MEAN, PIXEL_STD
+from deepftle.mnist.nets import load_tensors, train_mnist_nets
+from deepftle.pipeline.devices import job_device
+from deepftle.pipeline.files import log_to, provenance, save_tsv
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:

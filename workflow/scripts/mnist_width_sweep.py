@@ -2,10 +2,10 @@
 
 import torch
 
-from deepftle.devices import job_device
-from deepftle.io import log_to, provenance, save_tsv
-from deepftle.mnist_nets import load_tensors
-from deepftle.mnist_stages import width_sweep_table
+from deepftle.mnist.nets import load_tensors
+from deepftle.mnist.stages import width_sweep_table
+from deepftle.pipeline.devices import job_device
+from deepftle.pipeline.files import log_to, provenance, save_tsv
 
 sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:

@@ -1,10 +1,10 @@
 """claims_fig3: the claims of Fig. 3 from the panel-(a) errors and the crossover table (glue;
-logic in deepftle.toy_claims)."""
+logic in deepftle.circle.claims)."""
 import pandas as pd
 
-import deepftle.io as dio
-from deepftle.claims import write_claims
-from deepftle.toy_claims import fig3_claims
+import deepftle.pipeline.files as dio
+from deepftle.circle.claims import fig3_claims
+from deepftle.pipeline.claims import write_claims
 
 with dio.log_to(snakemake.log[0]):
     p = snakemake.params

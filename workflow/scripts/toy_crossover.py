@@ -1,15 +1,14 @@
 """crossover: L<lambda_1> on the decision boundary and in the centre for every Fig. 3(b) net,
-and the fit of C_c, C_d (glue; logic in deepftle.toy.crossover_means, deepftle.ridges)."""
+and the fit of C_c, C_d (glue; logic in deepftle.circle.crossover)."""
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-import deepftle.io as dio
-from deepftle.devices import job_device
-from deepftle.model import load_model
-from deepftle.ridges import fit_crossover
-from deepftle.toy import crossover_means
-from deepftle.toy_claims import mark_accuracy
+import deepftle.pipeline.files as dio
+from deepftle.circle.claims import mark_accuracy
+from deepftle.circle.crossover import fit_crossover, crossover_means
+from deepftle.nets.checkpoints import load_model
+from deepftle.pipeline.devices import job_device
 
 with dio.log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)

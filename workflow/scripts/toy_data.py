@@ -1,6 +1,7 @@
-"""circle_data: train and test sets of the circle problem (glue; logic in deepftle.data)."""
-import deepftle.io as dio
-from deepftle.data import R0, circle_data
+"""circle_data: train and test sets of the circle problem (glue; logic in
+deepftle.circle.data)."""
+import deepftle.pipeline.files as dio
+from deepftle.circle.data import R0, circle_data
 
 with dio.log_to(snakemake.log[0]):
     p = dict(snakemake.params.data)

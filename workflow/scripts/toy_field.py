@@ -1,13 +1,14 @@
-"""ftle_field: lambda_1, lambda_2, v_1 and the output on a grid (glue; logic in deepftle.toy)."""
+"""ftle_field: lambda_1, lambda_2, v_1 and the output on a grid (glue; logic in
+deepftle.circle.fields)."""
 import time
 
 import numpy as np
 import torch
 
-import deepftle.io as dio
-from deepftle.devices import job_device
-from deepftle.model import load_model
-from deepftle.toy import field_on_grid
+import deepftle.pipeline.files as dio
+from deepftle.circle.fields import field_on_grid
+from deepftle.nets.checkpoints import load_model
+from deepftle.pipeline.devices import job_device
 
 with dio.log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)

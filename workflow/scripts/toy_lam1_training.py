@@ -1,11 +1,11 @@
 """lam1_training: quantiles of lambda_1 over the test inputs at every saved epoch of the Fig. S1
-nets, and the claim of Fig. S1 (glue; logic in deepftle.plots.figS1, deepftle.toy_claims)."""
+nets, and the claim of Fig. S1 (glue; logic in deepftle.plots.figS1, deepftle.circle.claims)."""
 import pandas as pd
 
-import deepftle.io as dio
-from deepftle.claims import write_claims
-from deepftle.plots.figS1 import summarise_lam1
-from deepftle.toy_claims import figS1_claims
+import deepftle.pipeline.files as dio
+from deepftle.circle.claims import figS1_claims
+from deepftle.circle.fields import summarise_lam1
+from deepftle.pipeline.claims import write_claims
 
 with dio.log_to(snakemake.log[0]):
     nets = snakemake.params.nets

@@ -1,11 +1,12 @@
 """ridge_metrics: contrast, alignment and orthogonality of the FTLE ridges for every Fig. 2 net,
-and the claims of Fig. 2 (glue; logic in deepftle.ridges and deepftle.toy_claims)."""
+and the claims of Fig. 2 (glue; logic in deepftle.circle.ridges and
+deepftle.circle.claims)."""
 import pandas as pd
 
-import deepftle.io as dio
-from deepftle.claims import write_claims
-from deepftle.ridges import ridge_metrics
-from deepftle.toy_claims import fig2_claims, mark_accuracy
+import deepftle.pipeline.files as dio
+from deepftle.circle.claims import fig2_claims, mark_accuracy
+from deepftle.circle.ridges import ridge_metrics
+from deepftle.pipeline.claims import write_claims
 
 with dio.log_to(snakemake.log[0]):
     p = snakemake.params

@@ -1,10 +1,10 @@
 """ftle_snapshots: lambda_1 over the test inputs at every saved epoch (glue)."""
 import torch
 
-import deepftle.io as dio
-from deepftle.devices import job_device
-from deepftle.model import load_model
-from deepftle.toy import snapshot_lam1
+import deepftle.pipeline.files as dio
+from deepftle.circle.fields import snapshot_lam1
+from deepftle.nets.checkpoints import load_model
+from deepftle.pipeline.devices import job_device
 
 with dio.log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)

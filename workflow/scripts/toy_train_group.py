@@ -1,14 +1,13 @@
 """train_toy_group_*: the nets of one (N, L) as one population job (glue; settings built by
-deepftle.toy.toy_net, training by deepftle.population.train_toy_nets)."""
+deepftle.circle.nets.toy_net, training by deepftle.circle.nets.train_toy_nets)."""
 import dataclasses
 
 import torch
 
-import deepftle.io as dio
-from deepftle.devices import job_device
-from deepftle.model import save_model
-from deepftle.population import train_toy_nets
-from deepftle.toy import toy_net
+import deepftle.pipeline.files as dio
+from deepftle.circle.nets import train_toy_nets, toy_net
+from deepftle.nets.checkpoints import save_model
+from deepftle.pipeline.devices import job_device
 
 with dio.log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)

@@ -17,6 +17,9 @@ Modules:
 - :mod:`.kernels`: batched dense linear algebra (small Grams, QR, certified power iteration);
 - :mod:`.layout`: depth counting, named-module maps and stages of a model;
 - :mod:`.checks`: validation of points, dtypes and parameters.
+- :mod:`.precision`: full float32 products on CUDA (no TF32) while the exponents are computed.
+
+The engine imports nothing else of ``deepftle`` but the leaf :mod:`deepftle.activations`.
 """
 
 from .api import ftle

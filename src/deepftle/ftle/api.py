@@ -1,8 +1,8 @@
 r"""The public entry point :func:`ftle`: checks the arguments and picks the path.
 
-A ``torch.nn.Sequential`` of ``nn.Linear`` layers and elementwise activations (and the
-``deepftle.MLP`` object, whose layout is known) takes the fused path
-(:mod:`.sequential`); any other model or callable the generic path (:mod:`.generic`).
+A ``torch.nn.Sequential`` of ``nn.Linear`` layers and elementwise activations (and a module
+that declares itself one by ``as_sequential()``, as the ``deepftle.MLP`` object does) takes the
+fused path (:mod:`.sequential`); any other model or callable the generic path (:mod:`.generic`).
 """
 
 from __future__ import annotations
@@ -14,24 +14,22 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ..devices import exact_float32
 from . import generic, layout
 from .chain import parse_chain
 from .checks import (as_tensor, check_deterministic, check_dtype, check_integer_input,
                      check_module, check_points, model_dtype_device)
-from .sequential import NotFusable, parse_trunk, sequential_ftle
+from .precision import exact_float32
+from .sequential import NotFusable, _depths, parse_trunk, sequential_ftle
 
 
-def _mlp_as_sequential(model) -> nn.Sequential | None:
-    """``deepftle.MLP``: the same map as one Sequential (trunk, head, tanh output)."""
-    from ..model import MLP
-
-    if not isinstance(model, MLP):
+def _as_sequential(model) -> nn.Sequential | None:
+    """The Sequential a module declares itself to be: an ``nn.Module`` with a method
+    ``as_sequential()`` returning the same map as one ``nn.Sequential`` (``deepftle.MLP``:
+    trunk, head, tanh output) is read as that Sequential; anything else as itself (None)."""
+    if not isinstance(model, nn.Module):
         return None
-    parts = list(model.trunk) + [model.head]
-    if model.arch["output"] == "tanh":
-        parts.append(nn.Tanh())
-    return nn.Sequential(*parts)
+    as_sequential = getattr(model, "as_sequential", None)
+    return as_sequential() if callable(as_sequential) else None
 
 
 def _fused_steps(model, layers):
@@ -39,7 +37,7 @@ def _fused_steps(model, layers):
     if layers is not None and not isinstance(layers, int) and any(
             isinstance(l, str) for l in layers):
         return None
-    seq = _mlp_as_sequential(model)
+    seq = _as_sequential(model)
     try:
         return parse_trunk(seq if seq is not None else model)
     except NotFusable:
@@ -108,10 +106,10 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, return_directions: bool = F
         LayerNorm / eval-mode BatchNorm, attention, a softmax output, ``deepftle.MLP``) or a
         plain function. Points must not interact (eval mode). An ``nn.Sequential`` of
         ``nn.Linear`` layers and elementwise activations (``Tanh``, ``ReLU``, ``Sigmoid``,
-        ``Softplus``, ``deepftle.model.Erf``, ...; nested Sequentials, ``Identity`` and
+        ``Softplus``, ``deepftle.activations.Erf``, ...; nested Sequentials, ``Identity`` and
         eval-mode ``Dropout`` allowed), and ``deepftle.MLP``, take the fused path. Runs on the
         model's device and in its dtype (float32 or float64); on CUDA with TF32 switched off
-        for the call (:func:`deepftle.devices.exact_float32`).
+        for the call (:func:`deepftle.ftle.precision.exact_float32`).
     x:
         Inputs ``(P, *in_shape)`` (or ``(d_in,)`` for one point of a vector input), tensor or
         array.
@@ -176,8 +174,6 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, return_directions: bool = F
 
 def _rescale_depth(out, steps, layers, depth, return_directions):
     """Fused results use L = number of Linear layers: divide by ``depth`` instead."""
-    from .sequential import _depths
-
     lam, vecs = out if return_directions else (out, None)
     counted, _ = _depths(steps, layers)
     wanted = [depth] * len(counted) if isinstance(depth, int) else list(depth)

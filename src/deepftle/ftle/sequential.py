@@ -42,6 +42,7 @@ from typing import Callable, NamedTuple, Sequence
 import torch
 from torch import nn
 
+from ..activations import Erf
 from .checks import as_tensor, check_points
 from .layout import hooked, plain_sequential, reads_as, squeeze_result
 from .kernels import (canonical_sign, qr2, safe_divisor, tanh_and_derivative, top_eig2, top_eig_power,
@@ -82,8 +83,6 @@ def _activation(module: nn.Module) -> _Activation | None:
 
     A module is read as one of these types only if it computes what the type computes
     (:func:`.layout.reads_as`: a subclass with its own ``forward`` is another function)."""
-    from ..model import Erf  # local import: model imports nothing from here
-
     if reads_as(module, nn.Tanh):  # fused in _Frame.activation (tanh_and_derivative)
         return _Activation(None, 1.0, tanh=True)
     elif reads_as(module, nn.ReLU):

@@ -5,7 +5,6 @@ inputs vs training epoch for three initialisations :math:`\log(G N \sigma_w^2)` 
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from . import style
@@ -13,18 +12,8 @@ from . import style
 S_COLOURS = {-0.2: "tab:blue", 0.0: "tab:green", 0.2: "tab:red"}
 
 
-def summarise_lam1(s: float, epochs: np.ndarray, lam1: np.ndarray) -> pd.DataFrame:
-    """Median and 10/90 % quantiles of the finite lambda_1 over inputs at each epoch; the
-    number of -inf values (singular J) is counted."""
-    finite = np.where(np.isfinite(lam1), lam1, np.nan)
-    with np.errstate(invalid="ignore"):
-        q = np.nanquantile(finite, [0.1, 0.5, 0.9], axis=1)
-    return pd.DataFrame(dict(s=s, epoch=epochs, q10=q[0], median=q[1], q90=q[2],
-                             half_s=0.5 * s, n_neg_inf=np.isneginf(lam1).sum(axis=1)))
-
-
 def plot_figS1(lam: pd.DataFrame, pdf, png, width: int, depth: int) -> None:
-    """``lam``: rows of :func:`summarise_lam1` for each initialisation s."""
+    """``lam``: rows of :func:`deepftle.circle.fields.summarise_lam1` for each initialisation s."""
     import matplotlib.pyplot as plt
 
     style.setup()

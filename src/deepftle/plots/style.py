@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
-from ..io import atomic_path  # noqa: E402
+from ..pipeline.files import atomic_path  # noqa: E402
 
 #: diverging, colour-blind-safe map for λ (blue < 0 < red)
 LAMBDA_CMAP = "RdBu_r"

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._version import __version__
+
 __all__ = ["atomic_path", "config_hash", "provenance", "save_npz", "load_npz", "save_tsv",
            "read_tsv", "log_to"]
 
@@ -62,8 +64,6 @@ def _git_commit() -> str:
 def provenance(params, device: str = "cpu") -> dict:
     """What produced a result: parameter hash, package/torch versions, git commit, device."""
     import torch
-
-    from . import __version__
 
     return {"config_hash": config_hash(params), "deepftle": __version__,
             "torch": str(torch.__version__), "git_commit": _git_commit(), "device": str(device),

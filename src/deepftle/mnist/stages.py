@@ -7,9 +7,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .analysis import cluster_centres, ensemble_entropy, entropy, nearest_cluster
-from .mnist import pixels, standardise
-from .mnist_nets import MnistData, load_mnist_net, predict_all, softmax_probs
+from ..ftle import ftle
+from ..nets.archs import describe
+from .attack import AttackSettings, candidate_starts, first_successful_path, nearest_guides
+from .bottleneck import fit_bottleneck, load_bottleneck, local_fields
+from .data import pixels, standardise
+from .nets import MnistData, load_mnist_net, predict_all, softmax_probs
+from .statistics import cluster_centres, ensemble_entropy, entropy, nearest_cluster
+from .tsne import fit_tsne
 
 __all__ = ["ftle_arrays", "figS2_arrays", "width_point", "width_sweep_table", "bottleneck_arrays",
            "adversarial_arrays", "path_alignment", "tsne_map", "tsne_path"]
@@ -18,9 +23,7 @@ __all__ = ["ftle_arrays", "figS2_arrays", "width_point", "width_sweep_table", "b
 def _lam1(model, x, batch_size=None):
     """λ₁ of ``model.trunk`` (input -> last hidden layer) at every row of ``x``, with the net's
     own depth ``L`` (``model.ftle_depth`` where it declares one, else the engine's count)."""
-    import deepftle
-
-    return deepftle.ftle(model.trunk, x, k=1, batch_size=batch_size,
+    return ftle(model.trunk, x, k=1, batch_size=batch_size,
                          depth=getattr(model, "ftle_depth", None))[:, 0].double().cpu().numpy()
 
 
@@ -47,13 +50,11 @@ def ftle_arrays(data: MnistData, net_path, member_paths, train: dict, device,
 def figS2_arrays(data: MnistData, net_paths, histories, train: dict, arch: dict, device,
                  n_test: int | None = None, batch_size=None) -> dict:
     """Fig. S2: the Fig. 4(b) quantities for nets of another architecture ``arch`` (a
-    :func:`deepftle.archs.build_net` dict). Net 0 gives λ₁ (input -> its last hidden layer),
+    :func:`deepftle.nets.archs.build_net` dict). Net 0 gives λ₁ (input -> its last hidden layer),
     predictions and ``H_single``; ``H`` is the entropy of the averaged softmax of all
     ``net_paths`` (an ensemble of the same layout, other seeds). Over the first ``n_test`` test
     images (None: all). ``train_accuracy`` / ``test_accuracy``: one per net, from the final
     row of its training history (all images)."""
-    from .archs import describe
-
     if len(histories) != len(net_paths) or not net_paths:
         raise ValueError(f"figS2 needs one history per net and at least one net; got "
                          f"{len(net_paths)} nets, {len(histories)} histories")
@@ -109,8 +110,6 @@ def bottleneck_arrays(data: MnistData, net_path, train: dict, b: dict, device):
     """Fit the bottleneck (Fig. 4a) on the training images; returns ``(net, arrays)``, arrays
     = local fields ``coords`` of the training images, ``label``, ``test_coords`` and the
     bottleneck net's own ``train_accuracy`` / ``test_accuracy``."""
-    from .bottleneck import fit_bottleneck, local_fields
-
     model = load_mnist_net(net_path, train, device)
     x, y = data.inputs("train", device), data.labels("train", device)
     net, history = fit_bottleneck(model, x, y, epochs=b["epochs"], lr=b["lr"],
@@ -149,12 +148,6 @@ def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict,
     tried in order until one reaches ``stop_prob`` (:class:`AttackFailed` after ``candidates``
     starts; a stalled attack is pulled toward the nearest recognised training image of the
     target class); then λ₁, v₁, probabilities and bottleneck local fields along its path."""
-    import deepftle
-
-    from .adversarial import (AttackSettings, candidate_starts, first_successful_path,
-                              nearest_guides)
-    from .bottleneck import load_bottleneck, local_fields
-
     model = load_mnist_net(net_path, train, device)
     bnet = load_bottleneck(bottleneck_path, device)
     s = AttackSettings(target=a["target_class"], method=a["method"], step=a["step"],
@@ -176,7 +169,7 @@ def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict,
                                                       a["candidates"], s, standardise, log,
                                                       guide)
     x = standardise(path)
-    lam, v = deepftle.ftle(model.trunk, x, k=1, return_directions=True)
+    lam, v = ftle(model.trunk, x, k=1, return_directions=True)
     probs = softmax_probs(model, x)
     images = path.cpu().numpy()
     d = images[-1].astype(np.float64) - images[0]
@@ -209,8 +202,6 @@ def _tsne_inputs(images_u8_or_pixels, model, embed: str, device) -> np.ndarray:
 def tsne_map(data: MnistData, net_path, train: dict, t: dict, device="cpu"):
     """openTSNE of the training images (``embed``: pixels or x^(L)); returns the map object
     (with ``.embed``) and its arrays."""
-    from .embed import fit_tsne
-
     model = load_mnist_net(net_path, train, device)
     x = _tsne_inputs(data.x_train.astype(np.float32) / 255.0, model, t["embed"], device)
     print(f"openTSNE of {x.shape[0]} x {x.shape[1]} ({t['embed']})", flush=True)

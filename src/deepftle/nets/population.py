@@ -5,15 +5,15 @@ Small nets are bound by per-step overhead (Python, kernel launches), not arithme
 batched product (``baddbmm``), so one step of the population costs little more than one step of
 one net. Each member keeps everything that makes it an independent training run:
 
-- its own initialisation (copied from the ``S`` given :class:`deepftle.model.MLP` objects);
+- its own initialisation (copied from the ``S`` given :class:`deepftle.nets.mlp.MLP` objects);
 - its own minibatch order: its own ``torch.Generator``, drawing exactly as
-  :func:`deepftle.train.train` does (``torch.randperm(len(x), generator=gen)`` once per epoch);
+  :func:`deepftle.nets.train.train` does (``torch.randperm(len(x), generator=gen)`` once per epoch);
 - its own optimiser state: ``torch.optim.SGD`` / ``Adam`` act elementwise, so one optimiser over
   the stacked tensors performs each member's own update (momentum buffers, Adam moments and
   weight decay are per element, hence per member; Adam runs its fused kernel, the same
   formula in one pass); the same constant or cosine schedule;
 - the same per-epoch history rows and weight snapshots as the solo loop, and divergence
-  detection per member (:class:`deepftle.train.TrainingDiverged` naming the member).
+  detection per member (:class:`deepftle.nets.train.TrainingDiverged` naming the member).
 
 The members' losses are summed before ``backward``; members share no parameter, so each one's
 gradient is its own loss's gradient. Tanh nets with the energy or cross-entropy loss skip
@@ -28,8 +28,6 @@ config threshold (``max_width``); :func:`plan_groups` splits a list of nets into
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -39,19 +37,18 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .model import MLP, init_mlp
+from .mlp import MLP
 from .train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
                     energy_loss, sign_error)
 
-__all__ = ["train_population", "group_pays", "plan_groups", "toy_layout", "train_toy_nets",
-           "DEFAULT_MAX_WIDTH"]
+__all__ = ["train_population", "group_pays", "plan_groups", "DEFAULT_MAX_WIDTH"]
 
 # Widest layout grouped by default (config ``population.max_width``): bench/train.py's width
 # sweep of the circle net (depth 12, SGD, S = 8, one thread) measured 5.6x the throughput of
 # solo runs at N = 25, 2.7x at 50, 1.9x at 100, 1.2x at 150 and 250: a wide net is arithmetic.
 DEFAULT_MAX_WIDTH = 100
 
-EVAL_BATCH = 8192  # rows per evaluation chunk, as deepftle.train.evaluate
+EVAL_BATCH = 8192  # rows per evaluation chunk, as deepftle.nets.train.evaluate
 
 
 # ----------------------------------------------------------------------------- losses
@@ -99,7 +96,8 @@ _OUTPUT_GRAD = {energy_loss: _energy_output_grad, cross_entropy_loss: _cross_ent
 
 def _batched(fn: Callable) -> Callable:
     """The per-member version of a solo loss/error ``fn(out, y) -> scalar``: ``(S, B, ...)`` ->
-    ``(S,)``. Hand-written for the four functions of :mod:`deepftle.train`, ``torch.vmap`` else."""
+    ``(S,)``. Hand-written for the four functions of :mod:`deepftle.nets.train`, ``torch.vmap``
+    else."""
     return _BATCHED.get(fn) or torch.vmap(fn)
 
 
@@ -292,7 +290,7 @@ def _check_members(models, generators):
             raise ValueError(f"the same {name} object is given for two members; each member "
                              f"needs its own")
     if not all(isinstance(m, MLP) for m in models):
-        raise ValueError("every member must be a deepftle.model.MLP")
+        raise ValueError("every member must be a deepftle.nets.mlp.MLP")
     arch = models[0].arch
     for i, m in enumerate(models):
         if m.arch != arch:
@@ -308,7 +306,7 @@ def _check_members(models, generators):
 @torch.no_grad()
 def _evaluate(stack: _Stack, x, y, loss_b, error_b, batch: int = EVAL_BATCH):
     """Per-member mean loss and error over one data set (float64 tensors of shape (S,)),
-    chunked as :func:`deepftle.train.evaluate`."""
+    chunked as :func:`deepftle.nets.train.evaluate`."""
     s = stack.weights[0].shape[0]
     loss = torch.zeros(s, dtype=torch.float64)
     err = torch.zeros(s, dtype=torch.float64)
@@ -326,7 +324,7 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
                      error_fn, generators: Sequence[torch.Generator], progress: bool = True,
                      on_diverge: str = "raise"):
     """Train ``S = len(models)`` networks of one layout at once, each as
-    :func:`deepftle.train.train` would train it alone with ``generators[i]``.
+    :func:`deepftle.nets.train.train` would train it alone with ``generators[i]``.
 
     ``models``: MLPs of identical ``arch``, on one device and dtype; they are updated in place
     (their ``state_dict`` holds the trained weights, so each is saved as one checkpoint as
@@ -351,7 +349,7 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
     x, y = train_data
     loss_b, error_b = _batched(loss_fn), _batched(error_fn)
     stack = _Stack(models, cfg.readout_only)
-    # tanh nets with the two losses of deepftle.train: the hand-written backward of
+    # tanh nets with the two losses of deepftle.nets.train: the hand-written backward of
     # _Stack.backward (the same gradient as autograd, without its graph); others: autograd
     output_grad = _OUTPUT_GRAD.get(loss_fn) if type(stack.act) is nn.Tanh else None
     params = [stack.flat]
@@ -463,83 +461,3 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
         model.eval()
     return [failed[i] if i in failed else (pd.DataFrame(rows[i]), snapshots[i])
             for i in range(s_count)]
-
-
-# ----------------------------------------------------------------------------- callers' recipes
-
-def toy_layout(net) -> str:
-    """What the members of one toy population share: every field of a
-    :class:`deepftle.toy.ToyNet` but ``seed``, ``s`` and ``sigma_theta``. A key for
-    :func:`plan_groups`."""
-    shared = {k: v for k, v in dataclasses.asdict(net).items()
-              if k not in ("seed", "s", "sigma_theta")}
-    return json.dumps(shared, sort_keys=True, default=str)
-
-
-def train_toy_nets(nets: Sequence, data: dict, device="cpu", progress: bool = True,
-                   on_diverge: str = "raise"):
-    """:func:`deepftle.toy.train_toy` for every :class:`deepftle.toy.ToyNet` of ``nets`` (one
-    layout, :func:`toy_layout`), as one population job.
-
-    Returns one ``(model, history, snapshots, sigma_w)`` per net, in order, equal to
-    ``train_toy(net, data)``'s up to rounding: net initialised by
-    :func:`deepftle.toy.make_net` from its seed, shuffled by ``Generator().manual_seed(seed +
-    1)``, trained with its ``TrainConfig``. A least-squares readout (``mode="readout"``,
-    solver ``lstsq``) is a linear solve, not a training loop: it runs ``train_toy`` per net.
-
-    Redraws (``net.redraws > 0``): a realisation whose final *training* accuracy is below
-    ``net.floor`` (a local minimum: small nets can stay at 75 % for good) is initialised afresh
-    from :func:`deepftle.toy.redraw_seed` and trained again, at most ``redraws`` times; the
-    test set never enters the decision. Each history carries ``draw`` (0: the first
-    initialisation) and ``init_seed`` in every row.
-    """
-    from . import toy
-
-    nets = list(nets)
-    if not nets:
-        raise ValueError("a toy population needs at least one net")
-    layouts = {toy_layout(n) for n in nets}
-    if len(layouts) != 1:
-        raise ValueError(f"a toy population trains one layout; these nets differ in more than "
-                         f"seed, s and sigma_theta: {sorted(layouts)}")
-    first = nets[0]
-    if first.mode == "readout" and first.readout_solver == "lstsq":
-        return [_tag(toy.train_toy(n, data, device, progress), 0, n.seed) for n in nets]
-    results = [_tag(r, 0, n.seed)
-               for r, n in zip(_train_toy_once(nets, data, device, progress, on_diverge), nets)]
-    for draw in range(1, first.redraws + 1):
-        failed = [i for i, r in enumerate(results) if not isinstance(r, TrainingDiverged)
-                  and 1 - float(r[1].train_error.iloc[-1]) < first.floor]
-        if not failed:
-            break
-        redo = [dataclasses.replace(nets[i], seed=toy.redraw_seed(nets[i].seed, draw))
-                for i in failed]
-        print(f"redraw {draw}: {len(failed)} of {len(nets)} realisations below training "
-              f"accuracy {first.floor:g}", file=sys.stderr, flush=True)
-        for i, net, r in zip(failed, redo, _train_toy_once(redo, data, device, progress,
-                                                            on_diverge)):
-            results[i] = _tag(r, draw, net.seed)
-    return results
-
-
-def _tag(result, draw: int, seed: int):
-    """A training result with ``draw`` and ``init_seed`` columns in its history."""
-    if isinstance(result, TrainingDiverged):
-        return result
-    model, history, snapshots, sigma_w = result
-    return model, history.assign(draw=draw, init_seed=int(seed)), snapshots, sigma_w
-
-
-def _train_toy_once(nets, data, device, progress, on_diverge):
-    from . import toy
-
-    built = [toy.make_net(n.width, n.depth, n.s, n.sigma_theta, n.seed, n.first_layer)
-             for n in nets]
-    models = [model.to(device) for model, _ in built]
-    tr = (data["x_train"].to(device), data["t_train"].to(device))
-    te = (data["x_test"].to(device), data["t_test"].to(device))
-    gens = [torch.Generator().manual_seed(n.seed + 1) for n in nets]
-    results = train_population(models, tr, te, nets[0].train, energy_loss, sign_error, gens,
-                               progress, on_diverge)
-    return [r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
-            for r, m, (_, sw) in zip(results, models, built)]

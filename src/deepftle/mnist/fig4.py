@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .analysis import (box_table, class_box, cluster_centres, equal_width_bins, spearman,
-                       summary_table)
-from .claims import claim
+from ..pipeline.claims import claim
+from .statistics import (box_table, class_box, cluster_centres, equal_width_bins, spearman,
+                         summary_table)
 
 __all__ = ["map_tables", "path_table", "alignment_table", "fig4_tables", "tsne_tables",
            "fig4_summary", "fig4_claims"]

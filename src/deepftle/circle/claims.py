@@ -1,4 +1,5 @@
-r"""The claims of Figures 2, 3 and S1 as numbers (rows for :func:`deepftle.claims.write_claims`).
+r"""The claims of Figures 2, 3 and S1 as numbers (rows for
+:func:`deepftle.pipeline.claims.write_claims`).
 
 Every claim is computed on every net of its figure; nets below the figure's accuracy floor are
 counted in a claim of their own (which then fails), and named in the claim texts, never left
@@ -13,8 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .claims import Claim, claim
-from .ridges import fit_crossover
+from ..pipeline.claims import Claim, claim
+from .crossover import fit_crossover
 
 __all__ = ["mark_accuracy", "spearman", "fig2_claims", "fig3_claims", "figS1_claims"]
 
@@ -84,7 +85,7 @@ def fig3_claims(errors: pd.DataFrame, crossover: pd.DataFrame, fit: dict,
                 min_accuracy: float) -> list[Claim]:
     """Claims of Fig. 3: ``errors`` (N, mode, seed, test_error of the panel-(a) nets),
     ``crossover`` (N, L, seed, lam_d, lam_c, test_error of the panel-(b) nets) and ``fit``
-    (:func:`deepftle.ridges.fit_crossover`)."""
+    (:func:`deepftle.circle.crossover.fit_crossover`)."""
     rows = []
     ro = errors[errors["mode"] == "readout"].groupby("N").test_error.mean()
     rows.append(claim("fig3", "(a) random-feature test error falls with N (Spearman rho)",

@@ -1,14 +1,14 @@
 """Fig. S2: the MNIST analysis of Fig. 4(b) (test error and predictive uncertainty H against
 λ₁) for another architecture. The net's settings from the config, the table the figure draws
-and the claims it shows; the arrays come from :func:`deepftle.mnist_stages.figS2_arrays`."""
+and the claims it shows; the arrays come from :func:`deepftle.mnist.stages.figS2_arrays`."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .analysis import decile_means, equal_width_bins, spearman
-from .claims import claim
+from ..pipeline.claims import claim
+from .statistics import decile_means, equal_width_bins, spearman
 
 __all__ = ["figS2_architecture", "figS2_tables", "figS2_claims", "figS2_summary", "below_floor"]
 
@@ -17,9 +17,9 @@ SHORT_NAMES = {"cnn": "CNN", "resmlp": "residual MLP"}
 
 
 def figS2_architecture(figS2: dict, train: dict) -> dict:
-    """The :func:`deepftle.archs.build_net` dict of the configured architecture: ``figS2`` holds
-    ``arch`` (cnn or resmlp) and that architecture's block (``mnist.figS2.<arch>``); the
-    activation is the main net's (``mnist.train.activation``)."""
+    """The :func:`deepftle.nets.archs.build_net` dict of the configured architecture:
+    ``figS2`` holds ``arch`` (cnn or resmlp) and that architecture's block
+    (``mnist.figS2.<arch>``); the activation is the main net's (``mnist.train.activation``)."""
     kind = figS2.get("arch")
     if kind not in ("cnn", "resmlp"):
         raise ValueError(f"mnist.figS2.arch must be cnn or resmlp, got {kind!r}")

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["resolve_device", "job_device", "set_deterministic", "exact_float32", "DEFAULT_LOCK_DIR",
+from ..ftle.precision import exact_float32
+
+__all__ = ["resolve_device", "job_device", "set_deterministic", "DEFAULT_LOCK_DIR",
            "FAKE_GPUS_ENV", "LOCK_DIR_ENV"]
 
 DEFAULT_LOCK_DIR = ".snakemake/gpu-locks"
@@ -76,26 +78,6 @@ def set_deterministic(enabled: bool = True) -> None:
     torch.use_deterministic_algorithms(enabled)
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = enabled
-
-
-@contextlib.contextmanager
-def exact_float32():
-    """Float32 matrix products and convolutions in full float32 on CUDA while inside.
-
-    By default cuDNN runs float32 convolutions in TF32 (10-bit mantissa) on Ampere and later
-    GPUs: a relative error ~1e-3 in every convolution's output, so a CNN's exponents would be
-    off by ~1e-3 / L and GPU results would drift from CPU ones. Matmul TF32 is off by default,
-    but a user may have turned it on. Both are switched off here and restored on exit (a no-op
-    on the CPU, which has no TF32).
-    """
-    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = matmul
-        torch.backends.cudnn.allow_tf32 = cudnn
 
 
 def _lock_dir(lock_dir) -> Path:

@@ -19,6 +19,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..activations import ACTIVATIONS
+from ..nets.mlp import MLP
+from ..pipeline.files import atomic_path
+
 __all__ = ["BottleneckNet", "fit_bottleneck", "local_fields", "save_bottleneck",
            "load_bottleneck"]
 
@@ -29,8 +33,6 @@ class BottleneckNet(nn.Module):
     def __init__(self, trunk: nn.Sequential, width: int, classes: int = 10,
                  activation: str = "tanh"):
         super().__init__()
-        from .model import ACTIVATIONS
-
         self.trunk = trunk
         for p in self.trunk.parameters():
             p.requires_grad_(False)
@@ -108,8 +110,6 @@ def local_fields(net: BottleneckNet, x: torch.Tensor, batch: int = 8192) -> np.n
 
 def save_bottleneck(path, net: BottleneckNet, trunk_arch: dict, provenance: dict | None = None):
     """Write the bottleneck net (``state_dict`` + the trunk's and its own architecture)."""
-    from .io import atomic_path
-
     payload = {"state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
                "architecture": dict(trunk_arch), "bottleneck": dict(net.arch),
                "provenance": {k: str(v) for k, v in (provenance or {}).items()}}
@@ -119,8 +119,6 @@ def save_bottleneck(path, net: BottleneckNet, trunk_arch: dict, provenance: dict
 
 def load_bottleneck(path, device="cpu") -> BottleneckNet:
     """Rebuild a :class:`BottleneckNet` written by :func:`save_bottleneck` (eval, frozen)."""
-    from .model import MLP
-
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if "bottleneck" not in payload:
         raise ValueError(f"{path}: not a bottleneck checkpoint")

@@ -1,4 +1,5 @@
-"""MNIST: IDX files, their sources and checksums, and loading as tensors.
+"""MNIST: IDX files, their sources and checksums, and loading as tensors (network inputs:
+:func:`pixels`, :func:`standardise`).
 
 The four raw IDX files are fetched into one folder from the first source that works, tried in
 this order (each attempt reported through ``log``):
@@ -29,9 +30,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from ..pipeline.files import atomic_path
+
 __all__ = ["FILES", "CHECKSUMS", "MnistDataError", "read_idx", "write_idx", "check_idx",
-           "sha256", "fetch_mnist", "load_mnist", "pixels", "standardise", "PIXEL_MEAN", "PIXEL_STD",
-           "net_architecture"]
+           "sha256", "fetch_mnist", "load_mnist", "pixels", "standardise", "PIXEL_MEAN", "PIXEL_STD"]
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -114,8 +116,6 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 def write_idx(path: str | Path, array) -> None:
     """Write a uint8 / int8 array as an IDX file (atomically)."""
-    from .io import atomic_path
-
     array = np.ascontiguousarray(array)
     if array.dtype not in _CODES:
         raise ValueError(f"write_idx supports uint8 and int8 arrays, got {array.dtype}")
@@ -307,9 +307,3 @@ def pixels(images):
 
     return torch.as_tensor(np.asarray(images), dtype=torch.float32) / 255.0
 
-
-def net_architecture(train: dict) -> dict:
-    """The MLP architecture of the ``mnist.train`` config (784 pixels -> 10 classes, softmax):
-    what ``train_mnist`` builds and what the later stages require of its checkpoint."""
-    return dict(d_in=784, width=train["width"], depth=train["depth"], d_out=10,
-                activation=train["activation"], output="softmax")

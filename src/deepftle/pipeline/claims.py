@@ -17,6 +17,8 @@ import operator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .files import read_tsv, save_tsv
+
 __all__ = ["Claim", "claim", "claims_table", "write_claims", "gather_claims", "COLUMNS"]
 
 COLUMNS = ["figure", "claim", "value", "threshold", "holds"]
@@ -67,8 +69,6 @@ def claims_table(claims):
 
 def write_claims(path: str | Path, claims, provenance: dict | None = None) -> None:
     """Atomically write ``claims`` (an iterable of :class:`Claim`) as a TSV."""
-    from .io import save_tsv
-
     claims = list(claims)
     if not claims:
         raise ValueError(f"{path}: no claims to write")
@@ -76,10 +76,8 @@ def write_claims(path: str | Path, claims, provenance: dict | None = None) -> No
 
 
 def gather_claims(paths):
-    """Concatenate per-figure claims tables (read with :func:`deepftle.io.read_tsv`)."""
+    """Concatenate per-figure claims tables (read with :func:`deepftle.pipeline.files.read_tsv`)."""
     import pandas as pd
-
-    from .io import read_tsv
 
     tables = []
     for path in paths:

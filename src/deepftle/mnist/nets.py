@@ -1,10 +1,11 @@
 """MNIST networks: the main net, the ensemble members and the width-sweep nets, one training
 call each (one pipeline job per net), and what every later stage reads from them.
 
-Every net is an ``N x L`` MLP with a softmax head (:func:`deepftle.mnist.net_architecture`),
-trained with :func:`deepftle.train.train` on standardised pixels, cross-entropy. Seeds: the
-main net uses ``train.seed``; ensemble member ``m`` and the width-``N`` net use
-:func:`deepftle.data.job_seed` of it with their name, so every net starts from other weights.
+Every net is an ``N x L`` MLP with a softmax head (:func:`net_architecture`), trained with
+:func:`deepftle.nets.train.train` on standardised pixels, cross-entropy. Seeds: the main net uses
+``train.seed``; ensemble member ``m`` and the width-``N`` net use
+:func:`deepftle.pipeline.seeds.job_seed` of it with their name, so every net starts from other
+weights.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import job_seed
-from .mnist import load_mnist, net_architecture, pixels, standardise
+from ..nets.archs import build_net, describe, init_net
+from ..nets.checkpoints import load_model
+from ..nets.population import train_population
+from ..nets.train import TrainConfig, class_error, cross_entropy_loss
+from ..nets.train import train as train_loop
+from ..pipeline.seeds import job_seed
+from .data import load_mnist, pixels, standardise
 
-__all__ = ["MnistData", "load_tensors", "net_seed", "describe_protocol", "train_mnist_net",
-           "train_mnist_nets",
-           "load_mnist_net",
-           "softmax_probs", "predict_all"]
+__all__ = ["MnistData", "load_tensors", "net_seed", "net_architecture", "describe_protocol",
+           "train_mnist_net", "train_mnist_nets", "load_mnist_net", "softmax_probs", "predict_all"]
 
 
 class MnistData:
@@ -55,15 +59,19 @@ def net_seed(train: dict, kind: str = "main", index: int | None = None) -> int:
     return job_seed(train["seed"], kind, index)
 
 
+def net_architecture(train: dict) -> dict:
+    """The MLP architecture of the ``mnist.train`` config (784 pixels -> 10 classes, softmax):
+    what :func:`train_mnist_net` builds and what the later stages require of its checkpoint."""
+    return dict(d_in=784, width=train["width"], depth=train["depth"], d_out=10,
+                activation=train["activation"], output="softmax")
+
+
 def _build(train: dict, seed: int, width: int | None, epochs: int | None,
            arch: dict | None = None):
     """``(protocol, model, generator, TrainConfig)`` of one net: ``train`` with the ``width`` /
     ``epochs`` overrides, the model (the ``train`` MLP, or ``arch``: a
-    :func:`deepftle.archs.build_net` dict) initialised (fan-in) from
+    :func:`deepftle.nets.archs.build_net` dict) initialised (fan-in) from
     ``Generator().manual_seed(seed)``, which then shuffles its minibatches."""
-    from .archs import build_net, init_net
-    from .train import TrainConfig
-
     p = dict(train)
     if width is not None:
         p["width"] = int(width)
@@ -80,8 +88,6 @@ def _build(train: dict, seed: int, width: int | None, epochs: int | None,
 
 
 def _report(p, seed, history, model):
-    from .archs import describe
-
     last = history.iloc[-1]
     print(f"{describe(model.arch)}, {p['epochs']} epochs, seed {seed}: train accuracy "
           f"{1 - last['train_error']:.4%}, test accuracy {1 - last['test_error']:.4%}", flush=True)
@@ -101,11 +107,8 @@ def describe_protocol(train: dict) -> str:
 def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int | None = None,
                     epochs: int | None = None, progress: bool = True, arch: dict | None = None):
     """Build, initialise (fan-in, seeded) and train one net of the ``mnist.train`` protocol;
-    ``width`` / ``epochs`` override the config's; ``arch`` (a :func:`deepftle.archs.build_net`
+    ``width`` / ``epochs`` override the config's; ``arch`` (a :func:`deepftle.nets.archs.build_net`
     dict) replaces its MLP by another architecture. Returns ``(model on the CPU, history)``."""
-    from .train import class_error, cross_entropy_loss
-    from .train import train as train_loop
-
     if arch is None:  # the MLP: a population of one (hand-written backward, same arithmetic)
         return train_mnist_nets(data, train, device, [dict(seed=seed, width=width,
                                                            epochs=epochs)], progress)[0]
@@ -120,11 +123,8 @@ def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int 
 def train_mnist_nets(data: MnistData, train: dict, device, nets, progress: bool = True):
     """:func:`train_mnist_net` for every ``nets[i]`` (dicts of its keyword arguments ``seed``,
     ``width``, ``epochs``; one layout and one epoch count) as one population
-    (:func:`deepftle.population.train_population`): each net equals its solo run up to
+    (:func:`deepftle.nets.population.train_population`): each net equals its solo run up to
     rounding. Returns one ``(model on the CPU, history)`` per net, in order."""
-    from .population import train_population
-    from .train import class_error, cross_entropy_loss
-
     built = [_build(train, n["seed"], n.get("width"), n.get("epochs")) for n in nets]
     if not built:
         raise ValueError("train_mnist_nets: no nets given")
@@ -145,11 +145,9 @@ def load_mnist_net(path, train: dict, device="cpu", width: int | None = None,
                    arch: dict | None = None):
     """A trained net of the ``mnist.train`` layout (``width`` overrides) or of ``arch``, in
     eval mode on ``device`` with its parameters frozen."""
-    import deepftle
-
     if arch is None:
         arch = net_architecture(dict(train, **({"width": int(width)} if width else {})))
-    model = deepftle.load_model(path, expected=arch).to(device).eval()
+    model = load_model(path, expected=arch).to(device).eval()
     for prm in model.parameters():
         prm.requires_grad_(False)
     return model

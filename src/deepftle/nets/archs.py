@@ -24,7 +24,9 @@ import math
 import torch
 from torch import nn
 
-from .model import ACTIVATIONS, MLP, init_mlp
+from ..activations import ACTIVATIONS
+from .init import init_mlp
+from .mlp import MLP
 
 __all__ = ["SmallCNN", "ResidualBlock", "ResMLP", "KINDS", "build_net", "init_net",
            "describe"]

@@ -1,18 +1,17 @@
-r"""The circle problem of Figures 1-3 and per-job seeds.
+r"""The data of the circle problem (Figures 1-3).
 
 Inputs :math:`x` uniform on :math:`[-1, 1]^2`; target :math:`t = -1` inside the circle of radius
 :math:`r_0 = \sqrt{2/\pi}` (it holds half the square's area, so the classes are balanced) and
-:math:`t = +1` outside. (MNIST reading lives in :mod:`deepftle.mnist`.)
+:math:`t = +1` outside.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 import torch
 
-__all__ = ["R0", "circle_targets", "circle_data", "job_seed"]
+__all__ = ["R0", "circle_targets", "circle_data"]
 
 #: radius of the circle that splits [-1, 1]^2 into two halves of equal area
 R0 = math.sqrt(2 / math.pi)
@@ -37,9 +36,3 @@ def circle_data(n_train: int, n_test: int, seed: int, radius: float = R0,
     return {"x_train": x[:n_train], "t_train": t[:n_train],
             "x_test": x[n_train:], "t_test": t[n_train:]}
 
-
-def job_seed(*parts) -> int:
-    """A 63-bit seed from the config's base seed and a job's wildcards (stable across runs,
-    platforms and Python hash randomisation)."""
-    text = "|".join(str(p) for p in parts)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1

@@ -1,4 +1,5 @@
-"""The openTSNE map of the inputs (the bottleneck map of Fig. 4a is :mod:`deepftle.bottleneck`).
+"""The openTSNE map of the inputs (the bottleneck map of Fig. 4a is
+:mod:`deepftle.mnist.bottleneck`).
 
 :class:`TSNEMap` has ``.coords`` (the embedded fitting inputs, ``(n, 2)``), ``.embed`` (what
 was embedded: ``pixels`` or ``hidden``) and ``.transform(x)``, openTSNE's

@@ -14,18 +14,6 @@ On a regular grid with the field :math:`L\lambda_1^{(L)}(x)` and the network out
   :math:`n = \nabla O / |\nabla O|` the normal of the decision boundary (1: the maximal
   stretching direction crosses the ridge at right angles, as for a Lagrangian coherent
   structure; 2/π ≈ 0.64 for random directions).
-
-The crossover of Fig. 3(b) (:func:`boundary_centre_means`, :func:`fit_crossover`):
-
-- :math:`L\langle\lambda_1\rangle_d`, **on the decision boundary**: the mean of
-  :math:`L\lambda_1` over the grid points within distance :math:`\delta` of the zero contour
-  :math:`O = 0` of the network's output (contour by linear interpolation on the grid);
-- :math:`L\langle\lambda_1\rangle_c`, **in the centre**: the mean over grid points with
-  :math:`|x| < r_c`;
-- the fit :math:`L\langle\lambda_1\rangle_c \approx -C_c L + \log N` (one parameter, least
-  squares over every net) and :math:`C_d` = the mean of :math:`L\langle\lambda_1\rangle_d`
-  over widths at the deepest :math:`L`; the contrast vanishes near
-  :math:`N_c = \exp(C_d + C_c L)`.
 """
 
 from __future__ import annotations
@@ -36,8 +24,8 @@ import numpy as np
 
 from .data import R0
 
-__all__ = ["boundary_lines", "distance_to_lines", "ridge_metrics", "boundary_normal_cos",
-           "boundary_centre_means", "fit_crossover"]
+__all__ = ["boundary_lines", "distance_to_lines", "grid_distance", "ridge_metrics",
+           "boundary_normal_cos"]
 
 
 def boundary_lines(x1: np.ndarray, x2: np.ndarray, out: np.ndarray, level: float = 0.0):
@@ -69,7 +57,7 @@ def distance_to_lines(points: np.ndarray, lines, step: float = 1e-3) -> np.ndarr
     return cKDTree(dense).query(points)[0]
 
 
-def _grid_distance(x1, x2, out):
+def grid_distance(x1, x2, out):
     """Grid points (P, 2) and their distance to the zero contour of ``out`` (and the lines)."""
     x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
     out = np.asarray(out, dtype=float)
@@ -93,60 +81,6 @@ def boundary_normal_cos(x1: np.ndarray, x2: np.ndarray, v1: np.ndarray,
         return np.where(norm > 0, np.abs((grad * v1).sum(-1)) / norm, np.nan)
 
 
-def boundary_centre_means(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.ndarray,
-                          delta: float, centre_radius: float) -> tuple[float, float]:
-    """``(lam_d, lam_c)``: the mean of ``L_lam1`` over the finite grid points within ``delta``
-    of the decision boundary O = 0, and over those with ``|x| < centre_radius``. NaN when a
-    set is empty (no boundary on the grid, or no grid point that close)."""
-    if not delta > 0 or not centre_radius > 0:
-        raise ValueError(f"need delta > 0 and centre_radius > 0, got {delta}, {centre_radius}")
-    pts, d, _ = _grid_distance(x1, x2, out)
-    v = np.asarray(L_lam1, dtype=float).ravel()
-    finite = np.isfinite(v)
-    near = (d < delta) & finite
-    centre = (np.linalg.norm(pts, axis=1) < centre_radius) & finite
-    return (float(v[near].mean()) if near.any() else math.nan,
-            float(v[centre].mean()) if centre.any() else math.nan)
-
-
-def _slope(x, y):
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(np.unique(x)) < 2:
-        return math.nan
-    return float(np.polyfit(x, y, 1)[0])
-
-
-def fit_crossover(table) -> dict:
-    r"""Fit the crossover of Fig. 3(b) on a table with columns N, L, lam_d, lam_c (one row per
-    net; rows with a NaN are left out).
-
-    Returns ``C_c`` (least squares of :math:`\mathrm{lam\_c} - \log N = -C_c L`), ``C_d``
-    (mean lam_d at the deepest L), ``logN_slope`` (mean over L of the slope of lam_c against
-    log N; 1 for :math:`\log N` growth), ``d_saturation`` (absolute slope of the mean lam_d
-    per unit L between the two deepest L over its slope between the two shallowest, NaN unless
-    that rises; < 1 when lam_d saturates), ``n_fit`` (rows used). Raises ValueError when no row is usable."""
-    t = table[["N", "L", "lam_d", "lam_c"]].astype(float)
-    c = t.dropna(subset=["lam_c"])
-    if c.empty:
-        raise ValueError("fit_crossover: no net with a finite centre average lam_c")
-    resid = c.lam_c - np.log(c.N)
-    C_c = float(-(c.L * resid).sum() / (c.L ** 2).sum())
-    d = t.dropna(subset=["lam_d"])
-    by_L = d.groupby("L").lam_d.mean().sort_index()
-    C_d = float(by_L.iloc[-1]) if len(by_L) else math.nan
-    if len(by_L) >= 3:
-        Ls, m = by_L.index.to_numpy(), by_L.to_numpy()
-        deep = (m[-1] - m[-2]) / (Ls[-1] - Ls[-2])
-        shallow = (m[1] - m[0]) / (Ls[1] - Ls[0])
-        saturation = float(abs(deep) / shallow) if shallow > 0 else math.nan
-    else:
-        saturation = math.nan
-    slopes = [_slope(np.log(g.N), g.lam_c) for _, g in c.groupby("L")]
-    slopes = [x for x in slopes if math.isfinite(x)]
-    return dict(C_c=C_c, C_d=C_d, logN_slope=float(np.mean(slopes)) if slopes else math.nan,
-                d_saturation=saturation, n_fit=int(len(c)))
-
-
 def ridge_metrics(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.ndarray,
                   delta: float = 0.05, top: float = 0.05, radius: float = R0,
                   v1: np.ndarray | None = None) -> dict:
@@ -154,7 +88,7 @@ def ridge_metrics(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.nd
     ``L_lam1[i, j]`` at ``(x1[j], x2[i])``). NaN where the output has no zero contour."""
     if not 0 < top <= 1 or not delta > 0:
         raise ValueError(f"need 0 < top <= 1 and delta > 0, got {top}, {delta}")
-    pts, d, lines = _grid_distance(x1, x2, out)
+    pts, d, lines = grid_distance(x1, x2, out)
     v = np.asarray(L_lam1, dtype=float).ravel()
     finite = np.isfinite(v)
     res = dict(n_points=int(v.size), n_masked=int((~finite).sum()),

@@ -1,51 +1,54 @@
-r"""The circle problem's stages (Figures 1-3): build, train and probe one network.
+r"""The circle problem's nets (Figures 1-3): the training recipe, from config to trained net.
 
 Each function is the body of one pipeline rule (``workflow/rules/toy.smk``):
 
 - :func:`make_net`: tanh MLP, ``L`` hidden layers of ``N``, one tanh output; one
   :math:`\sigma_w` for every hidden layer with :math:`\log(G N \sigma_w^2) = s` (mean-field
-  gain ``G``, see :mod:`deepftle.model`), thresholds :math:`N(0, \sigma_\theta^2)`.
+  gain ``G``, see :mod:`deepftle.nets.init`), thresholds :math:`N(0, \sigma_\theta^2)`.
 - :func:`toy_net`: the one place where a job's training settings are built from config
-  (:class:`ToyNet`: architecture, init, seed, :class:`deepftle.train.TrainConfig`).
+  (:class:`ToyNet`: architecture, init, seed, :class:`deepftle.nets.train.TrainConfig`).
 - :func:`train_toy`: ``mode="full"`` trains every weight on the energy
   :math:`H = \tfrac12\langle (t - O)^2\rangle` (a population of one,
-  :func:`deepftle.population.train_population`: :func:`deepftle.train.train` up to rounding);
-  ``mode="readout"`` keeps the hidden
+  :func:`deepftle.nets.population.train_population`: :func:`deepftle.nets.train.train` up to
+  rounding); ``mode="readout"`` keeps the hidden
   layers at their random initial weights and fits the output unit only, either by
   :func:`fit_readout_lstsq` (default: ridge least squares of the output's local field on the
   random features, the convex optimum of the linearised energy; it cannot diverge at any
-  width) or by SGD. SGD learning rates follow :func:`deepftle.train.width_scaled_lr`
+  width) or by SGD. SGD learning rates follow :func:`deepftle.nets.train.width_scaled_lr`
   (``lr * min(1, lr_width / N)``) in both modes.
-- :func:`field_on_grid`: :math:`\lambda_1, \lambda_2`, :math:`v_1` and the output ``O`` on a
-  regular grid over the input square.
-- :func:`crossover_means`: :math:`L\langle\lambda_1\rangle` on the decision boundary and in
-  the centre of the input plane (Fig. 3b).
-- :func:`snapshot_lam1`: :math:`\lambda_1` over a set of inputs for each weight snapshot.
+- :func:`train_toy_nets`: :func:`train_toy` for nets of one layout as one population job
+  (:func:`toy_layout`), with redraws of realisations below the accuracy floor.
+
+What is computed on the trained nets: :mod:`.fields` (FTLE fields), :mod:`.ridges`,
+:mod:`.crossover`, :mod:`.claims`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import torch
 
-from .data import job_seed
-from .ftle import ftle
-from .model import MLP, init_mlp
-from .population import train_population
-from .ridges import boundary_centre_means
-from .train import TrainConfig, energy_loss, evaluate, sign_error, train_config
+from ..nets.init import init_mlp
+from ..nets.mlp import MLP
+from ..nets.population import train_population
+from ..nets.train import (TrainConfig, TrainingDiverged, energy_loss, evaluate, sign_error,
+                          train_config)
+from ..pipeline.seeds import job_seed
 
-__all__ = ["ToyNet", "toy_net", "redraw_seed", "make_net", "fit_readout_lstsq", "train_toy", "field_on_grid",
-           "crossover_means", "snapshot_lam1"]
+__all__ = ["ToyNet", "toy_net", "redraw_seed", "make_net", "fit_readout_lstsq", "train_toy",
+           "toy_layout", "train_toy_nets"]
 
 
 def make_net(width: int, depth: int, s: float, sigma_theta: float, seed: int,
              first_layer: str = "width"):
-    """A seeded random tanh network (:func:`deepftle.model.init_mlp`); returns
+    """A seeded random tanh network (:func:`deepftle.nets.init.init_mlp`); returns
     ``(model, sigma_w)``."""
     net = MLP(d_in=2, width=width, depth=depth, activation="tanh", output="tanh")
     sigma_w = init_mlp(net, torch.Generator().manual_seed(seed), s=s, sigma_theta=sigma_theta,
@@ -107,8 +110,8 @@ def toy_net(settings: dict, N: int, L: int, s: float, seed: int, mode: str = "fu
     ``experiment`` (``sigma_theta``, ``epochs``, optional ``snapshot_every`` and
     ``first_layer``, ``redraws`` with ``min_accuracy`` of the figure's block) and, for
     ``mode="readout"``, ``readout`` (``toy.readout``). The net's seed is
-    :func:`deepftle.data.job_seed` of the base seed and the job's wildcards; the learning rate
-    follows :func:`deepftle.train.width_scaled_lr`.
+    :func:`deepftle.pipeline.seeds.job_seed` of the base seed and the job's wildcards; the
+    learning rate follows :func:`deepftle.nets.train.width_scaled_lr`.
     """
     exp = settings["experiment"]
     every = exp.get("snapshot_every")
@@ -127,7 +130,7 @@ def toy_net(settings: dict, N: int, L: int, s: float, seed: int, mode: str = "fu
 
 def train_toy(net: ToyNet, data: dict, device="cpu", progress: bool = True):
     """Initialise and train one network on the circle data (``data``: tensors from
-    :func:`deepftle.data.circle_data`). Returns ``(model, history, snapshots, sigma_w)``."""
+    :func:`deepftle.circle.data.circle_data`). Returns ``(model, history, snapshots, sigma_w)``."""
     model, sigma_w = make_net(net.width, net.depth, net.s, net.sigma_theta, net.seed,
                               net.first_layer)
     model = model.to(device)
@@ -154,52 +157,74 @@ def train_toy(net: ToyNet, data: dict, device="cpu", progress: bool = True):
     return model, history, snapshots, sigma_w
 
 
-def grid_axes(n: int, lim: float = 1.0) -> np.ndarray:
-    return np.linspace(-lim, lim, n)
+def toy_layout(net) -> str:
+    """What the members of one toy population share: every field of a :class:`ToyNet` but
+    ``seed``, ``s`` and ``sigma_theta``. A key for :func:`deepftle.nets.population.plan_groups`."""
+    shared = {k: v for k, v in dataclasses.asdict(net).items()
+              if k not in ("seed", "s", "sigma_theta")}
+    return json.dumps(shared, sort_keys=True, default=str)
 
 
-@torch.no_grad()
-def _output(model, x, batch=65536):
-    return torch.cat([model(x[i:i + batch]).reshape(-1) for i in range(0, len(x), batch)])
+def train_toy_nets(nets: Sequence, data: dict, device="cpu", progress: bool = True,
+                   on_diverge: str = "raise"):
+    """:func:`train_toy` for every :class:`ToyNet` of ``nets`` (one layout,
+    :func:`toy_layout`), as one population job.
 
+    Returns one ``(model, history, snapshots, sigma_w)`` per net, in order, equal to
+    ``train_toy(net, data)``'s up to rounding: net initialised by :func:`make_net` from its
+    seed, shuffled by ``Generator().manual_seed(seed + 1)``, trained with its ``TrainConfig``. A
+    least-squares readout (``mode="readout"``, solver ``lstsq``) is a linear solve, not a
+    training loop: it runs ``train_toy`` per net.
 
-def field_on_grid(model: MLP, n: int = 201, lim: float = 1.0, device="cpu") -> dict:
-    r"""FTLE field on an ``n`` x ``n`` grid over :math:`[-\mathrm{lim}, \mathrm{lim}]^2`.
-
-    Returns numpy arrays ``x1``, ``x2`` (n,), ``lam1``, ``lam2``, ``output`` (n, n) and ``v1``
-    (n, n, 2); index ``[i, j]`` is the point ``(x1[j], x2[i])``; ``v1`` has unit length, its sign
-    is arbitrary.
+    Redraws (``net.redraws > 0``): a realisation whose final *training* accuracy is below
+    ``net.floor`` (a local minimum: small nets can stay at 75 % for good) is initialised afresh
+    from :func:`redraw_seed` and trained again, at most ``redraws`` times; the test set never
+    enters the decision. Each history carries ``draw`` (0: the first
+    initialisation) and ``init_seed`` in every row.
     """
-    model = model.to(device).eval()
-    ax = grid_axes(n, lim)
-    X1, X2 = np.meshgrid(ax, ax)
-    dtype = next(model.parameters()).dtype
-    x = torch.as_tensor(np.column_stack([X1.ravel(), X2.ravel()]), dtype=dtype, device=device)
-    lam, vec = ftle(model.trunk, x, k=2, return_directions=True)
-    out = _output(model, x)
-    as_np = lambda a: a.detach().cpu().double().numpy()  # noqa: E731
-    return dict(x1=ax, x2=ax, lam1=as_np(lam[:, 0]).reshape(n, n),
-                lam2=as_np(lam[:, 1]).reshape(n, n),
-                v1=as_np(vec[:, :, 0]).reshape(n, n, 2), output=as_np(out).reshape(n, n))
+    nets = list(nets)
+    if not nets:
+        raise ValueError("a toy population needs at least one net")
+    layouts = {toy_layout(n) for n in nets}
+    if len(layouts) != 1:
+        raise ValueError(f"a toy population trains one layout; these nets differ in more than "
+                         f"seed, s and sigma_theta: {sorted(layouts)}")
+    first = nets[0]
+    if first.mode == "readout" and first.readout_solver == "lstsq":
+        return [_tag(train_toy(n, data, device, progress), 0, n.seed) for n in nets]
+    results = [_tag(r, 0, n.seed)
+               for r, n in zip(_train_toy_once(nets, data, device, progress, on_diverge), nets)]
+    for draw in range(1, first.redraws + 1):
+        failed = [i for i, r in enumerate(results) if not isinstance(r, TrainingDiverged)
+                  and 1 - float(r[1].train_error.iloc[-1]) < first.floor]
+        if not failed:
+            break
+        redo = [dataclasses.replace(nets[i], seed=redraw_seed(nets[i].seed, draw))
+                for i in failed]
+        print(f"redraw {draw}: {len(failed)} of {len(nets)} realisations below training "
+              f"accuracy {first.floor:g}", file=sys.stderr, flush=True)
+        for i, net, r in zip(failed, redo, _train_toy_once(redo, data, device, progress,
+                                                            on_diverge)):
+            results[i] = _tag(r, draw, net.seed)
+    return results
 
 
-def crossover_means(model: MLP, grid: int, lim: float, delta: float, centre_radius: float,
-                    device="cpu") -> tuple[float, float]:
-    r"""``(lam_d, lam_c)`` of one net: :math:`L\langle\lambda_1\rangle` on the decision boundary
-    and in the centre (:func:`deepftle.ridges.boundary_centre_means`) of its field on a
-    ``grid`` x ``grid`` grid over :math:`[-\mathrm{lim}, \mathrm{lim}]^2`."""
-    f = field_on_grid(model, grid, lim, device)
-    return boundary_centre_means(f["x1"], f["x2"], model.arch["depth"] * f["lam1"],
-                                 f["output"], delta, centre_radius)
+def _tag(result, draw: int, seed: int):
+    """A training result with ``draw`` and ``init_seed`` columns in its history."""
+    if isinstance(result, TrainingDiverged):
+        return result
+    model, history, snapshots, sigma_w = result
+    return model, history.assign(draw=draw, init_seed=int(seed)), snapshots, sigma_w
 
 
-def snapshot_lam1(model: MLP, snapshots: dict, x: torch.Tensor, device="cpu") -> tuple:
-    """``(epochs, lam1)``: λ1 at each input (columns) for each snapshot epoch (rows, sorted)."""
-    epochs = sorted(int(e) for e in snapshots)
-    model = model.to(device).eval()
-    x = x.to(device)
-    rows = []
-    for e in epochs:
-        model.load_state_dict(snapshots[e])
-        rows.append(ftle(model.trunk, x, k=1)[:, 0].detach().cpu().double().numpy())
-    return np.asarray(epochs), np.stack(rows) if rows else np.empty((0, len(x)))
+def _train_toy_once(nets, data, device, progress, on_diverge):
+    built = [make_net(n.width, n.depth, n.s, n.sigma_theta, n.seed, n.first_layer)
+             for n in nets]
+    models = [model.to(device) for model, _ in built]
+    tr = (data["x_train"].to(device), data["t_train"].to(device))
+    te = (data["x_test"].to(device), data["t_test"].to(device))
+    gens = [torch.Generator().manual_seed(n.seed + 1) for n in nets]
+    results = train_population(models, tr, te, nets[0].train, energy_loss, sign_error, gens,
+                               progress, on_diverge)
+    return [r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
+            for r, m, (_, sw) in zip(results, models, built)]

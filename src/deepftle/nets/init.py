@@ -1,12 +1,6 @@
-r"""Fully connected networks in the paper's conventions.
+r"""Initialisation of an :class:`deepftle.nets.mlp.MLP` and the mean-field gain.
 
-Hidden layers :math:`x^{(\ell)} = g(W^{(\ell)} x^{(\ell-1)} - \theta^{(\ell)})`, :math:`\ell = 1..L`,
-width ``N``; the thresholds are stored as ``nn.Linear`` biases, ``bias = -theta``. The hidden
-stack ``MLP.trunk`` is a plain ``nn.Sequential`` (Linear, activation, ...), the input of
-:func:`deepftle.ftle`. The head is one tanh unit (targets ±1) or a linear layer of logits
-read through softmax.
-
-Initialisation: weights :math:`N(0, \sigma_w^2)`. By default :math:`N_{in}\sigma_w^2 = 1`; or set
+Weights :math:`N(0, \sigma_w^2)`. By default :math:`N_{in}\sigma_w^2 = 1`; or set
 :math:`s = \log(G N \sigma_w^2)` for the hidden layers, with the mean-field gain
 :math:`G = \langle g'(b)^2\rangle` at the fixed point :math:`q^*` of the variance map
 :math:`q \mapsto N\sigma_w^2\langle g(\sqrt q z)^2\rangle + \sigma_\theta^2` (Poole et al. 2016), so
@@ -18,58 +12,13 @@ from __future__ import annotations
 
 import functools
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-__all__ = ["Erf", "MLP", "ACTIVATIONS", "init_mlp", "mean_field_gain", "sigma_w_for",
-           "save_model", "load_model"]
+from .mlp import MLP
 
-
-class Erf(nn.Module):
-    """The error function as an elementwise activation, g(b) = erf(b)."""
-
-    def forward(self, b: torch.Tensor) -> torch.Tensor:
-        return torch.erf(b)
-
-
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "erf": Erf, "softplus": nn.Softplus}
-OUTPUTS = ("tanh", "softmax")
-
-
-class MLP(nn.Module):
-    """``depth`` hidden layers of ``width`` units and a head of ``d_out`` units.
-
-    ``output="tanh"``: O = tanh(w·x^(L) - θ) (one unit for targets ±1);
-    ``output="softmax"``: ``forward`` returns logits, read through softmax by the loss.
-    """
-
-    def __init__(self, d_in: int, width: int, depth: int, d_out: int = 1,
-                 activation: str = "tanh", output: str = "tanh"):
-        super().__init__()
-        for name, value in (("d_in", d_in), ("width", width), ("depth", depth), ("d_out", d_out)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        if output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-        self.arch = dict(d_in=d_in, width=width, depth=depth, d_out=d_out,
-                         activation=activation, output=output)
-        layers: list[nn.Module] = []
-        for i in range(depth):
-            layers += [nn.Linear(d_in if i == 0 else width, width), ACTIVATIONS[activation]()]
-        self.trunk = nn.Sequential(*layers)
-        self.head = nn.Linear(width, d_out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.head(self.trunk(x))
-        return torch.tanh(out) if self.arch["output"] == "tanh" else out
-
-    def hidden_linears(self) -> list[nn.Linear]:
-        return [m for m in self.trunk if isinstance(m, nn.Linear)]
+__all__ = ["init_mlp", "mean_field_gain", "sigma_w_for", "FIRST_LAYER"]
 
 
 @functools.lru_cache(maxsize=8)  # hermegauss solves an eigenproblem: once per n, not per call
@@ -167,41 +116,3 @@ def init_mlp(model: MLP, generator: torch.Generator, s: float | None = None,
                                 / math.sqrt(arch["width"]))
         model.head.bias.zero_()
     return sigma_w
-
-
-def save_model(path: str | Path, model: MLP, provenance: dict | None = None, **extra) -> None:
-    """Write ``{state_dict, architecture, provenance, extra}`` atomically."""
-    from .io import atomic_path
-
-    payload = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-               "architecture": dict(model.arch), "provenance": provenance or {}, "extra": extra}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-
-
-def load_model(path: str | Path, expected: dict | None = None, map_location="cpu") -> nn.Module:
-    """Rebuild a net from a checkpoint (an MLP, or a :mod:`deepftle.archs` net by its ``kind``);
-    ``expected`` (architecture keys) must match exactly."""
-    from .archs import build_net
-
-    payload = torch.load(path, map_location=map_location, weights_only=True)
-    arch = payload.get("architecture")
-    if not isinstance(arch, dict):
-        raise ValueError(f"{path}: not a deepftle checkpoint (no architecture metadata)")
-    if expected is not None:
-        wrong = {k: (expected[k], arch.get(k)) for k in expected if arch.get(k) != expected[k]}
-        if wrong:
-            detail = ", ".join(f"{k}: expected {e!r}, checkpoint has {a!r}"
-                               for k, (e, a) in wrong.items())
-            raise ValueError(f"{path}: checkpoint made for another architecture ({detail})")
-    model = build_net(arch)
-    state = payload["state_dict"]
-    own = model.state_dict()
-    mismatch = [f"{k}: expected {tuple(own[k].shape)}, checkpoint has {tuple(state[k].shape)}"
-                for k in own if k in state and own[k].shape != state[k].shape]
-    missing = [k for k in own if k not in state] + [k for k in state if k not in own]
-    if mismatch or missing:
-        raise ValueError(f"{path}: state does not fit its architecture "
-                         f"({'; '.join(mismatch + [f'missing/unexpected {k}' for k in missing])})")
-    model.load_state_dict(state)
-    return model
