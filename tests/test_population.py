@@ -20,7 +20,7 @@ import torch
 from deepftle.circle.nets import toy_layout, train_toy_nets, toy_net, train_toy
 from deepftle.nets.init import init_mlp
 from deepftle.nets.mlp import MLP
-from deepftle.nets.population import group_pays, plan_groups, train_population
+from deepftle.nets.population import train_population
 from deepftle.nets.train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
                                  energy_loss, sign_error, train)
 
@@ -283,26 +283,6 @@ def test_mnist_nets_reproduce_train_mnist_net():
             assert float((a - b).abs().max()) < TOL[torch.float32]
     with pytest.raises(ValueError, match="one layout and epoch count"):
         train_mnist_nets(data, p, "cpu", [dict(seed=3), dict(seed=4, epochs=1)], progress=False)
-
-
-def test_group_pays_and_plan_groups():
-    assert group_pays(10, 64) and group_pays(64, 64) and not group_pays(250, 64)
-    assert group_pays(100) and not group_pays(150)  # the default threshold, from the bench
-    with pytest.raises(ValueError, match="max_width"):
-        group_pays(10, -1)
-    with pytest.raises(ValueError, match="width"):
-        group_pays(10.5, 64)
-    nets = ([dict(N=10, L=2, seed=s) for s in range(5)] + [dict(N=250, L=2, seed=s)
-                                                          for s in range(2)]
-            + [dict(N=10, L=8, seed=0)])
-    groups = plan_groups(nets, layout=lambda n: (n["N"], n["L"]), width=lambda n: n["N"],
-                         max_width=64, max_size=3)
-    assert [[(n["N"], n["L"], n["seed"]) for n in g] for g in groups] == [
-        [(10, 2, 0), (10, 2, 1), (10, 2, 2)], [(10, 2, 3), (10, 2, 4)], [(250, 2, 0)],
-        [(250, 2, 1)], [(10, 8, 0)]]
-    assert sorted(map(id, sum(groups, []))) == sorted(map(id, nets))  # each net exactly once
-    with pytest.raises(ValueError, match="max_size"):
-        plan_groups(nets, layout=lambda n: n["N"], width=lambda n: n["N"], max_size=0)
 
 
 def test_snapshots_are_contiguous_copies():

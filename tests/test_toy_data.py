@@ -37,6 +37,29 @@ def test_net_seeds_have_one_owner():
     from pathlib import Path
 
     rules = Path(__file__).resolve().parents[1] / "workflow/rules"
-    assert "def job_seed" not in "".join(p.read_text() for p in rules.glob("*.smk"))
+    text = "".join(p.read_text() for p in rules.glob("*.smk"))
+    assert "def job_seed" not in text and "sha256" not in text and "hashlib" not in text
+    assert "SEEDS.job_seed" in text  # the rules call the one owner, loaded by path
     assert job_seed(2024, "5", "8", "0", "0") == job_seed(2024, 5, 8, "0", 0)
     assert job_seed(2024, 5, 8, "0", 0) != job_seed(2024, 5, 8, "0", 1)
+
+
+def test_grouping_predicate_has_one_owner():
+    """Nets of width <= population.max_width share a job; the rules ask deepftle.pipeline.seeds
+    and keep no comparison of their own."""
+    from pathlib import Path
+
+    import pytest
+
+    from deepftle.pipeline.seeds import trains_as_population
+
+    assert trains_as_population(10, 64) and trains_as_population(64, 64)
+    assert not trains_as_population(250, 64)
+    with pytest.raises(ValueError, match="max_width"):
+        trains_as_population(10, -1)
+    with pytest.raises(ValueError, match="width"):
+        trains_as_population(10.5, 64)
+    rules = Path(__file__).resolve().parents[1] / "workflow/rules"
+    text = "".join(p.read_text() for p in rules.glob("*.smk"))
+    assert '<= config["population"]["max_width"]' not in text
+    assert text.count("SEEDS.trains_as_population") == 2

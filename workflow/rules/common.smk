@@ -1,5 +1,13 @@
 # Shared helpers for every stage: paths, log/benchmark locations, the target list.
+import importlib.util
 import os
+
+# deepftle.pipeline.seeds loaded by path: job seeds and the grouping predicate have one owner,
+# and the package (which imports torch) stays out of the workflow's parse
+_spec = importlib.util.spec_from_file_location(
+    "deepftle_seeds", os.path.join(workflow.basedir, "src", "deepftle", "pipeline", "seeds.py"))
+SEEDS = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(SEEDS)
 
 ALL_TARGETS = []  # each stage file appends the final outputs it contributes to `all`
 RESULTS = "results"

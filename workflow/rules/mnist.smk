@@ -81,7 +81,7 @@ rule train_mnist_member:
 
 # Members 1 .. M-1 as one population job (deepftle.nets.population) when the layout is narrow
 # (population.max_width): the same files as train_mnist_member writes, up to rounding.
-if MNIST_CFG["train"]["width"] <= config["population"]["max_width"] and MEMBERS:
+if SEEDS.trains_as_population(MNIST_CFG["train"]["width"], config["population"]["max_width"]) and MEMBERS:
 
     rule train_mnist_ensemble:
         input:
@@ -298,7 +298,7 @@ rule mnist_summary:
         claims=FIG4_CLAIMS,
     params:
         box_fraction=MNIST_CFG["fig4"]["box_fraction"],
-        paper_accuracy=0.9888,  # the published train accuracy of the N = 20, L = 16 net
+        paper_accuracy=MNIST_CFG["paper_accuracy"],
     log:
         log_file("mnist_summary"),
     benchmark:

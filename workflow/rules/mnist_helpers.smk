@@ -1,6 +1,5 @@
 # Helpers of workflow/rules/mnist.smk (file names, the nets of the ensemble and width sweep),
 # kept apart so that no snakefile mixes functions and rules (snakemake --lint).
-import hashlib
 
 MNIST_DIR = "resources/mnist"
 MNIST_FILES = expand(
@@ -31,10 +30,8 @@ def mnist_figures(stem, suffixes):
 
 
 def _mnist_seed(kind, index):
-    """deepftle.mnist.nets.net_seed (deepftle.pipeline.seeds.job_seed), without importing torch
-    here."""
-    text = "|".join(str(p) for p in (MNIST_CFG["train"]["seed"], kind, index))
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+    """deepftle.mnist.nets.net_seed: job_seed of mnist.train.seed, the net's kind and index."""
+    return SEEDS.job_seed(MNIST_CFG["train"]["seed"], kind, index)
 
 
 def mnist_member_net(member):

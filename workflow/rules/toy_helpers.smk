@@ -75,7 +75,8 @@ def grouped_widths(exp):
     """Regex of the widths of `exp` trained as populations (never matches when none are)."""
     f = TOY[exp]
     widths = f.get("widths", [f.get("width")])
-    narrow = sorted({N for N in widths if N <= config["population"]["max_width"]})
+    narrow = sorted({N for N in widths
+                     if SEEDS.trains_as_population(N, config["population"]["max_width"])})
     return "|".join(str(N) for N in narrow) or "(?!)"
 
 

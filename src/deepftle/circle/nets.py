@@ -159,7 +159,7 @@ def train_toy(net: ToyNet, data: dict, device="cpu", progress: bool = True):
 
 def toy_layout(net) -> str:
     """What the members of one toy population share: every field of a :class:`ToyNet` but
-    ``seed``, ``s`` and ``sigma_theta``. A key for :func:`deepftle.nets.population.plan_groups`."""
+    ``seed``, ``s`` and ``sigma_theta``."""
     shared = {k: v for k, v in dataclasses.asdict(net).items()
               if k not in ("seed", "s", "sigma_theta")}
     return json.dumps(shared, sort_keys=True, default=str)

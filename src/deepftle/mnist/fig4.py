@@ -91,7 +91,7 @@ def fig4_summary(history: pd.DataFrame, ftle: dict, coords: dict, box_fraction: 
 
 
 def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
-                widths: pd.DataFrame, paper_accuracy: float = 0.9888) -> list:
+                widths: pd.DataFrame, paper_accuracy: float) -> list:
     """The claims of the paper that Figure 4 shows, each computed as a number."""
     test, train = ftle["split"] == "test", _train(ftle)
     lam_te = ftle["lam1"][test]

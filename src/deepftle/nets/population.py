@@ -22,15 +22,15 @@ floating-point rounding (batched vs single matrix products; ``tests/test_populat
 measures the drift after 3 epochs: <= 2.2e-15 in float64, <= 1.7e-6 in float32).
 
 Grouping pays for narrow nets only: a wide net is bound by arithmetic, and a population of them
-runs on one core what separate jobs would spread over all. :func:`group_pays` applies the
-config threshold (``max_width``); :func:`plan_groups` splits a list of nets into groups.
+runs on one core what separate jobs would spread over all
+(:func:`deepftle.pipeline.seeds.trains_as_population` decides which nets share a job).
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import torch
@@ -41,12 +41,7 @@ from .mlp import MLP
 from .train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
                     energy_loss, sign_error)
 
-__all__ = ["train_population", "group_pays", "plan_groups", "DEFAULT_MAX_WIDTH"]
-
-# Widest layout grouped by default (config ``population.max_width``): bench/train.py's width
-# sweep of the circle net (depth 12, SGD, S = 8, one thread) measured 5.6x the throughput of
-# solo runs at N = 25, 2.7x at 50, 1.9x at 100, 1.2x at 150 and 250: a wide net is arithmetic.
-DEFAULT_MAX_WIDTH = 100
+__all__ = ["train_population"]
 
 EVAL_BATCH = 8192  # rows per evaluation chunk, as deepftle.nets.train.evaluate
 
@@ -106,43 +101,6 @@ def _tanh_(h: torch.Tensor) -> torch.Tensor:
     cheap passes about 2.5x faster than ``tanh`` on the CPU (measured at 64 x 250). Accurate
     to an absolute ~eps, the rounding of the matrix product that made ``h``."""
     return h.mul_(2).sigmoid_().mul_(2).sub_(1)
-
-
-# ----------------------------------------------------------------------------- grouping
-
-def group_pays(width: int, max_width: int = DEFAULT_MAX_WIDTH) -> bool:
-    """Whether nets of hidden width ``width`` should train as one population job (``width <=
-    max_width``) rather than one job per net."""
-    for name, value in (("width", width), ("max_width", max_width)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return width <= max_width
-
-
-def plan_groups(items: Iterable, layout: Callable[[object], Hashable],
-                width: Callable[[object], int], max_width: int = DEFAULT_MAX_WIDTH,
-                max_size: int = 16) -> list[list]:
-    """Split ``items`` (net specifications of any kind) into training jobs.
-
-    Items with equal ``layout(item)`` (everything but seed and initial variance: width, depth,
-    training settings) and ``group_pays(width(item), max_width)`` form groups of at most
-    ``max_size``, in order of first appearance; every other item is a group of its own.
-    """
-    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
-        raise ValueError(f"max_size must be a positive integer, got {max_size!r}")
-    groups: list[list] = []
-    open_group: dict[Hashable, list] = {}
-    for item in items:
-        if not group_pays(width(item), max_width):
-            groups.append([item])
-            continue
-        key = layout(item)
-        group = open_group.get(key)
-        if group is None or len(group) >= max_size:
-            group = open_group[key] = []
-            groups.append(group)
-        group.append(item)
-    return groups
 
 
 # ----------------------------------------------------------------------------- the population

@@ -8,24 +8,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
 from ..pipeline.files import atomic_path  # noqa: E402
 
 #: diverging, colour-blind-safe map for λ (blue < 0 < red)
 LAMBDA_CMAP = "RdBu_r"
-
-
-def lambda_norm(values, percentile: float = 100.0) -> TwoSlopeNorm:
-    """A norm centred at 0 spanning the finite values symmetrically (masked/-inf ignored), up to
-    the given percentile of |values| (below 100: a few extreme points do not wash out the
-    colours; extend the colourbar then)."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    bound = float(np.percentile(np.abs(v), percentile)) if v.size else 1.0
-    bound = bound if bound > 0 else 1.0
-    return TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)
 
 
 def setup() -> None:
