@@ -39,7 +39,7 @@ report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) all
 	$(BIN)/snakemake --report results/report.html all
 
-# FTLE engine against per-point autograd, vmap(jacrev) and a same-flop GEMM (issue 7):
+# FTLE engine against per-point autograd, vmap(jacrev) and a same-flop GEMM:
 # writes results/bench/ftle.tsv and prints the ratio table. bench-pipeline summarises the
 # Snakemake benchmark files of a `make figures` run into results/bench/pipeline.tsv.
 bench: $(STAMP)

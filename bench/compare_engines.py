@@ -2,8 +2,8 @@
 
 Both engines run on the same trunk and inputs (the cases of ``bench/ftle.py``), alternating, so
 that a machine whose speed drifts affects both alike; each time is the best of ``--reps``.
-The other version's engine (``src/deepftle/ftle.py``, or the package ``src/deepftle/ftle/`` from
-issue 14 on) is read with ``git show`` and imported inside the installed package (so its
+The other version's engine (``src/deepftle/ftle.py``, or the package ``src/deepftle/ftle/`` in
+later versions) is read with ``git show`` and imported inside the installed package (so its
 relative imports resolve).
 
     python bench/compare_engines.py --ref 401f16e --cases grid_N50_L8 mnist_N20_L16
@@ -51,7 +51,7 @@ def _source(ref: str, path: str) -> str:
 
 def engine_at(ref: str):
     """The ``ftle`` function of the engine at git revision ``ref``: the single module
-    src/deepftle/ftle.py (before issue 14) or the package src/deepftle/ftle/, imported under
+    src/deepftle/ftle.py (older versions) or the package src/deepftle/ftle/, imported under
     another name inside the installed package (so that its relative imports resolve)."""
     name = f"deepftle._ftle_at_{abs(hash(ref))}"
     files = [f for f in _git("ls-tree", "-r", "--name-only", ref, "src/deepftle/ftle/").split()

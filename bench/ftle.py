@@ -1,4 +1,4 @@
-"""Benchmark the FTLE engine against what users would otherwise write (issue 7).
+"""Benchmark the FTLE engine against what users would otherwise write.
 
 Methods, each case and method in a fresh subprocess so that peak RSS is per method:
 
@@ -55,7 +55,7 @@ def cases(quick: bool) -> dict[str, dict]:
     g = 9 if quick else 201
     mnist_p = 64 if quick else 70000
     mnist_d = 784
-    # deepftle_generic: the same trunk through the generic path (issue 14: within 3x of fused)
+    # deepftle_generic: the same trunk through the generic path (target: within 3x of fused)
     base = ["deepftle", "deepftle_generic", "gemm", "vmap_jacrev", "peer_loop"]
     grid = base + ["vmap_jacrev_256MB", "vmap_jacfwd"]
     out = {
@@ -71,7 +71,7 @@ def cases(quick: bool) -> dict[str, dict]:
                               methods=base + ["vmap_jacrev_256MB"],
                               peer_points=4 if quick else 100),
     }
-    # the generic path (issue 14) on a CNN: 10000 images 1x28x28 -> 128 tanh features, k = 1;
+    # the generic path on a CNN: 10000 images 1x28x28 -> 128 tanh features, k = 1;
     # vmap(jacrev) takes ~20 ms per image on 2 cores: timed on 300 images (about 6 s; 100 gave
     # a baseline that moved by 20 % between runs), extrapolated
     out["cnn_28x28_to_128"] = dict(cnn=True, d_in=784, width=128, depth=3,
@@ -344,7 +344,7 @@ def report(rows, wall):
             print(f"{case:16s} {r['method']:28s} {r['points']!s:>7s} {s:10.4f} {ratio:11.2f} "
                   f"{gf:8.1f} {r['peak_rss_mb']!s:>8s} "
                   f"{(f'{diff:.2e}' if isinstance(diff, float) else '-'):>10s}  {r['note']}")
-    print("\nTargets (issue 7):")
+    print("\nTargets:")
     g = by_case.get("grid_N50_L8", {})
     if "deepftle" in g:
         b = g["deepftle"]["seconds"]

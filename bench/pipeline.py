@@ -1,4 +1,4 @@
-"""Summarise the Snakemake ``benchmark:`` files of a pipeline run (issue 7, whole pipeline).
+"""Summarise the Snakemake ``benchmark:`` files of a pipeline run (the whole pipeline).
 
 Reads ``results/benchmarks/<rule>/<wildcards>.tsv`` (Snakemake's columns ``s``, ``max_rss``,
 ``cpu_time``, ...), writes ``results/bench/pipeline.tsv`` with columns rule, wildcards, seconds,

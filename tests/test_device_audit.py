@@ -1,5 +1,4 @@
-"""Every tensor the library and the pipeline scripts create lands on the job's device
-(issue 14, item 7: "search the whole library for tensors created without the job's device").
+"""Every tensor the library and the pipeline scripts create lands on the job's device.
 
 A torch factory call (``torch.zeros``, ``randn``, ``arange``, ``tensor``, ``as_tensor``, ...)
 without ``device=`` passes only if its result is moved at once (``torch.randn(...).to(x.device)``,

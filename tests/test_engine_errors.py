@@ -1,4 +1,4 @@
-"""Issue 14, item 6: models whose output does not depend differentiably on the input get a
+"""Models whose output does not depend differentiably on the input get a
 ValueError naming the problem (not -inf everywhere, not a raw RuntimeError, and not the wrong
 number that forward mode gives under ``torch.no_grad``)."""
 

@@ -1,4 +1,4 @@
-"""The engine's fast paths against their slow exact counterparts (issue 7)."""
+"""The engine's fast paths against their slow exact counterparts."""
 
 import math
 

@@ -192,7 +192,7 @@ def test_third_party_patterns_match_float64_jacobian(name):
         _check(lam32, v32, lam_ref, v_ref, L, 1e-4, 1e-3, (name, method, "float32"))
 
 
-def test_elu_inplace_issue_reproducer_lanczos_products():
+def test_elu_inplace_reproducer_lanczos_products():
     """The 100-wide in-place ELU MLP (Lanczos on both sides): the reference value, float32."""
     torch.manual_seed(0)
     m = ELUNet(100).eval()
@@ -221,7 +221,7 @@ def test_layers_capture_outputs_later_modified_in_place():
         _check(lam[0], v[0], lam_ref, v_ref, L, 1e-10, 1e-8, name)
 
 
-def test_issue_layers_reproducer_is_the_weight():
+def test_layers_reproducer_is_the_weight():
     """Linear -> ReLU(inplace) -> Linear, layers='lin': J = W at every point."""
     class M(nn.Module):
         def __init__(s):

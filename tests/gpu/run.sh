@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prove the GPU path on a machine with a CUDA device (`make test-gpu`, issue 14 item 7):
+# Prove the GPU path on a machine with a CUDA device (`make test-gpu`):
 #
 # 1. the engine tests (tests/gpu/test_engine_device.py) on CUDA against the float64 CPU
 #    reference: |d lambda| <= 1e-4 in float32 for the fused path and the generic path (CNN,

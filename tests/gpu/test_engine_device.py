@@ -1,4 +1,4 @@
-"""The engine on the test device against the float64 CPU reference (issue 14, item 7).
+"""The engine on the test device against the float64 CPU reference.
 
 The device is ``$DEEPFTLE_TEST_DEVICE`` (``tests/gpu/run.sh`` sets ``cuda``), else CUDA when
 present, else the CPU: under ``make test`` on a machine without a GPU these run on the CPU, so
