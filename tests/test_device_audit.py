@@ -34,9 +34,9 @@ HOST = {
     ("ftle/krylov.py", "block_lanczos"): "the random start block is drawn on the CPU (the same "
                                           "numbers on every device), the warm-start columns "
                                           "added there, then moved (v.to(device))",
-    ("toy_snapshots.py", "<module>"): "test inputs loaded on the CPU; snapshot_lam1 moves them",
-    ("toy_train.py", "<module>"): "the data set loaded on the CPU; train_toy_nets moves it",
-    ("toy_train_group.py", "<module>"): "the data set loaded on the CPU; train_toy_nets moves it",
+    ("circle/stages.py", "ftle_snapshots"): "test inputs loaded on the CPU; snapshot_lam1 "
+                                            "moves them",
+    ("circle/stages.py", "train_toy"): "the data set loaded on the CPU; train_toy_nets moves it",
 }
 
 

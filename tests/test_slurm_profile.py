@@ -1,47 +1,73 @@
-"""The SLURM profile sends every rule that may use a GPU to the GPU partition: a rule that
-declares ``resources: gpu=GPU`` but is missing from the profile's ``set-resources`` would ask
-for a GPU on the CPU partition."""
+"""The SLURM profile sends every GPU rule, and only those, to the GPU partition with one GPU.
+
+GPU rules are the ones whose resources come from ``gpu_resources()`` (workflow/rules/common.smk);
+the profile names the partition once (``slurm_gpu_partition``). Checked on the jobs of a dry run
+of the tiny Figures 1-4, S1, S2 configuration with the profile's config entries."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+PROFILE = ROOT / "workflow/profiles/slurm/config.yaml"
+# rules that train a net or compute FTLEs: each must be a GPU rule
+MUST_BE_GPU = {"train_toy", "train_toy_group_fig3a", "train_toy_group_fig3b",
+               "train_toy_group_figS1", "ftle_field", "ftle_snapshots", "crossover",
+               "train_mnist", "train_mnist_member", "train_mnist_ensemble", "train_mnist_width",
+               "ftle_mnist", "width_sweep", "bottleneck_mnist", "adversarial_path",
+               "train_mnist_figS2", "ftle_mnist_figS2"}
 
 
-def gpu_rules() -> set[str]:
-    """Names of the rules whose resources hold ``gpu=GPU`` (loops over ``_exp`` expanded)."""
-    names = set()
-    for smk in (ROOT / "workflow" / "rules").glob("*.smk"):
-        text = smk.read_text()
-        loop = re.search(r"for _exp in \(([^)]*)\)", text)
-        exps = re.findall(r'"([^"]+)"', loop.group(1)) if loop else []
-        # a rule block runs from its header to the next header or top-level statement
-        for block in re.split(r"\n(?=\s*rule\b)", text):
-            if not re.search(r"^\s+gpu=GPU,", block, re.M):
-                continue
-            head = re.match(r"\s*rule\s+(\w+)\s*:", block)
-            if head:
-                names.add(head.group(1))
-                continue
-            templ = re.search(r'name:\s*\n\s*f"([^"]+)"', block)
-            assert templ, f"{smk.name}: a GPU rule without a readable name:\n{block[:200]}"
-            names.update(templ.group(1).replace("{_exp}", e) for e in exps)
-    return names
+def _profile_config() -> list[str]:
+    entries = yaml.safe_load(PROFILE.read_text())["config"]
+    assert any(e.startswith("slurm_gpu_partition=") for e in entries), entries
+    return entries
 
 
-def test_every_gpu_rule_is_on_the_gpu_partition():
-    profile = yaml.safe_load((ROOT / "workflow/profiles/slurm/config.yaml").read_text())
-    res = profile["set-resources"]
-    rules = gpu_rules()
-    assert {"train_toy", "ftle_mnist", "train_toy_group_fig3b", "train_mnist_figS2"} <= rules
-    missing = sorted(r for r in rules if r not in res)
-    assert not missing, f"GPU rules missing from set-resources of the SLURM profile: {missing}"
-    wrong = sorted(r for r in rules if res[r].get("slurm_partition") != "gpu"
-                   or res[r].get("gpu") != 1)
-    assert not wrong, f"GPU rules not on the gpu partition with gpu: 1: {wrong}"
-    stale = sorted(set(res) - rules)
-    assert not stale, f"set-resources names rules that declare no GPU: {stale}"
+def _dry_run_resources(tmp_path, extra: list[str]) -> dict[str, set[str]]:
+    """rule -> the set of resource strings its jobs declare, from `snakemake -n`."""
+    proc = subprocess.run(
+        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "-n",
+         "--forceall", "--configfile", str(ROOT / "tests/config/test.yaml"),
+         "--config", *extra],
+        capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out, rule = {}, None
+    for line in proc.stdout.splitlines():
+        head = re.match(r"^(?:local)?rule (\w+):", line)
+        if head:
+            rule = head.group(1)
+            out.setdefault(rule, set())
+        elif rule and line.strip().startswith("resources:"):
+            out[rule] |= {r.strip() for r in line.split(":", 1)[1].split(",")}
+    return out
+
+
+@pytest.mark.timeout(300)
+def test_gpu_rules_and_only_they_go_to_the_gpu_partition(tmp_path):
+    entries = _profile_config()
+    partition = next(e for e in entries if e.startswith("slurm_gpu_partition=")).split("=")[1]
+    res = _dry_run_resources(tmp_path, entries)
+    on_gpu = {r for r, rs in res.items() if f"slurm_partition={partition}" in rs}
+    with_gpu = {r for r, rs in res.items() if "gpu=1" in rs}
+    assert on_gpu == with_gpu, (on_gpu ^ with_gpu)
+    assert {"train_toy", "train_toy_group_fig3b", "ftle_mnist", "train_mnist_figS2"} <= on_gpu
+    missing = sorted((MUST_BE_GPU & set(res)) - on_gpu)
+    assert not missing, f"rules that train or compute FTLEs but are not GPU rules: {missing}"
+    stray = sorted(on_gpu - MUST_BE_GPU)
+    assert not stray, f"GPU rules that neither train nor compute FTLEs: {stray}"
+
+
+@pytest.mark.timeout(300)
+def test_without_the_profile_no_rule_names_a_partition(tmp_path):
+    res = _dry_run_resources(tmp_path, ["device=cpu"])
+    named = sorted(r for r, rs in res.items() if any(s.startswith("slurm_partition") for s in rs))
+    assert not named, named
+    assert not any("gpu=1" in rs for rs in res.values())

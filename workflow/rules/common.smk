@@ -1,4 +1,6 @@
-# Shared helpers for every stage: paths, log/benchmark locations, the target list.
+# What every stage file shares: result paths, log and benchmark locations, the software
+# environment, GPU resources, the figure targets. Functions and constants only; rules live in
+# the stage files (circle.smk, mnist.smk, figS2.smk) and in targets.smk.
 import importlib.util
 import os
 
@@ -9,9 +11,19 @@ _spec = importlib.util.spec_from_file_location(
 SEEDS = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(SEEDS)
 
-ALL_TARGETS = []  # each stage file appends the final outputs it contributes to `all`
 RESULTS = "results"
-CLAIM_FILES = []  # each figure stage appends its results/claims/<figure>.tsv (claims.smk gathers)
+FIG_DIR = os.path.join(RESULTS, "figures")
+CLAIMS_ALL = os.path.join(RESULTS, "claims.tsv")
+# The target rules, in the order their claims appear in results/claims.tsv; Fig. 1 (the data
+# and the network layout) states no claim.
+FIGURES = ("fig1", "fig2", "fig3", "figS1", "fig4", "figS2")
+CLAIMED_FIGURES = tuple(f for f in FIGURES if f != "fig1")
+
+# Software of every rule: environment.yml (the env `conda env create -f environment.yml` makes).
+# Used only with `--use-conda`; otherwise jobs run in the current env. A file, not the env name
+# `deepftle`: for a named env Snakemake runs `conda env export` to record every job's software,
+# which fails on machines without conda even when --use-conda is not given.
+CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
 
 
 def claims_file(figure):
@@ -29,20 +41,45 @@ def bench_file(rule_name, pattern=""):
     return os.path.join(RESULTS, "benchmarks", rule_name, (pattern or "main") + ".tsv")
 
 
-def _gpu_jobs():
-    """1 when training/FTLE jobs will use a GPU (device cuda, or auto on a machine with one)."""
+def _uses_cuda():
+    """Whether training and FTLE jobs will run on a GPU: device cuda, or auto on a machine
+    with one (config `device`; where Snakemake itself runs decides `auto`)."""
     import shutil
 
     if config["device"] == "cuda":
-        return 1
-    return int(config["device"] == "auto" and shutil.which("nvidia-smi") is not None)
+        return True
+    return config["device"] == "auto" and shutil.which("nvidia-smi") is not None
 
 
-# rules that train or compute FTLEs declare `resources: gpu=GPU`
-GPU = _gpu_jobs()
+def gpu_resources(**overrides):
+    """The resources of a GPU rule (one that trains or computes FTLEs), with the rule's own
+    `overrides` (runtime, mem_mb). `gpu` is 1 where jobs use CUDA, so `--resources gpu=K` bounds
+    how many run at once (each locks its own device). Where the config names
+    `slurm_gpu_partition` (the SLURM profile sets it), every GPU rule, and no other, goes to
+    that partition with one GPU."""
+    res = dict(gpu=int(_uses_cuda()), **overrides)
+    if config.get("slurm_gpu_partition"):
+        res.update(gpu=1, slurm_partition=config["slurm_gpu_partition"])
+    return res
 
-# Software of every rule: environment.yml (the env `conda env create -f environment.yml` makes).
-# Used only with `--use-conda`; otherwise jobs run in the current env. A file, not the env name
-# `deepftle`: for a named env Snakemake runs `conda env export` to record every job's software,
-# which fails on machines without conda even when --use-conda is not given.
-CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
+
+def figure_targets(figure):
+    """The files that the target `figure` makes, i.e. the figure (PDF and PNG), the tables
+    behind it and its claims. Called once every stage file is included (it reads their
+    rules)."""
+    files = {
+        "fig1": lambda: list(rules.plot_fig1.output),
+        "fig2": lambda: list(rules.plot_fig2.output) + [rules.ridge_metrics.output.ridges],
+        "fig3": lambda: list(rules.plot_fig3.output) + list(rules.crossover.output),
+        "figS1": lambda: list(rules.plot_figS1.output) + [rules.lam1_training.output.table],
+        "fig4": lambda: (list(rules.plot_fig4.output) + list(rules.plot_fig4_adversarial.output)
+                         + list(rules.plot_fig4_tsne.output)
+                         + [rules.mnist_summary.output.summary]),
+        "figS2": lambda: list(rules.plot_figS2.output) + [rules.claims_figS2.output.summary],
+    }[figure]()
+    return files + ([claims_file(figure)] if figure in CLAIMED_FIGURES else [])
+
+
+def final_targets():
+    """What `all` makes: every figure's files and the gathered claims table."""
+    return [f for figure in FIGURES for f in figure_targets(figure)] + [CLAIMS_ALL]

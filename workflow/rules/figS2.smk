@@ -1,12 +1,8 @@
 # Fig. S2: the MNIST analysis of Fig. 4(b) (test error and H vs lambda_1) for another
 # architecture (mnist.figS2.arch: cnn or resmlp). data -> the nets of its ensemble (one job
 # each) -> lambda_1 of net 0, H of the ensemble -> claims, figS2. Helpers and file names in
-# mnist_helpers.smk; logic in deepftle.nets.archs, deepftle.mnist.stages, deepftle.mnist.figS2.
-
-
-rule figS2:
-    input:
-        FIGS2_OUTPUTS,
+# mnist_helpers.smk; every rule calls
+# the function of deepftle.mnist.stages named like it (plots: deepftle.plots).
 
 
 rule train_mnist_figS2:
@@ -25,15 +21,12 @@ rule train_mnist_figS2:
         log_file("train_mnist_figS2", "net{net}"),
     benchmark:
         bench_file("train_mnist_figS2", "net{net}")
-    threads: 1
     resources:
-        gpu=GPU,
-        mem_mb=4000,
-        runtime=60,
+        **gpu_resources(),
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_figS2_train.py"
+        "../scripts/train_mnist_figS2.py"
 
 
 rule ftle_mnist_figS2:
@@ -52,38 +45,31 @@ rule ftle_mnist_figS2:
         log_file("ftle_mnist_figS2"),
     benchmark:
         bench_file("ftle_mnist_figS2")
-    threads: 1
     resources:
-        gpu=GPU,
-        mem_mb=4000,
-        runtime=30,
+        **gpu_resources(),
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_figS2_ftle.py"
+        "../scripts/ftle_mnist_figS2.py"
 
 
 rule claims_figS2:
     input:
         ftle=rules.ftle_mnist_figS2.output[0],
     output:
-        summary=report(FIGS2_SUMMARY, caption="../report/tables.rst",
+        summary=report(figS2_path("summary.tsv"), caption="../report/tables.rst",
                        category="Summary tables", labels={"table": "MNIST summary (Figure S2)"}),
-        claims=FIGS2_CLAIMS,
+        claims=claims_file("figS2"),
     params:
         min_accuracy=FIGS2_CFG["min_accuracy"],
     log:
         log_file("claims_figS2"),
     benchmark:
         bench_file("claims_figS2")
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_figS2_claims.py"
+        "../scripts/claims_figS2.py"
 
 
 rule plot_figS2:
@@ -99,11 +85,7 @@ rule plot_figS2:
         log_file("plot_figS2"),
     benchmark:
         bench_file("plot_figS2")
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         CONDA_ENV
     script:
-        "../scripts/figS2_plot.py"
+        "../scripts/plot_figS2.py"

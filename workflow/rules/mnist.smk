@@ -1,13 +1,12 @@
-# Figure 4: MNIST. data -> main net, ensemble members, width-sweep nets -> ftle (H from the
-# ensemble) -> bottleneck map -> adversarial path -> claims, fig4; openTSNE map -> fig4_tsne.
-# Stage bodies live in workflow/scripts/mnist_*.py / fig4_*.py; the logic in src/deepftle/.
+# Figure 4: MNIST (config section `mnist`). Every arrow a file; every rule calls the function of
+# deepftle.mnist.stages named like it or its output (plots: deepftle.plots):
+#   mnist_data -> train_mnist, train_mnist_member (or train_mnist_ensemble), train_mnist_width
+#   -> ftle_mnist (lambda_1 of every image; H of the ensemble), width_sweep
+#   -> bottleneck_mnist (the map of Fig. 4a) -> adversarial_path -> mnist_summary (+ claims fig4)
+#   -> plot_fig4, plot_fig4_adversarial;  embed_mnist (openTSNE) -> adversarial_tsne
+#   -> plot_fig4_tsne
 
 include: "mnist_helpers.smk"
-
-
-rule fig4:
-    input:
-        FIG4_OUTPUTS,
 
 
 rule mnist_data:
@@ -19,10 +18,6 @@ rule mnist_data:
         log_file("mnist_data"),
     benchmark:
         bench_file("mnist_data")
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=30,
     conda:
         CONDA_ENV
     script:
@@ -42,41 +37,41 @@ rule train_mnist:
         log_file("train_mnist"),
     benchmark:
         bench_file("train_mnist")
-    threads: 1
     resources:
-        gpu=GPU,
-        mem_mb=4000,
-        runtime=60,
+        **gpu_resources(runtime=240, mem_mb=8000),
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_train.py"
+        "../scripts/train_mnist.py"
 
 
-rule train_mnist_member:
-    input:
-        data=MNIST_FILES,
-    output:
-        net=mnist_path("ensemble", "member{member}.pt"),
-        history=mnist_path("ensemble", "member{member}.history.tsv"),
-    wildcard_constraints:
-        member=r"[1-9]\d*",
-    params:
-        train=MNIST_CFG["train"],
-        net=lambda w: mnist_member_net(int(w.member)),
-    log:
-        log_file("train_mnist_member", "member{member}"),
-    benchmark:
-        bench_file("train_mnist_member", "member{member}")
-    threads: 1
-    resources:
-        gpu=GPU,
-        mem_mb=4000,
-        runtime=60,
-    conda:
-        CONDA_ENV
-    script:
-        "../scripts/mnist_train.py"
+# The ensemble members (member 0 is the main net) and the width-sweep nets, one job per net:
+# the same script as train_mnist, each net with its own seed and epochs (mnist_helpers.smk).
+for _kind in MNIST_NET_KINDS:
+
+    rule:
+        name:
+            f"train_mnist_{_kind}"
+        input:
+            data=MNIST_FILES,
+        output:
+            net=mnist_net_file(_kind, ".pt"),
+            history=mnist_net_file(_kind, ".history.tsv"),
+        wildcard_constraints:
+            **{_kind: MNIST_NET_KINDS[_kind]["index"]},
+        params:
+            train=MNIST_NET_KINDS[_kind]["train"],
+            net=lambda w, kind=_kind: mnist_net_params(kind, w),
+        log:
+            log_file(f"train_mnist_{_kind}", MNIST_NET_KINDS[_kind]["stem"]),
+        benchmark:
+            bench_file(f"train_mnist_{_kind}", MNIST_NET_KINDS[_kind]["stem"])
+        resources:
+            **gpu_resources(),
+        conda:
+            CONDA_ENV
+        script:
+            "../scripts/train_mnist.py"
 
 
 # Members 1 .. M-1 as one population job (deepftle.nets.population) when the layout is narrow
@@ -96,43 +91,14 @@ if SEEDS.trains_as_population(MNIST_CFG["train"]["width"], config["population"][
             log_file("train_mnist_ensemble"),
         benchmark:
             bench_file("train_mnist_ensemble")
-        threads: 1
         resources:
-            gpu=GPU,
-            mem_mb=4000,
-            runtime=120,
+            **gpu_resources(runtime=120),
         conda:
             CONDA_ENV
         script:
-            "../scripts/mnist_train_ensemble.py"
+            "../scripts/train_mnist_ensemble.py"
 
     ruleorder: train_mnist_ensemble > train_mnist_member
-
-
-rule train_mnist_width:
-    input:
-        data=MNIST_FILES,
-    output:
-        net=mnist_path("widths", "N{width}.pt"),
-        history=mnist_path("widths", "N{width}.history.tsv"),
-    wildcard_constraints:
-        width=r"\d+",
-    params:
-        train=SWEEP_TRAIN,
-        net=lambda w: mnist_width_net(int(w.width)),
-    log:
-        log_file("train_mnist_width", "N{width}"),
-    benchmark:
-        bench_file("train_mnist_width", "N{width}")
-    threads: 1
-    resources:
-        gpu=GPU,
-        mem_mb=4000,
-        runtime=60,
-    conda:
-        CONDA_ENV
-    script:
-        "../scripts/mnist_train.py"
 
 
 rule ftle_mnist:
@@ -149,15 +115,12 @@ rule ftle_mnist:
         log_file("ftle_mnist"),
     benchmark:
         bench_file("ftle_mnist")
-    threads: 1
     resources:
-        gpu=GPU,
-        mem_mb=4000,
-        runtime=30,
+        **gpu_resources(mem_mb=8000),
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_ftle.py"
+        "../scripts/ftle_mnist.py"
 
 
 rule width_sweep:
@@ -175,15 +138,12 @@ rule width_sweep:
         log_file("width_sweep"),
     benchmark:
         bench_file("width_sweep")
-    threads: 1
     resources:
-        gpu=GPU,
-        mem_mb=4000,
-        runtime=30,
+        **gpu_resources(),
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_width_sweep.py"
+        "../scripts/width_sweep.py"
 
 
 rule bottleneck_mnist:
@@ -200,15 +160,12 @@ rule bottleneck_mnist:
         log_file("bottleneck_mnist"),
     benchmark:
         bench_file("bottleneck_mnist")
-    threads: 1
     resources:
-        gpu=GPU,
-        mem_mb=4000,
-        runtime=30,
+        **gpu_resources(),
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_bottleneck.py"
+        "../scripts/bottleneck_mnist.py"
 
 
 rule embed_mnist:
@@ -228,11 +185,10 @@ rule embed_mnist:
     threads: MNIST_CFG["tsne"]["n_jobs"]
     resources:
         mem_mb=8000,
-        runtime=60,
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_embed.py"
+        "../scripts/embed_mnist.py"
 
 
 rule adversarial_path:
@@ -250,15 +206,12 @@ rule adversarial_path:
         log_file("adversarial_path"),
     benchmark:
         bench_file("adversarial_path")
-    threads: 1
     resources:
-        gpu=GPU,
-        mem_mb=4000,
-        runtime=60,
+        **gpu_resources(),
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_adversarial.py"
+        "../scripts/adversarial_path.py"
 
 
 rule adversarial_tsne:
@@ -278,11 +231,10 @@ rule adversarial_tsne:
     threads: MNIST_CFG["tsne"]["n_jobs"]
     resources:
         mem_mb=8000,
-        runtime=30,
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_adversarial_tsne.py"
+        "../scripts/adversarial_tsne.py"
 
 
 rule mnist_summary:
@@ -293,9 +245,9 @@ rule mnist_summary:
         path=rules.adversarial_path.output[0],
         widths=rules.width_sweep.output[0],
     output:
-        summary=report(MNIST_SUMMARY, caption="../report/tables.rst",
+        summary=report(mnist_path("summary.tsv"), caption="../report/tables.rst",
                        category="Summary tables", labels={"table": "MNIST summary (Figure 4)"}),
-        claims=FIG4_CLAIMS,
+        claims=claims_file("fig4"),
     params:
         box_fraction=MNIST_CFG["fig4"]["box_fraction"],
         paper_accuracy=MNIST_CFG["paper_accuracy"],
@@ -303,10 +255,6 @@ rule mnist_summary:
         log_file("mnist_summary"),
     benchmark:
         bench_file("mnist_summary")
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         CONDA_ENV
     script:
@@ -330,14 +278,10 @@ rule plot_fig4:
         log_file("plot_fig4"),
     benchmark:
         bench_file("plot_fig4")
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         CONDA_ENV
     script:
-        "../scripts/fig4_plot.py"
+        "../scripts/plot_fig4.py"
 
 
 rule plot_fig4_adversarial:
@@ -351,14 +295,10 @@ rule plot_fig4_adversarial:
         log_file("plot_fig4_adversarial"),
     benchmark:
         bench_file("plot_fig4_adversarial")
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         CONDA_ENV
     script:
-        "../scripts/fig4_adversarial_plot.py"
+        "../scripts/plot_fig4_adversarial.py"
 
 
 rule plot_fig4_tsne:
@@ -375,11 +315,7 @@ rule plot_fig4_tsne:
         log_file("plot_fig4_tsne"),
     benchmark:
         bench_file("plot_fig4_tsne")
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         CONDA_ENV
     script:
-        "../scripts/fig4_tsne_plot.py"
+        "../scripts/plot_fig4_tsne.py"

@@ -45,18 +45,34 @@ def mnist_width_net(width):
             "epochs": MNIST_CFG["width_sweep"]["epochs"]}
 
 
+# The MNIST nets trained one per job besides the main net, by kind (the wildcard's name): the
+# file stem under results/mnist/, the wildcard's pattern, the training protocol, and the net's
+# seed / width / epochs as a function of the wildcard.
+MNIST_NET_KINDS = {
+    "member": dict(folder="ensemble", stem="member{member}", index=r"[1-9]\d*",
+                   train=MNIST_CFG["train"], net=mnist_member_net),
+    "width": dict(folder="widths", stem="N{width}", index=r"\d+", train=SWEEP_TRAIN,
+                  net=mnist_width_net),
+}
+
+
+def mnist_net_file(kind, ext):
+    """The checkpoint (ext .pt) or history (.history.tsv) of a net of `kind`, wildcard open."""
+    k = MNIST_NET_KINDS[kind]
+    return mnist_path(k["folder"], k["stem"] + ext)
+
+
+def mnist_net_params(kind, wildcards):
+    """The `net` params of the job that trains the net of `kind` its wildcards name."""
+    return MNIST_NET_KINDS[kind]["net"](int(getattr(wildcards, kind)))
+
+
 FIG4 = mnist_figures("fig4", (("pdf", ".pdf"), ("png", ".png"), ("bins", "_bins.tsv"),
                               ("box", "_box.tsv"), ("path", "_path.tsv"),
                               ("width", "_width.tsv")))
 FIG4_ATTACK = mnist_figures("fig4_adversarial", (("pdf", ".pdf"), ("png", ".png"),
                                                  ("alignment", "_alignment.tsv")))
 FIG4_TSNE = mnist_figures("fig4_tsne", (("pdf", ".pdf"), ("png", ".png"), ("box", "_box.tsv")))
-FIG4_CLAIMS = claims_file("fig4")
-CLAIM_FILES.append(FIG4_CLAIMS)
-MNIST_SUMMARY = mnist_path("summary.tsv")
-FIG4_OUTPUTS = (list(FIG4.values()) + list(FIG4_ATTACK.values()) + list(FIG4_TSNE.values())
-                + [MNIST_SUMMARY, FIG4_CLAIMS])
-ALL_TARGETS.extend(FIG4_OUTPUTS)
 
 # Fig. S2: the Fig. 4(b) analysis for another architecture (workflow/rules/figS2.smk).
 FIGS2_CFG = MNIST_CFG["figS2"]
@@ -85,8 +101,3 @@ def figS2_net(index):
 
 
 FIGS2 = mnist_figures("figS2", (("pdf", ".pdf"), ("png", ".png"), ("bins", "_bins.tsv")))
-FIGS2_CLAIMS = claims_file("figS2")
-CLAIM_FILES.append(FIGS2_CLAIMS)
-FIGS2_SUMMARY = figS2_path("summary.tsv")
-FIGS2_OUTPUTS = list(FIGS2.values()) + [FIGS2_SUMMARY, FIGS2_CLAIMS]
-ALL_TARGETS.extend(FIGS2_OUTPUTS)

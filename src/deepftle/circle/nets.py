@@ -1,6 +1,6 @@
 r"""The circle problem's nets (Figures 1-3): the training recipe, from config to trained net.
 
-Each function is the body of one pipeline rule (``workflow/rules/toy.smk``):
+What the training rules (:mod:`deepftle.circle.stages`) are made of:
 
 - :func:`make_net`: tanh MLP, ``L`` hidden layers of ``N``, one tanh output; one
   :math:`\sigma_w` for every hidden layer with :math:`\log(G N \sigma_w^2) = s` (mean-field

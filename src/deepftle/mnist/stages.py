@@ -1,5 +1,6 @@
-"""One function per Figure 4 pipeline stage (the rule's script reads inputs, calls it, writes
-what it returns). Every tensor is created on the job's ``device``."""
+"""One function per MNIST pipeline stage (Figure 4 and Fig. S2), named like its rule or its
+rule's output: the rule's script reads the input files, calls it and writes what it returns.
+Every tensor is created on the job's ``device``."""
 
 from __future__ import annotations
 
@@ -12,12 +13,66 @@ from ..nets.archs import describe
 from .attack import AttackSettings, candidate_starts, first_successful_path, nearest_guides
 from .bottleneck import fit_bottleneck, load_bottleneck, local_fields
 from .data import pixels, standardise
-from .nets import MnistData, load_mnist_net, predict_all, softmax_probs
+from .fig4 import fig4_claims, fig4_summary
+from .figS2 import figS2_architecture, figS2_claims, figS2_summary
+from .nets import (MnistData, load_mnist_net, predict_all, softmax_probs, train_mnist_net,
+                   train_mnist_nets)
 from .statistics import cluster_centres, ensemble_entropy, entropy, nearest_cluster
 from .tsne import fit_tsne
 
-__all__ = ["ftle_arrays", "figS2_arrays", "width_point", "width_sweep_table", "bottleneck_arrays",
+__all__ = ["train_mnist", "train_mnist_ensemble", "mnist_summary", "claims_figS2",
+           "ftle_mnist_figS2",
+           "ftle_arrays", "figS2_arrays", "width_point", "width_sweep_table", "bottleneck_arrays",
            "adversarial_arrays", "path_alignment", "tsne_map", "tsne_path"]
+
+
+def train_mnist(data: MnistData, train: dict, device, *, net: dict,
+                figS2_arch: dict | None = None) -> dict:
+    """train_mnist, train_mnist_member, train_mnist_width and train_mnist_figS2: one net of the
+    ``mnist.train`` protocol. ``net``: its ``seed`` and optional ``width`` / ``epochs``
+    overrides; ``figS2_arch``: Fig. S2's architecture choice (``arch`` and its block), which
+    replaces the MLP (:func:`deepftle.mnist.figS2.figS2_architecture`).
+
+    Returns ``model`` (on the CPU), ``history`` and ``params`` (what its provenance records)."""
+    if figS2_arch is None:
+        model, history = train_mnist_net(data, train, device, **net)
+        return dict(model=model, history=history, params=dict(train, **net))
+    arch = figS2_architecture(figS2_arch, train)
+    model, history = train_mnist_net(data, train, device, arch=arch, **net)
+    return dict(model=model, history=history, params=dict(train, **net, arch=arch))
+
+
+def train_mnist_ensemble(data: MnistData, train: dict, device, *, nets: list[dict]) -> list:
+    """train_mnist_ensemble: ensemble members of one layout as one population job
+    (:func:`deepftle.mnist.nets.train_mnist_nets`); per member what :func:`train_mnist`
+    returns."""
+    return [dict(model=model, history=history, params=dict(train, **net))
+            for net, (model, history) in zip(nets, train_mnist_nets(data, train, device, nets),
+                                             strict=True)]
+
+
+def _report_claims(claims) -> None:
+    for c in claims:
+        print(f"{'holds' if c.holds else 'FAILS'}: {c.claim}: {c.value:.4g} ({c.threshold})",
+              flush=True)
+
+
+def mnist_summary(history, ftle: dict, coords: dict, path: dict, widths, *,
+                  box_fraction: float, paper_accuracy: float) -> tuple:
+    """mnist_summary: the summary table of Figure 4 (:func:`deepftle.mnist.fig4.fig4_summary`)
+    and its claims (:func:`deepftle.mnist.fig4.fig4_claims`)."""
+    table = fig4_summary(history, ftle, coords, box_fraction)
+    claims = fig4_claims(history, ftle, coords, path, widths, paper_accuracy)
+    _report_claims(claims)
+    return table, claims
+
+
+def claims_figS2(ftle: dict, *, min_accuracy: float) -> tuple:
+    """claims_figS2: the summary table and the claims of Fig. 4(b) for Fig. S2's
+    architecture (:mod:`deepftle.mnist.figS2`)."""
+    claims = figS2_claims(ftle, min_accuracy)
+    _report_claims(claims)
+    return figS2_summary(ftle), claims
 
 
 def _lam1(model, x, batch_size=None):
@@ -76,6 +131,15 @@ def figS2_arrays(data: MnistData, net_paths, histories, train: dict, arch: dict,
                 train_accuracy=np.array([1 - float(r["train_error"]) for r in last]),
                 test_accuracy=np.array([1 - float(r["test_error"]) for r in last]),
                 epochs=np.array(int(last[0]["epoch"])))
+
+
+def ftle_mnist_figS2(data: MnistData, net_paths, histories, train: dict, figS2_arch: dict,
+                     device, *, n_test: int | None = None, batch_size=None) -> tuple[dict, dict]:
+    """ftle_mnist_figS2: :func:`figS2_arrays` for Fig. S2's architecture choice
+    ``figS2_arch`` (``arch`` and its block). Returns ``(arrays, architecture dict)``."""
+    arch = figS2_architecture(figS2_arch, train)
+    return figS2_arrays(data, net_paths, histories, train, arch, device, n_test,
+                        batch_size), arch
 
 
 def width_point(data: MnistData, net_path, train: dict, width: int, device, n_test: int,

@@ -20,7 +20,6 @@ import errno
 import fcntl
 import os
 import socket
-import sys
 import time
 from pathlib import Path
 
@@ -62,13 +61,6 @@ def _fake_gpus() -> int:
     return k
 
 
-def _job_config(key: str):
-    """``key`` from the config of the Snakemake ``script:`` running us, if any (else None)."""
-    smk = getattr(sys.modules.get("__main__"), "snakemake", None)
-    cfg = getattr(smk, "config", None)
-    return cfg.get(key) if isinstance(cfg, dict) else None
-
-
 def set_deterministic(enabled: bool = True) -> None:
     """Bitwise-repeatable CUDA runs (config ``deterministic: true``): deterministic kernels only
     (an op without one raises) and a fixed cuBLAS workspace. Must run before the first CUDA
@@ -81,8 +73,7 @@ def set_deterministic(enabled: bool = True) -> None:
 
 
 def _lock_dir(lock_dir) -> Path:
-    chosen = (lock_dir or _job_config("gpu_lock_dir") or os.environ.get(LOCK_DIR_ENV)
-              or DEFAULT_LOCK_DIR)
+    chosen = lock_dir or os.environ.get(LOCK_DIR_ENV) or DEFAULT_LOCK_DIR
     path = Path(str(chosen)).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -136,17 +127,17 @@ def _acquire(n: int, lock_dir: Path, poll_s: float, timeout_s: float | None):
 
 @contextlib.contextmanager
 def job_device(name: str = "auto", *, lock_dir=None, poll_s: float = 0.5,
-               timeout_s: float | None = None, deterministic: bool | None = None):
+               timeout_s: float | None = None, deterministic: bool = False):
     """The device a pipeline job runs on, held for the job's lifetime; prints it to the log.
 
     ``cpu`` (or ``auto`` without CUDA) yields the CPU and locks nothing. CUDA: locks a free
-    device under ``lock_dir`` (default: the job's config ``gpu_lock_dir``, else
-    ``$DEEPFTLE_GPU_LOCK_DIR``, else ``.snakemake/gpu-locks``), makes it the current CUDA
+    device under ``lock_dir`` (default: ``$DEEPFTLE_GPU_LOCK_DIR``, else
+    ``.snakemake/gpu-locks``; pipeline jobs pass the config's ``gpu_lock_dir``), makes it the current CUDA
     device and yields ``cuda:i`` (inside :func:`exact_float32`: no TF32, so GPU and CPU runs
-    agree to float32 rounding); the lock is released on exit. ``deterministic`` (default:
-    the job's config ``deterministic``) calls :func:`set_deterministic` first.
+    agree to float32 rounding); the lock is released on exit. ``deterministic`` (pipeline jobs: the
+    config's ``deterministic``) calls :func:`set_deterministic` first.
     """
-    if deterministic if deterministic is not None else _job_config("deterministic"):
+    if deterministic:
         set_deterministic(True)
     fake = _fake_gpus() if name in ("auto", "cuda") else 0
     if fake:

@@ -1,0 +1,13 @@
+"""ftle_mnist: lambda_1 (input -> last hidden layer), prediction and probabilities of the main
+net for all images; H from the ensemble's averaged softmax (H_single: the main net alone)."""
+
+from deepftle.mnist.nets import load_tensors
+from deepftle.mnist.stages import ftle_arrays
+from deepftle.pipeline.files import provenance, save_npz
+from deepftle.pipeline.job import job
+
+sm = snakemake  # noqa: F821
+with job(sm, device=True) as device:
+    arrays = ftle_arrays(load_tensors(sm.input.data), sm.input.net, list(sm.input.members),
+                         dict(sm.params.train), device, sm.params.ftle.get("batch_size"))
+    save_npz(sm.output[0], provenance(dict(sm.params.ftle), device), **arrays)
