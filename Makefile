@@ -8,7 +8,7 @@ CORES      ?= 2
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.deepftle-installed
 
-.PHONY: figures test bench bench-pipeline bench-train results-page report test-slurm test-gpu clean-venv
+.PHONY: figures test test-all test-slow bench bench-pipeline bench-train results-page report test-slurm test-gpu clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,17 @@ figures: $(STAMP)
 	@if [ -f results/claims.tsv ]; then echo "== claims (results/claims.tsv) =="; \
 	  grep -v '^#' results/claims.tsv; fi
 
+# The fast tier (unit tests and small pipeline runs; every change). test-all adds the slow tier:
+# the tiny Figures 1-4, S1, S2 pipeline end to end, its determinism, provenance and report, and
+# a resume after SIGKILL. test-slow is that tier alone (CI runs it after `make test`).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow and not network"
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -m "not network"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m "slow and not network"
 
 # Live single-node SLURM (root; installs slurm-wlm and munge): tests/slurm/run.sh
 test-slurm: $(STAMP)

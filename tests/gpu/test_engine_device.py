@@ -24,7 +24,7 @@ from deepftle.nets.init import init_mlp
 from deepftle.nets.mlp import MLP
 from deepftle.nets.population import train_population
 from deepftle.nets.train import TrainConfig, cross_entropy_loss, class_error, train
-from test_ftle_generic import Residual, small_cnn  # noqa: E402 - tests/ is on sys.path
+from helpers.models import Residual, small_cnn
 from test_ftle_generic import reference as float64_reference
 
 DEVICE = torch.device(os.environ.get("DEEPFTLE_TEST_DEVICE")

@@ -23,7 +23,7 @@ SMOKE=0
 
 # The test pipeline: Figures 1-3 with tests/config/test.yaml and Figure 4 with
 # tests/config/test_mnist.yaml on synthetic MNIST-format data, as one run (one DAG) so SLURM
-# and Snakemake start once. tests/slurm/test_configs.py writes the merged config.
+# and Snakemake start once. tests/helpers/configs.py writes the merged config.
 TARGETS=(fig1 fig2 fig3 figS1 fig4 figS2)
 
 log() { printf '[test-slurm %(%H:%M:%S)T] %s\n' -1 "$*"; }
@@ -250,7 +250,7 @@ rule total:
 EOF
   run_pipeline smoke "$WORK/smoke-wf/Snakefile" ""
 else
-  "$BIN/python" "$ROOT/tests/slurm/test_configs.py" "$WORK/configs" >/dev/null
+  "$BIN/python" "$ROOT/tests/helpers/configs.py" "$WORK/configs" >/dev/null
   run_pipeline figures "$ROOT/Snakefile" "$WORK/configs/test_all.yaml" "${TARGETS[@]}"
 fi
 

@@ -18,7 +18,7 @@ one net. Each member keeps everything that makes it an independent training run:
 The members' losses are summed before ``backward``; members share no parameter, so each one's
 gradient is its own loss's gradient. Tanh nets with the energy or cross-entropy loss skip
 autograd: :meth:`_Stack.backward` runs the same three matrix products per layer by hand. The result of each member equals training it alone up to
-floating-point rounding (batched vs single matrix products; ``tests/test_population.py``
+floating-point rounding (batched vs single matrix products; ``tests/nets/test_population.py``
 measures the drift after 3 epochs: <= 2.2e-15 in float64, <= 1.7e-6 in float32).
 
 Grouping pays for narrow nets only: a wide net is bound by arithmetic, and a population of them

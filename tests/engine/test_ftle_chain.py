@@ -24,7 +24,7 @@ from torch.func import jacrev, vmap
 import deepftle
 from deepftle.ftle import generic, krylov
 from deepftle.ftle.chain import ChainProducts, parse_chain
-from test_ftle_generic import reference  # noqa: E402 - tests/ is on sys.path
+from helpers.models import reference
 
 
 def _seeded(build):

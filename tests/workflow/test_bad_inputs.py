@@ -19,15 +19,14 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT, TOY_CONFIG, run_snakemake
+from helpers.pipelines import ROOT, TOY_CONFIG, run_snakemake
 from deepftle.mnist.data import FILES, MnistDataError, fetch_mnist, load_mnist, write_idx
 from deepftle.nets.checkpoints import load_model, save_model
 from deepftle.nets.init import init_mlp
 from deepftle.nets.mlp import MLP
 from deepftle.pipeline.files import read_tsv, save_tsv
 
-sys.path.insert(0, str(Path(__file__).parent))
-from mnist_synthetic import write_synthetic_mnist  # noqa: E402
+from helpers.mnist_synthetic import write_synthetic_mnist
 
 
 def _fetch(tmp_path, checksums):

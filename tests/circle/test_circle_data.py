@@ -36,7 +36,7 @@ def test_net_seeds_have_one_owner():
     seed), and the seed does not depend on whether wildcards arrive as strings or numbers."""
     from pathlib import Path
 
-    rules = Path(__file__).resolve().parents[1] / "workflow/rules"
+    rules = Path(__file__).resolve().parents[2] / "workflow/rules"
     text = "".join(p.read_text() for p in rules.glob("*.smk"))
     assert "def job_seed" not in text and "sha256" not in text and "hashlib" not in text
     assert "SEEDS.job_seed" in text  # the rules call the one owner, loaded by path
@@ -59,7 +59,7 @@ def test_grouping_predicate_has_one_owner():
         trains_as_population(10, -1)
     with pytest.raises(ValueError, match="width"):
         trains_as_population(10.5, 64)
-    rules = Path(__file__).resolve().parents[1] / "workflow/rules"
+    rules = Path(__file__).resolve().parents[2] / "workflow/rules"
     text = "".join(p.read_text() for p in rules.glob("*.smk"))
     assert '<= config["population"]["max_width"]' not in text
     assert text.count("SEEDS.trains_as_population") == 2

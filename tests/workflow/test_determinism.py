@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import run_full_pipeline
+from helpers.pipelines import run_full_pipeline
 
 SKIP = ("logs", "benchmarks")
 # the commit is the only provenance entry allowed to differ (a commit may land between runs)

@@ -10,7 +10,7 @@ from deepftle.circle.data import circle_data
 from deepftle.circle.fields import field_on_grid, snapshot_lam1
 from deepftle.circle.nets import toy_net, train_toy
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
              weight_decay=0.0)
 

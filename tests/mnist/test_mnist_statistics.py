@@ -14,7 +14,7 @@ import yaml
 from deepftle.mnist.statistics import (box_table, class_box, entropy, equal_count_bins,
                                        summary_table)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_entropy():

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 PROFILE = ROOT / "workflow/profiles/slurm/config.yaml"
 # rules that train a net or compute FTLEs: each must be a GPU rule

@@ -303,7 +303,7 @@ def test_docs_population_example_runs(capsys):
     import re
     from pathlib import Path
 
-    page = (Path(__file__).resolve().parents[1] / "docs" / "performance.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "performance.md").read_text()
     section = page.split("## Population training", 1)[1]
     block = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
     exec(compile(block, "docs/performance.md", "exec"), {})

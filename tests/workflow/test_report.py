@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from conftest import run_snakemake
+from helpers.pipelines import run_snakemake
 
 FIGURES = ("fig1.png", "fig2.png", "fig3.png", "fig4.png")
 TARGETS = ("fig1", "fig2", "fig3", "fig4")

@@ -1,6 +1,6 @@
 """Write the tiny test configs of every figure for a run outside pytest's fixtures.
 
-``python tests/slurm/test_configs.py OUTDIR`` writes OUTDIR/mnist-data/ (synthetic MNIST-format
+``python tests/helpers/configs.py OUTDIR`` writes OUTDIR/mnist-data/ (synthetic MNIST-format
 IDX files, no network), OUTDIR/test_mnist.yaml (tests/config/test_mnist.yaml pointing at them,
 with their checksums) and OUTDIR/test_all.yaml (toy section of tests/config/test.yaml plus that
 mnist section: Figures 1-4 in one run). Prints the two config paths.
@@ -15,7 +15,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
-from mnist_synthetic import write_synthetic_mnist  # noqa: E402
+from helpers.mnist_synthetic import write_synthetic_mnist  # noqa: E402
 
 
 def write_configs(out: str | Path) -> tuple[Path, Path]:

@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT, TOY_CONFIG, run_snakemake
+from helpers.pipelines import ROOT, TOY_CONFIG, run_snakemake
 
 # one Fig. 2 network trained for long enough (a few seconds on an idle core) to be killed
 NET = "results/toy/nets/fig2/N16_L4_s0_seed0_full"

@@ -8,7 +8,7 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RULES = sorted((ROOT / "workflow" / "rules").glob("*.smk"))
 SCRIPTS = sorted((ROOT / "workflow" / "scripts").glob("*.py"))
 # scripts shared by the rules a loop makes from them: script -> pattern of those rule names

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import deepftle
-from test_ftle_generic import ARCHS, reference  # noqa: E402 - tests/ is on sys.path
+from helpers.models import ARCHS, reference
 
 
 class BasicBlock(nn.Module):

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_snakemake
+from helpers.pipelines import run_snakemake
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "tests/config/test.yaml"
 TARGETS = ["fig1", "fig2", "fig3", "figS1"]
 

@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 import deepftle
-from conftest import run_snakemake
+from helpers.pipelines import run_snakemake
 from deepftle.mnist.nets import load_tensors
 from deepftle.pipeline.files import load_npz, read_tsv
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RULES = ("mnist_data", "train_mnist", "ftle_mnist", "bottleneck_mnist", "embed_mnist",
          "adversarial_path", "adversarial_tsne", "width_sweep", "mnist_summary", "plot_fig4",
          "plot_fig4_adversarial", "plot_fig4_tsne")

@@ -17,8 +17,7 @@ import deepftle
 from deepftle.mnist.figS2 import figS2_architecture
 from deepftle.nets.archs import ResMLP, SmallCNN, build_net, describe, init_net
 
-sys.path.insert(0, str(Path(__file__).parent))
-from mnist_synthetic import write_synthetic_mnist  # noqa: E402
+from helpers.mnist_synthetic import write_synthetic_mnist
 
 CNN = dict(kind="cnn", channels=[4, 6], kernel=5, stride=2, hidden=12, activation="tanh")
 RES = dict(kind="resmlp", width=8, depth=5, activation="tanh")

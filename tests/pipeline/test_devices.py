@@ -19,7 +19,7 @@ import torch
 
 from deepftle.pipeline.devices import FAKE_GPUS_ENV, job_device, resolve_device
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 HOLD_S = 1.5  # how long each simulated job keeps its device
 
@@ -104,11 +104,10 @@ def _check_schedule(records, k):
 
 
 JOB_SCRIPT = """
-import sys, time
-from deepftle.pipeline.devices import job_device
+import time
+from deepftle.pipeline.job import job
 
-sys.stdout = open(snakemake.log[0], "w")
-with job_device(snakemake.config["device"]) as device:
+with job(snakemake, device=True) as device:
     start = time.time()
     time.sleep(float(snakemake.params.hold))
     end = time.time()

@@ -13,8 +13,7 @@ import pytest
 from deepftle.mnist.data import (CHECKSUMS, FILES, MnistDataError, check_idx, fetch_mnist,
                                  load_mnist, read_idx, sha256, write_idx)
 
-sys.path.insert(0, str(Path(__file__).parent))
-from mnist_synthetic import write_synthetic_mnist  # noqa: E402
+from helpers.mnist_synthetic import write_synthetic_mnist
 
 
 def test_idx_roundtrip_raw_and_gz(tmp_path):
