@@ -7,10 +7,9 @@ Methods (pixels in [0, 1], every step ``x <- clip(x + dx, 0, 1)``):
   box [0, 1] allows (components pushing a pixel beyond 0 or 1 dropped) and then normalised;
   optionally kept inside an L2 ball of radius ``eps``. A step is kept only if it lowers the
   loss (backtracking), and a start stuck in a local minimum is pulled toward a guide image of
-  the target class (see :func:`_attack`). Sign steps with a fixed length (the iterated FGSM of
-  earlier versions) oscillated around the decision boundary of the saturated net and stalled
-  at p(4) = 0.001; fixed-length L2 steps reached p(4) >= 0.99 from 24 of 30 test 9s,
-  backtracking alone from 22, with the pull from 30 (bench/attack.py).
+  the target class (see :func:`_attack`). Why these steps: sign steps of a fixed length
+  (iterated FGSM, method ``pgd`` without a ball) oscillate around the decision boundary of the
+  saturated net; ``bench/attack.py`` compares the variants on test 9s.
 - ``margin_l2``: the same on the logit margin :math:`m(x) = \max_{j \ne t} z_j - z_t`
   (Carlini-Wagner's margin).
 - ``pgd`` (Madry et al. 2018): sign steps of L-inf length ``step`` on the cross-entropy of the
