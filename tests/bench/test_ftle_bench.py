@@ -1,19 +1,10 @@
 """Smoke test of the benchmark code paths (bench/ftle.py, bench/pipeline.py) on tiny sizes."""
 
 import csv
-import importlib.util
-from pathlib import Path
 
 import torch
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from helpers.bench import load_bench as load
 
 
 def test_ftle_bench_quick(tmp_path, capsys):

@@ -2,26 +2,14 @@
 a job's time from the table, the list schedule's makespan, the dry run's job list."""
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-TEST_CONFIG = Path(__file__).resolve().parent / "config" / "test.yaml"
+from helpers.bench import load_bench as load
 
-
-def load(name):
-    """A bench/ script as a module (bench/ on the path: the scripts import ``jobs``)."""
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+TEST_CONFIG = Path(__file__).resolve().parents[1] / "config" / "test.yaml"
 
 
 def test_cost_table_quick(tmp_path, capsys):
