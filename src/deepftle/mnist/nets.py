@@ -18,7 +18,7 @@ import torch
 from ..nets.archs import build_net, describe, init_net
 from ..nets.checkpoints import load_model
 from ..nets.population import train_population
-from ..nets.train import TrainConfig, class_error, cross_entropy_loss
+from ..nets.train import class_error, cross_entropy_loss, train_config
 from ..nets.train import train as train_loop
 from ..pipeline.seeds import job_seed
 from .data import load_mnist, pixels, standardise
@@ -59,6 +59,10 @@ def net_seed(train: dict, kind: str = "main", index: int | None = None) -> int:
     return job_seed(train["seed"], kind, index)
 
 
+#: the keys of ``mnist.train`` beside its optimiser settings (:func:`train_config` reads those)
+NET_SETTINGS = ("width", "depth", "activation", "epochs", "seed")
+
+
 def net_architecture(train: dict) -> dict:
     """The MLP architecture of the ``mnist.train`` config (784 pixels -> 10 classes, softmax):
     what :func:`train_mnist_net` builds and what the later stages require of its checkpoint."""
@@ -81,9 +85,7 @@ def _build(train: dict, seed: int, width: int | None, epochs: int | None,
     torch.manual_seed(int(seed))
     model = build_net(net_architecture(p) if arch is None else arch)
     init_net(model, gen)
-    cfg = TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=p["epochs"],
-                      batch_size=p["batch_size"], schedule=p["schedule"],
-                      weight_decay=p["weight_decay"], eval_every=int(p.get("eval_every", 1)))
+    cfg = train_config(p, epochs=p["epochs"], ignore=NET_SETTINGS)
     return p, model, gen, cfg
 
 

@@ -9,8 +9,12 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["entropy", "ensemble_entropy", "equal_count_bins", "equal_width_bins", "class_box",
-           "box_table", "summary_table", "cluster_centres", "nearest_cluster", "spearman",
-           "decile_means"]
+           "box_table", "summary_table", "cluster_centres", "nearest_cluster", "decile_means",
+           "MIN_PAIRS"]
+
+#: the fewest finite pairs an MNIST trend (:func:`deepftle.pipeline.claims.spearman`) is computed
+#: on: a sweep of two widths gives NaN (the claim fails), not a ρ of ±1
+MIN_PAIRS = 3
 
 
 def entropy(probs) -> np.ndarray:
@@ -102,17 +106,6 @@ def equal_count_bins(lam, error, H, n_bins: int = 20) -> pd.DataFrame:
                          H_mean=float(h[idx].mean()),
                          H_se=float(h[idx].std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0))
     return pd.DataFrame(rows)
-
-
-def spearman(a, b) -> float:
-    """Spearman ρ over the pairs where both are finite (NaN when fewer than 3 pairs)."""
-    from scipy.stats import spearmanr
-
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3:
-        return float("nan")
-    return float(spearmanr(a[ok], b[ok]).statistic)
 
 
 def decile_means(lam, values, decile: float = 0.1) -> dict:
