@@ -6,8 +6,6 @@ deviation of λ₁ vs the width N. Plotting only: the tables come from
 
 from __future__ import annotations
 
-import numpy as np
-
 from .fig4_map import (LAM, box_zoom, cluster_labels, draw_map, draw_path, lambda_colorbar,
                        map_norm)
 from .style import save, setup
