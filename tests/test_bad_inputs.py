@@ -31,7 +31,7 @@ from mnist_synthetic import write_synthetic_mnist  # noqa: E402
 
 
 def _fetch(tmp_path, checksums):
-    fetch_mnist(tmp_path / "res" / "mnist", checksums, local=tmp_path / "local",
+    fetch_mnist(tmp_path / "res" / "mnist", checksums=checksums, local=tmp_path / "local",
                 npm_package=None, log=lambda m: None)
 
 

@@ -46,17 +46,18 @@ def test_boundary_and_centre_averages_of_a_hand_built_field():
     assert wide_d == pytest.approx(expected, abs=0.1)
     # -inf points are left out, not averaged
     field[np.abs(r) < 0.05] = -np.inf
-    assert boundary_centre_means(ax, ax, field, out, 0.02, 0.2)[1] == -2.0
+    assert boundary_centre_means(ax, ax, field, out, delta=0.02, centre_radius=0.2)[1] == -2.0
 
 
 def test_averages_without_a_boundary_are_nan_and_bad_arguments_raise():
     ax, _, field, _ = _circle_field(41)
-    lam_d, lam_c = boundary_centre_means(ax, ax, field, np.ones_like(field), 0.05, 0.2)
+    lam_d, lam_c = boundary_centre_means(ax, ax, field, np.ones_like(field), delta=0.05,
+                                         centre_radius=0.2)
     assert math.isnan(lam_d) and lam_c == -2.0
     with pytest.raises(ValueError, match="delta"):
-        boundary_centre_means(ax, ax, field, field, 0.0, 0.2)
+        boundary_centre_means(ax, ax, field, field, delta=0.0, centre_radius=0.2)
     with pytest.raises(ValueError, match="shape"):
-        boundary_centre_means(ax, ax[:-1], field, field, 0.1, 0.2)
+        boundary_centre_means(ax, ax[:-1], field, field, delta=0.1, centre_radius=0.2)
 
 
 def test_normal_cosine_of_radial_and_tangential_directions():
@@ -132,7 +133,7 @@ def test_one_owner_builds_the_training_settings(mode, solver):
     settings = dict(seed=2024, train=TRAIN, experiment=dict(sigma_theta=0.0, epochs=3,
                                                             snapshot_every=2),
                     readout=dict(solver=solver or "lstsq", ridge=1e-6))
-    net = toy_net(settings, 512, 4, 0.0, 1, mode)
+    net = toy_net(settings, 512, 4, 0.0, 1, mode=mode)
     assert net.train.lr == pytest.approx(0.05 * 100 / 512)
     assert net.train == TrainConfig(lr=net.train.lr, epochs=3, batch_size=64,
                                     readout_only=(mode == "readout"), snapshot_epochs=(0, 2))

@@ -26,7 +26,7 @@ with dio.log_to(snakemake.log[0]):
                if redrawn else "")
             + f"; $C_c = {fit['C_c']:.2f}$, $C_d = {fit['C_d']:.2f}$")
     summ_a, summ_b = plot_fig3(errors, crossover, fit, snakemake.output.pdf,
-                               snakemake.output.png, p.min_accuracy, note=note)
+                               snakemake.output.png, min_accuracy=p.min_accuracy, note=note)
     prov = dio.provenance(dict(nets_a=p.nets_a, min_accuracy=p.min_accuracy))
     dio.save_tsv(snakemake.output.tsv_a, errors, prov)
     dio.save_tsv(snakemake.output.tsv_b, summ_b, prov)

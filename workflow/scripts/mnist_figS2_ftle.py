@@ -15,7 +15,8 @@ with log_to(sm.log[0]), job_device(sm.config["device"]) as device:
     train = dict(sm.params.train)
     arch = figS2_architecture(dict(sm.params.arch), train)
     arrays = figS2_arrays(load_tensors(sm.input.data), list(sm.input.nets),
-                          [read_tsv(h) for h in sm.input.histories], train, arch, device,
-                          sm.params.n_test, sm.params.ftle.get("batch_size"))
+                          [read_tsv(h) for h in sm.input.histories], train=train, arch=arch,
+                          device=device, n_test=sm.params.n_test,
+                          batch_size=sm.params.ftle.get("batch_size"))
     save_npz(sm.output[0], provenance(dict(sm.params.ftle, arch=arch, n_test=sm.params.n_test),
                                       device), **arrays)

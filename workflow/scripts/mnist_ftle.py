@@ -12,5 +12,6 @@ sm = snakemake  # noqa: F821
 with log_to(sm.log[0]), job_device(sm.config["device"]) as device:
     torch.set_num_threads(sm.threads)
     arrays = ftle_arrays(load_tensors(sm.input.data), sm.input.net, list(sm.input.members),
-                         dict(sm.params.train), device, sm.params.ftle.get("batch_size"))
+                         train=dict(sm.params.train), device=device,
+                         batch_size=sm.params.ftle.get("batch_size"))
     save_npz(sm.output[0], provenance(dict(sm.params.ftle), device), **arrays)

@@ -13,7 +13,8 @@ with log_to(sm.log[0]):
     widths = read_tsv(sm.input.widths)
     prov = provenance(dict(sm.params))
     table = fig4_summary(history, ftle, coords, sm.params.box_fraction)
-    claims = fig4_claims(history, ftle, coords, path, widths, sm.params.paper_accuracy)
+    claims = fig4_claims(history, ftle, coords, path, widths,
+                         paper_accuracy=sm.params.paper_accuracy)
     for c in claims:
         print(f"{'holds' if c.holds else 'FAILS'}: {c.claim}: {c.value:.4g} ({c.threshold})",
               flush=True)

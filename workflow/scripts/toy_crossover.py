@@ -19,8 +19,8 @@ with dio.log_to(snakemake.log[0]):
                                              snakemake.input.histories)), mininterval=5):
             model = load_model(path, expected=dict(d_in=2, width=int(net["N"]),
                                                    depth=int(net["L"])))
-            lam_d, lam_c = crossover_means(model, p.grid, p.lim, p.delta, p.centre_radius,
-                                           device)
+            lam_d, lam_c = crossover_means(model, grid=p.grid, lim=p.lim, delta=p.delta,
+                                           centre_radius=p.centre_radius, device=device)
             h = dio.read_tsv(hist).iloc[-1]
             rows.append(dict(N=net["N"], L=net["L"], seed=net["seed"], lam_d=lam_d,
                              lam_c=lam_c, train_error=h.train_error, test_error=h.test_error,

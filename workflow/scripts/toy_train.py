@@ -13,7 +13,7 @@ with dio.log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     wc = snakemake.wildcards
     net = toy_net(snakemake.params.settings, int(wc.N), int(wc.L), float(wc.s), int(wc.seed),
-                  wc.mode)
+                  mode=wc.mode)
     arrays, _ = dio.load_npz(snakemake.input.data)
     data = {k: torch.as_tensor(arrays[k]) for k in ("x_train", "t_train", "x_test", "t_test")}
     with job_device(snakemake.config["device"]) as device:

@@ -50,7 +50,7 @@ def alignment_table(path: dict) -> pd.DataFrame:
                              cos_v1_step=path["cos_v1_step"], cos_random=path["cos_random"]))
 
 
-def fig4_tables(ftle: dict, coords: dict, path: dict, widths: pd.DataFrame, box_class: int = 0,
+def fig4_tables(ftle: dict, coords: dict, path: dict, widths: pd.DataFrame, *, box_class: int = 0,
                 box_fraction: float = 0.93, n_bins: int = 60) -> dict:
     """Everything the paper-layout Figure 4 draws: map + box (a), test error and H in
     equal-width λ₁ bins (b), the width sweep (c, d), the attack path in the map."""
@@ -92,7 +92,7 @@ def fig4_summary(history: pd.DataFrame, ftle: dict, coords: dict, box_fraction: 
 
 
 def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
-                widths: pd.DataFrame, paper_accuracy: float) -> list:
+                widths: pd.DataFrame, *, paper_accuracy: float) -> list:
     """The claims of the paper that Figure 4 shows, each computed as a number."""
     test, train = ftle["split"] == "test", _train(ftle)
     lam_te = ftle["lam1"][test]

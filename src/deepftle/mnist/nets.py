@@ -106,14 +106,15 @@ def describe_protocol(train: dict) -> str:
     return f"{name} lr {train['lr']:g}, {train['schedule']}, {int(train['epochs'])} epochs"
 
 
-def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int | None = None,
+def train_mnist_net(data: MnistData, train: dict, device, *, seed: int, width: int | None = None,
                     epochs: int | None = None, progress: bool = True, arch: dict | None = None):
     """Build, initialise (fan-in, seeded) and train one net of the ``mnist.train`` protocol;
     ``width`` / ``epochs`` override the config's; ``arch`` (a :func:`deepftle.nets.archs.build_net`
     dict) replaces its MLP by another architecture. Returns ``(model on the CPU, history)``."""
     if arch is None:  # the MLP: a population of one (hand-written backward, same arithmetic)
         return train_mnist_nets(data, train, device, [dict(seed=seed, width=width,
-                                                           epochs=epochs)], progress)[0]
+                                                           epochs=epochs)],
+                                progress=progress)[0]
     p, model, gen, cfg = _build(train, seed, width, epochs, arch)
     model.to(device)
     history, _ = train_loop(model, *_splits(data, device), cfg, cross_entropy_loss, class_error,
@@ -122,7 +123,7 @@ def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int 
     return model.cpu(), history
 
 
-def train_mnist_nets(data: MnistData, train: dict, device, nets, progress: bool = True):
+def train_mnist_nets(data: MnistData, train: dict, device, nets, *, progress: bool = True):
     """:func:`train_mnist_net` for every ``nets[i]`` (dicts of its keyword arguments ``seed``,
     ``width``, ``epochs``; one layout and one epoch count) as one population
     (:func:`deepftle.nets.population.train_population`): each net equals its solo run up to
@@ -135,7 +136,7 @@ def train_mnist_nets(data: MnistData, train: dict, device, nets, progress: bool 
                          f"{sorted({(b[0]['width'], b[0]['epochs']) for b in built})}")
     models = [model.to(device) for _, model, _, _ in built]
     results = train_population(models, *_splits(data, device), built[0][3], cross_entropy_loss,
-                               class_error, [gen for _, _, gen, _ in built], progress)
+                               class_error, [gen for _, _, gen, _ in built], progress=progress)
     out = []
     for (p, _, _, _), n, model, (history, _) in zip(built, nets, models, results):
         _report(p, n["seed"], history, model)

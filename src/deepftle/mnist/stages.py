@@ -27,7 +27,7 @@ def _lam1(model, x, batch_size=None):
                          depth=getattr(model, "ftle_depth", None))[:, 0].double().cpu().numpy()
 
 
-def ftle_arrays(data: MnistData, net_path, member_paths, train: dict, device,
+def ftle_arrays(data: MnistData, net_path, member_paths, *, train: dict, device,
                 batch_size=None) -> dict:
     """λ₁ (input -> last hidden layer), prediction and probabilities of the main net for every
     train and test image; H from the averaged softmax of the main net and the members
@@ -47,7 +47,7 @@ def ftle_arrays(data: MnistData, net_path, member_paths, train: dict, device,
                 H_single=entropy(probs), ensemble_size=np.array(len(member_probs)))
 
 
-def figS2_arrays(data: MnistData, net_paths, histories, train: dict, arch: dict, device,
+def figS2_arrays(data: MnistData, net_paths, histories, *, train: dict, arch: dict, device,
                  n_test: int | None = None, batch_size=None) -> dict:
     """Fig. S2: the Fig. 4(b) quantities for nets of another architecture ``arch`` (a
     :func:`deepftle.nets.archs.build_net` dict). Net 0 gives λ₁ (input -> its last hidden layer),
@@ -78,7 +78,7 @@ def figS2_arrays(data: MnistData, net_paths, histories, train: dict, arch: dict,
                 epochs=np.array(int(last[0]["epoch"])))
 
 
-def width_point(data: MnistData, net_path, train: dict, width: int, device, n_test: int,
+def width_point(data: MnistData, net_path, *, train: dict, width: int, device, n_test: int,
                 batch_size=None) -> dict:
     """Mean and standard deviation of λ₁ over the first ``n_test`` test images, and the test
     accuracy (all test images), of the width-``width`` net."""
@@ -96,11 +96,11 @@ def width_point(data: MnistData, net_path, train: dict, width: int, device, n_te
                 test_accuracy=acc)
 
 
-def width_sweep_table(data: MnistData, net_paths, widths, train: dict, device, n_test: int,
+def width_sweep_table(data: MnistData, net_paths, widths, *, train: dict, device, n_test: int,
                       batch_size=None) -> pd.DataFrame:
     """``N, mean_lam1, std_lam1, test_accuracy`` for every width (sorted by N)."""
-    rows = [width_point(data, p, train, w, device, n_test, batch_size)
-            for w, p in zip(widths, net_paths)]
+    rows = [width_point(data, p, train=train, width=w, device=device, n_test=n_test,
+                        batch_size=batch_size) for w, p in zip(widths, net_paths)]
     table = pd.DataFrame(rows).sort_values("N", ignore_index=True)
     print(table.to_string(index=False), flush=True)
     return table
@@ -141,7 +141,7 @@ def path_alignment(v1: np.ndarray, images: np.ndarray, n_random: int, seed: int 
     return dict(cos_v1_step=cos, cos_random=cos_random)
 
 
-def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict, train: dict,
+def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict, *, train: dict,
                        a: dict, device, log=print) -> dict:
     """The attack stage: candidate starts (test images of the source class, recognised with
     p >= min_start_prob, whose bottleneck position is nearest the source cluster's centre),
@@ -155,8 +155,9 @@ def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict,
     test_pixels = pixels(data.x_test).to(device)
     centres = cluster_centres(coords["coords"], coords["label"])
     in_cluster = nearest_cluster(coords["test_coords"], centres) == a["source_class"]
-    order = candidate_starts(model, test_pixels, data.y_test, a["source_class"],
-                             a["min_start_prob"], in_cluster, a["start_index"], standardise)
+    order = candidate_starts(model, test_pixels, data.y_test, source=a["source_class"],
+                             min_prob=a["min_start_prob"], in_cluster=in_cluster,
+                             first=a["start_index"], preprocess=standardise)
     log(f"candidate starts (test indices, in this order): {order[:a['candidates']]}")
     train_pixels = pixels(data.x_train).to(device)
     recognised = (softmax_probs(model, standardise(train_pixels)).argmax(1) == s.target) & (
@@ -166,8 +167,9 @@ def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict,
         return nearest_guides(test_pixels[index:index + 1], train_pixels, recognised)[0]
 
     start, path, kicks, tried = first_successful_path(model, test_pixels, order,
-                                                      a["candidates"], s, standardise, log,
-                                                      guide)
+                                                      k=a["candidates"], s=s,
+                                                      preprocess=standardise, log=log,
+                                                      guides=guide)
     x = standardise(path)
     lam, v = ftle(model.trunk, x, k=1, return_directions=True)
     probs = softmax_probs(model, x)
@@ -213,7 +215,7 @@ def tsne_map(data: MnistData, net_path, train: dict, t: dict, device="cpu"):
                      embed=np.array(t["embed"]))
 
 
-def tsne_path(emb, path: dict, net_path, train: dict, t: dict, device="cpu") -> dict:
+def tsne_path(emb, path: dict, net_path, *, train: dict, t: dict, device="cpu") -> dict:
     """Where openTSNE ``transform`` puts the attack path's images (each placed independently
     against the fixed map: not a continuous map of the input)."""
     model = load_mnist_net(net_path, train, device)

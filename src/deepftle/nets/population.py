@@ -277,7 +277,7 @@ def _evaluate(stack: _Stack, x, y, loss_b, error_b, batch: int = EVAL_BATCH):
 
 
 def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainConfig, loss_fn,
-                     error_fn, generators: Sequence[torch.Generator], progress: bool = True,
+                     error_fn, generators: Sequence[torch.Generator], *, progress: bool = True,
                      on_diverge: str = "raise"):
     """Train ``S = len(models)`` networks of one layout at once, each as
     :func:`deepftle.nets.train.train` would train it alone with ``generators[i]``.

@@ -132,7 +132,7 @@ def train_config(settings: dict, *, epochs: int, width: int | None = None,
 
 
 @torch.no_grad()
-def evaluate(model, x, y, loss_fn, error_fn, batch: int = 8192) -> tuple[float, float]:
+def evaluate(model, x, y, loss_fn, error_fn, *, batch: int = 8192) -> tuple[float, float]:
     """Mean loss and error over a data set, in batches."""
     model.eval()
     loss, err = 0.0, 0.0

@@ -69,7 +69,7 @@ def _job_config(key: str):
     return cfg.get(key) if isinstance(cfg, dict) else None
 
 
-def set_deterministic(enabled: bool = True) -> None:
+def set_deterministic(*, enabled: bool = True) -> None:
     """Bitwise-repeatable CUDA runs (config ``deterministic: true``): deterministic kernels only
     (an op without one raises) and a fixed cuBLAS workspace. Must run before the first CUDA
     matmul of the process; CPU runs are deterministic without it."""
@@ -147,7 +147,7 @@ def job_device(name: str = "auto", *, lock_dir=None, poll_s: float = 0.5,
     the job's config ``deterministic``) calls :func:`set_deterministic` first.
     """
     if deterministic if deterministic is not None else _job_config("deterministic"):
-        set_deterministic(True)
+        set_deterministic()
     fake = _fake_gpus() if name in ("auto", "cuda") else 0
     if fake:
         n = fake
