@@ -25,8 +25,8 @@ FACTORIES = {"zeros", "ones", "empty", "full", "arange", "eye", "randn", "rand",
 # (file, enclosing function) -> why its device-less tensors are right on the CPU
 HOST = {
     ("mnist/data.py", "pixels"): "images are loaded on the CPU; jobs move them",
-    ("nets/population.py", "train_population"): "per-member permutations from CPU generators, "
-                                                "moved on the next line (perms.to(x.device))",
+    ("nets/population.py", "train_epoch"): "per-member permutations from CPU generators, "
+                                           "moved on the next line (perms.to(x.device))",
     ("nets/population.py", "_evaluate"): "per-member sums accumulated on the CPU (.cpu() of "
                                          "each batch's loss): a few floats per batch",
     ("ftle/checks.py", "as_tensor"): "the user's array becomes a tensor (check_points then "

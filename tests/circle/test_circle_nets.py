@@ -20,7 +20,7 @@ def _net(width, depth, sigma_theta, seed, mode="full", epochs=2, readout=None, e
     if every:
         exp["snapshot_every"] = every
     return toy_net(dict(seed=seed, train=TRAIN, experiment=exp, readout=readout), width, depth,
-                   0.0, 0, mode)
+                   0.0, 0, mode=mode)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_redraws_replace_realisations_below_the_training_floor(data):
     assert (net.floor, net.redraws) == (1.0, 2)
     (model, history, _, _), = train_toy_nets([net], data, progress=False)  # never reaches 100 %
     assert set(history.draw) == {2} and set(history.init_seed) == {redraw_seed(net.seed, 2)}
-    fresh, _ = make_net(6, 2, 0.0, 0.0, redraw_seed(net.seed, 2))
+    fresh, _ = make_net(6, 2, s=0.0, sigma_theta=0.0, seed=redraw_seed(net.seed, 2))
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
                                                  fresh.state_dict().values()))
     easy = dataclasses.replace(net, floor=1e-9)
@@ -102,12 +102,13 @@ def test_redraws_replace_realisations_below_the_training_floor(data):
 def test_first_layer_fan_in_scales_only_the_first_layer():
     from deepftle.circle.nets import make_net
 
-    (a, sw), (b, _) = make_net(50, 3, 0.0, 0.0, 7), make_net(50, 3, 0.0, 0.0, 7, "fan_in")
+    (a, sw) = make_net(50, 3, s=0.0, sigma_theta=0.0, seed=7)
+    (b, _) = make_net(50, 3, s=0.0, sigma_theta=0.0, seed=7, first_layer="fan_in")
     wa, wb = a.hidden_linears(), b.hidden_linears()
     torch.testing.assert_close(wb[0].weight, wa[0].weight / sw / np.sqrt(2))
     assert all(torch.equal(x.weight, y.weight) for x, y in zip(wa[1:], wb[1:]))
     with pytest.raises(ValueError, match="first_layer"):
-        make_net(50, 3, 0.0, 0.0, 7, "fanin")
+        make_net(50, 3, s=0.0, sigma_theta=0.0, seed=7, first_layer="fanin")
 
 
 @pytest.mark.parametrize("population", [False, True])
@@ -123,7 +124,7 @@ def test_eval_every_thins_the_history_not_the_training(data, population):
     tr, te = (data["x_train"], data["t_train"]), (data["x_test"], data["t_test"])
     runs = []
     for every in (1, 3):
-        model, _ = make_net(6, 3, 0.0, 0.0, 4)
+        model, _ = make_net(6, 3, s=0.0, sigma_theta=0.0, seed=4)
         cfg = TrainConfig(epochs=7, eval_every=every, snapshot_epochs=(0, 5, 7))
         gen = torch.Generator().manual_seed(9)
         if population:

@@ -1,18 +1,22 @@
 """Fig. 3(b) and the training-settings owner on hand-built inputs with known answers (fast):
 boundary / centre averages, the C_c fit, accuracy-floor marking, the learning-rate width rule."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from deepftle.circle.claims import fig3_claims, mark_accuracy, spearman
+from deepftle.circle.claims import fig3_claims, mark_accuracy
 from deepftle.circle.crossover import boundary_centre_means, fit_crossover
 from deepftle.circle.data import R0
 from deepftle.circle.nets import toy_net
 from deepftle.circle.ridges import boundary_normal_cos
 from deepftle.nets.train import TrainConfig, train_config, width_scaled_lr
 from deepftle.pipeline.seeds import job_seed
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
              weight_decay=0.0, lr_width=100)
@@ -42,17 +46,18 @@ def test_boundary_and_centre_averages_of_a_hand_built_field():
     assert wide_d == pytest.approx(expected, abs=0.1)
     # -inf points are left out, not averaged
     field[np.abs(r) < 0.05] = -np.inf
-    assert boundary_centre_means(ax, ax, field, out, 0.02, 0.2)[1] == -2.0
+    assert boundary_centre_means(ax, ax, field, out, delta=0.02, centre_radius=0.2)[1] == -2.0
 
 
 def test_averages_without_a_boundary_are_nan_and_bad_arguments_raise():
     ax, _, field, _ = _circle_field(41)
-    lam_d, lam_c = boundary_centre_means(ax, ax, field, np.ones_like(field), 0.05, 0.2)
+    lam_d, lam_c = boundary_centre_means(ax, ax, field, np.ones_like(field), delta=0.05,
+                                         centre_radius=0.2)
     assert math.isnan(lam_d) and lam_c == -2.0
     with pytest.raises(ValueError, match="delta"):
-        boundary_centre_means(ax, ax, field, field, 0.0, 0.2)
+        boundary_centre_means(ax, ax, field, field, delta=0.0, centre_radius=0.2)
     with pytest.raises(ValueError, match="shape"):
-        boundary_centre_means(ax, ax[:-1], field, field, 0.1, 0.2)
+        boundary_centre_means(ax, ax[:-1], field, field, delta=0.1, centre_radius=0.2)
 
 
 def test_normal_cosine_of_radial_and_tangential_directions():
@@ -110,7 +115,6 @@ def test_accuracy_floor_marking():
     assert t.accuracy.iloc[1] == pytest.approx(0.98)
     with pytest.raises(ValueError, match="min_accuracy"):
         mark_accuracy(t, 1.5)
-    assert spearman([1, 2, 3], [3, 2, 1]) == -1 and math.isnan(spearman([1, 1], [1, 2]))
 
 
 def test_learning_rate_width_rule():
@@ -129,7 +133,7 @@ def test_one_owner_builds_the_training_settings(mode, solver):
     settings = dict(seed=2024, train=TRAIN, experiment=dict(sigma_theta=0.0, epochs=3,
                                                             snapshot_every=2),
                     readout=dict(solver=solver or "lstsq", ridge=1e-6))
-    net = toy_net(settings, 512, 4, 0.0, 1, mode)
+    net = toy_net(settings, 512, 4, 0.0, 1, mode=mode)
     assert net.train.lr == pytest.approx(0.05 * 100 / 512)
     assert net.train == TrainConfig(lr=net.train.lr, epochs=3, batch_size=64,
                                     readout_only=(mode == "readout"), snapshot_epochs=(0, 2))
@@ -137,3 +141,35 @@ def test_one_owner_builds_the_training_settings(mode, solver):
     assert net.readout_solver == (solver or "lstsq")
     with pytest.raises(ValueError, match="unknown training setting"):
         train_config(dict(TRAIN, lr_widht=3), width=5, epochs=1)
+
+
+def _merged(base: dict, overlay: dict) -> dict:
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = (_merged(base[key], value) if isinstance(value, dict)
+                    and isinstance(base.get(key), dict) else value)
+    return out
+
+
+@pytest.mark.parametrize("overlay", [None, "config/paper.yaml", "tests/config/test_mnist.yaml"])
+def test_mnist_nets_take_their_settings_from_the_one_builder(overlay):
+    """The main and the sweep nets of every MNIST config: their TrainConfig holds the config's
+    optimiser keys, the absent ones at their defaults (momentum 0: plain SGD / Adam); a
+    momentum in the settings is honoured; the layout keys are not optimiser settings."""
+    from deepftle.mnist.nets import NET_SETTINGS, _build
+
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    if overlay:
+        cfg = _merged(cfg, yaml.safe_load((ROOT / overlay).read_text()))
+    mnist = cfg["mnist"]
+    for p in (mnist["train"], dict(mnist["train"], **mnist["width_sweep"].get("train", {}))):
+        built = _build(p, seed=1, width=4, epochs=2)[3]
+        assert built == TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=2,
+                                    batch_size=p["batch_size"], schedule=p["schedule"],
+                                    weight_decay=p["weight_decay"],
+                                    eval_every=p.get("eval_every", 1))
+        assert train_config(dict(p, momentum=0.9), epochs=1, ignore=NET_SETTINGS).momentum == 0.9
+        with pytest.raises(ValueError, match=r"unknown training setting\(s\) \['activation'"):
+            train_config(p, epochs=1)
+    with pytest.raises(ValueError, match="give width"):
+        train_config(TRAIN, epochs=1)

@@ -198,9 +198,9 @@ def test_a_drifting_operator_fails_the_certificate(monkeypatch):
 
     gram = generic._TorchFuncProducts.gram
 
-    def drifting(self, blocks, ids, output_side):
+    def drifting(self, blocks, ids, *, output_side):
         self.calls = getattr(self, "calls", 0) + 1
-        out = gram(self, blocks, ids, output_side)
+        out = gram(self, blocks, ids, output_side=output_side)
         return out if self.calls == 1 else 1.5 * out
 
     monkeypatch.setattr(generic._TorchFuncProducts, "gram", drifting)

@@ -50,7 +50,7 @@ def test_closed_form_2x2_matches_eigh(dtype, tol):
     t[3:6, 1] = t[3:6, 0]  # sigma_2 = 0
     t[6:9, 1] = 0
     t[9:12] = torch.eye(2, 7, dtype=dtype)  # sigma_1 = sigma_2: any unit vector is right
-    lam, v, trace = kernels.top_eig2(t, True)
+    lam, v, trace = kernels.top_eig2(t, want_vector=True)
     td = t.double()
     evals, evecs = torch.linalg.eigh(td @ td.transpose(1, 2))
     assert ((lam - evals[:, -1]).abs() <= tol * evals[:, -1].clamp_min(1e-300)).all()

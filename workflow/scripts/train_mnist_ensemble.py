@@ -10,8 +10,8 @@ from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
-    nets = stages.train_mnist_ensemble(load_tensors(sm.input.data), dict(sm.params.train),
-                                       device, nets=[dict(n) for n in sm.params.nets])
+    nets = stages.train_mnist_ensemble(load_tensors(sm.input.data), train=dict(sm.params.train),
+                                       device=device, nets=[dict(n) for n in sm.params.nets])
     for net, net_path, history_path in zip(nets, sm.output.nets, sm.output.histories,
                                            strict=True):
         prov = {k: str(v) for k, v in provenance(net["params"], device).items()}

@@ -8,7 +8,8 @@ from deepftle.pipeline.job import job
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
     table = width_sweep_table(load_tensors(sm.input.data), list(sm.input.nets),
-                              list(sm.params.widths), dict(sm.params.train), device,
-                              sm.params.n_test, sm.params.ftle.get("batch_size"))
+                              list(sm.params.widths), train=dict(sm.params.train),
+                              device=device, n_test=sm.params.n_test,
+                              batch_size=sm.params.ftle.get("batch_size"))
     save_tsv(sm.output[0], table, provenance(dict(widths=list(sm.params.widths),
                                                   n_test=sm.params.n_test), device))

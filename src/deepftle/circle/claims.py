@@ -4,60 +4,42 @@ r"""The claims of Figures 2, 3 and S1 as numbers (rows for
 Every claim is computed on every net of its figure; nets below the figure's accuracy floor are
 counted in a claim of their own (which then fails), and named in the claim texts, never left
 out silently. Trends over a few widths or depths are Spearman rank correlations (−1 for a
-strictly falling sequence, +1 for a strictly rising one).
+strictly falling sequence, +1 for a strictly rising one; two widths or depths are enough). The
+floor and the trend follow the conventions of :mod:`deepftle.pipeline.claims`.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
-from ..pipeline.claims import Claim, claim
-from .crossover import fit_crossover
+from ..pipeline.claims import Claim, below_floor, claim, floor_claim, floor_note, spearman
 
-__all__ = ["mark_accuracy", "spearman", "fig2_claims", "fig3_claims", "figS1_claims"]
+__all__ = ["mark_accuracy", "fig2_claims", "fig3_claims", "figS1_claims"]
 
 
 def mark_accuracy(table: pd.DataFrame, min_accuracy: float) -> pd.DataFrame:
     """A copy of ``table`` (with ``test_error``) plus ``accuracy`` (test accuracy, 1 −
-    test_error) and ``below_floor`` (accuracy < ``min_accuracy``; a NaN error counts as below)."""
-    if not 0 < min_accuracy <= 1:
-        raise ValueError(f"min_accuracy must be in (0, 1], got {min_accuracy!r}")
+    test_error) and ``below_floor`` (:func:`deepftle.pipeline.claims.below_floor`: accuracy <
+    ``min_accuracy``; a NaN error counts as below)."""
     out = table.copy()
     out["accuracy"] = 1.0 - out["test_error"].astype(float)
-    out["below_floor"] = ~(out["accuracy"] >= min_accuracy)
+    out["below_floor"] = below_floor(out["accuracy"], min_accuracy)
     return out
 
 
-def spearman(x, y) -> float:
-    """Spearman rank correlation of ``x`` and ``y`` (NaN pairs dropped; NaN if < 2 points or a
-    constant sequence)."""
-    d = pd.DataFrame({"x": np.asarray(x, dtype=float), "y": np.asarray(y, dtype=float)}).dropna()
-    if len(d) < 2 or d.x.nunique() < 2 or d.y.nunique() < 2:
-        return math.nan
-    return float(d.x.rank().corr(d.y.rank()))
-
-
-def _floor_claim(figure: str, table: pd.DataFrame, min_accuracy: float) -> Claim:
-    n_bad = int(table.below_floor.sum())
-    return claim(figure, f"every net reaches {100 * min_accuracy:g} % test accuracy (nets "
-                 f"below the floor, of {len(table)})", n_bad, "==", 0)
-
-
-def _floor_note(table: pd.DataFrame) -> str:
-    n_bad = int(table.below_floor.sum())
-    return f" [{n_bad} of {len(table)} nets below the accuracy floor]" if n_bad else ""
+def _floor_subject(min_accuracy: float) -> str:
+    return f"every net reaches {100 * min_accuracy:g} % test accuracy"
 
 
 def fig2_claims(ridges: pd.DataFrame, min_accuracy: float) -> list[Claim]:
     """Claims of Fig. 2 from ``results/toy/ridges.tsv`` (N, L, contrast, alignment,
     orthogonality, test_error; seeds averaged per (N, L))."""
     t = mark_accuracy(ridges, min_accuracy)
-    note = _floor_note(t)
+    note = floor_note(t.below_floor)
     m = t.groupby(["N", "L"])[["contrast", "alignment", "orthogonality"]].mean().reset_index()
-    rows = [_floor_claim("fig2", t, min_accuracy)]
+    rows = [floor_claim("fig2", t.below_floor, _floor_subject(min_accuracy))]
     for L, g in m.groupby("L"):
         if g.N.nunique() > 1:
             rows.append(claim("fig2", f"ridge contrast falls with N at L = {L} (Spearman rho)"
@@ -97,8 +79,8 @@ def fig3_claims(errors: pd.DataFrame, crossover: pd.DataFrame, fit: dict,
                       full.get(n_min, math.nan) / ro[n_min] if ro[n_min] > 0 else math.nan,
                       "<", 1))
     t = mark_accuracy(crossover, min_accuracy)
-    note = _floor_note(t)
-    rows.append(_floor_claim("fig3", t, min_accuracy))
+    note = floor_note(t.below_floor)
+    rows.append(floor_claim("fig3", t.below_floor, _floor_subject(min_accuracy)))
     rows.append(claim("fig3", "(b) fitted C_c in L<lam1>_c = -C_c L + log N" + note,
                       fit["C_c"], ">", 0))
     rows.append(claim("fig3", "(b) L<lam1>_c grows like log N (|mean slope vs log N - 1|)"

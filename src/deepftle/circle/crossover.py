@@ -28,18 +28,18 @@ from .ridges import grid_distance
 __all__ = ["crossover_means", "boundary_centre_means", "fit_crossover"]
 
 
-def crossover_means(model: MLP, grid: int, lim: float, delta: float, centre_radius: float,
+def crossover_means(model: MLP, *, grid: int, lim: float, delta: float, centre_radius: float,
                     device="cpu") -> tuple[float, float]:
     r"""``(lam_d, lam_c)`` of one net: :math:`L\langle\lambda_1\rangle` on the decision boundary
     and in the centre (:func:`boundary_centre_means`) of its field on a
     ``grid`` x ``grid`` grid over :math:`[-\mathrm{lim}, \mathrm{lim}]^2`."""
     f = field_on_grid(model, grid, lim, device)
     return boundary_centre_means(f["x1"], f["x2"], model.arch["depth"] * f["lam1"],
-                                 f["output"], delta, centre_radius)
+                                 f["output"], delta=delta, centre_radius=centre_radius)
 
 
 def boundary_centre_means(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.ndarray,
-                          delta: float, centre_radius: float) -> tuple[float, float]:
+                          *, delta: float, centre_radius: float) -> tuple[float, float]:
     """``(lam_d, lam_c)``: the mean of ``L_lam1`` over the finite grid points within ``delta``
     of the decision boundary O = 0, and over those with ``|x| < centre_radius``. NaN when a
     set is empty (no boundary on the grid, or no grid point that close)."""

@@ -46,7 +46,7 @@ __all__ = ["ToyNet", "toy_net", "redraw_seed", "make_net", "fit_readout_lstsq", 
            "toy_layout", "train_toy_nets"]
 
 
-def make_net(width: int, depth: int, s: float, sigma_theta: float, seed: int,
+def make_net(width: int, depth: int, *, s: float, sigma_theta: float, seed: int,
              first_layer: str = "width"):
     """A seeded random tanh network (:func:`deepftle.nets.init.init_mlp`); returns
     ``(model, sigma_w)``."""
@@ -103,7 +103,7 @@ def redraw_seed(seed: int, draw: int) -> int:
     return seed if draw == 0 else job_seed(seed, "redraw", draw)
 
 
-def toy_net(settings: dict, N: int, L: int, s: float, seed: int, mode: str = "full") -> ToyNet:
+def toy_net(settings: dict, N: int, L: int, s: float, seed: int, *, mode: str = "full") -> ToyNet:
     """The :class:`ToyNet` of one pipeline job from the selected config.
 
     ``settings``: ``seed`` (the base seed ``toy.seed``), ``train`` (``toy.train``),
@@ -128,11 +128,11 @@ def toy_net(settings: dict, N: int, L: int, s: float, seed: int, mode: str = "fu
                   redraws=int(exp.get("redraws", 0)) if mode == "full" else 0)
 
 
-def train_toy(net: ToyNet, data: dict, device="cpu", progress: bool = True):
+def train_toy(net: ToyNet, data: dict, device="cpu", *, progress: bool = True):
     """Initialise and train one network on the circle data (``data``: tensors from
     :func:`deepftle.circle.data.circle_data`). Returns ``(model, history, snapshots, sigma_w)``."""
-    model, sigma_w = make_net(net.width, net.depth, net.s, net.sigma_theta, net.seed,
-                              net.first_layer)
+    model, sigma_w = make_net(net.width, net.depth, s=net.s, sigma_theta=net.sigma_theta,
+                              seed=net.seed, first_layer=net.first_layer)
     model = model.to(device)
     tr = (data["x_train"].to(device), data["t_train"].to(device))
     te = (data["x_test"].to(device), data["t_test"].to(device))
@@ -165,7 +165,7 @@ def toy_layout(net) -> str:
     return json.dumps(shared, sort_keys=True, default=str)
 
 
-def train_toy_nets(nets: Sequence, data: dict, device="cpu", progress: bool = True,
+def train_toy_nets(nets: Sequence, data: dict, device="cpu", *, progress: bool = True,
                    on_diverge: str = "raise"):
     """:func:`train_toy` for every :class:`ToyNet` of ``nets`` (one layout,
     :func:`toy_layout`), as one population job.
@@ -191,9 +191,9 @@ def train_toy_nets(nets: Sequence, data: dict, device="cpu", progress: bool = Tr
                          f"seed, s and sigma_theta: {sorted(layouts)}")
     first = nets[0]
     if first.mode == "readout" and first.readout_solver == "lstsq":
-        return [_tag(train_toy(n, data, device, progress), 0, n.seed) for n in nets]
-    results = [_tag(r, 0, n.seed)
-               for r, n in zip(_train_toy_once(nets, data, device, progress, on_diverge), nets)]
+        return [_tag(train_toy(n, data, device, progress=progress), 0, n.seed) for n in nets]
+    results = [_tag(r, 0, n.seed) for r, n in zip(
+        _train_toy_once(nets, data, device, progress=progress, on_diverge=on_diverge), nets)]
     for draw in range(1, first.redraws + 1):
         failed = [i for i, r in enumerate(results) if not isinstance(r, TrainingDiverged)
                   and 1 - float(r[1].train_error.iloc[-1]) < first.floor]
@@ -203,8 +203,8 @@ def train_toy_nets(nets: Sequence, data: dict, device="cpu", progress: bool = Tr
                 for i in failed]
         print(f"redraw {draw}: {len(failed)} of {len(nets)} realisations below training "
               f"accuracy {first.floor:g}", file=sys.stderr, flush=True)
-        for i, net, r in zip(failed, redo, _train_toy_once(redo, data, device, progress,
-                                                            on_diverge)):
+        for i, net, r in zip(failed, redo, _train_toy_once(redo, data, device, progress=progress,
+                                                            on_diverge=on_diverge)):
             results[i] = _tag(r, draw, net.seed)
     return results
 
@@ -217,14 +217,14 @@ def _tag(result, draw: int, seed: int):
     return model, history.assign(draw=draw, init_seed=int(seed)), snapshots, sigma_w
 
 
-def _train_toy_once(nets, data, device, progress, on_diverge):
-    built = [make_net(n.width, n.depth, n.s, n.sigma_theta, n.seed, n.first_layer)
-             for n in nets]
+def _train_toy_once(nets, data, device, *, progress, on_diverge):
+    built = [make_net(n.width, n.depth, s=n.s, sigma_theta=n.sigma_theta, seed=n.seed,
+                      first_layer=n.first_layer) for n in nets]
     models = [model.to(device) for model, _ in built]
     tr = (data["x_train"].to(device), data["t_train"].to(device))
     te = (data["x_test"].to(device), data["t_test"].to(device))
     gens = [torch.Generator().manual_seed(n.seed + 1) for n in nets]
     results = train_population(models, tr, te, nets[0].train, energy_loss, sign_error, gens,
-                               progress, on_diverge)
+                               progress=progress, on_diverge=on_diverge)
     return [r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
             for r, m, (_, sw) in zip(results, models, built)]

@@ -82,7 +82,7 @@ def boundary_normal_cos(x1: np.ndarray, x2: np.ndarray, v1: np.ndarray,
 
 
 def ridge_metrics(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.ndarray,
-                  delta: float = 0.05, top: float = 0.05, radius: float = R0,
+                  *, delta: float = 0.05, top: float = 0.05, radius: float = R0,
                   v1: np.ndarray | None = None) -> dict:
     """Contrast, alignment and circle distance of one field (arrays of shape (len(x2), len(x1)),
     ``L_lam1[i, j]`` at ``(x1[j], x2[i])``). NaN where the output has no zero contour."""

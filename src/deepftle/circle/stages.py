@@ -61,7 +61,8 @@ def train_toy(settings: dict, members, data: dict, device, *, N: int, L: int,
 
     Returns, per member: ``model`` (on the CPU), ``history``, ``snapshots``, ``sigma_w`` and
     ``params`` (the settings with the net's own, for its provenance)."""
-    nets = [toy_net(settings, int(N), int(L), float(s), int(seed), mode) for s, seed in members]
+    nets = [toy_net(settings, int(N), int(L), float(s), int(seed), mode=mode)
+            for s, seed in members]
     tensors = {k: torch.as_tensor(data[k]) for k in TRAINING_ARRAYS}
     print(f"train_toy: {len(nets)} net(s), N = {N}, L = {L}, {mode}: {nets[0]}", flush=True)
     out = []
@@ -146,7 +147,8 @@ def crossover(nets, net_paths, histories, device, *, grid: int, lim: float, delt
     for net, path, history in tqdm(list(zip(nets, net_paths, histories, strict=True)),
                                    mininterval=5):
         model = load_model(path, expected=_expected(net["N"], net["L"]))
-        lam_d, lam_c = crossover_means(model, grid, lim, delta, centre_radius, device)
+        lam_d, lam_c = crossover_means(model, grid=grid, lim=lim, delta=delta,
+                                       centre_radius=centre_radius, device=device)
         h = _net_record(net, history)
         rows.append(dict(N=net["N"], L=net["L"], seed=net["seed"], lam_d=lam_d, lam_c=lam_c,
                          train_error=h["train_error"], test_error=h["test_error"],

@@ -93,7 +93,7 @@ def _targets(model, x, layers, depth) -> list[layout.Target]:
             for n, d in zip(names, depths)]
 
 
-def ftle(model: nn.Module | Callable, x, k: int = 1, return_directions: bool = False,
+def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool = False,
          layers: Sequence[int] | Sequence[str] | None = None, batch_size: int | None = None,
          depth: int | Sequence[int] | None = None, method: str = "auto"):
     r"""Finite-time Lyapunov exponents :math:`\lambda_i^{(L)}(x) = L^{-1}\log\sigma_i(J(x))`.
@@ -164,7 +164,8 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, return_directions: bool = F
                          "elementwise activations (or a deepftle.MLP) and integer layers")
     with exact_float32():  # no TF32 on CUDA: the exponents need full float32 products
         if steps is not None:
-            out = sequential_ftle(steps, x, k, return_directions, layers, batch_size)
+            out = sequential_ftle(steps, x, k=k, return_directions=return_directions,
+                                  layers=layers, batch_size=batch_size)
             if depth is not None:
                 out = _rescale_depth(out, steps, layers, depth, return_directions)
             return out
@@ -258,8 +259,9 @@ def _run_generic(target, x, k, return_directions, batch_size, method, d_in, d_ou
     failures = []
     for attempt in tries:
         try:
-            lam, vecs, _ = generic.generic_ftle(target, x, k, return_directions, batch_size,
-                                                attempt, d_out)
+            lam, vecs, _ = generic.generic_ftle(target, x, k=k, want_directions=return_directions,
+                                                batch_size=batch_size, method=attempt,
+                                                d_out=d_out)
             return lam, vecs
         except ValueError:
             raise
@@ -312,4 +314,5 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
             dirs.append(vecs.reshape(x.shape[0], *in_shape, k))
     lam = torch.stack(lams)
     vecs = torch.stack(dirs) if return_directions else None
-    return layout.squeeze_result(lam, vecs, single, layers is not None, return_directions)
+    return layout.squeeze_result(lam, vecs, single=single, per_layer=layers is not None,
+                                 return_directions=return_directions)

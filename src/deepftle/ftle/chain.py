@@ -237,7 +237,7 @@ class ChainProducts:
         out = f(blocks.transpose(1, 2).reshape(p * b, *shape))
         return out.reshape(p, b, -1).transpose(1, 2)
 
-    def gram(self, blocks, ids, output_side: bool):
+    def gram(self, blocks, ids, *, output_side: bool):
         self._select(ids, blocks.shape[2])
         if output_side:
             half = self._apply(self.jt, blocks, self.out_shape)

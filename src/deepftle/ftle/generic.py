@@ -136,7 +136,7 @@ def _rescale_range(dtype) -> tuple[float, float]:
     return info.tiny ** 0.25, info.max ** 0.25
 
 
-def forward_jacobian(stages, x, orthonormalise: bool):
+def forward_jacobian(stages, x, *, orthonormalise: bool):
     """J of the composed ``stages`` at every point, as (P, d_out, d_in) float64 and the log of
     a per-point factor it was divided by. Renormalised between stages (see module doc): with
     ``orthonormalise`` by QR after every stage, else each point's frame is divided by its norm
@@ -239,7 +239,7 @@ def _gram(a, b, k):
     return a.double() @ b.double()
 
 
-def dense_top(jac, k: int, want_directions: bool, exact_svd: bool):
+def dense_top(jac, k: int, *, want_directions: bool, exact_svd: bool):
     """log sigma_1..k (P, k) and right singular vectors (P, d_in, k) of J (P, m, n).
 
     sigma_1 alone (k = 1, no directions) comes from the Gram of the smaller side in J's dtype
@@ -254,7 +254,7 @@ def dense_top(jac, k: int, want_directions: bool, exact_svd: bool):
     if k == 1 and not want_directions and jac.dtype in (torch.float32, torch.float64):
         rows = (jac if m <= n else jac.transpose(1, 2)).detach()
         if rows.shape[1] == 2:
-            sigma2 = top_eig2(rows, False)[0]
+            sigma2 = top_eig2(rows, want_vector=False)[0]
         else:
             tol = 1e-13 if jac.dtype == torch.float64 else 1e-6
             sigma2 = top_eig_power(rows, tol)  # strided rows: bmm reads them in place
@@ -290,7 +290,7 @@ def _exact(target: Target, x, k, want_directions, method, exact_svd):
         jac, log_scale = folded_jacobian(target.stages, weight, x)
     else:
         jac, log_scale = reverse_jacobian(target.fn, x)
-    log_sigma, vecs = dense_top(jac, k, want_directions, exact_svd)
+    log_sigma, vecs = dense_top(jac, k, want_directions=want_directions, exact_svd=exact_svd)
     return zero_below_rank(log_sigma, jac.shape[1:], x.dtype) + log_scale[:, None], vecs
 
 
@@ -308,7 +308,7 @@ def zero_below_rank(log_sigma, shape, dtype):
     return log_sigma.masked_fill(below, -math.inf)
 
 
-def exact_chunked(target: Target, x, d_out, k, want_directions, method, exact_svd):
+def exact_chunked(target: Target, x, *, d_out, k, want_directions, method, exact_svd):
     """:func:`_exact` on ``x`` in chunks that keep J of one chunk within the byte budget."""
     d_in = x[0].numel()
     chunk = _default_chunk(method, d_in, d_out, k, x.element_size())
@@ -374,7 +374,7 @@ class _TorchFuncProducts:
         out = out.reshape(full.shape[2], self.ids.numel(), -1).permute(1, 2, 0)
         return out if rows is None else out[rows]
 
-    def gram(self, blocks, ids, output_side: bool):
+    def gram(self, blocks, ids, *, output_side: bool):
         """J J^T (``output_side``) or J^T J on blocks (len(ids), n, b) of the points ids."""
         if output_side:
             return self.j_columns(self.jt_columns(blocks, ids), ids)
@@ -410,7 +410,7 @@ def _fresh_residuals(ops, target: Target, x, ids, vectors, theta, output_side):
     if not isinstance(ops, ChainProducts):
         ops = _TorchFuncProducts(target.fn, x[ids])
         ids = torch.arange(ids.numel(), device=x.device)
-    applied = ops.gram(vectors, ids, output_side).double()
+    applied = ops.gram(vectors, ids, output_side=output_side).double()
     resid = applied - theta[:, None, :] * vectors.double()
     return torch.linalg.vector_norm(resid, dim=1)
 
@@ -420,8 +420,9 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
     d_in = math.prod(in_shape)
     exact_method = "reverse" if d_out <= d_in else "forward"
     if min(d_in, d_out) < 2 * (k + LANCZOS_EXTRA_BLOCK):  # too small to iterate on
-        log_sigma, vecs = exact_chunked(target, x, d_out, k, want_directions, exact_method,
-                                        exact_svd)
+        log_sigma, vecs = exact_chunked(target, x, d_out=d_out, k=k,
+                                        want_directions=want_directions, method=exact_method,
+                                        exact_svd=exact_svd)
         return log_sigma, vecs, 0, 0
     ops = ChainProducts(target.chain, x) if target.chain is not None else _TorchFuncProducts(
         target.fn, x)
@@ -429,10 +430,10 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
     pilot = shared.basis is None  # this chunk's Ritz vectors start the next ones
 
     def matvec(blocks, ids):
-        return ops.gram(blocks, ids, output_side)
+        return ops.gram(blocks, ids, output_side=output_side)
 
     tol = lanczos_tol(target.depth, x.dtype)
-    res = block_lanczos(matvec, P, min(d_in, d_out), k, block=k + LANCZOS_EXTRA_BLOCK,
+    res = block_lanczos(matvec, P, min(d_in, d_out), k=k, block=k + LANCZOS_EXTRA_BLOCK,
                         tol=tol, max_steps=_LANCZOS_STEPS, want_vectors=True, dtype=x.dtype,
                         device=x.device, start=shared.basis)
     # the certificate: each certified answer's residual recomputed with fresh products
@@ -461,15 +462,16 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
         vecs = vecs.double()
     todo = torch.nonzero(~certified)[:, 0]
     if todo.numel():
-        ls, vs = exact_chunked(target, x[todo], d_out, k, want_directions, exact_method,
-                               exact_svd)
+        ls, vs = exact_chunked(target, x[todo], d_out=d_out, k=k,
+                               want_directions=want_directions, method=exact_method,
+                               exact_svd=exact_svd)
         log_sigma[todo] = ls
         if vecs is not None:
             vecs[todo] = vs
     return log_sigma, vecs, int((~certified).sum()), res.steps
 
 
-def generic_ftle(target: Target, x, k, want_directions, batch_size, method, d_out):
+def generic_ftle(target: Target, x, *, k, want_directions, batch_size, method, d_out):
     """lambda (P, k) and directions (P, d_in, k) (or None) of ``target`` at the points ``x``.
 
     ``method`` is one of :data:`METHODS` (already chosen). Returns also a dict of statistics

@@ -57,7 +57,7 @@ def qr2(t: torch.Tensor):
     return torch.stack((q0, q1), dim=1), rr
 
 
-def top_eig2(t: torch.Tensor, want_vector: bool):
+def top_eig2(t: torch.Tensor, *, want_vector: bool):
     """Largest eigenvalue (and eigenvector) of the 2 x 2 Gram t t^T per point, closed form.
 
     ``t`` (P, 2, n). Returns sigma_1^2 (P,) float64, v (P, 2) float64 if asked (else None) and

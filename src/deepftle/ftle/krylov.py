@@ -69,7 +69,7 @@ def _certified(theta: torch.Tensor, resid: torch.Tensor, k: int, tol: float) -> 
 
 
 def block_lanczos(matvec: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], P: int, n: int,
-                  k: int, block: int, tol: float, max_steps: int, want_vectors: bool, dtype,
+                  *, k: int, block: int, tol: float, max_steps: int, want_vectors: bool, dtype,
                   device, seed: int = 0, first_check: int = 4,
                   start: torch.Tensor | None = None) -> KrylovResult:
     """Top-k eigenpairs of P operators of size n.

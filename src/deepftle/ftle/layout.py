@@ -169,7 +169,7 @@ def unknown_layout_message(model) -> str:
     return "parameters held by " + ", ".join(owners[:3]) + (" ..." if len(owners) > 3 else "")
 
 
-def squeeze_result(lam, vecs, single: bool, per_layer: bool, return_directions: bool):
+def squeeze_result(lam, vecs, *, single: bool, per_layer: bool, return_directions: bool):
     """The public result from the ``(depths, P, ...)`` arrays of either path: a single ``k``
     drops the exponent axis (``single``), ``layers=None`` drops the depth axis."""
     if single:

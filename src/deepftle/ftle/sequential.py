@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple
 
 import torch
 from torch import nn
@@ -329,7 +329,7 @@ class _Frame:
                 if want_directions:
                     vecs = torch.ones((t.shape[0], 1, 1), dtype=torch.float64, device=t.device)
             elif r == 2:
-                sigma2, v, trace = top_eig2(t, want_directions)
+                sigma2, v, trace = top_eig2(t, want_vector=want_directions)
                 if want_directions:
                     vecs = v[:, :, None]
             elif want_directions:
@@ -528,7 +528,7 @@ def propagate(steps, x, request: Request, out: Results, bounds: BlockBounds | No
     return _ChunkRun(steps, x, request, out, bounds, work).run()
 
 
-def sequential_ftle(steps, x, k, return_directions, layers, batch_size):
+def sequential_ftle(steps, x, *, k, return_directions, layers, batch_size):
     """The fused engine on parsed ``steps`` (see :func:`parse_trunk`); arguments as in
     :func:`deepftle.ftle`, already checked there except those that need the trunk."""
     linears = [s for s in steps if isinstance(s, _Linear)]
@@ -573,5 +573,5 @@ def sequential_ftle(steps, x, k, return_directions, layers, batch_size):
                                    (len(depths), idx.numel(), d_in, k)))
                 propagate(steps, x[idx], request, redo, None, work)
                 out.put(idx, redo)
-    return squeeze_result(out.lam, out.directions, single, layers is not None,
-                          return_directions)
+    return squeeze_result(out.lam, out.directions, single=single, per_layer=layers is not None,
+                          return_directions=return_directions)

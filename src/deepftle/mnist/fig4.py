@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..pipeline.claims import claim
-from .statistics import (box_table, class_box, cluster_centres, equal_width_bins, spearman,
+from ..pipeline.claims import claim, spearman
+from .statistics import (MIN_PAIRS, box_table, class_box, cluster_centres, equal_width_bins,
                          summary_table)
 
 __all__ = ["map_tables", "path_table", "alignment_table", "fig4_tables", "tsne_tables",
@@ -50,7 +50,7 @@ def alignment_table(path: dict) -> pd.DataFrame:
                              cos_v1_step=path["cos_v1_step"], cos_random=path["cos_random"]))
 
 
-def fig4_tables(ftle: dict, coords: dict, path: dict, widths: pd.DataFrame, box_class: int = 0,
+def fig4_tables(ftle: dict, coords: dict, path: dict, widths: pd.DataFrame, *, box_class: int = 0,
                 box_fraction: float = 0.93, n_bins: int = 60) -> dict:
     """Everything the paper-layout Figure 4 draws: map + box (a), test error and H in
     equal-width λ₁ bins (b), the width sweep (c, d), the attack path in the map."""
@@ -83,7 +83,8 @@ def fig4_summary(history: pd.DataFrame, ftle: dict, coords: dict, box_fraction: 
                       fraction=box_fraction)
     table = summary_table(history, ftle["lam1"][test], (~ftle["correct"][test]).astype(float),
                           ftle["H"][test], boxes)
-    extra = [("spearman_lam1_H_single_net", spearman(ftle["lam1"][test], ftle["H_single"][test])),
+    extra = [("spearman_lam1_H_single_net", spearman(ftle["lam1"][test], ftle["H_single"][test],
+                                                     min_pairs=MIN_PAIRS)),
              ("ensemble_size", int(ftle.get("ensemble_size", 1))),
              ("bottleneck_test_accuracy", float(coords["test_accuracy"]))]
     return pd.concat([table, pd.DataFrame(extra, columns=["quantity", "value"])],
@@ -91,7 +92,7 @@ def fig4_summary(history: pd.DataFrame, ftle: dict, coords: dict, box_fraction: 
 
 
 def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
-                widths: pd.DataFrame, paper_accuracy: float) -> list:
+                widths: pd.DataFrame, *, paper_accuracy: float) -> list:
     """The claims of the paper that Figure 4 shows, each computed as a number."""
     test, train = ftle["split"] == "test", _train(ftle)
     lam_te = ftle["lam1"][test]
@@ -115,12 +116,13 @@ def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
         claim("fig4", f"train accuracy of the N x L = 20 x 16 net reaches the published "
               f"{paper_accuracy:.2%}", train_acc, ">=", paper_accuracy),
         claim("fig4", "test error rises with lambda_1 (Spearman rho, test set)",
-              spearman(lam_te, err_te), ">", 0.0),
+              spearman(lam_te, err_te, min_pairs=MIN_PAIRS), ">", 0.0),
         claim("fig4", f"predictive uncertainty H ({m}-net ensemble) rises with lambda_1 "
-              "(Spearman rho, test set)", spearman(lam_te, ftle["H"][test]), ">", 0.0),
+              "(Spearman rho, test set)", spearman(lam_te, ftle["H"][test], min_pairs=MIN_PAIRS),
+              ">", 0.0),
         claim("fig4", "lambda_1 is small at the cluster centres, larger between clusters "
               "(Spearman rho of lambda_1 and distance to the own class centre, bottleneck map)",
-              spearman(ftle["lam1"][train], dist), ">", 0.0),
+              spearman(ftle["lam1"][train], dist, min_pairs=MIN_PAIRS), ">", 0.0),
         claim("fig4", f"the attack {src} -> {tgt} reaches p({tgt}) >= {float(path['stop_prob']):g}",
               float(np.asarray(path["probs"])[-1, tgt]), ">=", float(path["stop_prob"])),
         claim("fig4", "lambda_1 along the attack path peaks inside the path (interior max "
@@ -130,7 +132,7 @@ def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
         claim("fig4", "the stretching direction v1 follows the attack: mean |cos(v1, dx)| over "
               "the mean for random directions", cos_ratio, ">", 1.0),
         claim("fig4", "mean of lambda_1 rises with N (Spearman rho over widths, L = 16)",
-              spearman(w["N"], w["mean_lam1"]), ">", 0.0),
+              spearman(w["N"], w["mean_lam1"], min_pairs=MIN_PAIRS), ">", 0.0),
         claim("fig4", "std of lambda_1 falls with N (Spearman rho over widths, L = 16)",
-              spearman(w["N"], w["std_lam1"]), "<", 0.0),
+              spearman(w["N"], w["std_lam1"], min_pairs=MIN_PAIRS), "<", 0.0),
     ]

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..pipeline.claims import claim
-from .statistics import decile_means, equal_width_bins, spearman
+from ..pipeline.claims import below_floor, claim, floor_claim, floor_note, spearman
+from .statistics import MIN_PAIRS, decile_means, equal_width_bins
 
-__all__ = ["figS2_architecture", "figS2_tables", "figS2_claims", "figS2_summary", "below_floor"]
+__all__ = ["figS2_architecture", "figS2_tables", "figS2_claims", "figS2_summary"]
 
 #: the architecture as the claims name it (the figure's title gives the full layout)
 SHORT_NAMES = {"cnn": "CNN", "resmlp": "residual MLP"}
@@ -27,11 +27,6 @@ def figS2_architecture(figS2: dict, train: dict) -> dict:
         raise ValueError(f"mnist.figS2.{kind}: the settings of the {kind} architecture are "
                          f"missing")
     return dict(kind=kind, **figS2[kind], activation=train["activation"])
-
-
-def below_floor(ftle: dict, min_accuracy: float) -> np.ndarray:
-    """Per net of the ensemble: test accuracy below the floor ``min_accuracy``."""
-    return np.asarray(ftle["test_accuracy"], dtype=float) < float(min_accuracy)
 
 
 def figS2_tables(ftle: dict, n_bins: int = 60) -> dict:
@@ -53,23 +48,25 @@ def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1) -> list:
     below the floor, every other claim says so in its text."""
     arch = f"{SHORT_NAMES.get(str(ftle['kind']), str(ftle['kind']))} (L = {int(ftle['depth'])})"
     m = int(ftle["ensemble_size"])
-    below = below_floor(ftle, min_accuracy)
+    below = below_floor(ftle["test_accuracy"], min_accuracy)
+    if below.size != m:
+        raise ValueError(f"figS2: {below.size} test accuracies for an ensemble of {m} nets")
     lam = np.asarray(ftle["lam1"], dtype=float)
     err = (~np.asarray(ftle["correct"], dtype=bool)).astype(float)
     H = np.asarray(ftle["H"], dtype=float)
-    note = (f" [{int(below.sum())} of {m} nets below the accuracy floor]" if below.any()
-            else "")
+    note = floor_note(below)
     e, h = decile_means(lam, err, decile), decile_means(lam, H, decile)
     pct = f"{decile:.0%}"
     return [
-        claim("figS2", f"every net of the {arch} ensemble reaches {min_accuracy:.0%} test "
-              f"accuracy (nets below the floor, of {m})", int(below.sum()), "==", 0),
+        floor_claim("figS2", below, f"every net of the {arch} ensemble reaches "
+                    f"{min_accuracy:.0%} test accuracy"),
         claim("figS2", f"train accuracy of the {arch} net (net 0)",
               float(np.asarray(ftle["train_accuracy"])[0]), ">=", float(min_accuracy)),
         claim("figS2", f"test error rises with lambda_1, {arch} (Spearman rho, test set){note}",
-              spearman(lam, err), ">", 0.0),
+              spearman(lam, err, min_pairs=MIN_PAIRS), ">", 0.0),
         claim("figS2", f"predictive uncertainty H ({m}-net ensemble) rises with lambda_1, "
-              f"{arch} (Spearman rho, test set){note}", spearman(lam, H), ">", 0.0),
+              f"{arch} (Spearman rho, test set){note}", spearman(lam, H, min_pairs=MIN_PAIRS),
+              ">", 0.0),
         claim("figS2", f"test error in the top {pct} of lambda_1 minus the bottom {pct}, "
               f"{arch}{note}", e["top"] - e["bottom"], ">", 0.0),
         claim("figS2", f"H in the top {pct} of lambda_1 minus the bottom {pct}, {arch}{note}",
@@ -85,5 +82,6 @@ def figS2_summary(ftle: dict, decile: float = 0.1) -> pd.DataFrame:
     rows = [("n_test", len(lam)), ("lam1_mean", float(np.mean(lam[np.isfinite(lam)]))),
             ("error_all", float(err.mean())), ("error_bottom_decile", e["bottom"]),
             ("error_top_decile", e["top"]),
-            ("spearman_lam1_H_single_net", spearman(lam, ftle["H_single"]))]
+            ("spearman_lam1_H_single_net",
+             spearman(lam, ftle["H_single"], min_pairs=MIN_PAIRS))]
     return pd.DataFrame(rows, columns=["quantity", "value"])

@@ -18,7 +18,7 @@ import torch
 from ..nets.archs import build_net, describe, init_net
 from ..nets.checkpoints import load_model
 from ..nets.population import train_population
-from ..nets.train import TrainConfig, class_error, cross_entropy_loss
+from ..nets.train import class_error, cross_entropy_loss, train_config
 from ..nets.train import train as train_loop
 from ..pipeline.seeds import job_seed
 from .data import load_mnist, pixels, standardise
@@ -59,6 +59,10 @@ def net_seed(train: dict, kind: str = "main", index: int | None = None) -> int:
     return job_seed(train["seed"], kind, index)
 
 
+#: the keys of ``mnist.train`` beside its optimiser settings (:func:`train_config` reads those)
+NET_SETTINGS = ("width", "depth", "activation", "epochs", "seed")
+
+
 def net_architecture(train: dict) -> dict:
     """The MLP architecture of the ``mnist.train`` config (784 pixels -> 10 classes, softmax):
     what :func:`train_mnist_net` builds and what the later stages require of its checkpoint."""
@@ -81,9 +85,7 @@ def _build(train: dict, seed: int, width: int | None, epochs: int | None,
     torch.manual_seed(int(seed))
     model = build_net(net_architecture(p) if arch is None else arch)
     init_net(model, gen)
-    cfg = TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=p["epochs"],
-                      batch_size=p["batch_size"], schedule=p["schedule"],
-                      weight_decay=p["weight_decay"], eval_every=int(p.get("eval_every", 1)))
+    cfg = train_config(p, epochs=p["epochs"], ignore=NET_SETTINGS)
     return p, model, gen, cfg
 
 
@@ -104,14 +106,15 @@ def describe_protocol(train: dict) -> str:
     return f"{name} lr {train['lr']:g}, {train['schedule']}, {int(train['epochs'])} epochs"
 
 
-def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int | None = None,
+def train_mnist_net(data: MnistData, train: dict, device, *, seed: int, width: int | None = None,
                     epochs: int | None = None, progress: bool = True, arch: dict | None = None):
     """Build, initialise (fan-in, seeded) and train one net of the ``mnist.train`` protocol;
     ``width`` / ``epochs`` override the config's; ``arch`` (a :func:`deepftle.nets.archs.build_net`
     dict) replaces its MLP by another architecture. Returns ``(model on the CPU, history)``."""
     if arch is None:  # the MLP: a population of one (hand-written backward, same arithmetic)
         return train_mnist_nets(data, train, device, [dict(seed=seed, width=width,
-                                                           epochs=epochs)], progress)[0]
+                                                           epochs=epochs)],
+                                progress=progress)[0]
     p, model, gen, cfg = _build(train, seed, width, epochs, arch)
     model.to(device)
     history, _ = train_loop(model, *_splits(data, device), cfg, cross_entropy_loss, class_error,
@@ -120,7 +123,7 @@ def train_mnist_net(data: MnistData, train: dict, device, seed: int, width: int 
     return model.cpu(), history
 
 
-def train_mnist_nets(data: MnistData, train: dict, device, nets, progress: bool = True):
+def train_mnist_nets(data: MnistData, train: dict, device, nets, *, progress: bool = True):
     """:func:`train_mnist_net` for every ``nets[i]`` (dicts of its keyword arguments ``seed``,
     ``width``, ``epochs``; one layout and one epoch count) as one population
     (:func:`deepftle.nets.population.train_population`): each net equals its solo run up to
@@ -133,7 +136,7 @@ def train_mnist_nets(data: MnistData, train: dict, device, nets, progress: bool 
                          f"{sorted({(b[0]['width'], b[0]['epochs']) for b in built})}")
     models = [model.to(device) for _, model, _, _ in built]
     results = train_population(models, *_splits(data, device), built[0][3], cross_entropy_loss,
-                               class_error, [gen for _, _, gen, _ in built], progress)
+                               class_error, [gen for _, _, gen, _ in built], progress=progress)
     out = []
     for (p, _, _, _), n, model, (history, _) in zip(built, nets, models, results):
         _report(p, n["seed"], history, model)

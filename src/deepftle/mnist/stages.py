@@ -26,7 +26,7 @@ __all__ = ["train_mnist", "train_mnist_ensemble", "mnist_summary", "claims_figS2
            "adversarial_arrays", "path_alignment", "tsne_map", "tsne_path"]
 
 
-def train_mnist(data: MnistData, train: dict, device, *, net: dict,
+def train_mnist(data: MnistData, *, train: dict, device, net: dict,
                 figS2_arch: dict | None = None) -> dict:
     """train_mnist, train_mnist_member, train_mnist_width and train_mnist_figS2: one net of the
     ``mnist.train`` protocol. ``net``: its ``seed`` and optional ``width`` / ``epochs``
@@ -42,7 +42,7 @@ def train_mnist(data: MnistData, train: dict, device, *, net: dict,
     return dict(model=model, history=history, params=dict(train, **net, arch=arch))
 
 
-def train_mnist_ensemble(data: MnistData, train: dict, device, *, nets: list[dict]) -> list:
+def train_mnist_ensemble(data: MnistData, *, train: dict, device, nets: list[dict]) -> list:
     """train_mnist_ensemble: ensemble members of one layout as one population job
     (:func:`deepftle.mnist.nets.train_mnist_nets`); per member what :func:`train_mnist`
     returns."""
@@ -62,7 +62,7 @@ def mnist_summary(history, ftle: dict, coords: dict, path: dict, widths, *,
     """mnist_summary: the summary table of Figure 4 (:func:`deepftle.mnist.fig4.fig4_summary`)
     and its claims (:func:`deepftle.mnist.fig4.fig4_claims`)."""
     table = fig4_summary(history, ftle, coords, box_fraction)
-    claims = fig4_claims(history, ftle, coords, path, widths, paper_accuracy)
+    claims = fig4_claims(history, ftle, coords, path, widths, paper_accuracy=paper_accuracy)
     _report_claims(claims)
     return table, claims
 
@@ -82,7 +82,7 @@ def _lam1(model, x, batch_size=None):
                          depth=getattr(model, "ftle_depth", None))[:, 0].double().cpu().numpy()
 
 
-def ftle_arrays(data: MnistData, net_path, member_paths, train: dict, device,
+def ftle_arrays(data: MnistData, net_path, member_paths, *, train: dict, device,
                 batch_size=None) -> dict:
     """λ₁ (input -> last hidden layer), prediction and probabilities of the main net for every
     train and test image; H from the averaged softmax of the main net and the members
@@ -102,7 +102,7 @@ def ftle_arrays(data: MnistData, net_path, member_paths, train: dict, device,
                 H_single=entropy(probs), ensemble_size=np.array(len(member_probs)))
 
 
-def figS2_arrays(data: MnistData, net_paths, histories, train: dict, arch: dict, device,
+def figS2_arrays(data: MnistData, net_paths, histories, *, train: dict, arch: dict, device,
                  n_test: int | None = None, batch_size=None) -> dict:
     """Fig. S2: the Fig. 4(b) quantities for nets of another architecture ``arch`` (a
     :func:`deepftle.nets.archs.build_net` dict). Net 0 gives λ₁ (input -> its last hidden layer),
@@ -133,16 +133,16 @@ def figS2_arrays(data: MnistData, net_paths, histories, train: dict, arch: dict,
                 epochs=np.array(int(last[0]["epoch"])))
 
 
-def ftle_mnist_figS2(data: MnistData, net_paths, histories, train: dict, figS2_arch: dict,
-                     device, *, n_test: int | None = None, batch_size=None) -> tuple[dict, dict]:
+def ftle_mnist_figS2(data: MnistData, net_paths, histories, *, train: dict, figS2_arch: dict,
+                     device, n_test: int | None = None, batch_size=None) -> tuple[dict, dict]:
     """ftle_mnist_figS2: :func:`figS2_arrays` for Fig. S2's architecture choice
     ``figS2_arch`` (``arch`` and its block). Returns ``(arrays, architecture dict)``."""
     arch = figS2_architecture(figS2_arch, train)
-    return figS2_arrays(data, net_paths, histories, train, arch, device, n_test,
-                        batch_size), arch
+    return figS2_arrays(data, net_paths, histories, train=train, arch=arch, device=device,
+                        n_test=n_test, batch_size=batch_size), arch
 
 
-def width_point(data: MnistData, net_path, train: dict, width: int, device, n_test: int,
+def width_point(data: MnistData, net_path, *, train: dict, width: int, device, n_test: int,
                 batch_size=None) -> dict:
     """Mean and standard deviation of λ₁ over the first ``n_test`` test images, and the test
     accuracy (all test images), of the width-``width`` net."""
@@ -160,11 +160,11 @@ def width_point(data: MnistData, net_path, train: dict, width: int, device, n_te
                 test_accuracy=acc)
 
 
-def width_sweep_table(data: MnistData, net_paths, widths, train: dict, device, n_test: int,
+def width_sweep_table(data: MnistData, net_paths, widths, *, train: dict, device, n_test: int,
                       batch_size=None) -> pd.DataFrame:
     """``N, mean_lam1, std_lam1, test_accuracy`` for every width (sorted by N)."""
-    rows = [width_point(data, p, train, w, device, n_test, batch_size)
-            for w, p in zip(widths, net_paths)]
+    rows = [width_point(data, p, train=train, width=w, device=device, n_test=n_test,
+                        batch_size=batch_size) for w, p in zip(widths, net_paths)]
     table = pd.DataFrame(rows).sort_values("N", ignore_index=True)
     print(table.to_string(index=False), flush=True)
     return table
@@ -205,7 +205,7 @@ def path_alignment(v1: np.ndarray, images: np.ndarray, n_random: int, seed: int 
     return dict(cos_v1_step=cos, cos_random=cos_random)
 
 
-def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict, train: dict,
+def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict, *, train: dict,
                        a: dict, device, log=print) -> dict:
     """The attack stage: candidate starts (test images of the source class, recognised with
     p >= min_start_prob, whose bottleneck position is nearest the source cluster's centre),
@@ -219,8 +219,9 @@ def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict,
     test_pixels = pixels(data.x_test).to(device)
     centres = cluster_centres(coords["coords"], coords["label"])
     in_cluster = nearest_cluster(coords["test_coords"], centres) == a["source_class"]
-    order = candidate_starts(model, test_pixels, data.y_test, a["source_class"],
-                             a["min_start_prob"], in_cluster, a["start_index"], standardise)
+    order = candidate_starts(model, test_pixels, data.y_test, source=a["source_class"],
+                             min_prob=a["min_start_prob"], in_cluster=in_cluster,
+                             first=a["start_index"], preprocess=standardise)
     log(f"candidate starts (test indices, in this order): {order[:a['candidates']]}")
     train_pixels = pixels(data.x_train).to(device)
     recognised = (softmax_probs(model, standardise(train_pixels)).argmax(1) == s.target) & (
@@ -230,8 +231,9 @@ def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict,
         return nearest_guides(test_pixels[index:index + 1], train_pixels, recognised)[0]
 
     start, path, kicks, tried = first_successful_path(model, test_pixels, order,
-                                                      a["candidates"], s, standardise, log,
-                                                      guide)
+                                                      k=a["candidates"], s=s,
+                                                      preprocess=standardise, log=log,
+                                                      guides=guide)
     x = standardise(path)
     lam, v = ftle(model.trunk, x, k=1, return_directions=True)
     probs = softmax_probs(model, x)
@@ -277,7 +279,7 @@ def tsne_map(data: MnistData, net_path, train: dict, t: dict, device="cpu"):
                      embed=np.array(t["embed"]))
 
 
-def tsne_path(emb, path: dict, net_path, train: dict, t: dict, device="cpu") -> dict:
+def tsne_path(emb, path: dict, net_path, *, train: dict, t: dict, device="cpu") -> dict:
     """Where openTSNE ``transform`` puts the attack path's images (each placed independently
     against the fixed map: not a continuous map of the input)."""
     model = load_mnist_net(net_path, train, device)

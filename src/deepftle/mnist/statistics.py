@@ -1,4 +1,4 @@
-"""Statistics behind Figure 4: error and entropy vs λ₁ in equal-count bins, the box of a class
+"""Statistics behind Figure 4: error and entropy vs λ₁ in equal-width bins, the box of a class
 in the 2-D map, and the summary table."""
 
 from __future__ import annotations
@@ -8,9 +8,12 @@ import heapq
 import numpy as np
 import pandas as pd
 
-__all__ = ["entropy", "ensemble_entropy", "equal_count_bins", "equal_width_bins", "class_box",
-           "box_table", "summary_table", "cluster_centres", "nearest_cluster", "spearman",
-           "decile_means"]
+__all__ = ["entropy", "ensemble_entropy", "equal_width_bins", "class_box", "box_table",
+           "summary_table", "cluster_centres", "nearest_cluster", "decile_means", "MIN_PAIRS"]
+
+#: the fewest finite pairs an MNIST trend (:func:`deepftle.pipeline.claims.spearman`) is computed
+#: on: a sweep of two widths gives NaN (the claim fails), not a ρ of ±1
+MIN_PAIRS = 3
 
 
 def entropy(probs) -> np.ndarray:
@@ -75,44 +78,6 @@ def nearest_cluster(coords, centres) -> np.ndarray:
     """Index of the nearest cluster centre (Euclidean, in the map) of every point."""
     d = np.linalg.norm(np.asarray(coords)[:, None, :] - np.asarray(centres)[None], axis=2)
     return np.nanargmin(np.where(np.isnan(d), np.inf, d), axis=1)
-
-
-def equal_count_bins(lam, error, H, n_bins: int = 20) -> pd.DataFrame:
-    """Sort by λ₁ (finite values only) and cut into ``n_bins`` bins of (nearly) equal count.
-
-    Per bin: λ range and mean, count, error rate with its binomial standard error
-    ``sqrt(e (1 - e) / n)``, mean H with its standard error ``std / sqrt(n)``.
-    """
-    lam = np.asarray(lam, dtype=np.float64)
-    error = np.asarray(error, dtype=np.float64)
-    H = np.asarray(H, dtype=np.float64)
-    finite = np.isfinite(lam)
-    order = np.argsort(lam[finite], kind="stable")
-    l, e, h = lam[finite][order], error[finite][order], H[finite][order]
-    n_bins = max(1, min(n_bins, len(l)))
-    rows = []
-    for b, idx in enumerate(np.array_split(np.arange(len(l)), n_bins)):
-        if len(idx) == 0:
-            continue
-        n = len(idx)
-        err = float(e[idx].mean())
-        rows.append(dict(bin=b, lam_lo=float(l[idx[0]]), lam_hi=float(l[idx[-1]]),
-                         lam_mean=float(l[idx].mean()), n=n, error=err,
-                         error_se=float(np.sqrt(err * (1 - err) / n)),
-                         H_mean=float(h[idx].mean()),
-                         H_se=float(h[idx].std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0))
-    return pd.DataFrame(rows)
-
-
-def spearman(a, b) -> float:
-    """Spearman ρ over the pairs where both are finite (NaN when fewer than 3 pairs)."""
-    from scipy.stats import spearmanr
-
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3:
-        return float("nan")
-    return float(spearmanr(a[ok], b[ok]).statistic)
 
 
 def decile_means(lam, values, decile: float = 0.1) -> dict:
@@ -180,7 +145,7 @@ def box_table(coords, labels, correct, fraction: float = 0.93, classes=range(10)
 
 
 def summary_table(history, lam_test, error_test, H_test, boxes: pd.DataFrame,
-                  decile: float = 0.1) -> pd.DataFrame:
+                  *, decile: float = 0.1) -> pd.DataFrame:
     """Long table (quantity, value): train/test accuracy, Spearman ρ(λ₁, error) and ρ(λ₁, H)
     on the test set, error in the top/bottom λ₁ decile, per class box fraction and area."""
     from scipy.stats import spearmanr

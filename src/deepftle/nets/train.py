@@ -22,7 +22,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 __all__ = ["TrainConfig", "TrainingDiverged", "energy_loss", "sign_error", "cross_entropy_loss",
-           "class_error", "train", "evaluate", "width_scaled_lr", "train_config"]
+           "class_error", "train", "evaluate", "width_scaled_lr", "train_config", "TRAIN_SETTINGS",
+           "optimizer_and_schedule", "run_epochs"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -94,30 +95,44 @@ def width_scaled_lr(lr: float, width: int, lr_width: float | None) -> float:
     return float(lr) * min(1.0, float(lr_width) / int(width))
 
 
-def train_config(settings: dict, *, width: int, epochs: int, readout_only: bool = False,
-                 snapshot_epochs=()) -> TrainConfig:
-    """The :class:`TrainConfig` of one net from a config's optimiser block (``toy.train``:
-    optimizer, lr, batch_size, schedule, momentum, weight_decay, optional lr_width), with the
-    width rule :func:`width_scaled_lr` applied. Unknown keys are an error."""
-    known = {"optimizer", "lr", "batch_size", "schedule", "momentum", "weight_decay", "lr_width",
-             "eval_every"}
-    unknown = sorted(set(settings) - known)
+#: the keys of a config's optimiser block that :func:`train_config` reads (``toy.train``;
+#: ``mnist.train`` holds a subset of them beside the net's layout and seed)
+TRAIN_SETTINGS = ("optimizer", "lr", "batch_size", "schedule", "momentum", "weight_decay",
+                  "lr_width", "eval_every")
+
+
+def train_config(settings: dict, *, epochs: int, width: int | None = None,
+                 readout_only: bool = False, snapshot_epochs=(), ignore=()) -> TrainConfig:
+    """The :class:`TrainConfig` of one net from a config's optimiser block: the one place a
+    settings dict becomes a TrainConfig.
+
+    ``settings`` holds optimizer, lr, batch_size, schedule and optionally momentum (absent:
+    0), weight_decay (absent: 0), lr_width (absent or None: one learning rate for every width;
+    else :func:`width_scaled_lr` of the net's ``width``, which must then be given) and
+    eval_every (absent: 1). Any other key is an error unless named in ``ignore`` (e.g. the
+    layout and seed keys that ``mnist.train`` holds beside its optimiser settings)."""
+    unknown = sorted(set(settings) - set(TRAIN_SETTINGS) - set(ignore))
     if unknown:
-        raise ValueError(f"unknown training setting(s) {unknown}; allowed: {sorted(known)}")
+        raise ValueError(f"unknown training setting(s) {unknown}; allowed: "
+                         f"{sorted(TRAIN_SETTINGS)}")
     missing = sorted({"optimizer", "lr", "batch_size", "schedule"} - set(settings))
     if missing:
         raise ValueError(f"missing training setting(s) {missing}")
-    return TrainConfig(optimizer=settings["optimizer"],
-                       lr=width_scaled_lr(settings["lr"], width, settings.get("lr_width")),
-                       epochs=int(epochs), batch_size=int(settings["batch_size"]),
-                       schedule=settings["schedule"], momentum=settings.get("momentum", 0.0),
+    lr_width = settings.get("lr_width")
+    if lr_width is not None and width is None:
+        raise ValueError("lr_width scales the learning rate with the net's width: give width")
+    lr = (float(settings["lr"]) if lr_width is None else
+          width_scaled_lr(settings["lr"], width, lr_width))
+    return TrainConfig(optimizer=settings["optimizer"], lr=lr, epochs=int(epochs),
+                       batch_size=int(settings["batch_size"]), schedule=settings["schedule"],
+                       momentum=settings.get("momentum", 0.0),
                        weight_decay=settings.get("weight_decay", 0.0), readout_only=readout_only,
                        eval_every=int(settings.get("eval_every", 1)),
                        snapshot_epochs=tuple(int(e) for e in snapshot_epochs))
 
 
 @torch.no_grad()
-def evaluate(model, x, y, loss_fn, error_fn, batch: int = 8192) -> tuple[float, float]:
+def evaluate(model, x, y, loss_fn, error_fn, *, batch: int = 8192) -> tuple[float, float]:
     """Mean loss and error over a data set, in batches."""
     model.eval()
     loss, err = 0.0, 0.0
@@ -137,8 +152,45 @@ def _parameters(model, readout_only):
     return list(model.head.parameters())
 
 
+def optimizer_and_schedule(params, cfg: TrainConfig, n_train: int, *, fused: bool | None = None):
+    """``(optimizer, scheduler or None)`` of ``cfg`` over ``params``: SGD (momentum, weight
+    decay) or Adam (weight decay; ``fused`` as torch's Adam takes it); the cosine schedule
+    steps once per minibatch and decays the learning rate to 0 over the ``cfg.epochs`` epochs
+    of ``n_train`` training points."""
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                              weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+    total = max(1, cfg.epochs * steps_per_epoch)
+    sched = (torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+        if cfg.schedule == "cosine" else None)
+    return opt, sched
+
+
+def run_epochs(cfg: TrainConfig, train_epoch, record, snapshot, *, desc: str,
+               progress: bool = True, stop=None) -> None:
+    """The epochs of one training run, as every loop runs them: ``record(epoch)`` (evaluate,
+    append the history rows, return the progress bar's fields) and ``snapshot(epoch)`` before
+    training, then per epoch ``train_epoch(epoch)``, ``record`` where ``cfg.evaluates(epoch)``
+    and ``snapshot``; ``stop()`` (optional) true after an epoch ends the run early."""
+    record(0)
+    snapshot(0)
+    bar = tqdm(range(1, cfg.epochs + 1), desc=desc, file=sys.stderr, disable=not progress,
+               mininterval=2.0)
+    for epoch in bar:
+        train_epoch(epoch)
+        if cfg.evaluates(epoch):
+            bar.set_postfix(record(epoch))
+        snapshot(epoch)
+        if stop is not None and stop():
+            break
+
+
 def train(model: nn.Module, train_data, test_data, cfg: TrainConfig, loss_fn, error_fn,
-          generator: torch.Generator, progress: bool = True):
+          generator: torch.Generator, *, progress: bool = True):
     """Train ``model`` in place.
 
     ``train_data`` / ``test_data`` are ``(x, y)`` tensors on the model's device. Returns
@@ -149,17 +201,7 @@ def train(model: nn.Module, train_data, test_data, cfg: TrainConfig, loss_fn, er
     """
     x, y = train_data
     params = _parameters(model, cfg.readout_only)
-    if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
-                              weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
-    total = max(1, cfg.epochs * steps_per_epoch)
-    sched = (torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
-        if cfg.schedule == "cosine" else None)
-
+    opt, sched = optimizer_and_schedule(params, cfg, len(x))
     rows, snapshots = [], {}
 
     def record(epoch):
@@ -170,18 +212,14 @@ def train(model: nn.Module, train_data, test_data, cfg: TrainConfig, loss_fn, er
                                    f"test loss {test_loss!r}")
         rows.append(dict(epoch=epoch, loss=loss, train_error=err, test_loss=test_loss,
                          test_error=test_err, lr=opt.param_groups[0]["lr"]))
-        return loss, test_err
+        return dict(loss=f"{loss:.4g}", test_error=f"{test_err:.4f}")
 
     def snapshot(epoch):
         if epoch in cfg.snapshot_epochs:
             snapshots[epoch] = copy.deepcopy({k: v.detach().cpu()
                                               for k, v in model.state_dict().items()})
 
-    record(0)
-    snapshot(0)
-    bar = tqdm(range(1, cfg.epochs + 1), desc="epochs", file=sys.stderr, disable=not progress,
-               mininterval=2.0)
-    for epoch in bar:
+    def train_epoch(epoch):
         model.train()
         perm = torch.randperm(len(x), generator=generator).to(x.device)
         for start in range(0, len(x), cfg.batch_size):
@@ -195,9 +233,7 @@ def train(model: nn.Module, train_data, test_data, cfg: TrainConfig, loss_fn, er
             opt.step()
             if sched is not None:
                 sched.step()
-        if cfg.evaluates(epoch):
-            loss, test_err = record(epoch)
-            bar.set_postfix(loss=f"{loss:.4g}", test_error=f"{test_err:.4f}")
-        snapshot(epoch)
+
+    run_epochs(cfg, train_epoch, record, snapshot, desc="epochs", progress=progress)
     model.eval()
     return pd.DataFrame(rows), snapshots

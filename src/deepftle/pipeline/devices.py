@@ -61,7 +61,7 @@ def _fake_gpus() -> int:
     return k
 
 
-def set_deterministic(enabled: bool = True) -> None:
+def set_deterministic(*, enabled: bool = True) -> None:
     """Bitwise-repeatable CUDA runs (config ``deterministic: true``): deterministic kernels only
     (an op without one raises) and a fixed cuBLAS workspace. Must run before the first CUDA
     matmul of the process; CPU runs are deterministic without it."""
@@ -138,7 +138,7 @@ def job_device(name: str = "auto", *, lock_dir=None, poll_s: float = 0.5,
     config's ``deterministic``) calls :func:`set_deterministic` first.
     """
     if deterministic:
-        set_deterministic(True)
+        set_deterministic()
     fake = _fake_gpus() if name in ("auto", "cuda") else 0
     if fake:
         n = fake

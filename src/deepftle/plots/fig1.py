@@ -44,7 +44,7 @@ def _layout(ax, width: int, n_drawn: int) -> None:
     plt.setp(ax, title="(a)")
 
 
-def plot_fig1(x: np.ndarray, t: np.ndarray, r0: float, pdf, png, n_points: int = 600,
+def plot_fig1(x: np.ndarray, t: np.ndarray, r0: float, pdf, png, *, n_points: int = 600,
               width: int = 5, layers_drawn: int = 3):
     """Draw Figure 1 from the training inputs ``x`` (P, 2) and targets ``t`` (P,).
     Returns the plotted points as a DataFrame (the numbers behind panel b)."""

@@ -19,7 +19,7 @@ def saturated_count(values: np.ndarray, vmax: float) -> int:
     return int((np.isfinite(v) & (np.abs(v) > vmax)).sum())
 
 
-def plot_fig2(fields: list[dict], pdf, png, vmax: float = 4.0, stride: int = 20,
+def plot_fig2(fields: list[dict], pdf, png, *, vmax: float = 4.0, stride: int = 20,
               boundary: bool = False, segment: float = 0.6,
               below_floor: dict | None = None, min_accuracy: float | None = None):
     """``fields``: dicts with N, L, x1, x2, lam1, v1, output (one per panel, any order);

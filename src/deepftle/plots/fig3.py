@@ -98,7 +98,7 @@ def _panel_b(ax, summ, fit, min_accuracy):
 
 
 def plot_fig3(errors: pd.DataFrame, crossover: pd.DataFrame, fit: dict, pdf, png,
-              min_accuracy: float, note: str = ""):
+              *, min_accuracy: float, note: str = ""):
     """``errors``: N, mode, seed, test_error (panel a); ``crossover``: N, L, seed, lam_d, lam_c,
     below_floor (panel b); ``fit``: C_c, C_d (:func:`deepftle.circle.crossover.fit_crossover`);
     ``note`` is printed under the figure (e.g. where the run departs from the paper's protocol).

@@ -6,8 +6,6 @@ deviation of λ₁ vs the width N. Plotting only: the tables come from
 
 from __future__ import annotations
 
-import numpy as np
-
 from .fig4_map import (LAM, box_zoom, cluster_labels, draw_map, draw_path, lambda_colorbar,
                        map_norm)
 from .style import save, setup
@@ -45,7 +43,7 @@ def _panel_width(ax, width, column, ylabel, tag):
             va="top")
 
 
-def plot_fig4(t: dict, pdf, png, blowup: float = 3.0, box_class: int = 0,
+def plot_fig4(t: dict, pdf, png, *, blowup: float = 3.0, box_class: int = 0,
               sweep_protocol: str | None = None, main_protocol: str | None = None):
     import matplotlib.pyplot as plt
 
@@ -70,7 +68,7 @@ def plot_fig4(t: dict, pdf, png, blowup: float = 3.0, box_class: int = 0,
     ax.legend(handles=ax.lines[-2:], labels=[f"attack start ({src})", f"end ({tgt}, "
               f"p = {path['p_target'].iloc[-1]:.2f})"], loc="lower left",
               bbox_to_anchor=(0.0, 1.0), ncol=2, fontsize=7, frameon=False)
-    box_zoom(ax, box, drawn, norm, blowup, path=(xy[:, 0], xy[:, 1]), max_frac=0.45)
+    box_zoom(ax, box, drawn, norm, blowup=blowup, path=(xy[:, 0], xy[:, 1]), max_frac=0.45)
     ax.set_title(f"box: {box['fraction']:.0%} of the recognised {box_class}s", fontsize=8,
                  loc="right")
     cax = fig.add_subplot(gs[0, :])

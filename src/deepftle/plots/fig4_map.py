@@ -77,7 +77,7 @@ def _halo():
     return [pe.withStroke(linewidth=2.5, foreground="w")]
 
 
-def draw_path(ax, x, y, lam, norm, lw=2.0, ends=True):
+def draw_path(ax, x, y, lam, norm, *, lw=2.0, ends=True):
     """A continuous curve coloured by λ₁ (black outline), start green, end red."""
     from matplotlib.collections import LineCollection
 
@@ -114,7 +114,7 @@ def _free_spot(ax, w, h, pts, avoid):
     return best[1], best[2]
 
 
-def box_zoom(ax, box, drawn, norm, blowup: float = 3.0, path=None, max_frac: float = 0.42):
+def box_zoom(ax, box, drawn, norm, *, blowup: float = 3.0, path=None, max_frac: float = 0.42):
     """The box (black) and its ``blowup``-fold enlargement: inside the axes where it covers
     no data, else outside on the right (as in the paper). Returns the inset axes."""
     from matplotlib.patches import Rectangle

@@ -34,7 +34,7 @@ def plot_tsne(t: dict, pdf, png, blowup: float = 3.0, box_class: int = 0):
     ax.plot(path["x"].iloc[-1], path["y"].iloc[-1], "o", ms=7, mfc="tab:red", mec="k", zorder=7,
             label="end")
     cluster_labels(ax, t["centres"])
-    box_zoom(ax, box, drawn, norm, blowup, path=(path["x"].to_numpy(), path["y"].to_numpy()),
+    box_zoom(ax, box, drawn, norm, blowup=blowup, path=(path["x"].to_numpy(), path["y"].to_numpy()),
              max_frac=0.3)
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.08), ncol=3, fontsize=6, frameon=False)
     lambda_colorbar(fig, sc, ax=ax, label=LAM, shrink=0.8, pad=0.1, orientation="horizontal")

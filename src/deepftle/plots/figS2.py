@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..pipeline.claims import below_floor
 from .fig4 import error_entropy_panel
 from .style import save, setup
 
@@ -23,7 +24,7 @@ def plot_figS2(t: dict, pdf, png, min_accuracy: float):
     fig.subplots_adjust(left=0.12, right=0.88, top=0.8, bottom=0.24)
     ax_h = error_entropy_panel(ax, t["bins"], t["ensemble_size"], tag="")
     acc = np.asarray(t["test_accuracy"], dtype=float)
-    below = acc < min_accuracy
+    below = below_floor(acc, min_accuracy)
     accs = (f"test accuracy {100 * acc[0]:.2f} %" if len(acc) == 1 else
             f"test accuracy {100 * acc[0]:.2f} % (ensemble {100 * acc.min():.2f}-"
             f"{100 * acc.max():.2f} %)")
