@@ -16,7 +16,7 @@ from deepftle.circle.ridges import boundary_normal_cos
 from deepftle.nets.train import TrainConfig, train_config, width_scaled_lr
 from deepftle.pipeline.seeds import job_seed
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
              weight_decay=0.0, lr_width=100)
