@@ -66,3 +66,27 @@ def test_rules_leave_defaults_to_the_profiles():
     # the target list has one owner
     for smk in RULES:
         assert "ALL_TARGETS" not in smk.read_text() and "CLAIM_FILES" not in smk.read_text()
+
+
+# rules whose logic is not a stage function: the figures (deepftle.plots), the MNIST download
+# (deepftle.mnist.data.fetch_mnist) and the claims table (deepftle.pipeline.claims)
+NOT_STAGES = ("plot_", "mnist_data", "claims")
+
+
+def test_every_stage_script_calls_the_stage_function_named_like_its_rule():
+    from deepftle.circle import stages as circle_stages
+    from deepftle.mnist import stages as mnist_stages
+
+    for path in SCRIPTS:
+        if path.stem.startswith(NOT_STAGES[0]) or path.stem in NOT_STAGES[1:]:
+            continue
+        calls = {node.func.attr for node in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "stages"}
+        # one function serves the solo and the population training of a problem's nets
+        name = {"train_toy_group": "train_toy",
+                "train_mnist_figS2": "train_mnist"}.get(path.stem, path.stem)
+        owner = circle_stages if hasattr(circle_stages, name) else mnist_stages
+        assert name in calls, f"{path.name} calls {sorted(calls)}, not stages.{name}"
+        assert callable(getattr(owner, name, None)), f"no stage function {name}"
+        assert name in owner.__all__, f"{owner.__name__}.{name} is not public"

@@ -3,7 +3,7 @@ on its own against the fixed map)."""
 
 import pickle
 
-from deepftle.mnist.stages import tsne_path
+from deepftle.mnist import stages
 from deepftle.pipeline.files import load_npz, provenance, save_npz
 from deepftle.pipeline.job import job
 
@@ -12,6 +12,6 @@ with job(sm):
     path, _ = load_npz(sm.input.path)
     with open(sm.input.embedding, "rb") as fh:
         emb = pickle.load(fh)
-    arrays = tsne_path(emb, path, sm.input.net, train=dict(sm.params.train),
-                       t=dict(sm.params.tsne))
+    arrays = stages.adversarial_tsne(emb, path, sm.input.net, train=dict(sm.params.train),
+                                     t=dict(sm.params.tsne))
     save_npz(sm.output[0], provenance(dict(sm.params.tsne), "cpu"), **arrays)

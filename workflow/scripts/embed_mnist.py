@@ -3,14 +3,15 @@
 import pickle
 
 from deepftle.mnist.nets import load_tensors
-from deepftle.mnist.stages import tsne_map
+from deepftle.mnist import stages
 from deepftle.pipeline.files import atomic_path, provenance, save_npz
 from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm):
     p = dict(sm.params.tsne)
-    emb, arrays = tsne_map(load_tensors(sm.input.data), sm.input.net, dict(sm.params.train), p)
+    emb, arrays = stages.embed_mnist(load_tensors(sm.input.data), sm.input.net,
+                                     dict(sm.params.train), p)
     with atomic_path(sm.output.model) as tmp, open(tmp, "wb") as fh:
         pickle.dump(emb, fh, protocol=pickle.HIGHEST_PROTOCOL)
     save_npz(sm.output.coords, provenance(p, "cpu"), **arrays)

@@ -1,15 +1,15 @@
 """width_sweep: mean and std of lambda_1 over the test set, and test accuracy, vs width N."""
 
 from deepftle.mnist.nets import load_tensors
-from deepftle.mnist.stages import width_sweep_table
+from deepftle.mnist import stages
 from deepftle.pipeline.files import provenance, save_tsv
 from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
-    table = width_sweep_table(load_tensors(sm.input.data), list(sm.input.nets),
-                              list(sm.params.widths), train=dict(sm.params.train),
-                              device=device, n_test=sm.params.n_test,
-                              batch_size=sm.params.ftle.get("batch_size"))
+    table = stages.width_sweep(load_tensors(sm.input.data), list(sm.input.nets),
+                               list(sm.params.widths), train=dict(sm.params.train),
+                               device=device, n_test=sm.params.n_test,
+                               batch_size=sm.params.ftle.get("batch_size"))
     save_tsv(sm.output[0], table, provenance(dict(widths=list(sm.params.widths),
                                                   n_test=sm.params.n_test), device))

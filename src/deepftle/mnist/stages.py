@@ -1,6 +1,7 @@
-"""One function per MNIST pipeline stage (Figure 4 and Fig. S2), named like its rule or its
-rule's output: the rule's script reads the input files, calls it and writes what it returns.
-Every tensor is created on the job's ``device``."""
+"""One function per MNIST pipeline stage (Figure 4 and Fig. S2), named like its rule: the
+rule's script reads the input files, calls it and writes what it returns. Every tensor is
+created on the job's ``device``; data come in as :class:`deepftle.mnist.nets.MnistData`, nets as
+checkpoint paths."""
 
 from __future__ import annotations
 
@@ -20,10 +21,9 @@ from .nets import (MnistData, load_mnist_net, predict_all, softmax_probs, train_
 from .statistics import cluster_centres, ensemble_entropy, entropy, nearest_cluster
 from .tsne import fit_tsne
 
-__all__ = ["train_mnist", "train_mnist_ensemble", "mnist_summary", "claims_figS2",
-           "ftle_mnist_figS2",
-           "ftle_arrays", "figS2_arrays", "width_point", "width_sweep_table", "bottleneck_arrays",
-           "adversarial_arrays", "path_alignment", "tsne_map", "tsne_path"]
+__all__ = ["train_mnist", "train_mnist_ensemble", "ftle_mnist", "width_sweep", "bottleneck_mnist",
+           "embed_mnist", "adversarial_path", "adversarial_tsne", "mnist_summary",
+           "ftle_mnist_figS2", "claims_figS2", "figS2_arrays", "width_point", "path_alignment"]
 
 
 def train_mnist(data: MnistData, *, train: dict, device, net: dict,
@@ -82,7 +82,7 @@ def _lam1(model, x, batch_size=None):
                          depth=getattr(model, "ftle_depth", None))[:, 0].double().cpu().numpy()
 
 
-def ftle_arrays(data: MnistData, net_path, member_paths, *, train: dict, device,
+def ftle_mnist(data: MnistData, net_path, member_paths, *, train: dict, device,
                 batch_size=None) -> dict:
     """λ₁ (input -> last hidden layer), prediction and probabilities of the main net for every
     train and test image; H from the averaged softmax of the main net and the members
@@ -160,7 +160,7 @@ def width_point(data: MnistData, net_path, *, train: dict, width: int, device, n
                 test_accuracy=acc)
 
 
-def width_sweep_table(data: MnistData, net_paths, widths, *, train: dict, device, n_test: int,
+def width_sweep(data: MnistData, net_paths, widths, *, train: dict, device, n_test: int,
                       batch_size=None) -> pd.DataFrame:
     """``N, mean_lam1, std_lam1, test_accuracy`` for every width (sorted by N)."""
     rows = [width_point(data, p, train=train, width=w, device=device, n_test=n_test,
@@ -170,7 +170,7 @@ def width_sweep_table(data: MnistData, net_paths, widths, *, train: dict, device
     return table
 
 
-def bottleneck_arrays(data: MnistData, net_path, train: dict, b: dict, device):
+def bottleneck_mnist(data: MnistData, net_path, train: dict, b: dict, device):
     """Fit the bottleneck (Fig. 4a) on the training images; returns ``(net, arrays)``, arrays
     = local fields ``coords`` of the training images, ``label``, ``test_coords`` and the
     bottleneck net's own ``train_accuracy`` / ``test_accuracy``."""
@@ -205,7 +205,7 @@ def path_alignment(v1: np.ndarray, images: np.ndarray, n_random: int, seed: int 
     return dict(cos_v1_step=cos, cos_random=cos_random)
 
 
-def adversarial_arrays(data: MnistData, net_path, bottleneck_path, coords: dict, *, train: dict,
+def adversarial_path(data: MnistData, net_path, bottleneck_path, coords: dict, *, train: dict,
                        a: dict, device, log=print) -> dict:
     """The attack stage: candidate starts (test images of the source class, recognised with
     p >= min_start_prob, whose bottleneck position is nearest the source cluster's centre),
@@ -265,7 +265,7 @@ def _tsne_inputs(images_u8_or_pixels, model, embed: str, device) -> np.ndarray:
         return model.trunk(standardise(x)).double().cpu().numpy()
 
 
-def tsne_map(data: MnistData, net_path, train: dict, t: dict, device="cpu"):
+def embed_mnist(data: MnistData, net_path, train: dict, t: dict, device="cpu"):
     """openTSNE of the training images (``embed``: pixels or x^(L)); returns the map object
     (with ``.embed``) and its arrays."""
     model = load_mnist_net(net_path, train, device)
@@ -279,7 +279,7 @@ def tsne_map(data: MnistData, net_path, train: dict, t: dict, device="cpu"):
                      embed=np.array(t["embed"]))
 
 
-def tsne_path(emb, path: dict, net_path, *, train: dict, t: dict, device="cpu") -> dict:
+def adversarial_tsne(emb, path: dict, net_path, *, train: dict, t: dict, device="cpu") -> dict:
     """Where openTSNE ``transform`` puts the attack path's images (each placed independently
     against the fixed map: not a continuous map of the input)."""
     model = load_mnist_net(net_path, train, device)
