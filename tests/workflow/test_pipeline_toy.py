@@ -96,7 +96,7 @@ def test_narrow_nets_train_as_populations(toy_pipeline_run):
     from deepftle.nets.checkpoints import load_model
 
     res = toy_pipeline_run / "results"
-    assert "2 nets, N = 4, L = 3" in (res / "logs/train_toy_group_fig3b/N4_L3.log").read_text()
+    assert "2 net(s), N = 4, L = 3" in (res / "logs/train_toy_group_fig3b/N4_L3.log").read_text()
     assert not (res / "benchmarks/train_toy/fig3b/N4_L3_s0_seed1_full.tsv").exists()
     assert (res / "benchmarks/train_toy/fig3b/N24_L3_s0_seed1_full.tsv").exists()
 
