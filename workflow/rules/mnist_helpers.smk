@@ -30,7 +30,7 @@ def mnist_figures(stem, suffixes):
 
 
 def _mnist_seed(kind, index):
-    """deepftle.mnist.nets.net_seed: job_seed of mnist.train.seed, the net's kind and index."""
+    """A net's seed: deepftle.pipeline.seeds.job_seed of mnist.train.seed, its kind and index."""
     return SEEDS.job_seed(MNIST_CFG["train"]["seed"], kind, index)
 
 

@@ -20,10 +20,9 @@ from ..nets.checkpoints import load_model
 from ..nets.population import train_population
 from ..nets.train import class_error, cross_entropy_loss, train_config
 from ..nets.train import train as train_loop
-from ..pipeline.seeds import job_seed
 from .data import load_mnist, pixels, standardise
 
-__all__ = ["MnistData", "load_tensors", "net_seed", "net_architecture", "describe_protocol",
+__all__ = ["MnistData", "load_tensors", "net_architecture", "describe_protocol",
            "train_mnist_net", "train_mnist_nets", "load_mnist_net", "softmax_probs", "predict_all"]
 
 
@@ -50,17 +49,6 @@ def load_tensors(source) -> MnistData:
     if not isinstance(source, (str, Path)):
         source = Path(list(source)[0]).parent
     return MnistData(source)
-
-
-def net_seed(train: dict, kind: str = "main", index: int | None = None) -> int:
-    """Seed of a net: ``train.seed`` for the main net, else a hash of it with ``kind, index``."""
-    if kind == "main":
-        return int(train["seed"])
-    return job_seed(train["seed"], kind, index)
-
-
-#: the keys of ``mnist.train`` beside its optimiser settings (:func:`train_config` reads those)
-NET_SETTINGS = ("width", "depth", "activation", "epochs", "seed")
 
 
 def net_architecture(train: dict) -> dict:
