@@ -51,6 +51,10 @@ def load_tensors(source) -> MnistData:
     return MnistData(source)
 
 
+#: the keys of ``mnist.train`` beside its optimiser settings (:func:`train_config` reads those)
+NET_SETTINGS = ("width", "depth", "activation", "epochs", "seed")
+
+
 def net_architecture(train: dict) -> dict:
     """The MLP architecture of the ``mnist.train`` config (784 pixels -> 10 classes, softmax):
     what :func:`train_mnist_net` builds and what the later stages require of its checkpoint."""
