@@ -48,10 +48,11 @@ def _activation(name):
 
 
 class SmallCNN(nn.Module):
-    """Two convolutions and one dense hidden layer on 1 x 28 x 28 images (flattened inputs)."""
+    """Two convolutions and one dense hidden layer on images of shape ``image`` (channels,
+    height, width; default 1 x 28 x 28), given as flattened inputs."""
 
     def __init__(self, channels=(8, 16), kernel: int = 5, stride: int = 2, hidden: int = 32,
-                 activation: str = "tanh", d_out: int = 10):
+                 activation: str = "tanh", d_out: int = 10, image=IMAGE):
         super().__init__()
         channels = list(channels)
         if len(channels) != 2:
@@ -59,20 +60,26 @@ class SmallCNN(nn.Module):
                              f"{channels!r}")
         _positive_ints(channels_1=channels[0], channels_2=channels[1], kernel=kernel,
                        stride=stride, hidden=hidden, d_out=d_out)
+        image = tuple(int(v) for v in image)
+        if len(image) != 3:
+            raise ValueError(f"image must be (channels, height, width), got {image!r}")
+        _positive_ints(image_channels=image[0], image_height=image[1], image_width=image[2])
         g = _activation(activation)
-        side = IMAGE[1]
+        h, w = image[1], image[2]
         for _ in channels:
-            side = (side - kernel) // stride + 1
-            if side < 1:
+            h, w = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+            if min(h, w) < 1:
                 raise ValueError(f"kernel {kernel} with stride {stride} leaves no pixels after "
-                                 f"two convolutions of a 28 x 28 image")
+                                 f"two convolutions of a {image[1]} x {image[2]} image")
         self.arch = dict(kind="cnn", channels=channels, kernel=kernel, stride=stride,
                          hidden=hidden, activation=activation, d_out=d_out)
+        if image != IMAGE:  # the MNIST image stays implicit: its checkpoints name no image
+            self.arch["image"] = list(image)
         self.trunk = nn.Sequential(
-            nn.Unflatten(1, IMAGE),
-            nn.Conv2d(1, channels[0], kernel, stride=stride), g(),
+            nn.Unflatten(1, image),
+            nn.Conv2d(image[0], channels[0], kernel, stride=stride), g(),
             nn.Conv2d(channels[0], channels[1], kernel, stride=stride), g(),
-            nn.Flatten(), nn.Linear(channels[1] * side * side, hidden), g())
+            nn.Flatten(), nn.Linear(channels[1] * h * w, hidden), g())
         self.head = nn.Linear(hidden, d_out)
         self.ftle_depth = 3
 
