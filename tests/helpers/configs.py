@@ -25,6 +25,9 @@ def write_configs(out: str | Path) -> tuple[Path, Path]:
     mnist = yaml.safe_load((ROOT / "tests/config/test_mnist.yaml").read_text())
     mnist["mnist"]["data"]["local"] = str((out / "mnist-data").resolve())
     mnist["mnist"]["data"]["checksums"] = checksums
+    fashion = mnist["mnist"]["figS3"]["fashion_mnist"]["data"]
+    fashion["local"] = str((out / "mnist-data").resolve())
+    fashion["checksums"] = checksums
     mnist_cfg = out / "test_mnist.yaml"
     # key order kept: Snakemake compares params (dicts) by their text, so sorting keys would
     # make runs with tests/config/test.yaml look like a parameter change

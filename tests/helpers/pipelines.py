@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TOY_CONFIG = ROOT / "tests/config/test.yaml"
 TOY_TARGETS = ("fig1", "fig2", "fig3", "figS1")
-FULL_TARGETS = ("fig1", "fig2", "fig3", "figS1", "fig4", "figS2")
+FULL_TARGETS = ("fig1", "fig2", "fig3", "figS1", "fig4", "figS2", "figS3")
 
 
 def run_snakemake(workdir, configfile, *args, timeout=900):

@@ -22,7 +22,8 @@ MUST_BE_GPU = {"train_toy", "train_toy_group_fig3a", "train_toy_group_fig3b",
                "train_toy_group_figS1", "ftle_field", "ftle_snapshots", "crossover",
                "train_mnist", "train_mnist_member", "train_mnist_ensemble", "train_mnist_width",
                "ftle_mnist", "width_sweep", "bottleneck_mnist", "adversarial_path",
-               "train_mnist_figS2", "ftle_mnist_figS2"}
+               "train_mnist_figS2", "ftle_mnist_figS2", "train_figS3", "ftle_figS3",
+               "bottleneck_figS3"}
 
 
 def _profile_config() -> list[str]:

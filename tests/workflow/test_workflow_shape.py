@@ -68,9 +68,9 @@ def test_rules_leave_defaults_to_the_profiles():
         assert "ALL_TARGETS" not in smk.read_text() and "CLAIM_FILES" not in smk.read_text()
 
 
-# rules whose logic is not a stage function: the figures (deepftle.plots), the MNIST download
-# (deepftle.mnist.data.fetch_mnist) and the claims table (deepftle.pipeline.claims)
-NOT_STAGES = ("plot_", "mnist_data", "claims")
+# rules whose logic is not a stage function: the figures (deepftle.plots), the data sources
+# (deepftle.mnist.data, deepftle.mnist.cifar) and the claims table (deepftle.pipeline.claims)
+NOT_STAGES = ("plot_", "mnist_data", "fashion_mnist_data", "cifar10_data", "claims")
 
 
 def test_every_stage_script_calls_the_stage_function_named_like_its_rule():

@@ -16,7 +16,7 @@ FIG_DIR = os.path.join(RESULTS, "figures")
 CLAIMS_ALL = os.path.join(RESULTS, "claims.tsv")
 # The target rules, in the order their claims appear in results/claims.tsv; Fig. 1 (the data
 # and the network layout) states no claim.
-FIGURES = ("fig1", "fig2", "fig3", "figS1", "fig4", "figS2")
+FIGURES = ("fig1", "fig2", "fig3", "figS1", "fig4", "figS2", "figS3")
 CLAIMED_FIGURES = tuple(f for f in FIGURES if f != "fig1")
 
 # Software of every rule: environment.yml (the env `conda env create -f environment.yml` makes).
@@ -76,6 +76,7 @@ def figure_targets(figure):
                          + list(rules.plot_fig4_tsne.output)
                          + [rules.mnist_summary.output.summary]),
         "figS2": lambda: list(rules.plot_figS2.output) + [rules.claims_figS2.output.summary],
+        "figS3": lambda: list(rules.plot_figS3.output) + [rules.claims_figS3.output.summary],
     }[figure]()
     return files + ([claims_file(figure)] if figure in CLAIMED_FIGURES else [])
 

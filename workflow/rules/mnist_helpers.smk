@@ -101,3 +101,42 @@ def figS2_net(index):
 
 
 FIGS2 = mnist_figures("figS2", (("pdf", ".pdf"), ("png", ".png"), ("bins", "_bins.tsv")))
+
+# Fig. S3: Fig. 4(b) on harder data sets (workflow/rules/figS3.smk).
+FIGS3_CFG = MNIST_CFG["figS3"]
+FIGS3_ARCHS = ("mlp", "cnn")
+# the data sets analysed: those with a download, and CIFAR-10 where the user's copy is named
+FIGS3_SETS = list(FIGS3_CFG["sets"]) + (["cifar10"] if FIGS3_CFG["cifar10"]["local"] else [])
+FIGS3_NETS = list(range(FIGS3_CFG["ensemble_size"]))  # net 0 gives lambda_1, all give H
+FASHION_FILES = [os.path.join("resources", "fashion_mnist", name) for name in
+                 ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")]
+CIFAR10_FILE = os.path.join("resources", "cifar10", "cifar10.npz")
+
+
+def figS3_path(*parts):
+    """A file under results/figS3/."""
+    return os.path.join(RESULTS, "figS3", *parts)
+
+
+def figS3_data(wildcards):
+    """The data rule's output for the set of `wildcards.dataset`."""
+    return FASHION_FILES if wildcards.dataset == "fashion_mnist" else [CIFAR10_FILE]
+
+
+def figS3_arch(wildcards):
+    """The set, the architecture kind and the CNN block: deepftle.mnist.figS3.figS3_architecture
+    builds the net's dict from them and mnist.train."""
+    return {"set": wildcards.dataset, "kind": wildcards.arch, "cnn": FIGS2_CFG["cnn"]}
+
+
+def figS3_net(wildcards):
+    """Net `wildcards.net` of one (set, architecture): its own seed and that kind's epochs."""
+    return {"seed": _mnist_seed(f"figS3-{wildcards.dataset}-{wildcards.arch}",
+                                int(wildcards.net)),
+            "epochs": FIGS3_CFG["epochs"][wildcards.arch]}
+
+
+def figS3_pairs():
+    """Every (set, architecture) of Fig. S3."""
+    return [(s, a) for s in FIGS3_SETS for a in FIGS3_ARCHS]

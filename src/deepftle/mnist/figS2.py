@@ -13,7 +13,7 @@ from .statistics import MIN_PAIRS, decile_means, equal_width_bins
 __all__ = ["figS2_architecture", "figS2_tables", "figS2_claims", "figS2_summary"]
 
 #: the architecture as the claims name it (the figure's title gives the full layout)
-SHORT_NAMES = {"cnn": "CNN", "resmlp": "residual MLP"}
+SHORT_NAMES = {"cnn": "CNN", "resmlp": "residual MLP", "mlp": "MLP"}
 
 
 def figS2_architecture(figS2: dict, train: dict) -> dict:
@@ -41,7 +41,8 @@ def figS2_tables(ftle: dict, n_bins: int = 60) -> dict:
                 epochs=int(ftle["epochs"]))
 
 
-def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1) -> list:
+def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1, *,
+                 figure: str = "figS2") -> list:
     """The claims of Fig. 4(b), for the other architecture, each computed as a number: every
     net of the ensemble reaches the accuracy floor; error and H rise with λ₁ (Spearman ρ); the
     top λ₁ decile has a higher error rate and a higher H than the bottom decile. When nets are
@@ -50,7 +51,7 @@ def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1) -> list:
     m = int(ftle["ensemble_size"])
     below = below_floor(ftle["test_accuracy"], min_accuracy)
     if below.size != m:
-        raise ValueError(f"figS2: {below.size} test accuracies for an ensemble of {m} nets")
+        raise ValueError(f"{figure}: {below.size} test accuracies for an ensemble of {m} nets")
     lam = np.asarray(ftle["lam1"], dtype=float)
     err = (~np.asarray(ftle["correct"], dtype=bool)).astype(float)
     H = np.asarray(ftle["H"], dtype=float)
@@ -58,18 +59,18 @@ def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1) -> list:
     e, h = decile_means(lam, err, decile), decile_means(lam, H, decile)
     pct = f"{decile:.0%}"
     return [
-        floor_claim("figS2", below, f"every net of the {arch} ensemble reaches "
+        floor_claim(figure, below, f"every net of the {arch} ensemble reaches "
                     f"{min_accuracy:.0%} test accuracy"),
-        claim("figS2", f"train accuracy of the {arch} net (net 0)",
+        claim(figure, f"train accuracy of the {arch} net (net 0)",
               float(np.asarray(ftle["train_accuracy"])[0]), ">=", float(min_accuracy)),
-        claim("figS2", f"test error rises with lambda_1, {arch} (Spearman rho, test set){note}",
+        claim(figure, f"test error rises with lambda_1, {arch} (Spearman rho, test set){note}",
               spearman(lam, err, min_pairs=MIN_PAIRS), ">", 0.0),
-        claim("figS2", f"predictive uncertainty H ({m}-net ensemble) rises with lambda_1, "
+        claim(figure, f"predictive uncertainty H ({m}-net ensemble) rises with lambda_1, "
               f"{arch} (Spearman rho, test set){note}", spearman(lam, H, min_pairs=MIN_PAIRS),
               ">", 0.0),
-        claim("figS2", f"test error in the top {pct} of lambda_1 minus the bottom {pct}, "
+        claim(figure, f"test error in the top {pct} of lambda_1 minus the bottom {pct}, "
               f"{arch}{note}", e["top"] - e["bottom"], ">", 0.0),
-        claim("figS2", f"H in the top {pct} of lambda_1 minus the bottom {pct}, {arch}{note}",
+        claim(figure, f"H in the top {pct} of lambda_1 minus the bottom {pct}, {arch}{note}",
               h["top"] - h["bottom"], ">", 0.0),
     ]
 

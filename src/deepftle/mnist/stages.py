@@ -16,6 +16,7 @@ from .bottleneck import fit_bottleneck, load_bottleneck, local_fields
 from .data import pixels, standardise
 from .fig4 import fig4_claims, fig4_summary
 from .figS2 import figS2_architecture, figS2_claims, figS2_summary
+from .figS3 import figS3_architecture, figS3_claims, figS3_summary
 from .nets import (MnistData, load_mnist_net, predict_all, softmax_probs, train_mnist_net,
                    train_mnist_nets)
 from .statistics import cluster_centres, ensemble_entropy, entropy, nearest_cluster
@@ -23,7 +24,8 @@ from .tsne import fit_tsne
 
 __all__ = ["train_mnist", "train_mnist_ensemble", "ftle_mnist", "width_sweep", "bottleneck_mnist",
            "embed_mnist", "adversarial_path", "adversarial_tsne", "mnist_summary",
-           "ftle_mnist_figS2", "claims_figS2", "figS2_arrays", "width_point", "path_alignment"]
+           "ftle_mnist_figS2", "claims_figS2", "train_figS3", "ftle_figS3", "bottleneck_figS3",
+           "claims_figS3", "figS2_arrays", "width_point", "path_alignment"]
 
 
 def train_mnist(data: MnistData, *, train: dict, device, net: dict,
@@ -126,8 +128,9 @@ def figS2_arrays(data: MnistData, net_paths, histories, *, train: dict, arch: di
           f"{len(models)} nets", flush=True)
     return dict(index=np.arange(n), label=labels, pred=pred, correct=pred == labels, lam1=lam1,
                 probs=probs[0], H=ensemble_entropy(probs), H_single=entropy(probs[0]),
-                ensemble_size=np.array(len(models)), depth=np.array(models[0].ftle_depth),
-                arch=np.array(describe(arch)), kind=np.array(arch["kind"]),
+                ensemble_size=np.array(len(models)),
+                depth=np.array(getattr(models[0], "ftle_depth", arch.get("depth"))),
+                arch=np.array(describe(arch)), kind=np.array(arch.get("kind", "mlp")),
                 train_accuracy=np.array([1 - float(r["train_error"]) for r in last]),
                 test_accuracy=np.array([1 - float(r["test_error"]) for r in last]),
                 epochs=np.array(int(last[0]["epoch"])))
@@ -140,6 +143,55 @@ def ftle_mnist_figS2(data: MnistData, net_paths, histories, *, train: dict, figS
     arch = figS2_architecture(figS2_arch, train)
     return figS2_arrays(data, net_paths, histories, train=train, arch=arch, device=device,
                         n_test=n_test, batch_size=batch_size), arch
+
+
+def _figS3_arch(figS3_arch: dict, train: dict) -> dict:
+    return figS3_architecture(figS3_arch["kind"], figS3_arch["set"], train, figS3_arch["cnn"])
+
+
+def train_figS3(data, *, train: dict, figS3_arch: dict, device, net: dict) -> dict:
+    """train_figS3: one net of Fig. S3, of the choice ``figS3_arch`` (``set``, ``kind``,
+    ``cnn``: :func:`deepftle.mnist.figS3.figS3_architecture`) on ``data`` (an
+    :class:`deepftle.mnist.datasets.ImageData`), trained with the ``mnist.train`` protocol, its
+    own seed and epochs (``net``)."""
+    arch = _figS3_arch(figS3_arch, train)
+    model, history = train_mnist_net(data, train, device, arch=arch, **net)
+    return dict(model=model, history=history, params=dict(train, **net, arch=arch))
+
+
+def ftle_figS3(data, net_paths, histories, *, train: dict, figS3_arch: dict, device,
+               n_test: int | None = None, batch_size=None) -> tuple[dict, dict]:
+    """ftle_figS3: λ₁ of net 0 over the test images of ``data``, predictions, H of the ensemble
+    of ``net_paths`` and every net's accuracies (:func:`figS2_arrays`). Returns ``(arrays,
+    architecture dict)``."""
+    arch = _figS3_arch(figS3_arch, train)
+    return figS2_arrays(data, net_paths, histories, train=train, arch=arch, device=device,
+                        n_test=n_test, batch_size=batch_size), arch
+
+
+def bottleneck_figS3(data, net_path, *, train: dict, figS3_arch: dict, b: dict, device) -> dict:
+    """bottleneck_figS3: the bottleneck of Fig. 4(a) fitted to the MLP (``figS3_arch``) of one
+    Fig. S3 set on its training images; the local fields of its test images and the bottleneck
+    net's accuracies."""
+    model = load_mnist_net(net_path, train, device, arch=_figS3_arch(figS3_arch, train))
+    x, y = data.inputs("train", device), data.labels("train", device)
+    net, history = fit_bottleneck(model, x, y, epochs=b["epochs"], lr=b["lr"],
+                                  batch_size=b["batch_size"], seed=b["seed"])
+    xt = data.inputs("test", device)
+    with torch.no_grad():
+        test_acc = float((net(xt).argmax(1).cpu().numpy() == data.y_test).mean())
+    print(f"bottleneck net: test accuracy {test_acc:.4f}", flush=True)
+    return dict(test_coords=local_fields(net, xt), test_label=data.y_test,
+                train_accuracy=np.array(history["train_accuracy"].iloc[-1]),
+                test_accuracy=np.array(test_acc))
+
+
+def claims_figS3(ftles: dict, *, min_accuracy: dict) -> tuple:
+    """claims_figS3: the summary table and the claims of Fig. 4(b) for every (data set,
+    architecture) of Fig. S3 (:mod:`deepftle.mnist.figS3`)."""
+    claims = figS3_claims(ftles, min_accuracy)
+    _report_claims(claims)
+    return figS3_summary(ftles), claims
 
 
 def width_point(data: MnistData, net_path, *, train: dict, width: int, device, n_test: int,
