@@ -160,4 +160,14 @@ def training_spec(job: dict, config: dict) -> TrainSpec | None:
         return TrainSpec(tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
                                       for k, v in arch.items())), 1,
                          epochs=int(mnist["figS2"]["epochs"]), **common)
+    if rule == "train_figS3":
+        from deepftle.mnist.figS3 import figS3_architecture
+
+        arch = figS3_architecture(wc["arch"], wc["dataset"], train, mnist["figS2"]["cnn"])
+        arch.setdefault("kind", "mlp")
+        n_train, n_test = (50000, 10000) if wc["dataset"] == "cifar10" else MNIST_SIZES
+        return TrainSpec(tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                                      for k, v in arch.items())), 1,
+                         epochs=int(mnist["figS3"]["epochs"][wc["arch"]]),
+                         **dict(common, n_train=n_train, n_test=n_test))
     return None

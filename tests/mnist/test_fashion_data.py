@@ -57,8 +57,9 @@ def test_debian_package_is_downloaded_unpacked_and_checked(tmp_path, monkeypatch
     checksums = write_synthetic_mnist(tmp_path / "gz", 40, 10, gz=True)
     _fake_debian(tmp_path, monkeypatch, files_from=tmp_path / "gz")
     logs = []
-    out = fetch_fashion_mnist(tmp_path / "res" / "fashion", checksums=checksums,
-                              log=logs.append)
+    monkeypatch.chdir(tmp_path)  # a relative destination, as the data rule gives
+    out = fetch_fashion_mnist("res/fashion", checksums=checksums, log=logs.append)
+    out = [tmp_path / p for p in out]
     assert all(sha256(p) == checksums[p.name] for p in out)
     assert any("Debian package dataset-fashion-mnist" in line for line in logs)
     assert sorted(os.listdir(tmp_path / "res")) == ["fashion"]  # no staging folder left

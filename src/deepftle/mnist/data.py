@@ -257,12 +257,13 @@ def _from_debian(package: str, folder: str, staging: Path, log, timeout: float) 
         if shutil.which(tool) is None:
             raise MnistDataError(f"{tool} is not installed (not a Debian-based system)")
     with tempfile.TemporaryDirectory(dir=staging) as tmp:
+        tmp = Path(tmp).resolve()  # the commands run inside it: every path absolute
         _run(["apt-get", "download", package], tmp, timeout, f"apt-get download {package}")
-        debs = sorted(Path(tmp).glob("*.deb"))
+        debs = sorted(tmp.glob("*.deb"))
         if not debs:
             raise MnistDataError(f"apt-get download {package} produced no .deb")
         log(f"  package {debs[0].name} ({debs[0].stat().st_size} bytes)")
-        tree = Path(tmp) / "tree"
+        tree = tmp / "tree"
         _run(["dpkg-deb", "-x", str(debs[0]), str(tree)], tmp, timeout,
              f"dpkg-deb -x {debs[0].name}")
         _from_local(tree / folder, staging, log)
