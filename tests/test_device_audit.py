@@ -25,6 +25,8 @@ FACTORIES = {"zeros", "ones", "empty", "full", "arange", "eye", "randn", "rand",
 # (file, enclosing function) -> why its device-less tensors are right on the CPU
 HOST = {
     ("mnist/data.py", "pixels"): "images are loaded on the CPU; jobs move them",
+    ("mnist/datasets.py", "inputs"): "uint8 images and their channel statistics on the CPU, "
+                                     "standardised there and moved at once (.to(device))",
     ("nets/population.py", "train_epoch"): "per-member permutations from CPU generators, "
                                            "moved on the next line (perms.to(x.device))",
     ("nets/population.py", "_evaluate"): "per-member sums accumulated on the CPU (.cpu() of "
