@@ -5,7 +5,7 @@
 #    reference: |d lambda| <= 1e-4 in float32 for the fused path and the generic path (CNN,
 #    residual, LayerNorm, transformer), TF32 off inside the engine, population training on
 #    the GPU against solo training on the CPU (< 1e-4);
-# 2. the tiny Figures 1-4, S1, S2 pipeline (the configs of tests/helpers/configs.py: toy nets and
+# 2. the tiny Figures 1-4, S1-S3 pipeline (the configs of tests/helpers/configs.py: toy nets and
 #    synthetic MNIST-format data, no network) twice, with `device: cuda` and `device: cpu`;
 #    every training / FTLE job of the CUDA run must log a CUDA device;
 # 3. every data file of the two runs compared (tests/slurm/compare.py --normwise): max |a - b|
@@ -29,7 +29,7 @@ BIN=${BIN:-$ROOT/.venv/bin}
 RTOL=${GPU_RTOL:-1e-3}
 ATOL=${GPU_ATOL:-1e-4}
 CORES=${CORES:-$(nproc)}
-TARGETS=(fig1 fig2 fig3 figS1 fig4 figS2)
+TARGETS=(fig1 fig2 fig3 figS1 fig4 figS2 figS3)
 DEV=${DEV:-cuda}
 [[ $DEV == cuda || $DEV == cpu ]] || { echo "DEV must be cuda or cpu, got $DEV"; exit 2; }
 

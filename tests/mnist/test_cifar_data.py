@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
+from deepftle.mnist.datasets import load_image_set
 from deepftle.mnist.cifar import (ARCHIVE_MD5, CifarDataError, fetch_cifar10, load_cifar10,
                                   read_batch)
 from helpers.cifar_synthetic import CLASSES, batch, write_cifar_archive
@@ -32,6 +33,8 @@ def test_archive_to_npz_keeps_every_image_and_label(archive, tmp_path):
     with np.load(out) as d:
         assert list(d["label_names"]) == CLASSES
     assert any("CIFAR-10 from" in line for line in logs)
+    data = load_image_set("cifar10", [out])  # as the rules pass it: the data rule's outputs
+    assert data.inputs("test").shape == (10000, 3072) and data.y_test.tolist() == yt.tolist()
     # the extracted folder gives the same arrays
     fetch_cifar10(tmp_path / "b.npz", local=archive.parent / "src", log=logs.append)
     np.testing.assert_array_equal(load_cifar10(tmp_path / "b.npz")[0], x)

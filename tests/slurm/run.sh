@@ -24,7 +24,7 @@ SMOKE=0
 # The test pipeline: Figures 1-3 with tests/config/test.yaml and Figure 4 with
 # tests/config/test_mnist.yaml on synthetic MNIST-format data, as one run (one DAG) so SLURM
 # and Snakemake start once. tests/helpers/configs.py writes the merged config.
-TARGETS=(fig1 fig2 fig3 figS1 fig4 figS2)
+TARGETS=(fig1 fig2 fig3 figS1 fig4 figS2 figS3)
 
 log() { printf '[test-slurm %(%H:%M:%S)T] %s\n' -1 "$*"; }
 die() { log "FAIL: $*"; exit 1; }

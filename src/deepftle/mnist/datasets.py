@@ -83,10 +83,13 @@ class ImageData:
 
 def load_image_set(key: str, source) -> ImageData:
     """The set ``key`` from what its data rule wrote: the folder of the four IDX files (or the
-    list of them) for ``mnist`` and ``fashion_mnist``, the ``.npz`` for ``cifar10``."""
+    list of them) for ``mnist`` and ``fashion_mnist``, the ``.npz`` (or a list holding it) for
+    ``cifar10``."""
     if key not in SETS:
         raise ValueError(f"unknown data set {key!r}; one of {sorted(SETS)}")
     if key == "cifar10":
+        if not isinstance(source, (str, Path)):
+            source = list(source)[0]
         arrays = load_cifar10(source)
     else:
         if not isinstance(source, (str, Path)):
