@@ -30,7 +30,8 @@ from deepftle.pipeline.files import config_hash  # noqa: E402
 # our figure -> the published panel it is held against (docs/published/, CC BY 4.0)
 PUBLISHED = {"fig2": "published-fig2.png", "fig3": "published-fig3.png",
              "fig4": "published-fig4.png"}
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig4_adversarial", "fig4_tsne", "figS1", "figS2"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig4_adversarial", "fig4_tsne", "figS1", "figS2",
+           "figS3"]
 
 
 def read_tsv(path: Path) -> tuple[list[dict], dict]:
