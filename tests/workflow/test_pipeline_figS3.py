@@ -4,7 +4,6 @@ Debian's package together with CIFAR-10 from a synthetic copy in the publisher's
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -44,15 +43,9 @@ def test_figS3_on_the_tiny_run(full_pipeline_run):
     assert set(summary.arch) == {"mlp", "cnn"} and "test_accuracy_net1" in set(summary.quantity)
 
 
-def _network_selected(config) -> bool:
-    return "network" in (config.getoption("-m") or "") or os.environ.get("DEEPFTLE_NETWORK") == "1"
-
-
 @pytest.mark.network
 @pytest.mark.timeout(1200)
-def test_figS3_on_real_fashion_mnist_and_a_cifar10_copy(tmp_path, request):
-    if not _network_selected(request.config):
-        pytest.skip("network test: run with `pytest -m network` or DEEPFTLE_NETWORK=1")
+def test_figS3_on_real_fashion_mnist_and_a_cifar10_copy(tmp_path):
     cfg = yaml.safe_load((ROOT / "tests/config/test_mnist.yaml").read_text())
     cfg["mnist"]["train"].update(width=8, depth=3)
     s3 = cfg["mnist"]["figS3"]

@@ -174,16 +174,7 @@ def bottleneck_figS3(data, net_path, *, train: dict, figS3_arch: dict, b: dict, 
     Fig. S3 set on its training images; the local fields of its test images and the bottleneck
     net's accuracies."""
     model = load_mnist_net(net_path, train, device, arch=_figS3_arch(figS3_arch, train))
-    x, y = data.inputs("train", device), data.labels("train", device)
-    net, history = fit_bottleneck(model, x, y, epochs=b["epochs"], lr=b["lr"],
-                                  batch_size=b["batch_size"], seed=b["seed"])
-    xt = data.inputs("test", device)
-    with torch.no_grad():
-        test_acc = float((net(xt).argmax(1).cpu().numpy() == data.y_test).mean())
-    print(f"bottleneck net: test accuracy {test_acc:.4f}", flush=True)
-    return dict(test_coords=local_fields(net, xt), test_label=data.y_test,
-                train_accuracy=np.array(history["train_accuracy"].iloc[-1]),
-                test_accuracy=np.array(test_acc))
+    return _bottleneck(data, model, b, device)[2]
 
 
 def claims_figS3(ftles: dict, *, min_accuracy: dict) -> tuple:
@@ -213,7 +204,7 @@ def width_point(data: MnistData, net_path, *, train: dict, width: int, device, n
 
 
 def width_sweep(data: MnistData, net_paths, widths, *, train: dict, device, n_test: int,
-                      batch_size=None) -> pd.DataFrame:
+                batch_size=None) -> pd.DataFrame:
     """``N, mean_lam1, std_lam1, test_accuracy`` for every width (sorted by N)."""
     rows = [width_point(data, p, train=train, width=w, device=device, n_test=n_test,
                         batch_size=batch_size) for w, p in zip(widths, net_paths)]
@@ -226,7 +217,14 @@ def bottleneck_mnist(data: MnistData, net_path, train: dict, b: dict, device):
     """Fit the bottleneck (Fig. 4a) on the training images; returns ``(net, arrays)``, arrays
     = local fields ``coords`` of the training images, ``label``, ``test_coords`` and the
     bottleneck net's own ``train_accuracy`` / ``test_accuracy``."""
-    model = load_mnist_net(net_path, train, device)
+    net, x, arrays = _bottleneck(data, load_mnist_net(net_path, train, device), b, device)
+    return net, dict(coords=local_fields(net, x), label=data.y_train, **arrays)
+
+
+def _bottleneck(data, model, b: dict, device):
+    """Fit the bottleneck to ``model`` on the training images of ``data``; returns the
+    bottleneck net, the training inputs, and the local fields of the test images with the
+    bottleneck net's accuracies."""
     x, y = data.inputs("train", device), data.labels("train", device)
     net, history = fit_bottleneck(model, x, y, epochs=b["epochs"], lr=b["lr"],
                                   batch_size=b["batch_size"], seed=b["seed"])
@@ -234,10 +232,9 @@ def bottleneck_mnist(data: MnistData, net_path, train: dict, b: dict, device):
     with torch.no_grad():
         test_acc = float((net(xt).argmax(1).cpu().numpy() == data.y_test).mean())
     print(f"bottleneck net: test accuracy {test_acc:.4f}", flush=True)
-    return net, dict(coords=local_fields(net, x), label=data.y_train,
-                     test_coords=local_fields(net, xt), test_label=data.y_test,
-                     train_accuracy=np.array(history["train_accuracy"].iloc[-1]),
-                     test_accuracy=np.array(test_acc))
+    return net, x, dict(test_coords=local_fields(net, xt), test_label=data.y_test,
+                        train_accuracy=np.array(history["train_accuracy"].iloc[-1]),
+                        test_accuracy=np.array(test_acc))
 
 
 def path_alignment(v1: np.ndarray, images: np.ndarray, n_random: int, seed: int = 0) -> dict:
