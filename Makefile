@@ -8,7 +8,7 @@ CORES      ?= 2
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.deepftle-installed
 
-.PHONY: figures test test-all test-slow bench bench-pipeline bench-train results-page report test-slurm test-gpu clean-venv
+.PHONY: figures test lint test-all test-slow bench bench-pipeline bench-train results-page report test-slurm test-gpu clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,13 +19,17 @@ $(STAMP): pyproject.toml
 figures: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) all
 	@if [ -f results/claims.tsv ]; then echo "== claims (results/claims.tsv) =="; \
-	  grep -v '^#' results/claims.tsv; fi
+	  $(BIN)/python -m deepftle.pipeline.claims results/claims.tsv; fi
 
 # The fast tier (unit tests and small pipeline runs; every change). test-all adds the slow tier:
 # the tiny Figures 1-4, S1, S2 pipeline end to end, its determinism, provenance and report, and
 # a resume after SIGKILL. test-slow is that tier alone (CI runs it after `make test`).
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not network"
+
+# ruff with the configuration in pyproject.toml (pyflakes and pycodestyle, 100 columns)
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench workflow/scripts docs
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m "not network"

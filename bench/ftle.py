@@ -194,7 +194,8 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
 
         seconds, _ = timed(gemm, reps)
         lam = None
-        row["note"] = f"{L - 1} x ({(1 + r) * P} x {n}) @ ({n} x {n}) + ({P} x {spec['d_in']}) @ ({spec['d_in']} x {n})"
+        row["note"] = (f"{L - 1} x ({(1 + r) * P} x {n}) @ ({n} x {n}) + "
+                       f"({P} x {spec['d_in']}) @ ({spec['d_in']} x {n})")
     elif method.startswith("vmap_"):
         from torch.func import jacfwd, jacrev, vmap
 
@@ -203,7 +204,8 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
         xs = x[idx.to(device)]
         # floats per chunk for the (chunk, N, max(N, d_in)) (co)tangents of all L layers
         budget = (256 << 20 if method.endswith("256MB") else 8 << 30) // 4
-        chunk = max(16, min(xs.shape[0], budget // (spec["width"] * max(spec["width"], spec["d_in"]) * L)))
+        per_row = spec["width"] * max(spec["width"], spec["d_in"]) * L
+        chunk = max(16, min(xs.shape[0], budget // per_row))
         if spec.get("cnn"):  # per image: (1, 28, 28) -> (128,), Jacobian flattened
             def single(z):
                 return trunk(z[None])[0]
@@ -355,14 +357,16 @@ def report(rows, wall):
                       + (f"(target >= {t})" if t else "(no target)"))
     g = by_case.get("grid_N250_L12", {})
     if "deepftle" in g and "gemm" in g:
-        print(f"  grid (250, 12): deepftle / gemm = {g['deepftle']['seconds'] / g['gemm']['seconds']:.2f}"
+        ratio = g['deepftle']['seconds'] / g['gemm']['seconds']
+        print(f"  grid (250, 12): deepftle / gemm = {ratio:.2f}"
               f" (target <= 1.25); peak RSS {g['deepftle']['peak_rss_mb']} MB (target < 1024)")
     g = by_case.get("mnist_N20_L16", {})
     if "deepftle" in g:
         line = f"  MNIST shape: deepftle {g['deepftle']['seconds']:.3f} s (target <= 1 s)"
         for m in ("vmap_jacrev", "vmap_jacrev_256MB"):
             if m in g:
-                line += f", {m} / deepftle = {g[m]['seconds'] / g['deepftle']['seconds']:.1f} (target >= 10)"
+                ratio = g[m]['seconds'] / g['deepftle']['seconds']
+                line += f", {m} / deepftle = {ratio:.1f} (target >= 10)"
         if "gemm" in g:
             line += f", deepftle / gemm = {g['deepftle']['seconds'] / g['gemm']['seconds']:.2f}"
         print(line)
@@ -383,7 +387,8 @@ def report(rows, wall):
     print(f"\nthreads: torch {torch.get_num_threads()}", end="")
     try:
         from threadpoolctl import threadpool_info
-        print("; " + ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info()))
+        print("; " + ", ".join(f"{i['internal_api']} {i['num_threads']}"
+                               for i in threadpool_info()))
     except ImportError:
         print()
     print(f"device: {rows[0]['device'] if rows else '?'}; load average {os.getloadavg()}")

@@ -61,7 +61,8 @@ def main(argv=None):
     print(f"\nslowest {args.top} stages:")
     print(f"{'rule':20s} {'wildcards':40s} {'seconds':>9s} {'max RSS MB':>11s}")
     for r in rows[:args.top]:
-        print(f"{r['rule']:20s} {r['wildcards'][:40]:40s} {r['seconds']:9.1f} {r['max_rss_mb']:11.1f}")
+        print(f"{r['rule']:20s} {r['wildcards'][:40]:40s} "
+              f"{r['seconds']:9.1f} {r['max_rss_mb']:11.1f}")
     per_rule: dict[str, list] = {}
     for r in rows:
         per_rule.setdefault(r["rule"], []).append(r)

@@ -228,7 +228,8 @@ def main(argv=None):
     tmp = out.with_suffix(".tmp")
     with open(tmp, "w", newline="") as fh:
         fh.write(f"# job_overhead_s\t{overhead:.3f}\n# load_before\t{load_before:.2f}\n"
-                 f"# load_after\t{load_after:.2f}\n# cpu\t{platform.processor() or platform.machine()}"
+                 f"# load_after\t{load_after:.2f}\n"
+                 f"# cpu\t{platform.processor() or platform.machine()}"
                  f"\n# torch\t{torch.__version__}\n# quick\t{args.quick}\n")
         writer = csv.DictWriter(fh, COLUMNS, delimiter="\t")
         writer.writeheader()

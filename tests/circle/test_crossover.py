@@ -1,5 +1,6 @@
-"""Fig. 3(b) and the training-settings owner on hand-built inputs with known answers (fast):
-boundary / centre averages, the C_c fit, accuracy-floor marking, the learning-rate width rule."""
+"""Figs. 2 and 3 claims and the training-settings owner on hand-built inputs with known answers
+(fast): boundary / centre averages, the C_c fit, the claims with their intervals, margins and
+baselines, accuracy-floor marking, the learning-rate width rule."""
 import math
 from pathlib import Path
 
@@ -8,15 +9,18 @@ import pandas as pd
 import pytest
 import yaml
 
-from deepftle.circle.claims import fig3_claims, mark_accuracy
+from deepftle.circle.claims import fig2_claims, fig3_claims, mark_accuracy
 from deepftle.circle.crossover import boundary_centre_means, fit_crossover
 from deepftle.circle.data import R0
 from deepftle.circle.nets import toy_net
 from deepftle.circle.ridges import boundary_normal_cos
 from deepftle.nets.train import TrainConfig, train_config, width_scaled_lr
+from deepftle.pipeline.claims import ClaimSettings
 from deepftle.pipeline.seeds import job_seed
+from helpers.published import published
 
 ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = ClaimSettings(n_boot=300, n_perm=500)
 
 TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
              weight_decay=0.0, lr_width=100)
@@ -95,18 +99,95 @@ def test_fit_recovers_C_c_and_C_d_from_synthetic_data():
         fit_crossover(_synthetic_crossover().assign(lam_c=np.nan))
 
 
+def _paper_like(noise=0.05):
+    """Fig. 3 tables of a run that shows every claim, and a published table it agrees with."""
+    rng = np.random.default_rng(5)
+    errors = pd.DataFrame([dict(N=N, mode=mode, seed=s,
+                                test_error=(0.3 if N == 4 else 0.01) * (1 if mode == "readout"
+                                                                       else 0.05)
+                                * math.exp(0.1 * rng.standard_normal()))
+                           for N in (4, 16, 64) for mode in ("readout", "full") for s in range(3)])
+    table = _synthetic_crossover(noise=noise)
+    fit = fit_crossover(table)
+    rows = [("fig3", "C_c", None, None, 0.35, 0.02), ("fig3", "C_d", None, None, fit["C_d"], 0.05),
+            ("fig3", "test_error_random_features", None, 4, 30.0, 2.0),
+            ("fig3", "test_error_random_features", None, 64, 1.0, 0.1),
+            ("fig3", "test_error_full", None, 4, 1.5, 0.2),
+            ("fig3", "test_error_full", None, 64, 0.05, 0.01)]
+    for L in (2, 4, 8, 12):
+        rows.append(("fig3", "Llam_c", L, 4, -0.35 * L + math.log(4), 0.05))
+        rows.append(("fig3", "Llam_c", L, 160, -0.35 * L + math.log(160), 0.05))
+        rows.append(("fig3", "Llam_d", L, 160, 3.0 * (1 - math.exp(-L / 3)), 0.05))
+    return errors, table, published(rows)
+
+
 def test_fig3_claims_hold_on_paper_like_data_and_fail_when_nets_are_below_the_floor():
-    errors = pd.DataFrame(dict(N=[4, 4, 64, 64], mode=["readout", "full"] * 2, seed=0,
-                               test_error=[0.3, 0.01, 0.02, 0.004]))
-    table = _synthetic_crossover()
-    holds = {c.claim.split(" (")[0]: c.holds
-             for c in fig3_claims(errors, table, fit_crossover(table), 0.99)}
-    assert all(holds.values()), holds
+    errors, table, pub = _paper_like()
+    claims = fig3_claims(errors, table, 0.99, settings=SETTINGS, published=pub)
+    status = {c.claim: c.status for c in claims if c.kind != "bookkeeping"}
+    assert set(status.values()) == {"holds"}, status
+    kinds = {c.kind for c in claims}
+    assert kinds == {"direction", "magnitude", "equivalence", "bookkeeping"}
+    assert all(c.ci_low <= c.estimate <= c.ci_high for c in claims if c.kind != "bookkeeping")
     table.loc[0, "test_error"] = 0.2
-    claims = fig3_claims(errors, table, fit_crossover(table), 0.99)
+    claims = fig3_claims(errors, table, 0.99, settings=SETTINGS, published=pub)
     floor = [c for c in claims if c.claim.startswith("every net")][0]
-    assert not floor.holds and floor.value == 1
-    assert all("1 of 60 nets below the accuracy floor" in c.claim for c in claims[3:])
+    assert not floor.holds and floor.estimate == 1 and floor.status == "bookkeeping"
+    assert all("1 of 60 nets below the accuracy floor" in c.claim for c in claims
+               if c.claim.startswith("(b)"))
+
+
+def test_fig3_claims_fail_where_the_run_differs_from_the_paper():
+    """C_c twice the published, L<lam1>_d growing with N, L<lam1>_c rising faster than log N:
+    the magnitude, the equivalence and the log N claims fail, with their numbers."""
+    errors, _, pub = _paper_like()
+    rows = []
+    rng = np.random.default_rng(0)
+    for L in (2, 4, 8, 12):
+        for N in (4, 10, 25, 64, 160):
+            for s in range(3):
+                rows.append(dict(N=N, L=L, seed=s, test_error=0.005,
+                                 lam_c=-0.7 * L + 1.6 * math.log(N) + 0.05 * rng.standard_normal(),
+                                 lam_d=3.0 + 0.8 * math.log(N) + 0.05 * rng.standard_normal()))
+    claims = {c.claim.split(" (")[0].split(" at ")[0]: c
+              for c in fig3_claims(errors, pd.DataFrame(rows), 0.99, settings=SETTINGS,
+                                   published=pub)}
+    assert claims["(b) fitted C_c"].status == "fails"
+    assert claims["(b) fitted C_c"].estimate > 0.42
+    assert claims["(b) L<lam1>_d independent of N"].status == "fails"
+    assert claims["(b) L<lam1>_c grows like log N"].status == "fails"
+
+
+def test_fig2_claims_with_seeds_intervals_and_baselines():
+    """Contrast falling with N and rising with L over 3 realisations per cell: the trend
+    claims hold with their interval and a permutation p; alignment and orthogonality are
+    measured against their baselines (band fraction, random readout); with one realisation
+    per cell no claim gets an interval."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for N in (10, 50, 250):
+        for L in (2, 4, 8, 12):
+            for s in range(3):
+                rows.append(dict(N=N, L=L, seed=s, test_error=0.01,
+                                 contrast=L * 0.5 - math.log(N) + 0.1 * rng.standard_normal(),
+                                 alignment=0.9, band_fraction=0.15,
+                                 orthogonality=0.99 - 0.1 / L, orthogonality_random=0.9,
+                                 L_lam1_centre=-L * 0.3, L_lam1_ridge=3.0))
+    t = pd.DataFrame(rows)
+    pub = published([("fig2", "Llam1_centre", 2, 10, -0.6, 0.2)])
+    claims = fig2_claims(t, 0.98, settings=SETTINGS, published=pub)
+    by = {c.claim: c for c in claims}
+    assert {c.status for c in claims if c.kind != "bookkeeping"} == {"holds"}, \
+        {k: c.status for k, c in by.items()}
+    pooled = [c for c in claims if c.claim.startswith("ridge contrast falls with N (slope")][0]
+    assert pooled.estimate == pytest.approx(-1.0, abs=0.1) and pooled.p_value < 0.01
+    align = [c for c in claims if c.claim.startswith("top 5 %")][0]
+    assert align.estimate == pytest.approx(0.75) and align.baseline == pytest.approx(0.15)
+    ortho = [c for c in claims if "beyond a random readout (mean" in c.claim][0]
+    assert ortho.baseline == pytest.approx(0.9)
+    assert [c.kind for c in claims].count("magnitude") == 1
+    one = fig2_claims(t[t.seed == 0], 0.98, settings=SETTINGS, published=pub)
+    assert {c.status for c in one if c.kind != "bookkeeping"} <= {"point only", "fails"}
 
 
 def test_accuracy_floor_marking():

@@ -21,7 +21,8 @@ def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         for _ in range(3):  # three gaussian strokes per class
             cy, cx = trng.uniform(7, 21, size=2)
             sy, sx = trng.uniform(1.5, 5, size=2)
-            templates[c] += np.exp(-((yy - cy) ** 2 / (2 * sy ** 2) + (xx - cx) ** 2 / (2 * sx ** 2)))
+            templates[c] += np.exp(-((yy - cy) ** 2 / (2 * sy ** 2)
+                                     + (xx - cx) ** 2 / (2 * sx ** 2)))
         templates[c] /= templates[c].max()
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % 10

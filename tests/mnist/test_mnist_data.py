@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +19,8 @@ def test_idx_roundtrip_raw_and_gz(tmp_path):
     write_idx(tmp_path / "x-idx3-ubyte", arr)
     assert check_idx(tmp_path / "x-idx3-ubyte") == (np.dtype(np.uint8), (2, 28, 28))
     np.testing.assert_array_equal(read_idx(tmp_path / "x-idx3-ubyte"), arr)
-    with open(tmp_path / "x-idx3-ubyte", "rb") as src, gzip.open(tmp_path / "y-idx3-ubyte.gz", "wb") as dst:
+    with (open(tmp_path / "x-idx3-ubyte", "rb") as src,
+          gzip.open(tmp_path / "y-idx3-ubyte.gz", "wb") as dst):
         dst.write(src.read())
     np.testing.assert_array_equal(read_idx(tmp_path / "y-idx3-ubyte.gz"), arr)
 

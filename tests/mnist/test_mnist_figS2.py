@@ -8,7 +8,7 @@ import pytest
 
 from deepftle.mnist.figS2 import figS2_claims, figS2_summary, figS2_tables
 from deepftle.mnist.statistics import MIN_PAIRS, decile_means
-from deepftle.pipeline.claims import below_floor, spearman
+from deepftle.pipeline.claims import ClaimSettings, below_floor, spearman
 
 
 def _ftle(n=2000, rises=True, acc=(0.985, 0.98, 0.975), seed=0):
@@ -19,8 +19,11 @@ def _ftle(n=2000, rises=True, acc=(0.985, 0.98, 0.975), seed=0):
     s = 1 / (1 + np.exp(-(lam if rises else -lam) / 0.03))
     wrong = rng.random(n) < 0.3 * s
     H = s + 0.05 * rng.random(n)
-    return dict(lam1=lam, correct=~wrong, H=H, H_single=H * 0.9, ensemble_size=np.array(len(acc)),
-                arch=np.array("tanh CNN: test"), kind=np.array("cnn"), depth=np.array(3), epochs=np.array(5),
+    probs = np.full((n, 10), 0.02)
+    probs[:, 0] = 0.82 - 0.5 * rng.random(n)
+    return dict(lam1=lam, correct=~wrong, H=H, probs=probs, H_single=H * 0.9,
+                ensemble_size=np.array(len(acc)), arch=np.array("tanh CNN: test"),
+                kind=np.array("cnn"), depth=np.array(3), epochs=np.array(5),
                 test_accuracy=np.array(acc), train_accuracy=np.array([a + 0.005 for a in acc]))
 
 
@@ -37,26 +40,34 @@ def test_decile_means_and_spearman():
     assert np.isnan(spearman([1, 2], [1, 2], min_pairs=MIN_PAIRS))
 
 
+SETTINGS = ClaimSettings(n_boot=200, n_perm=200)
+
+
 def test_claims_hold_when_error_and_H_rise():
-    claims = figS2_claims(_ftle(), min_accuracy=0.97)
-    assert [c.figure for c in claims] == ["figS2"] * 6
-    assert all(c.holds for c in claims), [(c.claim, c.value) for c in claims]
-    assert claims[0].value == 0 and "of 3" in claims[0].claim
+    claims = figS2_claims(_ftle(), min_accuracy=0.97, settings=SETTINGS)
+    assert [c.figure for c in claims] == ["figS2"] * 7
+    assert [c.kind for c in claims[:2]] == ["bookkeeping"] * 2
+    assert all(c.status == "holds" for c in claims[2:]), [(c.claim, c.estimate, c.ci_low)
+                                                          for c in claims]
+    assert claims[0].estimate == 0 and "of 3" in claims[0].claim
     assert "CNN (L = 3)" in claims[2].claim
+    assert all(c.n == 1999 for c in claims[2:])  # the -inf input is left out of every claim
     assert not any("below" in c.claim for c in claims[2:])
 
 
 def test_claims_fail_when_error_falls_with_lambda():
-    claims = figS2_claims(_ftle(rises=False), min_accuracy=0.97)
-    assert not any(c.holds for c in claims[2:])
-    assert all(c.value < 0 for c in claims[2:])
+    claims = figS2_claims(_ftle(rises=False), min_accuracy=0.97, settings=SETTINGS)
+    assert all(c.status == "fails" for c in claims[2:])
+    auroc = [c for c in claims if "AUROC" in c.claim][0]
+    assert auroc.estimate < 0.5
+    assert all(c.estimate < 0 for c in claims[2:] if "AUROC" not in c.claim)
 
 
 def test_net_below_the_floor_is_counted_and_named():
     f = _ftle(acc=(0.99, 0.90, 0.95))
     assert below_floor(f["test_accuracy"], 0.97).tolist() == [False, True, True]
-    claims = figS2_claims(f, min_accuracy=0.97)
-    assert claims[0].value == 2 and not claims[0].holds
+    claims = figS2_claims(f, min_accuracy=0.97, settings=SETTINGS)
+    assert claims[0].estimate == 2 and not claims[0].holds
     assert all("[2 of 3 nets below the accuracy floor]" in c.claim for c in claims[2:])
 
 

@@ -66,8 +66,8 @@ def _schema():
 def test_default_and_test_configs_validate():
     schema = _schema()
     jsonschema.validate(yaml.safe_load((ROOT / "config.yaml").read_text())["mnist"], schema)
-    jsonschema.validate(yaml.safe_load((ROOT / "tests/config/test_mnist.yaml").read_text())["mnist"],
-                        schema)
+    test_config = yaml.safe_load((ROOT / "tests/config/test_mnist.yaml").read_text())
+    jsonschema.validate(test_config["mnist"], schema)
 
 
 @pytest.mark.parametrize("path, value", [

@@ -5,8 +5,6 @@ jacrev + SVD reference; training one through the MNIST training stage."""
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -1,47 +1,116 @@
-"""Claims tables: holds is computed from value and threshold, NaN never holds, round trip; the
-shared conventions: Spearman trends (scipy's value, one NaN rule) and the accuracy floor."""
+"""Claims tables: status decided by the interval against the margin (holds / point only /
+fails), bookkeeping rows apart, NaN never holds, the settings from the config with errors
+naming the key, round trip and counts; the shared conventions: Spearman trends (scipy's
+value, one NaN rule) and the accuracy floor."""
 import math
 import warnings
 
 import numpy as np
 import pytest
 
-from deepftle.pipeline.claims import (COLUMNS, below_floor, claim, floor_claim, floor_note,
-                                      gather_claims, spearman, write_claims)
+from deepftle.pipeline.claims import (COLUMNS, ClaimSettings, below_floor, bookkeeping,
+                                      claim_counts, direction, equivalence, floor_claim,
+                                      floor_note, gather_claims, magnitude, spearman,
+                                      summary_line, write_claims)
 from deepftle.pipeline.files import read_tsv
+
+CONFIG = dict(level=0.95, n_boot=100, n_perm=100, seed=0,
+              equivalence={"log_N_slope": 0.25, "independent_of_N": 0.25},
+              magnitude_read_factor=2.0, magnitude_relative=0.2)
+
+
+@pytest.mark.parametrize("estimate,ci,sign,status", [
+    (-1.0, (-1.5, -0.2), "<", "holds"),
+    (-1.0, (-1.5, 0.2), "<", "point only"),
+    (-1.0, (math.nan, math.nan), "<", "point only"),
+    (-1.0, None, "<", "point only"),
+    (0.3, (-0.5, 0.6), "<", "fails"),
+    (0.3, (0.1, 0.6), ">", "holds"),
+    (0.0, (-0.1, 0.1), ">", "fails"),          # on the margin: not inside the open region
+    (math.nan, (0.1, 0.6), ">", "fails"),       # a missing estimate never holds
+])
+def test_direction_status_from_interval_and_margin(estimate, ci, sign, status):
+    c = direction("figX", "a trend", estimate, ci, sign=sign, n=9)
+    assert (c.status, c.holds, c.kind) == (status, status == "holds", "direction")
+    assert c.margin == f"{sign} 0"
+
+
+def test_direction_against_a_level_and_baseline_kept():
+    c = direction("figX", "ratio", 0.8, (0.7, 0.95), sign="<", against=1.0, n=3, baseline=0.5,
+                  p_value=0.01, null="no effect")
+    assert c.status == "holds" and c.margin == "< 1"
+    assert (c.baseline, c.p_value, c.null) == (0.5, 0.01, "no effect")
+    assert direction("figX", "r", 0.8, (0.7, 1.05), sign="<", against=1.0, n=3).status == \
+        "point only"
+
+
+def test_equivalence_needs_the_whole_interval_in_the_band():
+    assert equivalence("f", "slope 1", 1.1, (0.9, 1.2), target=1, band=0.25, n=5).status == \
+        "holds"
+    assert equivalence("f", "slope 1", 1.1, (0.7, 1.2), target=1, band=0.25, n=5).status == \
+        "point only"
+    c = equivalence("f", "slope 1", 1.5, (1.3, 1.7), target=1, band=0.25, n=5)
+    assert c.status == "fails" and c.margin == "in [0.75, 1.25]" and c.kind == "equivalence"
+    with pytest.raises(ValueError, match="band must be > 0"):
+        equivalence("f", "x", 1.0, None, target=1, band=0.0, n=1)
+
+
+def test_magnitude_holds_within_tolerance_of_the_published():
+    c = magnitude("fig3", "C_c", 0.64, (0.55, 0.72), published=0.30, tolerance=0.1, n=60)
+    assert c.status == "fails" and c.baseline == 0.30 and c.kind == "magnitude"
+    assert magnitude("fig3", "C_c", 0.33, (0.28, 0.37), published=0.30, tolerance=0.1,
+                     n=60).status == "holds"
 
 
 @pytest.mark.parametrize("value,op,thr,holds", [
     (0.5, ">", 0.0, True), (-0.5, ">", 0.0, False), (0.99, ">=", 0.99, True),
-    (3.0, "<", 2.0, False), (True, "==", True, True), (False, "==", True, False),
+    (3.0, "<", 2.0, False), (math.nan, "<", 1.0, False),
 ])
-def test_holds_follows_value_and_threshold(value, op, thr, holds):
-    c = claim("figX", "a claim", value, op, thr)
-    assert c.holds is holds
-    assert c.threshold.startswith(op)
+def test_bookkeeping_rows_are_apart(value, op, thr, holds):
+    c = bookkeeping("figX", "floor", value, op, thr, n=4)
+    assert (c.holds, c.status, c.kind) == (holds, "bookkeeping", "bookkeeping")
+    assert c.margin.startswith(op)
 
 
-def test_nan_never_holds():
-    assert claim("figX", "missing", float("nan"), "<", 1.0).holds is False
-    assert claim("figX", "missing", float("nan"), ">=", -math.inf).holds is False
-
-
-def test_unknown_comparison_names_it():
+def test_unknown_comparison_and_sign_named():
     with pytest.raises(ValueError, match="unknown comparison '=>'"):
-        claim("figX", "bad", 1.0, "=>", 0.0)
+        bookkeeping("figX", "bad", 1.0, "=>", 0.0, n=1)
+    with pytest.raises(ValueError, match="sign must be"):
+        direction("figX", "bad", 1.0, None, sign=">=", n=1)
 
 
-def test_round_trip_and_gather(tmp_path):
-    a = [claim("fig2", "c1", 1.0, ">", 0.0), claim("fig2", "c2", -1.0, ">", 0.0)]
-    b = [claim("fig4", "c3", 0.995, ">=", 0.99)]
+def test_settings_from_config_and_errors_name_the_key():
+    s = ClaimSettings.from_config(CONFIG)
+    assert s.band("log_N_slope") == 0.25 and s.n_boot == 100
+    assert s.tolerance(0.3, 0.02) == pytest.approx(0.06)    # 2 x reading error
+    assert s.tolerance(10.0, 0.02) == pytest.approx(2.0)    # 20 % of the value
+    with pytest.raises(ValueError, match=r"unknown keys \['levle'\]"):
+        ClaimSettings.from_config(dict(CONFIG, levle=1))
+    with pytest.raises(ValueError, match=r"missing keys \['seed'\]"):
+        ClaimSettings.from_config({k: v for k, v in CONFIG.items() if k != "seed"})
+    with pytest.raises(ValueError, match="claims.level"):
+        ClaimSettings.from_config(dict(CONFIG, level=1.5))
+    with pytest.raises(ValueError, match="claims.equivalence.nope"):
+        s.band("nope")
+
+
+def test_round_trip_gather_and_counts(tmp_path):
+    a = [direction("fig2", "c1", -1.0, (-2, -0.5), sign="<", n=9),
+         direction("fig2", "c2", -1.0, (-2, 0.5), sign="<", n=9),
+         bookkeeping("fig2", "floor", 0, "==", 0, n=9)]
+    b = [magnitude("fig4", "c3", 0.1, (0.05, 0.15), published=0.44, tolerance=0.1, n=1000)]
     write_claims(tmp_path / "fig2.tsv", a, {"who": "test"})
     write_claims(tmp_path / "fig4.tsv", b)
     t = read_tsv(tmp_path / "fig2.tsv")
     assert list(t.columns) == COLUMNS
-    assert t["holds"].tolist() == [True, False]
+    assert t["status"].tolist() == ["holds", "point only", "bookkeeping"]
+    assert t["holds"].tolist() == [True, False, True]
     both = gather_claims([tmp_path / "fig2.tsv", tmp_path / "fig4.tsv"])
-    assert both["figure"].tolist() == ["fig2", "fig2", "fig4"]
-    assert both["value"].tolist() == [1.0, -1.0, 0.995]
+    assert both["figure"].tolist() == ["fig2", "fig2", "fig2", "fig4"]
+    assert both["estimate"].tolist() == [-1.0, -1.0, 0.0, 0.1]
+    assert claim_counts(both) == {"holds": 1, "point only": 1, "fails": 1, "bookkeeping": 1}
+    assert summary_line(both) == ("3 claims: 1 hold with their 95 % interval, 1 at the point "
+                                  "estimate only, 1 fail (1 bookkeeping rows not counted)")
 
 
 def test_empty_claims_refused(tmp_path):
@@ -112,7 +181,7 @@ def test_below_floor_and_the_floor_claim():
         below_floor([0.99], 1.5)
     c = floor_claim("fig2", below, "every net reaches 98 % test accuracy")
     assert c.claim == "every net reaches 98 % test accuracy (nets below the floor, of 4)"
-    assert c.value == 2 and c.threshold == "== 0" and not c.holds
+    assert c.estimate == 2 and c.margin == "== 0" and not c.holds and c.kind == "bookkeeping"
     assert floor_claim("fig2", below_floor([0.99], 0.98), "x").holds
     assert floor_note(below) == " [2 of 4 nets below the accuracy floor]"
     assert floor_note([False, False]) == ""

@@ -166,8 +166,10 @@ def main(local: str, slurm: str, rtol: float = RTOL, atol: float = ATOL,
         failures.append("no data files to compare")
     for f in failures:
         print(f"FAIL {f}")
+    verdict = ('identical within rtol=%g atol=%g%s'
+               % (RTOL, ATOL, ' (normwise)' if NORMWISE else '') if not failures else 'DIFFERENT')
     print(f"compared {compared} data files ({len(fa & fb)} outputs incl. figures): "
-          f"{'identical within rtol=%g atol=%g%s' % (RTOL, ATOL, ' (normwise)' if NORMWISE else '') if not failures else 'DIFFERENT'}")
+          f"{verdict}")
     return 1 if failures else 0
 
 

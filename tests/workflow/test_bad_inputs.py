@@ -10,7 +10,6 @@ file, and train_toy on a configuration whose training diverges.
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 

@@ -33,10 +33,11 @@ def test_figS3_on_the_tiny_run(full_pipeline_run):
     m, _ = load_npz(res / "figS3/fashion_mnist/bottleneck.npz")
     assert m["test_coords"].shape == (100, 2)
     claims = _claims(res / "claims/figS3.tsv")
-    assert len(claims) == 12 and claims.claim.str.startswith("Fashion-MNIST: ").all()
+    assert len(claims) == 14 and claims.claim.str.startswith("Fashion-MNIST: ").all()
     # 1 epoch on 300 images: every net is below its floor, counted and named in every claim
     floors = claims[claims.claim.str.contains("reaches")]
-    assert list(floors.value) == [2, 2] and not floors.holds.any()
+    assert list(floors.estimate) == [2, 2] and not floors.holds.any()
+    assert (floors.kind == "bookkeeping").all()
     others = claims[~claims.claim.str.contains("reaches|train accuracy")]
     assert others.claim.str.contains(r"\[2 of 2 nets below the accuracy floor\]").all()
     summary = read_tsv(res / "figS3/summary.tsv")
@@ -62,9 +63,9 @@ def test_figS3_on_real_fashion_mnist_and_a_cifar10_copy(tmp_path):
     assert "Fashion-MNIST from Debian package dataset-fashion-mnist" in log
     assert "IDX header and SHA-256 ok" in log
     claims = _claims(res / "claims/figS3.tsv")
-    assert len(claims) == 24
-    assert claims.claim.str.startswith("Fashion-MNIST: ").sum() == 12
-    assert claims.claim.str.startswith("CIFAR-10: ").sum() == 12
+    assert len(claims) == 28
+    assert claims.claim.str.startswith("Fashion-MNIST: ").sum() == 14
+    assert claims.claim.str.startswith("CIFAR-10: ").sum() == 14
     f, _ = load_npz(res / "figS3/cifar10/cnn/ftle.npz")
     assert len(f["lam1"]) == 500 and "CNN" in str(f["arch"])
     assert (res / "figures/figS3.png").stat().st_size > 10_000

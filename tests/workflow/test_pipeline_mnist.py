@@ -13,6 +13,7 @@ import yaml
 import deepftle
 from helpers.pipelines import run_snakemake
 from deepftle.mnist.nets import load_tensors
+from deepftle.pipeline.claims import COLUMNS, STATUSES
 from deepftle.pipeline.files import load_npz, read_tsv
 
 
@@ -72,9 +73,11 @@ def test_fig4_pipeline_on_synthetic_mnist(full_pipeline_run):
     assert sweep_prov["epochs"] == cfg["width_sweep"]["epochs"]
 
     claims = read_tsv(res / "claims/fig4.tsv")
-    assert list(claims.columns) == ["figure", "claim", "value", "threshold", "holds"]
-    assert len(claims) == 10 and claims["value"].notna().all()
-    assert claims.loc[claims["claim"].str.contains("attack"), "holds"].all()
+    assert list(claims.columns) == COLUMNS
+    assert len(claims) == 11 and set(claims["status"]) <= set(STATUSES)
+    book = claims[claims["kind"] == "bookkeeping"]
+    assert len(book) == 3 and book["estimate"].notna().all()
+    assert claims.loc[claims["claim"].str.contains("attack 9 -> 4 reaches"), "holds"].all()
     align = read_tsv(res / "figures/fig4_adversarial_alignment.tsv")
     assert len(align) == n - 1
     summary = dict(read_tsv(res / "mnist/summary.tsv").values)
@@ -125,11 +128,11 @@ def test_figS2_pipeline_on_synthetic_mnist(full_pipeline_run):
     n_bins = yaml.safe_load(config.read_text())["mnist"]["fig4"]["n_bins"]
     assert bins["n"].sum() <= 100 and 1 <= len(bins) <= n_bins
     claims = read_tsv(res / "claims/figS2.tsv")
-    assert list(claims.columns) == ["figure", "claim", "value", "threshold", "holds"]
-    assert len(claims) == 6 and (claims["figure"] == "figS2").all()
+    assert list(claims.columns) == COLUMNS
+    assert len(claims) == 7 and (claims["figure"] == "figS2").all()
     below = int((np.asarray(f["test_accuracy"]) < cfg["min_accuracy"]).sum())
     floor = claims.iloc[0]
-    assert floor["value"] == below and bool(floor["holds"]) == (below == 0)
+    assert floor["estimate"] == below and bool(floor["holds"]) == (below == 0)
     if below:  # the tiny nets are below the floor: every trend claim says so
         assert claims["claim"].iloc[2:].str.contains("below the accuracy floor").all()
     for rule in ("train_mnist_figS2", "ftle_mnist_figS2", "claims_figS2", "plot_figS2"):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from deepftle.pipeline.claims import COLUMNS
 from helpers.pipelines import run_snakemake
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,11 +44,11 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
     assert np.isfinite(fit.C_c.iloc[0]) and fit.n_fit.iloc[0] == 12
     for figure in ("fig2", "fig3", "figS1"):
         claims = _read(res / f"claims/{figure}.tsv")
-        assert list(claims.columns) == ["figure", "claim", "value", "threshold", "holds"]
+        assert list(claims.columns) == COLUMNS
         assert set(claims.figure) == {figure}
     floors = _read(res / "claims/fig3.tsv")
     floors = floors[floors.claim.str.startswith("every net")]
-    assert floors.value.tolist() == [12] and not floors.holds.any()
+    assert floors.estimate.tolist() == [12] and not floors.holds.any()
 
     errors = _read(res / "figures/fig3a.tsv")
     assert set(errors["mode"]) == {"full", "readout"} and errors.test_error.between(0, 1).all()

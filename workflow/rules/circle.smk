@@ -57,7 +57,7 @@ rule train_toy:
 
 # The same nets as train_toy (identical files, up to rounding), but every member of one (N, L)
 # trained in one vectorised job; ruleorder picks it over train_toy where it applies.
-for _exp in ("fig3a", "fig3b", "figS1"):
+for _exp in ("fig2", "fig3a", "fig3b", "figS1"):
 
     rule:
         name:
@@ -85,7 +85,7 @@ for _exp in ("fig3a", "fig3b", "figS1"):
             "../scripts/train_toy_group.py"
 
 
-ruleorder: train_toy_group_fig3a > train_toy_group_fig3b > train_toy_group_figS1 > train_toy
+ruleorder: train_toy_group_fig2 > train_toy_group_fig3a > train_toy_group_fig3b > train_toy_group_figS1 > train_toy
 
 
 rule ftle_field:
@@ -132,6 +132,7 @@ rule ridge_metrics:
                            for N, L, s, seed in fig2_nets()],
         histories=lambda wc: [toy_file("nets", ".history.tsv", "fig2", N, L, s, seed)
                               for N, L, s, seed in fig2_nets()],
+        published=PUBLISHED,
     output:
         ridges=report(os.path.join(TOY_DIR, "ridges.tsv"), caption="../report/tables.rst",
                       category="Summary tables", labels={"table": "ridge metrics (Figure 2)"}),
@@ -141,6 +142,7 @@ rule ridge_metrics:
         delta=TOY["ridges"]["delta"],
         top=TOY["ridges"]["top"],
         min_accuracy=TOY["fig2"]["min_accuracy"],
+        claims=config["claims"],
     log:
         log_file("ridge_metrics"),
     benchmark:
@@ -186,13 +188,14 @@ rule claims_fig3:
         histories=lambda wc: [toy_file("nets", ".history.tsv", "fig3a", N, L, s, seed, mode)
                               for N, L, s, seed, mode in fig3a_nets()],
         crossover=rules.crossover.output.table,
-        fit=rules.crossover.output.fit,
+        published=PUBLISHED,
     output:
         claims_file("fig3"),
     params:
         nets_a=lambda wc: [dict(N=N, L=L, s=s, seed=seed, mode=mode)
                            for N, L, s, seed, mode in fig3a_nets()],
         min_accuracy=TOY["fig3b"]["min_accuracy"],
+        claims=config["claims"],
     log:
         log_file("claims_fig3"),
     benchmark:
@@ -212,6 +215,7 @@ rule lam1_training:
         claims=claims_file("figS1"),
     params:
         nets=lambda wc: net_list(figS1_nets()),
+        claims=config["claims"],
     log:
         log_file("lam1_training"),
     benchmark:

@@ -65,7 +65,7 @@ def train_params(exp, mode):
 # (s, seed) of one group's members; N and L stay wildcards of the group rule.
 def group_members(exp):
     f = TOY[exp]
-    if exp in ("fig3a", "fig3b"):  # fig3a: fully trained nets (readouts are linear solves)
+    if exp in ("fig2", "fig3a", "fig3b"):  # fig3a: fully trained nets (readouts: linear solves)
         return [(f["s"], seed) for seed in f["seeds"]]
     return [(s, f["seed"]) for s in f["s"]]  # figS1: three initial variances, one seed
 

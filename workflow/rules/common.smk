@@ -14,6 +14,8 @@ _spec.loader.exec_module(SEEDS)
 RESULTS = "results"
 FIG_DIR = os.path.join(RESULTS, "figures")
 CLAIMS_ALL = os.path.join(RESULTS, "claims.tsv")
+# the values read off the published figures that magnitude claims are held against
+PUBLISHED = os.path.join(workflow.basedir, "config", "published.tsv")
 # The target rules, in the order their claims appear in results/claims.tsv; Fig. 1 (the data
 # and the network layout) states no claim.
 FIGURES = ("fig1", "fig2", "fig3", "figS1", "fig4", "figS2", "figS3")
@@ -29,6 +31,11 @@ CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
 def claims_file(figure):
     """results/claims/<figure>.tsv: the figure's claims (deepftle.pipeline.claims.write_claims)."""
     return os.path.join(RESULTS, "claims", f"{figure}.tsv")
+
+
+def forest_file(figure, ext):
+    """results/figures/claims_<figure><ext>: the forest plot of a figure's claims."""
+    return os.path.join(FIG_DIR, f"claims_{figure}{ext}")
 
 
 def log_file(rule_name, pattern=""):
@@ -78,7 +85,9 @@ def figure_targets(figure):
         "figS2": lambda: list(rules.plot_figS2.output) + [rules.claims_figS2.output.summary],
         "figS3": lambda: list(rules.plot_figS3.output) + [rules.claims_figS3.output.summary],
     }[figure]()
-    return files + ([claims_file(figure)] if figure in CLAIMED_FIGURES else [])
+    claimed = figure in CLAIMED_FIGURES
+    return files + ([claims_file(figure), forest_file(figure, ".pdf"),
+                     forest_file(figure, ".png")] if claimed else [])
 
 
 def final_targets():

@@ -62,6 +62,7 @@ rule claims_figS2:
         claims=claims_file("figS2"),
     params:
         min_accuracy=FIGS2_CFG["min_accuracy"],
+        claims=config["claims"],
     log:
         log_file("claims_figS2"),
     benchmark:

@@ -122,6 +122,7 @@ rule claims_figS3:
     params:
         pairs=[list(p) for p in figS3_pairs()],
         min_accuracy={s: FIGS3_CFG[s]["min_accuracy"] for s in FIGS3_SETS},
+        claims=config["claims"],
     log:
         log_file("claims_figS3"),
     benchmark:

@@ -244,6 +244,7 @@ rule mnist_summary:
         coords=rules.bottleneck_mnist.output.coords,
         path=rules.adversarial_path.output[0],
         widths=rules.width_sweep.output[0],
+        published=PUBLISHED,
     output:
         summary=report(mnist_path("summary.tsv"), caption="../report/tables.rst",
                        category="Summary tables", labels={"table": "MNIST summary (Figure 4)"}),
@@ -251,6 +252,7 @@ rule mnist_summary:
     params:
         box_fraction=MNIST_CFG["fig4"]["box_fraction"],
         paper_accuracy=MNIST_CFG["paper_accuracy"],
+        claims=config["claims"],
     log:
         log_file("mnist_summary"),
     benchmark:

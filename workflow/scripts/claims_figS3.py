@@ -2,7 +2,7 @@
 summary table."""
 
 from deepftle.mnist import stages
-from deepftle.pipeline.claims import write_claims
+from deepftle.pipeline.claims import ClaimSettings, write_claims
 from deepftle.pipeline.files import load_npz, provenance, save_tsv
 from deepftle.pipeline.job import job
 
@@ -10,7 +10,8 @@ sm = snakemake  # noqa: F821
 with job(sm):
     ftles = {tuple(pair): load_npz(f)[0] for pair, f in zip(sm.params.pairs, sm.input.ftles,
                                                             strict=True)}
-    summary, claims = stages.claims_figS3(ftles, min_accuracy=dict(sm.params.min_accuracy))
+    summary, claims = stages.claims_figS3(ftles, min_accuracy=dict(sm.params.min_accuracy),
+                                          settings=ClaimSettings.from_config(sm.params.claims))
     prov = provenance(dict(sm.params))
     save_tsv(sm.output.summary, summary, prov)
     write_claims(sm.output.claims, claims, prov)

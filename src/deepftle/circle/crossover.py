@@ -25,7 +25,7 @@ from ..nets.mlp import MLP
 from .fields import field_on_grid
 from .ridges import grid_distance
 
-__all__ = ["crossover_means", "boundary_centre_means", "fit_crossover"]
+__all__ = ["crossover_means", "boundary_centre_means", "fit_crossover", "fit_crossover_arrays"]
 
 
 def crossover_means(model: MLP, *, grid: int, lim: float, delta: float, centre_radius: float,
@@ -56,9 +56,9 @@ def boundary_centre_means(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, ou
 
 def _slope(x, y):
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(np.unique(x)) < 2:
-        return math.nan
-    return float(np.polyfit(x, y, 1)[0])
+    xc = x - x.mean()
+    sxx = float((xc * xc).sum())
+    return float((xc * y).sum()) / sxx if sxx > 0 else math.nan
 
 
 def fit_crossover(table) -> dict:
@@ -68,25 +68,32 @@ def fit_crossover(table) -> dict:
     Returns ``C_c`` (least squares of :math:`\mathrm{lam\_c} - \log N = -C_c L`), ``C_d``
     (mean lam_d at the deepest L), ``logN_slope`` (mean over L of the slope of lam_c against
     log N; 1 for :math:`\log N` growth), ``d_saturation`` (absolute slope of the mean lam_d
-    per unit L between the two deepest L over its slope between the two shallowest, NaN unless
-    that rises; < 1 when lam_d saturates), ``n_fit`` (rows used). Raises ValueError when no row is usable."""
-    t = table[["N", "L", "lam_d", "lam_c"]].astype(float)
-    c = t.dropna(subset=["lam_c"])
-    if c.empty:
+    per unit L between the two deepest L over its slope between the two shallowest, NaN
+    unless that rises; < 1 when lam_d saturates), ``n_fit`` (rows used). Raises ValueError
+    when no row is usable."""
+    cols = [np.asarray(table[c], dtype=float) for c in ("N", "L", "lam_d", "lam_c")]
+    return fit_crossover_arrays(*cols)
+
+
+def fit_crossover_arrays(N, L, lam_d, lam_c) -> dict:
+    """:func:`fit_crossover` on arrays (one entry per net): the form a bootstrap calls."""
+    N, L = np.asarray(N, dtype=float), np.asarray(L, dtype=float)
+    lam_d, lam_c = np.asarray(lam_d, dtype=float), np.asarray(lam_c, dtype=float)
+    c = ~np.isnan(lam_c)
+    if not c.any():
         raise ValueError("fit_crossover: no net with a finite centre average lam_c")
-    resid = c.lam_c - np.log(c.N)
-    C_c = float(-(c.L * resid).sum() / (c.L ** 2).sum())
-    d = t.dropna(subset=["lam_d"])
-    by_L = d.groupby("L").lam_d.mean().sort_index()
-    C_d = float(by_L.iloc[-1]) if len(by_L) else math.nan
-    if len(by_L) >= 3:
-        Ls, m = by_L.index.to_numpy(), by_L.to_numpy()
-        deep = (m[-1] - m[-2]) / (Ls[-1] - Ls[-2])
-        shallow = (m[1] - m[0]) / (Ls[1] - Ls[0])
+    Lc, resid = L[c], lam_c[c] - np.log(N[c])
+    C_c = float(-(Lc * resid).sum() / (Lc ** 2).sum())
+    d = ~np.isnan(lam_d)
+    Ls = np.unique(L[d])
+    means = np.array([lam_d[d & (L == v)].mean() for v in Ls])
+    C_d = float(means[-1]) if Ls.size else math.nan
+    saturation = math.nan
+    if Ls.size >= 3:
+        deep = (means[-1] - means[-2]) / (Ls[-1] - Ls[-2])
+        shallow = (means[1] - means[0]) / (Ls[1] - Ls[0])
         saturation = float(abs(deep) / shallow) if shallow > 0 else math.nan
-    else:
-        saturation = math.nan
-    slopes = [_slope(np.log(g.N), g.lam_c) for _, g in c.groupby("L")]
+    slopes = [_slope(np.log(N[c & (L == v)]), lam_c[c & (L == v)]) for v in np.unique(Lc)]
     slopes = [x for x in slopes if math.isfinite(x)]
     return dict(C_c=C_c, C_d=C_d, logN_slope=float(np.mean(slopes)) if slopes else math.nan,
-                d_saturation=saturation, n_fit=int(len(c)))
+                d_saturation=saturation, n_fit=int(c.sum()))

@@ -17,6 +17,8 @@ import pandas as pd
 import torch
 
 from ..nets.checkpoints import load_model
+from ..pipeline.claims import ClaimSettings
+from ..pipeline.published import Published
 from . import claims as circle_claims
 from . import ridges
 from .crossover import crossover_means, fit_crossover
@@ -113,26 +115,30 @@ def _net_record(net: dict, history: pd.DataFrame) -> dict:
                 draw=int(h.get("draw", 0)))
 
 
-def ridge_metrics(nets, fields, histories, *, delta: float, top: float,
-                  min_accuracy: float) -> tuple[pd.DataFrame, list]:
+def ridge_metrics(nets, fields, histories, *, delta: float, top: float, min_accuracy: float,
+                  settings: ClaimSettings, published: Published) -> tuple[pd.DataFrame, list]:
     """ridge_metrics: contrast, alignment and orthogonality of the λ₁ ridges of every Fig. 2
     net (:func:`deepftle.circle.ridges.ridge_metrics` on its field, ``L λ₁``), its final
     errors and whether it is below ``min_accuracy``; and the claims of Fig. 2."""
     rows = []
     for net, f, history in zip(nets, fields, histories, strict=True):
         m = ridges.ridge_metrics(f["x1"], f["x2"], int(f["depth"]) * f["lam1"], f["output"],
-                                 delta=delta, top=top, v1=f["v1"])
+                                 delta=delta, top=top, v1=f["v1"],
+                                 L_lam2=int(f["depth"]) * f["lam2"])
         h = _net_record(net, history)
         rows.append(dict(N=net["N"], L=net["L"], s=net["s"], seed=net["seed"],
                          contrast=m["contrast"], alignment=m["alignment"],
-                         orthogonality=m["orthogonality"],
+                         band_fraction=m["band_fraction"], orthogonality=m["orthogonality"],
+                         orthogonality_random=m["orthogonality_random"],
+                         L_lam1_centre=m["L_lam1_centre"], L_lam1_ridge=m["L_lam1_ridge"],
                          circle_distance=m["circle_distance"], mean_L_lam1=m["mean_L_lam1"],
                          std_L_lam1=m["std_L_lam1"], n_masked=m["n_masked"],
                          boundary_length=m["boundary_length"], train_error=h["train_error"],
                          test_error=h["test_error"], epochs=h["epochs"], draw=h["draw"]))
         print(rows[-1], flush=True)
     table = circle_claims.mark_accuracy(pd.DataFrame(rows), min_accuracy)
-    return table, circle_claims.fig2_claims(table, min_accuracy)
+    return table, circle_claims.fig2_claims(table, min_accuracy, settings=settings,
+                                            published=published)
 
 
 def crossover(nets, net_paths, histories, device, *, grid: int, lim: float, delta: float,
@@ -172,24 +178,25 @@ def fig3a_errors(nets_a, histories) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def claims_fig3(nets_a, histories, crossover_table: pd.DataFrame, fit: dict,
-                min_accuracy: float) -> list:
+def claims_fig3(nets_a, histories, crossover_table: pd.DataFrame, *, min_accuracy: float,
+                settings: ClaimSettings, published: Published) -> list:
     """claims_fig3: the claims of Fig. 3 from the panel-(a) nets' histories and the
-    crossover table and fit of panel (b)."""
-    claims = circle_claims.fig3_claims(fig3a_errors(nets_a, histories), crossover_table, fit,
-                                       min_accuracy)
+    crossover table of panel (b) (its fit is refitted on every resample)."""
+    claims = circle_claims.fig3_claims(fig3a_errors(nets_a, histories), crossover_table,
+                                       min_accuracy, settings=settings, published=published)
     for c in claims:
         print(c, flush=True)
     return claims
 
 
-def lam1_training(nets, snapshots) -> tuple[pd.DataFrame, list]:
+def lam1_training(nets, snapshots, *, settings: ClaimSettings) -> tuple[pd.DataFrame, list]:
     """lam1_training: quantiles of λ₁ over the test inputs at every saved epoch of the Fig. S1
     nets (``snapshots``: the arrays of :func:`ftle_snapshots`, one per net), and the claim of
     Fig. S1."""
     lam = pd.concat([summarise_lam1(float(net["s"]), d["epochs"], d["lam1"])
                      for net, d in zip(nets, snapshots, strict=True)], ignore_index=True)
-    return lam, circle_claims.figS1_claims(lam)
+    return lam, circle_claims.figS1_claims([net["s"] for net in nets], snapshots,
+                                           settings=settings)
 
 
 def fig2_panels(nets, fields, ridge_table: pd.DataFrame) -> tuple[list[dict], dict]:

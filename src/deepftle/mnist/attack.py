@@ -118,9 +118,10 @@ def _attack(model, x0, s: AttackSettings, preprocess, record: bool, progress: bo
     1e-3 ``s.step`` sits in a local minimum of the loss inside the box [0, 1] (so does a row
     whose loss fell by less than 1 % over the last ``WINDOW`` iterations): it moves
     ``KICK * s.step`` (L2) toward its ``guides`` row (an image of the target class; without
-    guides, in a seeded random direction), recorded as a step of the path, and goes on. pgd: every step is kept. ``max_steps`` bounds the iterations. Returns the end
-    images, reached, best target probability, number of kept steps, number of kicks and
-    (``record``) the list of kept images of row 0."""
+    guides, in a seeded random direction), recorded as a step of the path, and goes on. pgd:
+    every step is kept. ``max_steps`` bounds the iterations. Returns the end images, reached,
+    best target probability, number of kept steps, number of kicks and (``record``) the list of
+    kept images of row 0."""
     from tqdm.auto import tqdm
 
     model.eval()
@@ -145,7 +146,8 @@ def _attack(model, x0, s: AttackSettings, preprocess, record: bool, progress: bo
         idx = torch.nonzero(active).flatten()
         cand = _step(x[idx], x0[idx], grad[idx], s, alpha[idx])
         c_loss, c_p, c_grad = _evaluate(model, cand, s, preprocess)
-        keep = torch.ones_like(c_loss, dtype=torch.bool) if s.method == "pgd" else c_loss < loss[idx]
+        keep = (torch.ones_like(c_loss, dtype=torch.bool) if s.method == "pgd"
+                else c_loss < loss[idx])
         k = idx[keep]
         x[k], loss[k], grad[k], p[k] = cand[keep], c_loss[keep], c_grad[keep], c_p[keep]
         steps[k] += 1
@@ -191,8 +193,9 @@ def attack_path(model: nn.Module, x0: torch.Tensor, s: AttackSettings, preproces
                 *, progress: bool = True, guide=None):
     """One attack from the image ``x0`` (pixels), recording every image: returns
     ``(path (steps + 1, d), reached, best_p, kicks)``; row 0 is the start."""
+    guides = None if guide is None else guide.reshape(1, -1)
     _, reached, best, _, kicks, path = _attack(model, x0.reshape(1, -1), s, preprocess, True,
-                                           progress, None if guide is None else guide.reshape(1, -1))
+                                               progress, guides)
     return torch.stack(path), bool(reached[0]), float(best[0]), int(kicks[0])
 
 

@@ -41,9 +41,10 @@ N_CLASSES = 10
 
 # what a CIFAR-10 pickle may build: numpy arrays, their dtypes, and bytes (Python 2 and 3
 # names; a protocol-2 pickle written by Python 3 builds bytes through _codecs.encode)
-_ALLOWED = {("_codecs", "encode"), ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-            ("numpy", "ndarray"), ("numpy", "dtype"), ("copy_reg", "_reconstructor"),
-            ("copyreg", "_reconstructor"), ("__builtin__", "object"), ("builtins", "object")}
+_ALLOWED = {("_codecs", "encode"), ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"), ("numpy", "ndarray"),
+            ("numpy", "dtype"), ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
+            ("__builtin__", "object"), ("builtins", "object")}
 
 
 class CifarDataError(RuntimeError):

@@ -92,7 +92,8 @@ def check_idx(path: str | Path, name: str | None = None) -> tuple[np.dtype, tupl
     with open(path, "rb") as fh:
         head = fh.read(4)
         if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _DTYPES:
-            raise MnistDataError(f"{name}: not an IDX file (bad magic number {head.hex() or 'empty'})")
+            raise MnistDataError(
+                f"{name}: not an IDX file (bad magic number {head.hex() or 'empty'})")
         ndim = head[3]
         want = _expected_ndim(name)
         if want is not None and ndim != want:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..pipeline.claims import below_floor, claim, floor_claim, floor_note, spearman
-from .statistics import MIN_PAIRS, decile_means, equal_width_bins
+from ..pipeline.claims import below_floor, bookkeeping, floor_claim, floor_note, spearman
+from .statistics import (MIN_PAIRS, decile_gap_claim, decile_means, equal_width_bins,
+                         error_auroc_claim, rank_trend_claim)
 
 __all__ = ["figS2_architecture", "figS2_tables", "figS2_claims", "figS2_summary"]
 
@@ -41,12 +42,14 @@ def figS2_tables(ftle: dict, n_bins: int = 60) -> dict:
                 epochs=int(ftle["epochs"]))
 
 
-def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1, *,
+def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1, *, settings,
                  figure: str = "figS2") -> list:
-    """The claims of Fig. 4(b), for the other architecture, each computed as a number: every
-    net of the ensemble reaches the accuracy floor; error and H rise with λ₁ (Spearman ρ); the
-    top λ₁ decile has a higher error rate and a higher H than the bottom decile. When nets are
-    below the floor, every other claim says so in its text."""
+    """The claims of Fig. 4(b), for the other architecture, each with its interval over the
+    test images (``settings``: :class:`deepftle.pipeline.claims.ClaimSettings`): error and H
+    rise with λ₁ (Spearman ρ), λ₁ ranks errors above correct predictions (AUROC, beside the
+    softmax confidence's), the top λ₁ decile has a higher error rate and a higher H than the
+    bottom decile. Every net of the ensemble reaching the accuracy floor, and net 0's train
+    accuracy, are bookkeeping rows; when nets are below the floor, every claim says so."""
     arch = f"{SHORT_NAMES.get(str(ftle['kind']), str(ftle['kind']))} (L = {int(ftle['depth'])})"
     m = int(ftle["ensemble_size"])
     below = below_floor(ftle["test_accuracy"], min_accuracy)
@@ -56,22 +59,25 @@ def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1, *,
     err = (~np.asarray(ftle["correct"], dtype=bool)).astype(float)
     H = np.asarray(ftle["H"], dtype=float)
     note = floor_note(below)
-    e, h = decile_means(lam, err, decile), decile_means(lam, H, decile)
     pct = f"{decile:.0%}"
     return [
         floor_claim(figure, below, f"every net of the {arch} ensemble reaches "
                     f"{min_accuracy:.0%} test accuracy"),
-        claim(figure, f"train accuracy of the {arch} net (net 0)",
-              float(np.asarray(ftle["train_accuracy"])[0]), ">=", float(min_accuracy)),
-        claim(figure, f"test error rises with lambda_1, {arch} (Spearman rho, test set){note}",
-              spearman(lam, err, min_pairs=MIN_PAIRS), ">", 0.0),
-        claim(figure, f"predictive uncertainty H ({m}-net ensemble) rises with lambda_1, "
-              f"{arch} (Spearman rho, test set){note}", spearman(lam, H, min_pairs=MIN_PAIRS),
-              ">", 0.0),
-        claim(figure, f"test error in the top {pct} of lambda_1 minus the bottom {pct}, "
-              f"{arch}{note}", e["top"] - e["bottom"], ">", 0.0),
-        claim(figure, f"H in the top {pct} of lambda_1 minus the bottom {pct}, {arch}{note}",
-              h["top"] - h["bottom"], ">", 0.0),
+        bookkeeping(figure, f"train accuracy of the {arch} net (net 0)",
+                    float(np.asarray(ftle["train_accuracy"])[0]), ">=", float(min_accuracy),
+                    n=1),
+        rank_trend_claim(figure, f"test error rises with lambda_1, {arch} (Spearman rho, test "
+                         f"set){note}", lam, err, settings=settings),
+        error_auroc_claim(figure, f"lambda_1 predicts misclassification, {arch} (AUROC; "
+                          f"baseline: softmax confidence){note}", lam, err, ftle["probs"],
+                          settings=settings),
+        rank_trend_claim(figure, f"predictive uncertainty H ({m}-net ensemble) rises with "
+                         f"lambda_1, {arch} (Spearman rho, test set){note}", lam, H,
+                         settings=settings),
+        decile_gap_claim(figure, f"test error in the top {pct} of lambda_1 minus the bottom "
+                         f"{pct}, {arch}{note}", lam, err, decile, settings=settings),
+        decile_gap_claim(figure, f"H in the top {pct} of lambda_1 minus the bottom {pct}, "
+                         f"{arch}{note}", lam, H, decile, settings=settings),
     ]
 
 

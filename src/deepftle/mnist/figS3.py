@@ -43,13 +43,14 @@ def _label(set_key: str) -> str:
     return SETS[set_key].name
 
 
-def figS3_claims(ftles: dict, min_accuracy: dict, decile: float = 0.1) -> list:
+def figS3_claims(ftles: dict, min_accuracy: dict, decile: float = 0.1, *, settings) -> list:
     """The claims of Fig. 4(b) for every ``(set, kind)`` of ``ftles`` (the arrays of
     :func:`deepftle.mnist.stages.ftle_figS3`), against ``min_accuracy[set][kind]``; each claim
     names its data set."""
     claims = []
     for (set_key, kind), ftle in ftles.items():
-        for c in figS2_claims(ftle, min_accuracy[set_key][kind], decile, figure="figS3"):
+        for c in figS2_claims(ftle, min_accuracy[set_key][kind], decile, settings=settings,
+                              figure="figS3"):
             claims.append(dataclasses.replace(c, claim=f"{_label(set_key)}: {c.claim}"))
     return claims
 

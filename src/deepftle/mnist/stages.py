@@ -55,24 +55,25 @@ def train_mnist_ensemble(data: MnistData, *, train: dict, device, nets: list[dic
 
 def _report_claims(claims) -> None:
     for c in claims:
-        print(f"{'holds' if c.holds else 'FAILS'}: {c.claim}: {c.value:.4g} ({c.threshold})",
-              flush=True)
+        print(f"{c.status}: {c.claim}: {c.estimate:.4g} [{c.ci_low:.4g}, {c.ci_high:.4g}] "
+              f"({c.margin})", flush=True)
 
 
 def mnist_summary(history, ftle: dict, coords: dict, path: dict, widths, *,
-                  box_fraction: float, paper_accuracy: float) -> tuple:
+                  box_fraction: float, paper_accuracy: float, settings, published) -> tuple:
     """mnist_summary: the summary table of Figure 4 (:func:`deepftle.mnist.fig4.fig4_summary`)
     and its claims (:func:`deepftle.mnist.fig4.fig4_claims`)."""
     table = fig4_summary(history, ftle, coords, box_fraction)
-    claims = fig4_claims(history, ftle, coords, path, widths, paper_accuracy=paper_accuracy)
+    claims = fig4_claims(history, ftle, coords, path, widths, paper_accuracy=paper_accuracy,
+                         settings=settings, published=published)
     _report_claims(claims)
     return table, claims
 
 
-def claims_figS2(ftle: dict, *, min_accuracy: float) -> tuple:
+def claims_figS2(ftle: dict, *, min_accuracy: float, settings) -> tuple:
     """claims_figS2: the summary table and the claims of Fig. 4(b) for Fig. S2's
     architecture (:mod:`deepftle.mnist.figS2`)."""
-    claims = figS2_claims(ftle, min_accuracy)
+    claims = figS2_claims(ftle, min_accuracy, settings=settings)
     _report_claims(claims)
     return figS2_summary(ftle), claims
 
@@ -177,10 +178,10 @@ def bottleneck_figS3(data, net_path, *, train: dict, figS3_arch: dict, b: dict, 
     return _bottleneck(data, model, b, device)[2]
 
 
-def claims_figS3(ftles: dict, *, min_accuracy: dict) -> tuple:
+def claims_figS3(ftles: dict, *, min_accuracy: dict, settings) -> tuple:
     """claims_figS3: the summary table and the claims of Fig. 4(b) for every (data set,
     architecture) of Fig. S3 (:mod:`deepftle.mnist.figS3`)."""
-    claims = figS3_claims(ftles, min_accuracy)
+    claims = figS3_claims(ftles, min_accuracy, settings=settings)
     _report_claims(claims)
     return figS3_summary(ftles), claims
 

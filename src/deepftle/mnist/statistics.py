@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["entropy", "ensemble_entropy", "equal_width_bins", "class_box", "box_table",
-           "summary_table", "cluster_centres", "nearest_cluster", "decile_means", "MIN_PAIRS"]
+           "summary_table", "cluster_centres", "nearest_cluster", "decile_means", "MIN_PAIRS",
+           "rank_trend_claim", "error_auroc_claim", "decile_gap_claim", "input_ci"]
 
 #: the fewest finite pairs an MNIST trend (:func:`deepftle.pipeline.claims.spearman`) is computed
 #: on: a sweep of two widths gives NaN (the claim fails), not a ρ of ±1
@@ -178,3 +179,67 @@ def summary_table(history, lam_test, error_test, H_test, boxes: pd.DataFrame,
                  (f"box_area_class{c}", float(r["area"])),
                  (f"box_area_rel_class{c}", float(r["area_rel"]))]
     return pd.DataFrame(rows, columns=["quantity", "value"])
+
+
+def input_ci(settings, key: str, statistic, n: int) -> tuple:
+    """The interval of ``statistic`` (of an index array) from resampling ``n`` inputs."""
+    from ..pipeline.resampling import bootstrap_ci, claim_rng
+
+    return bootstrap_ci(statistic, n, n_boot=settings.n_boot, level=settings.level,
+                        rng=claim_rng(settings.seed, key))
+
+
+def rank_trend_claim(figure: str, text: str, x, y, *, settings, sign: str = ">"):
+    """A direction claim on the Spearman ρ of ``x`` and ``y`` over inputs: the interval from
+    resampling the inputs, the one-sided p-value of :func:`scipy.stats.spearmanr` (its t
+    approximation; a permutation test on thousands of inputs gives the same to its
+    resolution)."""
+    from scipy.stats import spearmanr
+
+    from ..pipeline.claims import direction, spearman
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    estimate = spearman(x, y, min_pairs=MIN_PAIRS)
+    ci = input_ci(settings, f"{figure}/{text}",
+                   lambda idx: spearman(x[idx], y[idx], min_pairs=MIN_PAIRS), len(x))
+    p = (float(spearmanr(x, y, alternative="greater" if sign == ">" else "less").pvalue)
+         if np.isfinite(estimate) else float("nan"))
+    return direction(figure, text, estimate, ci, sign=sign, n=int(ok.sum()), p_value=p,
+                     null="no monotone association (Spearman, t approximation)")
+
+
+def error_auroc_claim(figure: str, text: str, lam, error, probs, *, settings):
+    """λ₁ as a predictor of misclassification: its AUROC above 0.5 (chance), the interval from
+    resampling the inputs; the baseline column holds the AUROC of the softmax confidence
+    (1 − max p), the predictor any classifier already has."""
+    from ..pipeline.claims import direction
+    from ..pipeline.resampling import auroc
+
+    lam = np.asarray(lam, dtype=float)
+    error = np.asarray(error, dtype=bool)
+    doubt = 1.0 - np.asarray(probs, dtype=float).max(axis=1)
+    ok = np.isfinite(lam)
+    lam, error, doubt = lam[ok], error[ok], doubt[ok]
+    ci = input_ci(settings, f"{figure}/{text}", lambda idx: auroc(lam[idx], error[idx]),
+                   len(lam))
+    return direction(figure, text, auroc(lam, error), ci, sign=">", against=0.5,
+                     n=int(ok.sum()), baseline=auroc(doubt, error),
+                     null="AUROC 0.5: lambda_1 does not rank errors above correct predictions")
+
+
+def decile_gap_claim(figure: str, text: str, lam, values, decile: float, *, settings):
+    """The mean of ``values`` in the top ``decile`` of λ₁ minus the bottom decile above 0, the
+    interval from resampling the inputs."""
+    from ..pipeline.claims import direction
+
+    lam, values = np.asarray(lam, dtype=float), np.asarray(values, dtype=float)
+
+    def gap(idx):
+        d = decile_means(lam[idx], values[idx], decile)
+        return d["top"] - d["bottom"]
+
+    return direction(figure, text, gap(np.arange(len(lam))),
+                     input_ci(settings, f"{figure}/{text}", gap, len(lam)), sign=">",
+                     n=int(np.isfinite(lam).sum()))

@@ -35,7 +35,8 @@ class TSNEMap:
 
 
 def fit_tsne(x, *, perplexity: float = 30.0, pca: bool = True, n_jobs: int = 1, seed: int = 0,
-             n_iter: int = 500, early_exaggeration_iter: int = 250, verbose: bool = True) -> TSNEMap:
+             n_iter: int = 500, early_exaggeration_iter: int = 250,
+             verbose: bool = True) -> TSNEMap:
     """openTSNE on ``x`` (rows = inputs). ``pca``: PCA initialisation (else random)."""
     from openTSNE import TSNE
 

@@ -38,8 +38,9 @@ _NUMPY_ACT = {
 
 def mean_field_gain(a: float, activation: str = "tanh", sigma_theta: float = 0.0,
                     iterations: int = 200) -> tuple[float, float]:
-    r"""Fixed point :math:`q^*` of :math:`q \mapsto a\langle g(\sqrt q z)^2\rangle + \sigma_\theta^2`
-    with :math:`a = N\sigma_w^2`, and the gain :math:`G = \langle g'(\sqrt{q^*} z)^2\rangle`.
+    r"""Fixed point :math:`q^*` of
+    :math:`q \mapsto a\langle g(\sqrt q z)^2\rangle + \sigma_\theta^2` with :math:`a = N\sigma_w^2`,
+    and the gain :math:`G = \langle g'(\sqrt{q^*} z)^2\rangle`.
 
     Returns ``(q_star, G)``. The stable fixed point is bracketed and bisected (``f(q) = map(q) - q``
     changes sign from + to -); where no bracket exists (odd g, :math:`\sigma_\theta = 0`,

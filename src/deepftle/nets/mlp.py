@@ -1,10 +1,10 @@
 r"""Fully connected networks in the paper's conventions.
 
-Hidden layers :math:`x^{(\ell)} = g(W^{(\ell)} x^{(\ell-1)} - \theta^{(\ell)})`, :math:`\ell = 1..L`,
-width ``N``; the thresholds are stored as ``nn.Linear`` biases, ``bias = -theta``. The hidden
-stack ``MLP.trunk`` is a plain ``nn.Sequential`` (Linear, activation, ...), the input of
-:func:`deepftle.ftle`. The head is one tanh unit (targets ±1) or a linear layer of logits
-read through softmax. Initialisation: :mod:`deepftle.nets.init`.
+Hidden layers :math:`x^{(\ell)} = g(W^{(\ell)} x^{(\ell-1)} - \theta^{(\ell)})`,
+:math:`\ell = 1..L`, width ``N``; the thresholds are stored as ``nn.Linear`` biases,
+``bias = -theta``. The hidden stack ``MLP.trunk`` is a plain ``nn.Sequential`` (Linear,
+activation, ...), the input of :func:`deepftle.ftle`. The head is one tanh unit (targets ±1)
+or a linear layer of logits read through softmax. Initialisation: :mod:`deepftle.nets.init`.
 """
 
 from __future__ import annotations

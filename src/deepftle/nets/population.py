@@ -17,9 +17,10 @@ one net. Each member keeps everything that makes it an independent training run:
 
 The members' losses are summed before ``backward``; members share no parameter, so each one's
 gradient is its own loss's gradient. Tanh nets with the energy or cross-entropy loss skip
-autograd: :meth:`_Stack.backward` runs the same three matrix products per layer by hand. The result of each member equals training it alone up to
-floating-point rounding (batched vs single matrix products; ``tests/nets/test_population.py``
-measures the drift after 3 epochs: <= 2.2e-15 in float64, <= 1.7e-6 in float32).
+autograd: :meth:`_Stack.backward` runs the same three matrix products per layer by hand. The
+result of each member equals training it alone up to floating-point rounding (batched vs
+single matrix products; ``tests/nets/test_population.py`` measures the drift after 3 epochs:
+<= 2.2e-15 in float64, <= 1.7e-6 in float32).
 
 Grouping pays for narrow nets only: a wide net is bound by arithmetic, and a population of them
 runs on one core what separate jobs would spread over all
@@ -191,8 +192,8 @@ class _Stack:
         :math:`\partial b_\ell = \sum_B \delta_\ell`, and
         :math:`\delta_{\ell-1} = (\delta_\ell W_\ell^{\mathsf T})\odot(1 - a_{\ell-1}^2)`
         (tanh, one fused ``tanh_backward`` pass): the three matrix products per layer that
-        autograd would run, without its graph. Frozen layers (``readout_only``) are skipped, and the recursion stops below the lowest
-        trainable layer."""
+        autograd would run, without its graph. Frozen layers (``readout_only``) are skipped, and
+        the recursion stops below the lowest trainable layer."""
         acts, self._acts = self._acts, None
         for i in range(len(self.weights) - 1, -1, -1):
             w, b = self.weights[i], self.biases[i]

@@ -99,7 +99,8 @@ def _try_lock(path: Path):
         raise
     # who holds it, for a human looking at the lock directory (the lock itself is the flock)
     os.ftruncate(fd, 0)
-    os.write(fd, f"pid {os.getpid()} host {socket.gethostname()} since {time.time():.3f}\n".encode())
+    holder = f"pid {os.getpid()} host {socket.gethostname()} since {time.time():.3f}\n"
+    os.write(fd, holder.encode())
     return fd
 
 
@@ -132,10 +133,10 @@ def job_device(name: str = "auto", *, lock_dir=None, poll_s: float = 0.5,
 
     ``cpu`` (or ``auto`` without CUDA) yields the CPU and locks nothing. CUDA: locks a free
     device under ``lock_dir`` (default: ``$DEEPFTLE_GPU_LOCK_DIR``, else
-    ``.snakemake/gpu-locks``; pipeline jobs pass the config's ``gpu_lock_dir``), makes it the current CUDA
-    device and yields ``cuda:i`` (inside :func:`exact_float32`: no TF32, so GPU and CPU runs
-    agree to float32 rounding); the lock is released on exit. ``deterministic`` (pipeline jobs: the
-    config's ``deterministic``) calls :func:`set_deterministic` first.
+    ``.snakemake/gpu-locks``; pipeline jobs pass the config's ``gpu_lock_dir``), makes it the
+    current CUDA device and yields ``cuda:i`` (inside :func:`exact_float32`: no TF32, so GPU and
+    CPU runs agree to float32 rounding); the lock is released on exit. ``deterministic``
+    (pipeline jobs: the config's ``deterministic``) calls :func:`set_deterministic` first.
     """
     if deterministic:
         set_deterministic()

@@ -40,6 +40,7 @@ def plot_tsne(t: dict, pdf, png, blowup: float = 3.0, box_class: int = 0):
     lambda_colorbar(fig, sc, ax=ax, label=LAM, shrink=0.8, pad=0.1, orientation="horizontal")
     ax.set_xlabel("t-SNE 1")
     ax.set_ylabel("t-SNE 2")
-    ax.set_title(f"openTSNE map of the training images, embedded: {WHAT.get(t['embed'], t['embed'])}"
+    ax.set_title("openTSNE map of the training images, embedded: "
+                 f"{WHAT.get(t['embed'], t['embed'])}"
                  f"\nbox: {box['fraction']:.0%} of the recognised {box_class}s", fontsize=8)
     save(fig, pdf, png)
