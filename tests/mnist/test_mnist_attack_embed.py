@@ -14,6 +14,7 @@ import deepftle
 from deepftle.mnist import attack
 from deepftle.mnist.attack import (AttackFailed, AttackSettings, attack_batch, attack_path,
                                    candidate_starts, first_successful_path, margin)
+from deepftle.mnist.paths import crossing_peak, path_statistics, visited_classes
 from deepftle.mnist.tsne import fit_tsne
 from deepftle.nets.train import TrainConfig, class_error, cross_entropy_loss, train
 
@@ -156,3 +157,50 @@ def test_tsne_map_fit_transform_pickle(tmp_path):
     d_own = np.linalg.norm(new[0] - c[40:].mean(0))
     d_other = np.linalg.norm(new[0] - c[:40].mean(0))
     assert new.shape == (2, 2) and d_own < d_other
+
+
+def test_visited_classes_and_crossing_peak():
+    assert visited_classes([9, 9, 7, 7, 9, 4, 4]) == [9, 7, 9, 4]
+    lam = np.array([0.0, 0.1, 0.5, 0.2, 0.1, 0.05])
+    pred = np.array([9, 9, 9, 4, 4, 4])
+    assert crossing_peak(lam, pred, 9, window=0.2) == pytest.approx(0.5 - 0.05)
+    assert np.isnan(crossing_peak(lam, np.full(6, 9), 9))
+
+
+def test_path_statistics_and_baselines(trained):
+    """On a real attack path: the classes visited, the peak near the crossing, and the
+    |cos| baselines (random directions in J's row space lie in the 12-dimensional space v1 can
+    take, so their |cos| with a step exceeds that of directions in all 16 pixel dimensions)."""
+    net, x, y = trained
+    s = AttackSettings(target=4, step=0.02, stop_prob=0.9, max_steps=500)
+    path, reached, _, _ = attack_path(net, x[y == 9][0], s, progress=False)
+    assert reached
+    st = path_statistics(net, path.numpy(), source=9, target=4, preprocess=lambda z: z,
+                         n_random=50)
+    assert st["classes"].startswith("9") and st["classes"].endswith("4")
+    assert 0 <= st["detour"] < 1 and st["steps"] == len(path) - 1
+    assert len(st["lam1"]) == len(path) and np.isfinite(st["crossing_peak"])
+    assert 0 < st["cos_rowspace"] < 1 and 0 < st["cos_other"] <= 1 and 0 < st["cos_v1"] <= 1
+
+
+def test_drawn_path_prefers_one_without_a_detour(trained):
+    """The first start whose path stays within the detour limit is taken; when none does,
+    the least detouring path that reached the target."""
+    net, x, y = trained
+    s = AttackSettings(target=4, step=0.02, stop_prob=0.9, max_steps=500)
+    order = candidate_starts(net, x, y.numpy(), source=9, min_prob=0.5)[:3]
+    fake = {order[0]: 0.5, order[1]: 0.05, order[2]: 0.3}
+    calls = []
+
+    def detour(path):
+        calls.append(1)
+        start = int(torch.cdist(path[:1], x).argmin())
+        return fake[start]
+
+    index, _, _, tried = first_successful_path(net, x, order, k=3, s=s, log=lambda m: None,
+                                               detour=detour, max_detour=0.1)
+    assert index == order[1] and len(tried) == 2 and tried[0][2] == 0.5
+    fake[order[1]] = 0.4
+    index, _, _, tried = first_successful_path(net, x, order, k=3, s=s, log=lambda m: None,
+                                               detour=detour, max_detour=0.1)
+    assert index == order[2] and len(tried) == 3

@@ -85,12 +85,29 @@ def _fake(n=400, seed=0, good=True):
     pprobs[:, 4], pprobs[:, 9] = p4, 1 - p4
     path = dict(source_class=np.array(9), target_class=np.array(4), stop_prob=np.array(0.99),
                 lam1=np.sin(np.pi * steps) * 0.2 - 0.1, coords=path_xy, probs=pprobs,
-                pred=pprobs.argmax(1),
+                pred=pprobs.argmax(1), detour=np.array(0.0), max_detour=np.array(0.1),
                 cos_v1_step=np.full(49, 0.3), cos_random=np.full(50, 0.03))
     history = pd.DataFrame(dict(train_error=[0.5, 0.01]))
-    widths = pd.DataFrame(dict(N=[10, 20, 40], mean_lam1=[0.1, 0.2, 0.3],
-                               std_lam1=[0.3, 0.2, 0.1], test_accuracy=[0.9, 0.9, 0.9]))
+    N = np.repeat([10, 20, 40], 2)
+    jitter = np.tile([-0.01, 0.01], 3)
+    widths = pd.DataFrame(dict(N=N, realisation=np.tile([0, 1], 3),
+                               mean_lam1=0.1 * np.log2(N / 5) + jitter,
+                               std_lam1=0.4 - 0.1 * np.log2(N / 5) + jitter,
+                               mean_lam1_init=0.1 * np.log2(N / 5) - 0.3 / np.log2(N / 5),
+                               std_lam1_init=0.4 - 0.1 * np.log2(N / 5) + 2 / N,
+                               test_accuracy=0.9))
     return history, ftle, dict(coords=coords, label=label[:half]), path, widths
+
+
+def _paths(n=20, seed=0, good=True):
+    """A table of attack paths: peaks at the crossing and v1 following the steps (or not)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(dict(source=9, target=np.repeat([4, 7], n // 2), reached=True,
+                             crossing_peak=(0.1 if good else -0.05) + 0.02 * rng.normal(size=n),
+                             cos_v1=(0.3 if good else 0.05) + 0.01 * rng.random(n),
+                             cos_rowspace=0.1 + 0.01 * rng.random(n),
+                             cos_other=0.15 + 0.01 * rng.random(n), interior_max=True,
+                             detour=0.0, classes="9>4"))
 
 
 SETTINGS = ClaimSettings(n_boot=200, n_perm=200)
@@ -99,18 +116,21 @@ SETTINGS = ClaimSettings(n_boot=200, n_perm=200)
 def test_fig4_claims_hold_on_a_made_up_run_that_shows_them():
     """Per-input claims hold with their interval; the one attack path and one net per width
     give no interval (point only); what the attack reaches by construction is bookkeeping."""
-    table = claims_table(fig4_claims(*_fake(), paper_accuracy=0.9888, settings=SETTINGS))
+    table = claims_table(fig4_claims(*_fake(), paper_accuracy=0.9888, settings=SETTINGS,
+                                     paths=_paths()))
     assert list(table.columns) == COLUMNS
-    assert len(table) == 11 and (table["figure"] == "fig4").all()
+    assert len(table) == 15 and (table["figure"] == "fig4").all()
     status = dict(zip(table["claim"], table["status"]))
     assert "fails" not in status.values(), status
     for key in ("test error rises", "predicts misclassification", "uncertainty H",
-                "cluster centres"):
+                "cluster centres", "mean of lambda_1 rises", "std of lambda_1 falls",
+                "moves the mean", "moves the std", "peaks where they cross",
+                "row space", "toward another class"):
         assert [v for c, v in status.items() if key in c] == ["holds"], key
-    for key in ("peaks where it crosses", "v1 follows", "mean of lambda_1", "std of lambda_1"):
-        assert [v for c, v in status.items() if key in c] == ["point only"], key
     book = table[table["kind"] == "bookkeeping"]["claim"].tolist()
-    assert len(book) == 3 and any("reaches p(4)" in c for c in book)
+    assert len(book) == 4 and any("reaches p(4)" in c for c in book)
+    row = table[table["claim"].str.contains("row space")].iloc[0]
+    assert row["n"] == 20 and row["baseline"] == pytest.approx(0.105, abs=0.01)
     auc = table[table["claim"].str.contains("AUROC")].iloc[0]
     assert 0.5 < auc["estimate"] <= 1 and 0 <= auc["baseline"] <= 1
     assert table.loc[table["claim"].str.contains("train accuracy"), "estimate"].item() == 0.99
@@ -120,15 +140,17 @@ def test_fig4_claims_fail_where_the_run_does_not_show_them():
     history, ftle, coords, path, widths = _fake()
     path = dict(path, lam1=np.linspace(-0.1, 0.2, 50), coords=path["coords"][::-1],
                 cos_v1_step=np.full(49, 0.01))
-    widths = widths.assign(std_lam1=[0.1, 0.2, 0.3])
+    widths = widths.assign(std_lam1=widths["N"] / 100)
     history = pd.DataFrame(dict(train_error=[0.5, 0.05]))
+    path = dict(path, detour=np.array(0.3))
     t = claims_table(fig4_claims(history, ftle, coords, path, widths, paper_accuracy=0.9888,
-                                 settings=SETTINGS)).set_index("claim")
+                                 settings=SETTINGS, paths=_paths(good=False))
+                     ).set_index("claim")
     failing = t.index[~t["holds"]]
-    for key in ("train accuracy", "peaks where it crosses", "ends nearer", "v1 follows",
-                "std of"):
+    for key in ("train accuracy", "peaks where they cross", "ends nearer", "row space",
+                "toward another class", "third class", "std of"):
         assert any(key in c for c in failing), key
-    assert (t.loc[[c for c in t.index if "std of" in c], "status"] == "fails").all()
+    assert (t.loc[[c for c in t.index if "std of lambda_1 falls" in c], "status"] == "fails").all()
 
 
 def test_fig4_magnitudes_read_where_the_published_values_are():
@@ -136,8 +158,8 @@ def test_fig4_magnitudes_read_where_the_published_values_are():
     sweeps share (within 5 %): compared with the published values, failing where they
     differ."""
     history, ftle, coords, path, widths = _fake()
-    widths = pd.DataFrame(dict(N=[10, 63, 250], mean_lam1=[0.41, 0.2, 0.3],
-                               std_lam1=[0.3, 0.2, 0.1], test_accuracy=[0.9, 0.9, 0.9]))
+    widths = pd.DataFrame(dict(N=[10, 10, 63, 250], mean_lam1=[0.40, 0.42, 0.2, 0.3],
+                               std_lam1=[0.3, 0.3, 0.2, 0.1], test_accuracy=0.9))
     pub = published([("fig4", "lam1_mean", 16, 10, 0.413, 0.004),
                      ("fig4", "lam1_std", 16, 10, 0.347, 0.004),
                      ("fig4", "lam1_mean", 16, 249, 0.638, 0.004),
@@ -150,10 +172,10 @@ def test_fig4_magnitudes_read_where_the_published_values_are():
     claims = fig4_magnitudes(ftle, widths, published=pub, settings=SETTINGS)
     assert len(claims) == 8 and {c.kind for c in claims} == {"magnitude"}
     by = {c.claim: c for c in claims}
-    mean10 = by["(c, d) mean of lambda_1 at N = 10 (published N = 10; one net) against the "
+    mean10 = by["(c, d) mean of lambda_1 at N = 10 (published N = 10; 2 net(s)) against the "
                 "published"]
-    assert mean10.status == "point only" and mean10.baseline == 0.413
-    assert by["(c, d) mean of lambda_1 at N = 250 (published N = 249; one net) against the "
+    assert mean10.status == "holds" and mean10.baseline == 0.413 and mean10.n == 2
+    assert by["(c, d) mean of lambda_1 at N = 250 (published N = 249; 1 net(s)) against the "
               "published"].status == "fails"
     err0 = [c for c in claims if c.claim.startswith("(b) test error (%) at lambda_1 = 0 ")][0]
     test = ftle["split"] == "test"

@@ -2,7 +2,8 @@
 # deepftle.mnist.stages named like it or its output (plots: deepftle.plots):
 #   mnist_data -> train_mnist, train_mnist_member (or train_mnist_ensemble), train_mnist_width
 #   -> ftle_mnist (lambda_1 of every image; H of the ensemble), width_sweep
-#   -> bottleneck_mnist (the map of Fig. 4a) -> adversarial_path -> mnist_summary (+ claims fig4)
+#   -> bottleneck_mnist (the map of Fig. 4a) -> adversarial_path, attack_paths (many starts)
+#   -> mnist_summary (+ claims fig4)
 #   -> plot_fig4, plot_fig4_adversarial;  embed_mnist (openTSNE) -> adversarial_tsne
 #   -> plot_fig4_tsne
 
@@ -58,7 +59,7 @@ for _kind in MNIST_NET_KINDS:
             net=mnist_net_file(_kind, ".pt"),
             history=mnist_net_file(_kind, ".history.tsv"),
         wildcard_constraints:
-            **{_kind: MNIST_NET_KINDS[_kind]["index"]},
+            **MNIST_NET_KINDS[_kind]["constraints"],
         params:
             train=MNIST_NET_KINDS[_kind]["train"],
             net=lambda w, kind=_kind: mnist_net_params(kind, w),
@@ -126,12 +127,12 @@ rule ftle_mnist:
 rule width_sweep:
     input:
         data=MNIST_FILES,
-        nets=expand(mnist_path("widths", "N{width}.pt"), width=WIDTHS),
+        nets=[mnist_width_file(w, r, ".pt") for w, r in WIDTH_NETS],
     output:
         mnist_path("width_sweep.tsv"),
     params:
         train=SWEEP_TRAIN,
-        widths=WIDTHS,
+        nets=[mnist_width_net(w, r) | {"realisation": r} for w, r in WIDTH_NETS],
         n_test=MNIST_CFG["width_sweep"]["n_test"],
         ftle=MNIST_CFG["ftle"],
     log:
@@ -214,6 +215,28 @@ rule adversarial_path:
         "../scripts/adversarial_path.py"
 
 
+rule attack_paths:
+    input:
+        data=MNIST_FILES,
+        net=rules.train_mnist.output.net,
+        coords=rules.bottleneck_mnist.output.coords,
+    output:
+        mnist_path("attack_paths.tsv"),
+    params:
+        train=MNIST_CFG["train"],
+        attack=MNIST_CFG["adversarial"],
+    log:
+        log_file("attack_paths"),
+    benchmark:
+        bench_file("attack_paths")
+    resources:
+        **gpu_resources(),
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/attack_paths.py"
+
+
 rule adversarial_tsne:
     input:
         path=rules.adversarial_path.output[0],
@@ -244,6 +267,7 @@ rule mnist_summary:
         coords=rules.bottleneck_mnist.output.coords,
         path=rules.adversarial_path.output[0],
         widths=rules.width_sweep.output[0],
+        paths=rules.attack_paths.output[0],
         published=PUBLISHED,
     output:
         summary=report(mnist_path("summary.tsv"), caption="../report/tables.rst",

@@ -15,6 +15,9 @@ MNIST_OUT = os.path.join(RESULTS, "mnist")
 MNIST_CFG = config["mnist"]
 MEMBERS = list(range(1, MNIST_CFG["ensemble"]["size"]))  # member 0 is the main net
 WIDTHS = MNIST_CFG["width_sweep"]["widths"]
+WIDTH_SEEDS = MNIST_CFG["width_sweep"]["seeds"]
+# every sweep net: (width, realisation)
+WIDTH_NETS = [(w, r) for w in WIDTHS for r in WIDTH_SEEDS]
 # the sweep nets' protocol: mnist.train with the keys of width_sweep.train replaced
 SWEEP_TRAIN = dict(MNIST_CFG["train"], **MNIST_CFG["width_sweep"].get("train", {}))
 
@@ -39,20 +42,29 @@ def mnist_member_net(member):
     return {"seed": _mnist_seed("ensemble", member), "epochs": MNIST_CFG["ensemble"]["epochs"]}
 
 
-def mnist_width_net(width):
-    """The width-sweep net of width N: its own seed, width_sweep.epochs."""
-    return {"seed": _mnist_seed("width", width), "width": width,
-            "epochs": MNIST_CFG["width_sweep"]["epochs"]}
+def mnist_width_net(width, realisation):
+    """Realisation r of the width-sweep net of width N: its own seed (r = 0 keeps the seed of
+    the one-net sweep), width_sweep.epochs."""
+    seed = (_mnist_seed("width", width) if realisation == 0 else
+            SEEDS.job_seed(MNIST_CFG["train"]["seed"], "width", width, realisation))
+    return {"seed": seed, "width": width, "epochs": MNIST_CFG["width_sweep"]["epochs"]}
 
 
-# The MNIST nets trained one per job besides the main net, by kind (the wildcard's name): the
-# file stem under results/mnist/, the wildcard's pattern, the training protocol, and the net's
-# seed / width / epochs as a function of the wildcard.
+def mnist_width_file(width, realisation, ext):
+    """The checkpoint (.pt) or history (.history.tsv) of one sweep net."""
+    return mnist_path("widths", f"N{width}_seed{realisation}{ext}")
+
+
+# The MNIST nets trained one per job besides the main net, by kind: the file stem under
+# results/mnist/, its wildcards' patterns, the training protocol, and the net's seed / width /
+# epochs as a function of the wildcards.
 MNIST_NET_KINDS = {
-    "member": dict(folder="ensemble", stem="member{member}", index=r"[1-9]\d*",
-                   train=MNIST_CFG["train"], net=mnist_member_net),
-    "width": dict(folder="widths", stem="N{width}", index=r"\d+", train=SWEEP_TRAIN,
-                  net=mnist_width_net),
+    "member": dict(folder="ensemble", stem="member{member}",
+                   constraints={"member": r"[1-9]\d*"}, train=MNIST_CFG["train"],
+                   net=lambda wc: mnist_member_net(int(wc.member))),
+    "width": dict(folder="widths", stem="N{width}_seed{realisation}",
+                  constraints={"width": r"\d+", "realisation": r"\d+"}, train=SWEEP_TRAIN,
+                  net=lambda wc: mnist_width_net(int(wc.width), int(wc.realisation))),
 }
 
 
@@ -64,7 +76,7 @@ def mnist_net_file(kind, ext):
 
 def mnist_net_params(kind, wildcards):
     """The `net` params of the job that trains the net of `kind` its wildcards name."""
-    return MNIST_NET_KINDS[kind]["net"](int(getattr(wildcards, kind)))
+    return MNIST_NET_KINDS[kind]["net"](wildcards)
 
 
 FIG4 = mnist_figures("fig4", (("pdf", ".pdf"), ("png", ".png"), ("bins", "_bins.tsv"),

@@ -231,23 +231,35 @@ def candidate_starts(model, pixels: torch.Tensor, labels, *, source: int, min_pr
 
 
 def first_successful_path(model, pixels: torch.Tensor, candidates: list[int], *, k: int,
-                          s: AttackSettings, preprocess=None, log=print, guides=None):
-    """Attack the candidates in order until one reaches ``s.stop_prob``; try at most ``k``.
-    ``guides`` (optional): a callable giving the guide image of a start index. Returns
-    ``(index, path, kicks, tried)`` with ``tried`` = [(index, best p), ...]; raises
-    :class:`AttackFailed` naming every start tried and its best target probability."""
-    tried = []
+                          s: AttackSettings, preprocess=None, log=print, guides=None,
+                          detour=None, max_detour: float = 1.0):
+    """Attack the candidates in order until one reaches ``s.stop_prob`` with a detour (the
+    fraction of its steps ``detour(path)`` finds in a third class) of at most ``max_detour``;
+    try at most ``k``. When every path that reached detours more, the one with the smallest
+    detour is returned (the caller states it). ``guides`` (optional): a callable giving the
+    guide image of a start index. Returns ``(index, path, kicks, tried)`` with ``tried`` =
+    [(index, best p, detour), ...]; raises :class:`AttackFailed` naming every start tried and
+    its best target probability when none reached it."""
+    tried, best_path = [], None
     for index in candidates[:k]:
         guide = None if guides is None else guides(index)
         path, reached, best, kicks = attack_path(model, pixels[index], s, preprocess,
                                                  guide=guide)
-        tried.append((index, best))
+        d = float(detour(path)) if (detour is not None and reached) else 0.0
+        tried.append((index, best, d))
         log(f"start test image {index}: {len(path) - 1} steps ({kicks} pulls out of local "
             f"minima), best p({s.target}) = {best:.4f}, "
-            f"{'reached' if reached else 'NOT reached'} {s.stop_prob}")
-        if reached:
+            f"{'reached' if reached else 'NOT reached'} {s.stop_prob}"
+            + (f", {d:.1%} of its steps in a third class" if reached else ""))
+        if reached and (best_path is None or d < best_path[3]):
+            best_path = (index, path, kicks, d)
+        if reached and d <= max_detour:
             return index, path, kicks, tried
-    detail = ", ".join(f"{i} (best p = {p:.4f})" for i, p in tried) or "none (no candidate)"
+    if best_path is not None:
+        log(f"no path within the detour limit {max_detour:.0%}: kept start {best_path[0]} "
+            f"({best_path[3]:.1%} of its steps in a third class)")
+        return best_path[0], best_path[1], best_path[2], tried
+    detail = ", ".join(f"{i} (best p = {p:.4f})" for i, p, _ in tried) or "none (no candidate)"
     raise AttackFailed(f"the {s.method} attack reached p({s.target}) >= {s.stop_prob} from none "
                        f"of the {len(tried)} start(s) tried within {s.max_steps} steps of "
                        f"{s.step}: {detail}; nothing written")

@@ -8,12 +8,12 @@ import pandas as pd
 
 from ..pipeline.claims import bookkeeping, direction, magnitude, spearman
 from ..pipeline.published import Published
-from ..pipeline.resampling import claim_rng, permutation_p
+from ..pipeline.resampling import bootstrap_ci, claim_rng, permutation_p, within_slope
 from .statistics import (MIN_PAIRS, box_table, class_box, cluster_centres, equal_width_bins,
                          error_auroc_claim, input_ci, rank_trend_claim, summary_table)
 
 __all__ = ["map_tables", "path_table", "alignment_table", "fig4_tables", "tsne_tables",
-           "fig4_summary", "fig4_claims", "fig4_magnitudes"]
+           "fig4_summary", "fig4_claims", "fig4_magnitudes", "path_claims"]
 
 
 def _train(ftle: dict) -> np.ndarray:
@@ -93,21 +93,6 @@ def fig4_summary(history: pd.DataFrame, ftle: dict, coords: dict, box_fraction: 
                      ignore_index=True)
 
 
-def _crossing_peak(path: dict, window: float = 0.05) -> float:
-    """λ₁ near the first boundary crossing of the attack path (the largest λ₁ within
-    ``window`` of the path's length of the first step whose prediction is not the source
-    class) minus the larger of its two end values; NaN when the path never leaves the source
-    class."""
-    lam = np.asarray(path["lam1"], dtype=float)
-    pred = np.asarray(path["pred"])
-    left = np.flatnonzero(pred != int(path["source_class"]))
-    if not left.size or lam.size < 3:
-        return float("nan")
-    half = max(1, int(round(window * lam.size)))
-    near = lam[max(0, left[0] - half):left[0] + half + 1]
-    return float(np.nanmax(near) - max(lam[0], lam[-1]))
-
-
 #: half-width of the λ₁ window around a published Fig. 4(b) abscissa (the published bins are
 #: about 0.006 wide; the window holds a few of them, enough test images for an error rate)
 BIN_HALF_WIDTH = 0.0125
@@ -129,8 +114,8 @@ def fig4_magnitudes(ftle: dict, widths: pd.DataFrame, *, published: Published,
                     settings) -> list:
     """Fig. 4 against the published values: test error (%) and H near λ₁ = 0 and 0.15 (test
     images within ``BIN_HALF_WIDTH``; interval from resampling them), and the mean and
-    standard deviation of λ₁ at the smallest and largest width both sweeps share (one net
-    per width: no interval)."""
+    standard deviation of λ₁ at the smallest and largest width both sweeps share (interval
+    from resampling the realisations of that width; none for one net)."""
     test = ftle["split"] == "test"
     lam = np.asarray(ftle["lam1"][test], dtype=float)
     err = 100.0 * (~np.asarray(ftle["correct"][test], dtype=bool))
@@ -148,25 +133,62 @@ def fig4_magnitudes(ftle: dict, widths: pd.DataFrame, *, published: Published,
             rows.append(magnitude("fig4", text, float(values.mean()) if len(values) else
                                   float("nan"), ci, published=pub,
                                   tolerance=settings.tolerance(pub, read), n=int(sel.sum())))
-    w = widths.set_index("N")
-    for ours, theirs in _matched_widths(published, w.index):
+    for ours, theirs in _matched_widths(published, sorted(set(widths["N"]))):
         for quantity, column, name in (("lam1_mean", "mean_lam1", "mean"),
                                        ("lam1_std", "std_lam1", "std")):
             pub, read = published.get("fig4", quantity, L=16, N=theirs)
-            rows.append(magnitude(
-                "fig4", f"(c, d) {name} of lambda_1 at N = {ours} (published N = {theirs}; "
-                "one net) against the published", float(w.loc[ours, column]), None,
-                published=pub, tolerance=settings.tolerance(pub, read), n=1))
+            v = widths.loc[widths["N"] == ours, column].to_numpy(dtype=float)
+            text = (f"(c, d) {name} of lambda_1 at N = {ours} (published N = {theirs}; "
+                    f"{len(v)} net(s)) against the published")
+            ci = (input_ci(settings, f"fig4/{text}", lambda idx, v=v: float(v[idx].mean()),
+                           len(v)) if len(v) > 1 else None)
+            rows.append(magnitude("fig4", text, float(v.mean()), ci, published=pub,
+                                  tolerance=settings.tolerance(pub, read), n=len(v)))
+    return rows
+
+
+def _path_mean_claim(paths: pd.DataFrame, text: str, values, *, against: float, settings,
+                     baseline: float = float("nan")):
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    ci = input_ci(settings, f"fig4/{text}", lambda idx: float(v[idx].mean()), len(v))
+    return direction("fig4", text, float(v.mean()) if v.size else float("nan"), ci, sign=">",
+                     against=against, n=int(v.size), baseline=baseline)
+
+
+def path_claims(paths: pd.DataFrame, *, settings) -> list:
+    """Claims on the attack paths from many starts (``paths``: the table of
+    :func:`deepftle.mnist.stages.attack_paths`, one row per path), intervals from resampling
+    the paths: λ₁ peaks where a path crosses a decision boundary, and v₁ follows the attack's
+    steps better than random directions in J's row space and than the gradient toward another
+    class."""
+    ok = paths[paths["reached"].astype(bool)]
+    targets = ", ".join(str(t) for t in sorted(set(paths["target"])))
+    what = f"{len(ok)} paths {int(paths['source'].iloc[0])} -> {{{targets}}}"
+    rows = [_path_mean_claim(
+        ok, "lambda_1 along attack paths peaks where they cross a decision boundary (max "
+        "lambda_1 within 5 % of the path length of the first step off the source class minus "
+        f"the larger end value, mean over {what})", ok["crossing_peak"], against=0.0,
+        settings=settings)]
+    for column, name in (("cos_rowspace", "random directions in J's row space"),
+                         ("cos_other", "the gradient toward another class")):
+        rows.append(_path_mean_claim(
+            ok, f"the stretching direction v1 follows the attack better than {name} (mean over "
+            f"{what} of mean |cos(v1, dx)| / mean |cos(baseline, dx)|)",
+            ok["cos_v1"] / ok[column], against=1.0, settings=settings,
+            baseline=float(ok[column].mean())))
     return rows
 
 
 def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
                 widths: pd.DataFrame, *, paper_accuracy: float, settings,
-                published: Published | None = None) -> list:
+                published: Published | None = None, paths: pd.DataFrame | None = None) -> list:
     """The claims of the paper that Figure 4 shows, each a number with its interval
     (``settings``: :class:`deepftle.pipeline.claims.ClaimSettings`). Per-input claims resample
-    the test images; claims on the one attack path and on one net per width have no interval
-    (they hold at most at their point estimate); what the attack reaches by construction and
+    the test images; the width trends resample the realisations of each width (and test the
+    mechanism: training moves λ₁ less in wide nets, against each net's initialisation); the
+    attack claims rest on the paths from many starts (``paths``: :func:`path_claims`); what the
+    drawn attack reaches by construction, whether it detours, and
     the train accuracy are bookkeeping rows; with ``published``, the magnitudes of
     :func:`fig4_magnitudes`."""
     test, train = ftle["split"] == "test", _train(ftle)
@@ -179,19 +201,40 @@ def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
     ratio = float(np.linalg.norm(end - centres[tgt]) / np.linalg.norm(end - centres[src]))
     own = centres[np.asarray(coords["label"])]
     dist = np.linalg.norm(np.asarray(coords["coords"]) - own, axis=1)
-    cos = np.asarray(path["cos_v1_step"], dtype=float)
-    cos_random = float(np.mean(path["cos_random"]))
-    w = widths.sort_values("N")
+    w = widths.sort_values("N", ignore_index=True)
     train_acc = 1 - float(history.iloc[-1]["train_error"])
     n_path = int(len(path["lam1"]))
 
-    def width_trend(column, sign, text):
-        x, y = w["N"].to_numpy(dtype=float), w[column].to_numpy(dtype=float)
-        p = permutation_p(lambda perm: spearman(perm, y, min_pairs=MIN_PAIRS), x,
+    def width_trend(y, sign, text):
+        x = np.log(w["N"].to_numpy(dtype=float))
+        y = np.asarray(y, dtype=float)
+        cells = w["N"].to_numpy()
+        ci = bootstrap_ci(lambda idx: within_slope(x[idx], y[idx]), len(x), strata=cells,
+                          n_boot=settings.n_boot, level=settings.level,
+                          rng=claim_rng(settings.seed, "fig4/" + text + "/ci"))
+        p = permutation_p(lambda perm: within_slope(perm, y), x,
                           alternative="greater" if sign == ">" else "less",
                           n_perm=settings.n_perm, rng=claim_rng(settings.seed, "fig4/" + text))
-        return direction("fig4", text, spearman(x, y, min_pairs=MIN_PAIRS), None, sign=sign,
-                         n=len(w), p_value=p, null="no trend: widths exchangeable (permutation)")
+        return direction("fig4", text, within_slope(x, y), ci, sign=sign, n=len(w), p_value=p,
+                         null="no trend: widths exchangeable (permutation)")
+
+    n_real = int(w.groupby("N").size().min())
+    sweep = f"{n_real} net(s) per width, L = 16"
+    width_rows = [
+        width_trend(w["mean_lam1"], ">", f"(c) mean of lambda_1 rises with N (slope on log N; "
+                    f"{sweep})"),
+        width_trend(w["std_lam1"], "<", f"(d) std of lambda_1 falls with N (slope on log N; "
+                    f"{sweep})"),
+    ]
+    if "mean_lam1_init" in w:
+        width_rows += [
+            width_trend((w["mean_lam1"] - w["mean_lam1_init"]).abs(), "<",
+                        "(c) training moves the mean of lambda_1 less as N grows (slope of "
+                        f"|trained - initial| on log N; {sweep})"),
+            width_trend((w["std_lam1"] - w["std_lam1_init"]).abs(), "<",
+                        "(d) training moves the std of lambda_1 less as N grows (slope of "
+                        f"|trained - initial| on log N; {sweep})"),
+        ]
 
     return [
         bookkeeping("fig4", f"train accuracy of the N x L = 20 x 16 net reaches the published "
@@ -214,17 +257,9 @@ def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
                     n=1),
         bookkeeping("fig4", f"the path ends nearer the {tgt} than the {src} cluster centre "
                     "(distance ratio, bottleneck map)", ratio, "<", 1.0, n=1),
-        direction("fig4", "lambda_1 along the attack path peaks where it crosses a decision "
-                  "boundary (max lambda_1 within 5 % of the path length of the first step off "
-                  "the source class, minus the larger end value; one path)",
-                  _crossing_peak(path), None, sign=">", n=n_path),
-        direction("fig4", "the stretching direction v1 follows the attack: mean |cos(v1, dx)| "
-                  "over the mean for random directions in input space (one path)",
-                  float(np.nanmean(cos) / cos_random), None, sign=">", against=1.0,
-                  n=int(np.isfinite(cos).sum()), baseline=cos_random),
-        width_trend("mean_lam1", ">", "mean of lambda_1 rises with N (Spearman rho over widths, "
-                    "one net per width, L = 16)"),
-        width_trend("std_lam1", "<", "std of lambda_1 falls with N (Spearman rho over widths, "
-                    "one net per width, L = 16)"),
-    ] + (fig4_magnitudes(ftle, widths, published=published, settings=settings)
+        bookkeeping("fig4", f"the drawn path spends at most {float(path['max_detour']):.0%} of "
+                    f"its steps in a third class (the paper's path goes {src} -> {tgt})",
+                    float(path["detour"]), "<=", float(path["max_detour"]), n=n_path),
+    ] + (path_claims(paths, settings=settings) if paths is not None else []) + width_rows + (
+        fig4_magnitudes(ftle, widths, published=published, settings=settings)
          if published is not None else [])

@@ -81,6 +81,13 @@ def _build(train: dict, seed: int, width: int | None, epochs: int | None,
     return p, model, gen, cfg
 
 
+def initial_net(train: dict, *, seed: int, width: int | None = None,
+                arch: dict | None = None) -> torch.nn.Module:
+    """The net of the ``mnist.train`` protocol with seed ``seed`` as it starts training: the
+    same initial weights :func:`train_mnist_net` draws (in eval mode)."""
+    return _build(train, seed, width, None, arch)[1].eval()
+
+
 def _report(p, seed, history, model):
     last = history.iloc[-1]
     print(f"{describe(model.arch)}, {p['epochs']} epochs, seed {seed}: train accuracy "

@@ -11,7 +11,8 @@ import torch
 
 from ..ftle import ftle
 from ..nets.archs import describe
-from .attack import AttackSettings, candidate_starts, first_successful_path, nearest_guides
+from .attack import (AttackSettings, attack_path, candidate_starts, first_successful_path,
+                     nearest_guides)
 from .bottleneck import fit_bottleneck, load_bottleneck, local_fields
 from .data import pixels, standardise
 from .fig4 import fig4_claims, fig4_summary
@@ -23,7 +24,7 @@ from .statistics import cluster_centres, ensemble_entropy, entropy, nearest_clus
 from .tsne import fit_tsne
 
 __all__ = ["train_mnist", "train_mnist_ensemble", "ftle_mnist", "width_sweep", "bottleneck_mnist",
-           "embed_mnist", "adversarial_path", "adversarial_tsne", "mnist_summary",
+           "embed_mnist", "adversarial_path", "attack_paths", "adversarial_tsne", "mnist_summary",
            "ftle_mnist_figS2", "claims_figS2", "train_figS3", "ftle_figS3", "bottleneck_figS3",
            "claims_figS3", "figS2_arrays", "width_point", "path_alignment"]
 
@@ -59,13 +60,27 @@ def _report_claims(claims) -> None:
               f"({c.margin})", flush=True)
 
 
-def mnist_summary(history, ftle: dict, coords: dict, path: dict, widths, *,
+def mnist_summary(history, ftle: dict, coords: dict, path: dict, widths, paths, *,
                   box_fraction: float, paper_accuracy: float, settings, published) -> tuple:
-    """mnist_summary: the summary table of Figure 4 (:func:`deepftle.mnist.fig4.fig4_summary`)
-    and its claims (:func:`deepftle.mnist.fig4.fig4_claims`)."""
+    """mnist_summary: the summary table of Figure 4 (:func:`deepftle.mnist.fig4.fig4_summary`,
+    with what the attack paths from many starts do: the fraction that reach the target, whose
+    λ₁ maximum is interior, that pass through a third class, and the classes they visit) and
+    its claims (:func:`deepftle.mnist.fig4.fig4_claims`)."""
     table = fig4_summary(history, ftle, coords, box_fraction)
+    reached = paths["reached"].astype(bool)
+    extra = [("attack_paths", len(paths)), ("attack_paths_reached", float(reached.mean())),
+             ("attack_paths_interior_max", float(paths.loc[reached, "interior_max"].mean())),
+             ("attack_paths_through_third_class",
+              float((paths.loc[reached, "detour"] > 0).mean())),
+             ("attack_paths_mean_detour", float(paths.loc[reached, "detour"].mean())),
+             ("attack_paths_classes", "; ".join(f"{c} x{n}" for c, n in
+                                                paths.loc[reached, "classes"].value_counts()
+                                                .items())),
+             ("drawn_path_detour", float(path["detour"]))]
+    table = pd.concat([table, pd.DataFrame(extra, columns=["quantity", "value"])],
+                      ignore_index=True)
     claims = fig4_claims(history, ftle, coords, path, widths, paper_accuracy=paper_accuracy,
-                         settings=settings, published=published)
+                         settings=settings, published=published, paths=paths)
     _report_claims(claims)
     return table, claims
 
@@ -186,30 +201,44 @@ def claims_figS3(ftles: dict, *, min_accuracy: dict, settings) -> tuple:
     return figS3_summary(ftles), claims
 
 
-def width_point(data: MnistData, net_path, *, train: dict, width: int, device, n_test: int,
+def width_point(data: MnistData, net_path, *, train: dict, net: dict, device, n_test: int,
                 batch_size=None) -> dict:
-    """Mean and standard deviation of λ₁ over the first ``n_test`` test images, and the test
-    accuracy (all test images), of the width-``width`` net."""
+    """Mean and standard deviation of λ₁ over the first ``n_test`` test images of one
+    width-sweep net, after training and at its initialisation (rebuilt from its seed), and its
+    test accuracy (all test images). ``net``: the net's ``width``, ``seed``, ``epochs`` and
+    ``realisation``."""
     import time
 
+    from .nets import initial_net
+
+    width = int(net["width"])
     model = load_mnist_net(net_path, train, device, width=width)
     x = data.inputs("test", device)
     t0 = time.perf_counter()
     lam = _lam1(model, x[:n_test], batch_size)
-    print(f"N = {width}: lambda_1 of {min(n_test, len(x))} test images in "
+    lam0 = _lam1(initial_net(train, seed=int(net["seed"]), width=width).to(device),
+                 x[:n_test], batch_size)
+    print(f"N = {width}, realisation {net['realisation']}: lambda_1 of "
+          f"{min(n_test, len(x))} test images, trained and at initialisation, in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
-    lam = lam[np.isfinite(lam)]
+    lam, lam0 = lam[np.isfinite(lam)], lam0[np.isfinite(lam0)]
     acc = float((softmax_probs(model, x).argmax(1) == data.y_test).mean())
-    return dict(N=int(width), mean_lam1=float(lam.mean()), std_lam1=float(lam.std(ddof=1)),
+    return dict(N=width, realisation=int(net["realisation"]), seed=int(net["seed"]),
+                mean_lam1=float(lam.mean()), std_lam1=float(lam.std(ddof=1)),
+                mean_lam1_init=float(lam0.mean()), std_lam1_init=float(lam0.std(ddof=1)),
                 test_accuracy=acc)
 
 
-def width_sweep(data: MnistData, net_paths, widths, *, train: dict, device, n_test: int,
+def width_sweep(data: MnistData, net_paths, nets, *, train: dict, device, n_test: int,
                 batch_size=None) -> pd.DataFrame:
-    """``N, mean_lam1, std_lam1, test_accuracy`` for every width (sorted by N)."""
-    rows = [width_point(data, p, train=train, width=w, device=device, n_test=n_test,
-                        batch_size=batch_size) for w, p in zip(widths, net_paths)]
-    table = pd.DataFrame(rows).sort_values("N", ignore_index=True)
+    """One row per sweep net (``nets``: width, seed, epochs, realisation, in the order of
+    ``net_paths``): N, realisation, seed, mean and std of λ₁ trained and at initialisation,
+    test accuracy; sorted by N and realisation."""
+    if len(nets) != len(net_paths):
+        raise ValueError(f"width_sweep: {len(net_paths)} checkpoints for {len(nets)} nets")
+    rows = [width_point(data, p, train=train, net=n, device=device, n_test=n_test,
+                        batch_size=batch_size) for n, p in zip(nets, net_paths)]
+    table = pd.DataFrame(rows).sort_values(["N", "realisation"], ignore_index=True)
     print(table.to_string(index=False), flush=True)
     return table
 
@@ -261,7 +290,9 @@ def adversarial_path(data: MnistData, net_path, bottleneck_path, coords: dict, *
     p >= min_start_prob, whose bottleneck position is nearest the source cluster's centre),
     tried in order until one reaches ``stop_prob`` (:class:`AttackFailed` after ``candidates``
     starts; a stalled attack is pulled toward the nearest recognised training image of the
-    target class); then λ₁, v₁, probabilities and bottleneck local fields along its path."""
+    target class), the first whose path spends at most ``max_detour`` of its steps in a third
+    class (else the least detouring one, its ``detour`` recorded); then λ₁, v₁,
+    probabilities and bottleneck local fields along its path."""
     model = load_mnist_net(net_path, train, device)
     bnet = load_bottleneck(bottleneck_path, device)
     s = AttackSettings(target=a["target_class"], method=a["method"], step=a["step"],
@@ -280,10 +311,15 @@ def adversarial_path(data: MnistData, net_path, bottleneck_path, coords: dict, *
     def guide(index):
         return nearest_guides(test_pixels[index:index + 1], train_pixels, recognised)[0]
 
+    def detour(path):
+        pred = softmax_probs(model, standardise(path)).argmax(1)
+        return float(((pred != a["source_class"]) & (pred != s.target)).mean())
+
     start, path, kicks, tried = first_successful_path(model, test_pixels, order,
                                                       k=a["candidates"], s=s,
                                                       preprocess=standardise, log=log,
-                                                      guides=guide)
+                                                      guides=guide, detour=detour,
+                                                      max_detour=a["max_detour"])
     x = standardise(path)
     lam, v = ftle(model.trunk, x, k=1, return_directions=True)
     probs = softmax_probs(model, x)
@@ -295,7 +331,8 @@ def adversarial_path(data: MnistData, net_path, bottleneck_path, coords: dict, *
                 linf=np.array(np.abs(d).max()), reached=np.array(True),
                 stop_prob=np.array(s.stop_prob), pulls=np.array(kicks),
                 tried=np.array([t[0] for t in tried]),
-                tried_best_p=np.array([t[1] for t in tried]))
+                tried_best_p=np.array([t[1] for t in tried]),
+                detour=np.array(detour(path)), max_detour=np.array(a["max_detour"]))
     log(f"path from test image {start}: method {s.method}, eps {s.eps}, step {s.step}, "
         f"{len(path) - 1} steps, L2 {float(info['l2']):.4f}, L-inf {float(info['linf']):.4f}, "
         f"p({s.target}) at the end {probs[-1, s.target]:.4f}")
@@ -304,6 +341,50 @@ def adversarial_path(data: MnistData, net_path, bottleneck_path, coords: dict, *
                 pred=probs.argmax(1), H=entropy(probs), coords=local_fields(bnet, x),
                 step=np.arange(len(path)), source_class=np.array(a["source_class"]),
                 target_class=np.array(a["target_class"]), centres=centres, **align, **info)
+
+
+def attack_paths(data: MnistData, net_path, coords: dict, *, train: dict, a: dict, device,
+                 log=print) -> pd.DataFrame:
+    """attack_paths: the Fig. 4(a) attack repeated from ``a["paths"]["starts"]`` starts (test
+    images of the source class in its cluster, recognised with p >= min_start_prob, in index
+    order) toward each of ``a["paths"]["targets"]``; one row per path with what it does
+    (:func:`deepftle.mnist.paths.path_statistics`: classes visited, detour, where λ₁ peaks,
+    |cos(v₁, Δx)| against random directions in J's row space and another class's gradient)."""
+    from .paths import path_statistics
+
+    model = load_mnist_net(net_path, train, device)
+    test_pixels = pixels(data.x_test).to(device)
+    train_pixels = pixels(data.x_train).to(device)
+    src = int(a["source_class"])
+    centres = cluster_centres(coords["coords"], coords["label"])
+    in_cluster = nearest_cluster(coords["test_coords"], centres) == src
+    starts = candidate_starts(model, test_pixels, data.y_test, source=src,
+                              min_prob=a["min_start_prob"], in_cluster=in_cluster,
+                              preprocess=standardise)[:int(a["paths"]["starts"])]
+    if not starts:
+        raise ValueError(f"attack_paths: no test image of class {src} qualifies as a start")
+    train_probs = softmax_probs(model, standardise(train_pixels))
+    rows = []
+    for target in a["paths"]["targets"]:
+        s = AttackSettings(target=int(target), method=a["method"], step=a["step"], eps=a["eps"],
+                           stop_prob=a["stop_prob"], max_steps=a["max_steps"])
+        recognised = (train_probs.argmax(1) == s.target) & (data.y_train == s.target)
+        for index in starts:
+            guide = nearest_guides(test_pixels[index:index + 1], train_pixels, recognised)[0]
+            path, reached, best, kicks = attack_path(model, test_pixels[index], s, standardise,
+                                                     progress=False, guide=guide)
+            st = path_statistics(model, path.cpu().numpy(), source=src, target=s.target,
+                                 preprocess=standardise, n_random=a["paths"]["n_random"],
+                                 seed=index)
+            row = dict(source=src, target=s.target, start_index=int(index), reached=reached,
+                       best_p=best, pulls=kicks,
+                       **{k: v for k, v in st.items() if k not in ("lam1", "pred")})
+            log(f"{src} -> {s.target} from {index}: {row['steps']} steps, classes "
+                f"{row['classes']}, detour {row['detour']:.1%}, crossing peak "
+                f"{row['crossing_peak']:.4f}, cos v1 {row['cos_v1']:.3f} (row space "
+                f"{row['cos_rowspace']:.3f}, other class {row['cos_other']:.3f})")
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _tsne_inputs(images_u8_or_pixels, model, embed: str, device) -> np.ndarray:

@@ -32,7 +32,18 @@ def error_entropy_panel(ax, bins, ensemble_size, tag="(b)"):
 
 
 def _panel_width(ax, width, column, ylabel, tag):
-    ax.plot(width["N"], width[column], "k.-", lw=1.2, ms=5)
+    """Trained nets: the mean over realisations, bars from the lowest to the highest; at
+    initialisation (where the table has it): grey, dashed."""
+    for col, style, label in ((column, dict(color="k", ls="-"), "trained"),
+                              (f"{column}_init", dict(color="0.55", ls="--"), "initialisation")):
+        if col not in width:
+            continue
+        g = width.groupby("N")[col]
+        mean, lo, hi = g.mean(), g.min(), g.max()
+        ax.errorbar(mean.index, mean.values, yerr=[mean - lo, hi - mean], marker=".", ms=5,
+                    lw=1.2, capsize=2, label=label, **style)
+    if f"{column}_init" in width:
+        ax.legend(fontsize=6, frameon=False, loc="center right")
     ax.set_xscale("log")
     from matplotlib.ticker import NullFormatter
 
@@ -79,7 +90,9 @@ def plot_fig4(t: dict, pdf, png, *, blowup: float = 3.0, box_class: int = 0,
                  r"$\langle\lambda_1^{(L)}(\mathbf{x})\rangle$", "(c)")
     _panel_width(fig.add_subplot(gs[3, 1]), width, "std_lam1",
                  r"Std$[\lambda_1^{(L)}(\mathbf{x})]$", "(d)")
-    fig.text(0.45, 0.005, f"(c), (d): L = 16 nets of width N, test set"
+    n_real = int(width.groupby("N").size().min()) if "realisation" in width else 1
+    fig.text(0.45, 0.005, f"(c), (d): L = 16 nets of width N, {n_real} realisation(s) per N "
+             "(bars: their range), test set"
              f"{'' if sweep_protocol is None else f' ({sweep_protocol})'}; main net N = 20"
              f"{'' if main_protocol is None else f' ({main_protocol})'}",
              ha="center", fontsize=7)

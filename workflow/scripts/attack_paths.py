@@ -1,0 +1,15 @@
+"""attack_paths: the Fig. 4(a) attack from many starts toward several targets; one row per path
+(classes visited, detour, where lambda_1 peaks, |cos(v1, dx)| against its baselines)."""
+
+from deepftle.mnist import stages
+from deepftle.mnist.nets import load_tensors
+from deepftle.pipeline.files import load_npz, provenance, save_tsv
+from deepftle.pipeline.job import job
+
+sm = snakemake  # noqa: F821
+with job(sm, device=True) as device:
+    a = dict(sm.params.attack)
+    table = stages.attack_paths(load_tensors(sm.input.data), sm.input.net,
+                                load_npz(sm.input.coords)[0], train=dict(sm.params.train), a=a,
+                                device=device, log=lambda msg: print(msg, flush=True))
+    save_tsv(sm.output[0], table, provenance(a, device))
