@@ -182,3 +182,31 @@ def test_fig4_magnitudes_read_where_the_published_values_are():
     near = np.abs(ftle["lam1"][test]) < 0.0125
     assert err0.n == int(near.sum())
     assert err0.estimate == pytest.approx(100 * (~ftle["correct"][test][near]).mean())
+
+
+def _mains(k=3, n=600, good=True, seed=0):
+    rng = np.random.default_rng(seed)
+    lam = rng.normal(0, 0.1, (k, n)) + 0.02 * np.arange(k)[:, None]
+    p_err = 0.5 * (lam > 0.1) if good else 0.1 * np.ones_like(lam)
+    wrong = rng.random((k, n)) < p_err
+    return dict(lam1=lam, correct=~wrong, confidence=0.99 - 0.5 * wrong * rng.random((k, n)),
+                H=0.1 + (lam if good else -lam) + 0.01 * rng.random((k, n)),
+                test_accuracy=1 - wrong.mean(1), train_accuracy=np.full(k, 0.99))
+
+
+def test_per_input_claims_over_every_main_net():
+    """With the realisations of the main net the per-input claims average over nets and
+    resample nets, then inputs; a net whose lambda_1 says nothing fails them."""
+    history, ftle, coords, path, widths = _fake()
+    t = claims_table(fig4_claims(history, ftle, coords, path, widths, paper_accuracy=0.9888,
+                                 settings=SETTINGS, paths=_paths(), mains=_mains()))
+    rows = t[t["claim"].str.contains("3 main nets x")]
+    assert len(rows) == 3 and (rows["status"] == "holds").all() and (rows["n"] == 1800).all()
+    auc = rows[rows["claim"].str.contains("AUROC")].iloc[0]
+    assert auc["baseline"] > 0.5  # the confidence of a net that errs with low confidence
+    low = t[t["claim"].str.startswith("lowest test accuracy of the 3 main nets")].iloc[0]
+    assert low["kind"] == "bookkeeping"
+    bad = claims_table(fig4_claims(history, ftle, coords, path, widths, paper_accuracy=0.9888,
+                                   settings=SETTINGS, paths=_paths(), mains=_mains(good=False)))
+    rows = bad[bad["claim"].str.contains("3 main nets x")]
+    assert not (rows["status"] == "holds").any()

@@ -46,7 +46,8 @@ rule train_mnist:
         "../scripts/train_mnist.py"
 
 
-# The ensemble members (member 0 is the main net) and the width-sweep nets, one job per net:
+# The main net's other realisations, the ensemble members (member 0 is the main net) and the
+# width-sweep nets, one job per net:
 # the same script as train_mnist, each net with its own seed and epochs (mnist_helpers.smk).
 for _kind in MNIST_NET_KINDS:
 
@@ -68,7 +69,7 @@ for _kind in MNIST_NET_KINDS:
         benchmark:
             bench_file(f"train_mnist_{_kind}", MNIST_NET_KINDS[_kind]["stem"])
         resources:
-            **gpu_resources(),
+            **gpu_resources(**MNIST_NET_KINDS[_kind].get("resources", {})),
         conda:
             CONDA_ENV
         script:
@@ -122,6 +123,30 @@ rule ftle_mnist:
         CONDA_ENV
     script:
         "../scripts/ftle_mnist.py"
+
+
+rule ftle_mnist_mains:
+    input:
+        data=MNIST_FILES,
+        nets=[rules.train_mnist.output.net] + [mnist_path("mains", f"net{k}.pt") for k in MAINS],
+        histories=[rules.train_mnist.output.history]
+        + [mnist_path("mains", f"net{k}.history.tsv") for k in MAINS],
+        members=expand(mnist_path("ensemble", "member{member}.pt"), member=MEMBERS),
+    output:
+        mnist_path("mains.npz"),
+    params:
+        train=MNIST_CFG["train"],
+        ftle=MNIST_CFG["ftle"],
+    log:
+        log_file("ftle_mnist_mains"),
+    benchmark:
+        bench_file("ftle_mnist_mains")
+    resources:
+        **gpu_resources(mem_mb=8000),
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/ftle_mnist_mains.py"
 
 
 rule width_sweep:
@@ -268,6 +293,7 @@ rule mnist_summary:
         path=rules.adversarial_path.output[0],
         widths=rules.width_sweep.output[0],
         paths=rules.attack_paths.output[0],
+        mains=rules.ftle_mnist_mains.output[0],
         published=PUBLISHED,
     output:
         summary=report(mnist_path("summary.tsv"), caption="../report/tables.rst",

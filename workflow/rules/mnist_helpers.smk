@@ -14,6 +14,7 @@ MNIST_FILES = expand(
 MNIST_OUT = os.path.join(RESULTS, "mnist")
 MNIST_CFG = config["mnist"]
 MEMBERS = list(range(1, MNIST_CFG["ensemble"]["size"]))  # member 0 is the main net
+MAINS = list(range(1, MNIST_CFG["main_nets"]))  # main net 0 is results/mnist/net.pt
 WIDTHS = MNIST_CFG["width_sweep"]["widths"]
 WIDTH_SEEDS = MNIST_CFG["width_sweep"]["seeds"]
 # every sweep net: (width, realisation)
@@ -42,6 +43,11 @@ def mnist_member_net(member):
     return {"seed": _mnist_seed("ensemble", member), "epochs": MNIST_CFG["ensemble"]["epochs"]}
 
 
+def mnist_main_net(index):
+    """Realisation k >= 1 of the main net: its own seed, the main net's epochs."""
+    return {"seed": _mnist_seed("main", index), "epochs": MNIST_CFG["train"]["epochs"]}
+
+
 def mnist_width_net(width, realisation):
     """Realisation r of the width-sweep net of width N: its own seed (r = 0 keeps the seed of
     the one-net sweep), width_sweep.epochs."""
@@ -62,6 +68,9 @@ MNIST_NET_KINDS = {
     "member": dict(folder="ensemble", stem="member{member}",
                    constraints={"member": r"[1-9]\d*"}, train=MNIST_CFG["train"],
                    net=lambda wc: mnist_member_net(int(wc.member))),
+    "main": dict(folder="mains", stem="net{main}", constraints={"main": r"[1-9]\d*"},
+                 train=MNIST_CFG["train"], net=lambda wc: mnist_main_net(int(wc.main)),
+                 resources=dict(runtime=240, mem_mb=8000)),
     "width": dict(folder="widths", stem="N{width}_seed{realisation}",
                   constraints={"width": r"\d+", "realisation": r"\d+"}, train=SWEEP_TRAIN,
                   net=lambda wc: mnist_width_net(int(wc.width), int(wc.realisation))),

@@ -24,7 +24,7 @@ from .statistics import cluster_centres, ensemble_entropy, entropy, nearest_clus
 from .tsne import fit_tsne
 
 __all__ = ["train_mnist", "train_mnist_ensemble", "ftle_mnist", "width_sweep", "bottleneck_mnist",
-           "embed_mnist", "adversarial_path", "attack_paths", "adversarial_tsne", "mnist_summary",
+           "embed_mnist", "adversarial_path", "attack_paths", "ftle_mnist_mains", "adversarial_tsne", "mnist_summary",
            "ftle_mnist_figS2", "claims_figS2", "train_figS3", "ftle_figS3", "bottleneck_figS3",
            "claims_figS3", "figS2_arrays", "width_point", "path_alignment"]
 
@@ -60,7 +60,7 @@ def _report_claims(claims) -> None:
               f"({c.margin})", flush=True)
 
 
-def mnist_summary(history, ftle: dict, coords: dict, path: dict, widths, paths, *,
+def mnist_summary(history, ftle: dict, coords: dict, path: dict, widths, paths, mains: dict, *,
                   box_fraction: float, paper_accuracy: float, settings, published) -> tuple:
     """mnist_summary: the summary table of Figure 4 (:func:`deepftle.mnist.fig4.fig4_summary`,
     with what the attack paths from many starts do: the fraction that reach the target, whose
@@ -77,10 +77,12 @@ def mnist_summary(history, ftle: dict, coords: dict, path: dict, widths, paths, 
                                                 paths.loc[reached, "classes"].value_counts()
                                                 .items())),
              ("drawn_path_detour", float(path["detour"]))]
+    extra += [(f"main_net{k}_test_accuracy", float(a))
+              for k, a in enumerate(np.asarray(mains["test_accuracy"], dtype=float))]
     table = pd.concat([table, pd.DataFrame(extra, columns=["quantity", "value"])],
                       ignore_index=True)
     claims = fig4_claims(history, ftle, coords, path, widths, paper_accuracy=paper_accuracy,
-                         settings=settings, published=published, paths=paths)
+                         settings=settings, published=published, paths=paths, mains=mains)
     _report_claims(claims)
     return table, claims
 
@@ -118,6 +120,36 @@ def ftle_mnist(data: MnistData, net_path, member_paths, *, train: dict, device,
     return dict(split=split, index=index, label=labels, pred=pred, correct=pred == labels,
                 lam1=lam1, probs=probs, H=ensemble_entropy(member_probs),
                 H_single=entropy(probs), ensemble_size=np.array(len(member_probs)))
+
+
+def ftle_mnist_mains(data: MnistData, net_paths, histories, member_paths, *, train: dict,
+                     device, batch_size=None) -> dict:
+    """ftle_mnist_mains: for each realisation k of the main net (``net_paths``, net 0 first)
+    over the test images: λ₁ (``lam1``, nets × images), whether it classifies each image right
+    (``correct``), its softmax confidence (``confidence``), and ``H``: the entropy of the
+    averaged softmax of every other net (the other realisations and the ensemble members), so
+    that no net's λ₁ and H come from the same weights; each net's ``test_accuracy`` and
+    ``train_accuracy`` from its history."""
+    if len(histories) != len(net_paths) or not net_paths:
+        raise ValueError(f"ftle_mnist_mains: {len(net_paths)} nets, {len(histories)} histories")
+    x = data.inputs("test", device)
+    models = [load_mnist_net(p, train, device) for p in net_paths]
+    probs = [softmax_probs(m, x) for m in models]
+    others = [softmax_probs(load_mnist_net(p, train, device), x) for p in member_paths]
+    if len(probs) + len(others) < 2:
+        raise ValueError("ftle_mnist_mains: H from the other nets needs at least two nets")
+    lam1 = np.stack([_lam1(m, x, batch_size) for m in models])
+    H = np.stack([ensemble_entropy([q for j, q in enumerate(probs) if j != k] + others)
+                  for k in range(len(models))])
+    pred = np.stack([p.argmax(1) for p in probs])
+    last = [h.iloc[-1] for h in histories]
+    print(f"{len(models)} main nets, H of each from {len(models) - 1 + len(others)} others; "
+          f"test accuracy {[round(float((q == data.y_test).mean()), 4) for q in pred]}",
+          flush=True)
+    return dict(lam1=lam1, correct=pred == data.y_test[None, :],
+                confidence=np.stack([p.max(1) for p in probs]), H=H,
+                test_accuracy=np.array([1 - float(r["test_error"]) for r in last]),
+                train_accuracy=np.array([1 - float(r["train_error"]) for r in last]))
 
 
 def figS2_arrays(data: MnistData, net_paths, histories, *, train: dict, arch: dict, device,

@@ -10,7 +10,8 @@ import pandas as pd
 
 __all__ = ["entropy", "ensemble_entropy", "equal_width_bins", "class_box", "box_table",
            "summary_table", "cluster_centres", "nearest_cluster", "decile_means", "MIN_PAIRS",
-           "rank_trend_claim", "error_auroc_claim", "decile_gap_claim", "input_ci"]
+           "rank_trend_claim", "error_auroc_claim", "decile_gap_claim", "input_ci",
+           "nested_claim", "mains_claims"]
 
 #: the fewest finite pairs an MNIST trend (:func:`deepftle.pipeline.claims.spearman`) is computed
 #: on: a sweep of two widths gives NaN (the claim fails), not a ρ of ±1
@@ -243,3 +244,73 @@ def decile_gap_claim(figure: str, text: str, lam, values, decile: float, *, sett
     return direction(figure, text, gap(np.arange(len(lam))),
                      input_ci(settings, f"{figure}/{text}", gap, len(lam)), sign=">",
                      n=int(np.isfinite(lam).sum()))
+
+
+def nested_claim(figure: str, text: str, per_net, *, settings, against: float, sign: str = ">",
+                 baseline: float = float("nan"), p_value: float = float("nan"),
+                 null: str = ""):
+    """A direction claim on the mean over nets of a per-input statistic: ``per_net`` is a list
+    of ``(statistic, n_inputs)``, ``statistic(index)`` the net's value on those of its inputs;
+    the interval resamples nets, then each drawn net's inputs
+    (:func:`deepftle.pipeline.resampling.nested_bootstrap_ci`)."""
+    from ..pipeline.claims import direction
+    from ..pipeline.resampling import claim_rng, nested_bootstrap_ci
+
+    sizes = [n for _, n in per_net]
+    estimate = float(np.mean([f(np.arange(n)) for f, n in per_net]))
+    ci = nested_bootstrap_ci(lambda draw: float(np.mean([per_net[j][0](idx) for j, idx in draw])),
+                             sizes, n_boot=settings.n_boot, level=settings.level,
+                             rng=claim_rng(settings.seed, f"{figure}/{text}"))
+    return direction(figure, text, estimate, ci, sign=sign, against=against, n=int(sum(sizes)),
+                     baseline=baseline, p_value=p_value, null=null)
+
+
+def mains_claims(figure: str, mains: dict, *, settings) -> list:
+    """The per-input claims of Fig. 4(b) over every realisation of the main net (``mains``:
+    the arrays of :func:`deepftle.mnist.stages.ftle_mnist_mains`): error and H (from the other
+    nets) rise with λ₁, and λ₁ ranks errors above correct predictions (AUROC, beside the
+    softmax confidence's); each the mean over nets, the interval from resampling nets, then
+    test images; p the largest of the nets' one-sided p-values (every net must show it)."""
+    from scipy.stats import spearmanr
+
+    from ..pipeline.claims import spearman
+    from ..pipeline.resampling import auroc
+
+    lam = np.asarray(mains["lam1"], dtype=float)
+    err = ~np.asarray(mains["correct"], dtype=bool)
+    H = np.asarray(mains["H"], dtype=float)
+    doubt = 1.0 - np.asarray(mains["confidence"], dtype=float)
+    k = lam.shape[0]
+    ok = [np.isfinite(lam[j]) for j in range(k)]
+
+    def per_net(fn):
+        out = []
+        for j in range(k):
+            cols = [a[j][ok[j]] for a in (lam, err, H, doubt)]
+            out.append((lambda idx, c=cols: fn(*(a[idx] for a in c)), int(ok[j].sum())))
+        return out
+
+    def p_max(y):
+        ps = [float(spearmanr(lam[j][ok[j]], y[j][ok[j]], alternative="greater").pvalue)
+              for j in range(k)]
+        return max(ps)
+
+    what = f"{k} main nets x their test images"
+    return [
+        nested_claim(figure, f"test error rises with lambda_1 (Spearman rho, mean over {what})",
+                     per_net(lambda l_, e, h, d: spearman(l_, e, min_pairs=MIN_PAIRS)),
+                     settings=settings, against=0.0, p_value=p_max(err.astype(float)),
+                     null="no monotone association in some net (largest one-sided p, t "
+                     "approximation)"),
+        nested_claim(figure, f"lambda_1 predicts misclassification (AUROC, mean over {what}; "
+                     "baseline: softmax confidence)", per_net(lambda l_, e, h, d: auroc(l_, e)),
+                     settings=settings, against=0.5,
+                     baseline=float(np.mean([auroc(doubt[j], err[j]) for j in range(k)])),
+                     null="AUROC 0.5: lambda_1 does not rank errors above correct predictions"),
+        nested_claim(figure, f"predictive uncertainty H (of the other nets) rises with lambda_1 "
+                     f"(Spearman rho, mean over {what})",
+                     per_net(lambda l_, e, h, d: spearman(l_, h, min_pairs=MIN_PAIRS)),
+                     settings=settings, against=0.0, p_value=p_max(H),
+                     null="no monotone association in some net (largest one-sided p, t "
+                     "approximation)"),
+    ]

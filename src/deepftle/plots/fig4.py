@@ -96,6 +96,10 @@ def plot_fig4(t: dict, pdf, png, *, blowup: float = 3.0, box_class: int = 0,
              f"{'' if sweep_protocol is None else f' ({sweep_protocol})'}; main net N = 20"
              f"{'' if main_protocol is None else f' ({main_protocol})'}",
              ha="center", fontsize=7)
+    if t.get("detour") is not None and t["detour"][0] > t["detour"][1]:
+        fig.text(0.45, 0.035, f"The attack path drawn spends {t['detour'][0]:.0%} of its steps "
+                 f"in a third class: no start tried stayed within {t['detour'][1]:.0%}",
+                 ha="center", fontsize=7, color="#D55E00")
     if t["n_neg_inf_test"]:
         fig.text(0.45, 0.02, f"{t['n_neg_inf_test']} test images with λ₁ = −∞ not in (b)",
                  ha="center", fontsize=7)
