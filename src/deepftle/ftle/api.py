@@ -7,18 +7,21 @@ fused path (:mod:`.sequential`); any other model or callable the generic path (:
 
 from __future__ import annotations
 
+import copy
 import math
 import re
+import warnings
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
-from . import generic, layout
+from . import generic, layout, probes
 from .chain import parse_chain
 from .checks import (as_tensor, check_deterministic, check_dtype, check_integer_input,
                      check_module, check_points, model_dtype_device)
 from .precision import exact_float32
+from .saturation import accurate_saturation
 from .sequential import NotFusable, _depths, parse_trunk, sequential_ftle
 
 
@@ -82,8 +85,8 @@ def _targets(model, x, layers, depth) -> list[layout.Target]:
         counted = [at[n] for n in names] if names else [total]
         for name, d, c in zip(names or ["the model"], depths, counted):
             if d is None and c == 0:
-                raise ValueError(f"no weight layer (Linear / Conv) before the output of "
-                                 f"{name!r}: pass depth=")
+                raise ValueError(f"no weight layer (Linear / Conv) on the path from the input "
+                                 f"to the output of {name!r}: pass depth=")
         depths = [d if d is not None else c for d, c in zip(depths, counted)]
     if not names:
         return [layout.Target(None, layout.whole_model(model), depths[0],
@@ -208,7 +211,7 @@ def _check_differentiable(fn, x, where: str):
     NumPy inside the model break that, and would otherwise give ``-inf`` or, in forward mode
     (which ``torch.no_grad`` does not stop), a wrong exponent."""
     why = None
-    xp = x[:1].detach().requires_grad_(True)
+    xp = x[:1].detach().clone().requires_grad_(True)
     try:
         with torch.enable_grad(), generic._differentiable_attention():
             out = fn(xp)
@@ -277,6 +280,44 @@ def _run_generic(target, x, k, return_directions, batch_size, method, d_in, d_ou
                      f"vmap): {said}") from failures[-1][1]
 
 
+def _in_float64(model, x):
+    """A float64 twin of a float32 model and x for lambda_2..k: a copy of an ``nn.Module``
+    converted by ``.double()`` (a plain function as it is), if it runs on x in float64 and
+    returns float64. J formed in float32 carries errors of ~eps sigma_1 in every sigma_i, so
+    that sigma_i ~ 1e-4 sigma_1 would be off by ~1e-3 relative. Where no float64 twin runs, a
+    RuntimeWarning says so and the float32 model is used."""
+    try:
+        twin = copy.deepcopy(model).double() if isinstance(model, nn.Module) else model
+        x64 = x.double()
+        with torch.no_grad(), generic._differentiable_attention():
+            out = layout.on_copies(twin)(x64[:1])
+        if isinstance(out, torch.Tensor) and out.dtype == torch.float64:
+            return twin, x64, None
+        why = f"it returns {getattr(out, 'dtype', type(out).__name__)} for float64 input"
+    except Exception as exc:  # noqa: BLE001 - a model tied to float32 (fixed-dtype tensors)
+        why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    return model, x, why
+
+
+FLOAT32_SPREAD = 1e-4  # lambda error allowed for max(m, n) eps sigma_1 / sigma_i (float32 J)
+
+
+def _warn_float32_spread(lam, depth, d_in, d_out, why):
+    """Where J was formed in float32 (no float64 twin: ``why``), sigma_i carries an error of
+    ~max(m, n) eps sigma_1: a RuntimeWarning counts the points whose lambda_i may then be off
+    by more than 1e-4 (max(m, n) eps sigma_1 / sigma_i > 1e-4)."""
+    spread = (lam[:, :1] - lam) * depth  # log(sigma_1 / sigma_i), -inf gaps excluded
+    bound = math.log(FLOAT32_SPREAD / (max(d_in, d_out) * torch.finfo(torch.float32).eps))
+    risky = int(((spread > bound) & torch.isfinite(spread)).any(dim=1).sum())
+    if risky:
+        warnings.warn(f"{risky} of {lam.shape[0]} points have a sigma_i below "
+                      f"{math.exp(-bound):.1e} sigma_1, where a Jacobian formed in float32 "
+                      f"gives lambda_i only to ~max(d_in, d_out) eps sigma_1 / sigma_i > 1e-4: "
+                      f"the model could not run in float64 ({why}); pass a float64 model "
+                      f"(model.double(), x.double()) for these exponents", RuntimeWarning,
+                      stacklevel=4)
+
+
 def _generic(model, x, k, return_directions, layers, batch_size, depth, method, dtype, device):
     if layers is not None and (isinstance(layers, int) or any(isinstance(l, int)
                                                               for l in layers)):
@@ -290,9 +331,14 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
         x = x[None]
     if x.shape[0] == 0:
         raise ValueError("x holds no points")
-    _probe(model, x, given)
+    call = layout.on_copies(model)
+    _probe(call, x, given)
     with generic._differentiable_attention():
-        check_deterministic(model, x[:RANDOMNESS_POINTS])
+        check_deterministic(call, x[:RANDOMNESS_POINTS])
+    wanted_dtype = x.dtype
+    float32_why = None  # why a float32 model runs in float32 for k > 1
+    if x.dtype == torch.float32 and k > 1:
+        model, x, float32_why = _in_float64(model, x)
     targets = _targets(model, x, layers, depth)
     in_shape = x.shape[1:]
     d_in = math.prod(in_shape)
@@ -303,16 +349,22 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
         _check_differentiable(target.fn, x, where)
         if not torch.isfinite(probe).all():
             raise ValueError(f"{where} is not finite at the first point")
+        with generic._differentiable_attention():
+            probes.check_visible_paths(target.fn, x, where)
+            with accurate_saturation():
+                probes.check_independent_points(target.fn, x, where)
         d_out = probe.shape[1]
         if k > min(d_in, d_out):
             raise ValueError(f"k must be an integer in 1..min(d_in, d_out) = "
                              f"1..{min(d_in, d_out)}, got {k!r}")
         lam, vecs = _run_generic(target, x, k, return_directions, batch_size, method, d_in,
                                  d_out, where)
+        if float32_why is not None:
+            _warn_float32_spread(lam, target.depth, d_in, d_out, float32_why)
         lams.append(lam)
         if return_directions:
             dirs.append(vecs.reshape(x.shape[0], *in_shape, k))
-    lam = torch.stack(lams)
-    vecs = torch.stack(dirs) if return_directions else None
+    lam = torch.stack(lams).to(wanted_dtype)
+    vecs = torch.stack(dirs).to(wanted_dtype) if return_directions else None
     return layout.squeeze_result(lam, vecs, single=single, per_layer=layers is not None,
                                  return_directions=return_directions)

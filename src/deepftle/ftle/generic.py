@@ -46,6 +46,7 @@ from .kernels import canonical_sign, top_eig2, top_eig_power
 from .chain import ChainProducts, chain_widest
 from .krylov import SharedStart, block_lanczos, recheck
 from .layout import Target
+from .saturation import accurate_saturation
 
 METHODS = ("forward", "reverse", "lanczos")
 MATERIALISE_MAX = 64  # min(d_in, d_out) up to which J is formed rather than iterated on
@@ -493,7 +494,7 @@ def generic_ftle(target: Target, x, *, k, want_directions, batch_size, method, d
     pilot = min(PILOT_POINTS, chunk)
     if method == "lanczos" and batch_size is None and P > 2 * pilot:
         begins = [0, *range(pilot, P, chunk)]  # a small first chunk: the pilot
-    with _differentiable_attention():
+    with _differentiable_attention(), accurate_saturation():
         for begin, end in zip(begins, [*begins[1:], P]):
             rows = slice(begin, end)
             xc = x[rows]

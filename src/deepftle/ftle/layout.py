@@ -51,18 +51,26 @@ def _flat_output(y, P: int, what: str = "the model") -> torch.Tensor:
     return y.reshape(P, -1)
 
 
+def on_copies(fn) -> Callable:
+    """``fn`` called on a copy of its input: whatever it does to its input in place (``x.mul_``,
+    ``torch.relu_(x)``), the caller's tensor and the engine's other passes do not see it."""
+    def call(x):
+        return fn(x.clone())
+    return call
+
+
 def detached_call(model) -> Callable:
     """``model`` as a function of its input only: a module runs with its parameters detached
     (``torch.func.functional_call``), so that no autograd graph is built for the weights (3x
-    faster VJPs of a small CNN); hooks on its submodules still fire. Plain callables as they
-    are."""
+    faster VJPs of a small CNN); hooks on its submodules still fire. Either
+    way the call gets a copy of its input (:func:`on_copies`)."""
     if not isinstance(model, nn.Module):
-        return model
+        return on_copies(model)
     state = {**{n: p.detach() for n, p in model.named_parameters()},
              **dict(model.named_buffers())}
 
-    def call(x):
-        return torch.func.functional_call(model, state, (x,))
+    def call(x):  # on a copy: the model may change its input in place
+        return torch.func.functional_call(model, state, (x.clone(),))
 
     return call
 
@@ -140,26 +148,66 @@ def sequential_stages(model: nn.Module) -> list[Callable] | None:
     return None
 
 
+def _eager(model):
+    """The module a ``torch.compile``'d model wraps (its hooks fire in eager mode), else
+    ``model``."""
+    compiled = getattr(getattr(torch, "_dynamo", None), "eval_frame", None)
+    wrapper = getattr(compiled, "OptimizedModule", None)
+    return model._orig_mod if wrapper is not None and isinstance(model, wrapper) else model
+
+
+def _reachable(node) -> set:
+    """The autograd nodes that ``node`` (a ``grad_fn``) depends on, itself included."""
+    seen, todo = set(), [node]
+    while todo:
+        n = todo.pop()
+        if n is None or n in seen:
+            continue
+        seen.add(n)
+        todo.extend(child for child, _ in n.next_functions)
+    return seen
+
+
 def count_layers(model, probe: torch.Tensor, names: list[str]) -> tuple[int | None, dict]:
-    """Weight-layer calls in one forward pass of ``probe`` and, for each named module, the count
-    when its forward returned. ``(None, {})`` when the layout is unknown."""
+    """Weight-layer calls on the path from the input to the output in one forward pass of
+    ``probe`` and, for each named module, those on the path to its output: a call counts when
+    its output depends on the input and the output depends on it (autograd's graph of the
+    pass, the parameters detached). ``(None, {})`` when the layout is unknown. A named module
+    that does not run is a ValueError. Where the output is not connected to the input (the
+    differentiability check reports it later), every call counts."""
+    model = _eager(model)
     if not isinstance(model, nn.Module) or _unknown_owners(model):
         return None, {}
     modules = dict(model.named_modules())
-    count = [0]
-    at = {}
-    handles = [m.register_forward_hook(lambda *_: count.__setitem__(0, count[0] + 1))
+    calls = []  # grad_fn of every weight-layer call's output (None: not from the input)
+    ends = {}  # grad_fn of each named module's output
+
+    def node(out):
+        return out.grad_fn if isinstance(out, torch.Tensor) else None
+
+    handles = [m.register_forward_hook(lambda m, a, out: calls.append(node(out)))
                for m in model.modules() if isinstance(m, COUNTED)]
     for name in names:
         handles.append(modules[name].register_forward_hook(
-            lambda *_, name=name: at.__setitem__(name, count[0])))
+            lambda m, a, out, name=name: ends.__setitem__(name, node(out))))
     try:
-        with torch.no_grad():
-            model(probe)
+        with torch.enable_grad():
+            out = detached_call(model)(probe.detach().clone().requires_grad_(True))
     finally:
         for h in handles:
             h.remove()
-    return count[0], at
+    missing = [n for n in names if n not in ends]
+    if missing:
+        raise ValueError(f"module {missing[0]!r} does not run when the model runs on x: there "
+                         f"is no map from the input to its output")
+
+    def on_path(end) -> int:
+        if end is None:
+            return len(calls)
+        reach = _reachable(end)
+        return sum(c is not None and c in reach for c in calls)
+
+    return on_path(node(out)), {n: on_path(ends[n]) for n in names}
 
 
 def unknown_layout_message(model) -> str:

@@ -90,9 +90,9 @@ def _activation(module: nn.Module) -> _Activation | None:
             return torch.relu(b), (b > 0).to(b.dtype)
         return _Activation(run, 1.0)
     elif reads_as(module, nn.Sigmoid):
-        def run(b):
+        def run(b):  # sigmoid(b) sigmoid(-b): y (1 - y) would round to 0 for b >> 0
             y = torch.sigmoid(b)
-            return y, y * (1 - y)
+            return y, y * torch.sigmoid(-b)
         return _Activation(run, 0.25)
     elif reads_as(module, Erf):
         def run(b):
@@ -155,6 +155,13 @@ def parse_trunk(trunk) -> list:
     if not any(isinstance(s, _Linear) for s in steps):
         raise NotFusable("the Sequential holds no nn.Linear layer")
     return steps
+
+
+def in_float64(steps) -> list:
+    """``steps`` with the Linear layers' weights and biases in float64 (activations are
+    functions of their input's dtype)."""
+    return [_Linear(s.weight.double(), None if s.bias is None else s.bias.double())
+            if isinstance(s, _Linear) else s for s in steps]
 
 
 def _as_points(x, dtype, device, d_in) -> tuple[torch.Tensor, bool]:
@@ -534,6 +541,14 @@ def sequential_ftle(steps, x, *, k, return_directions, layers, batch_size):
     linears = [s for s in steps if isinstance(s, _Linear)]
     weight = linears[0].weight
     dtype, device = weight.dtype, weight.device
+    if dtype == torch.float32 and k > 1:
+        # lambda_2..k of a float32 trunk in float64 (the float32 weights converted exactly):
+        # float32 products put errors of ~eps sigma_1 into every sigma_i, 1e-2 relative for a
+        # sigma_i ~ 1e-5 sigma_1 of an ill-conditioned layer
+        out = sequential_ftle(in_float64(steps), as_tensor(x), k=k,
+                              return_directions=return_directions, layers=layers,
+                              batch_size=batch_size)
+        return tuple(o.float() for o in out) if return_directions else out.float()
     d_in = weight.shape[1]
     x, single = _as_points(x, dtype, device, d_in)
     depths, _ = _depths(steps, layers)
