@@ -89,8 +89,11 @@ def _targets(model, x, layers, depth) -> list[layout.Target]:
                                  f"to the output of {name!r}: pass depth=")
         depths = [d if d is not None else c for d, c in zip(depths, counted)]
     if not names:
-        return [layout.Target(None, layout.whole_model(model), depths[0],
-                              layout.sequential_stages(model), parse_chain(model))]
+        fn = layout.whole_model(model)
+        stages, hooked = layout.sequential_stages(model)
+        if hooked and not probes.stages_agree(fn, stages, x):
+            stages = None  # the model's hooks read its input: the stages miss that path
+        return [layout.Target(None, fn, depths[0], stages, parse_chain(model))]
     modules = dict(model.named_modules())
     return [layout.Target(n, layout.module_output(model, n, modules[n]), d)
             for n, d in zip(names, depths)]

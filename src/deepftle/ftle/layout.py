@@ -133,19 +133,70 @@ def plain_sequential(module: nn.Module) -> bool:
     return reads_as(module, nn.Sequential)
 
 
-def sequential_stages(model: nn.Module) -> list[Callable] | None:
-    """The children of an ``nn.Sequential`` as consecutive stages (None for other models, and
-    for a Sequential subclass with its own ``forward`` or with forward hooks, whose map is not
-    the composition of its children).
+def _leaves(seq: nn.Sequential) -> list[nn.Module]:
+    """The children of ``seq``, those of nested plain Sequentials opened (each leaf a stage)."""
+    out = []
+    for child in seq:
+        out.extend(_leaves(child) if plain_sequential(child) else [child])
+    return out
+
+
+def _own_hooks(model: nn.Module) -> tuple[list, list] | None:
+    """The forward pre-hooks and hooks of ``model`` itself, or None where the model's map is
+    not its forward with them applied in order (hooks taking kwargs, global hooks)."""
+    from torch.nn.modules import module as base
+
+    if (model._forward_hooks_with_kwargs or model._forward_pre_hooks_with_kwargs
+            or base._global_forward_hooks or base._global_forward_pre_hooks):
+        return None
+    return list(model._forward_pre_hooks.values()), list(model._forward_hooks.values())
+
+
+def run_stage(stage, h, origin):
+    """One stage on ``h``; a stage that reads the model's input (``reads_origin``: the
+    Sequential's forward hooks get it as their ``args``) gets ``origin`` too."""
+    return stage(h, origin) if getattr(stage, "reads_origin", False) else stage(h)
+
+
+def sequential_stages(model: nn.Module) -> tuple[list[Callable] | None, bool]:
+    """The leaves of an ``nn.Sequential`` (nested plain Sequentials opened) as consecutive
+    stages, and whether the stages hold the Sequential's own forward hooks: a pre-hook stage
+    before the children, a hook stage after them (its ``args`` the model's input, taken as a
+    constant: the caller checks the staged derivative against the model's). None for other
+    models, a Sequential subclass with its own ``forward``, and hooks taking kwargs or global
+    hooks.
 
     A first child that is an ``nn.Linear`` carries its weight as ``linear_weight``: its
     Jacobian is that weight at every point."""
-    if plain_sequential(model) and len(model) > 1:
-        stages = [detached_call(child) for child in model]
-        if reads_as(model[0], nn.Linear):  # an affine first stage (see generic.folded_jacobian)
-            stages[0].linear_weight = model[0].weight.detach()
-        return stages
-    return None
+    if not (isinstance(model, nn.Sequential) and type(model).forward is nn.Sequential.forward
+            and "forward" not in vars(model)) or len(model) == 0:
+        return None, False
+    hooks = _own_hooks(model)
+    if hooks is None:
+        return None, False
+    pre, post = hooks
+    leaves = _leaves(model)
+    stages = [detached_call(child) for child in leaves]
+    if pre:
+        def before(h):
+            for hook in pre:
+                result = hook(model, (h,))
+                if result is not None:
+                    h = result[0] if isinstance(result, tuple) else result
+            return h
+        stages.insert(0, before)
+    elif reads_as(leaves[0], nn.Linear):  # an affine first stage (see generic.folded_jacobian)
+        stages[0].linear_weight = leaves[0].weight.detach()
+    if post:
+        def after(h, origin):
+            for hook in post:
+                result = hook(model, (origin,), h)
+                if result is not None:
+                    h = result
+            return h
+        after.reads_origin = True
+        stages.append(after)
+    return (stages if len(stages) > 1 else None), bool(pre or post)
 
 
 def _eager(model):

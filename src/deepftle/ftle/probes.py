@@ -26,6 +26,8 @@ from torch.func import jvp, vjp
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
+from .layout import run_stage
+
 SAMPLE_POINTS = 3  # points that the checks run on (two at least: see check_independent_points)
 
 _DATA = torch.Tensor.data
@@ -120,7 +122,10 @@ def check_independent_points(fn, x, where: str):
                          + COUPLED)
     gen = torch.Generator(device="cpu").manual_seed(0)
     v = torch.randn(xs.shape, generator=gen, dtype=torch.float64).to(xs)
-    out, pull = vjp(fn, xs)
+    try:
+        out, pull = vjp(fn, xs)
+    except (RuntimeError, NotImplementedError):  # torch.func refuses it: reported by the path
+        return
     u = torch.randn(out.shape, generator=gen, dtype=torch.float64).to(out)
     try:
         jv = jvp(fn, (xs,), (v,))[1]
@@ -169,3 +174,22 @@ def check_visible_paths(fn, x, where: str):
                          f"the surrogate autograd sees, not of the map. Remove the {cause} "
                          f"from the path of the input to the output, or pass the map whose "
                          f"Jacobian you want as a function without it")
+
+
+def stages_agree(fn, stages, x) -> bool:
+    """One random tangent of the sample through the composed ``stages`` (a Sequential's
+    children and its own hooks, whose ``args`` the stages take as a constant) gives the same
+    J v as through ``fn`` (to sqrt(eps) of its norm): the stages are then the model's map."""
+    xs = _sample(x)
+    gen = torch.Generator(device="cpu").manual_seed(1)
+    v = torch.randn(xs.shape, generator=gen, dtype=torch.float64).to(xs)
+    try:
+        whole = jvp(fn, (xs,), (v,))[1]
+        h, t = xs, v
+        for stage in stages:
+            h, t = jvp(lambda z, stage=stage: run_stage(stage, z, xs), (h,), (t,))
+    except (RuntimeError, NotImplementedError):
+        return False
+    t = t.reshape(whole.shape)
+    return bool(torch.linalg.vector_norm(t - whole)
+                <= torch.finfo(xs.dtype).eps ** 0.5 * torch.linalg.vector_norm(whole))
