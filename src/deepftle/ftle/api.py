@@ -7,6 +7,7 @@ fused path (:mod:`.sequential`); any other model or callable the generic path (:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import re
@@ -35,10 +36,13 @@ def _as_sequential(model) -> nn.Sequential | None:
     return as_sequential() if callable(as_sequential) else None
 
 
-def _fused_steps(model, layers):
-    """Parsed steps when the fused path applies (integer or no ``layers``), else None."""
+def _fused_steps(model, layers, x):
+    """Parsed steps when the fused path applies (integer or no ``layers``, points (P, d_in)
+    or one point (d_in,)), else None."""
     if layers is not None and not isinstance(layers, int) and any(
             isinstance(l, str) for l in layers):
+        return None
+    if x.dim() > 2:  # e.g. (P, S, E) tokens: a map of S E components per point
         return None
     seq = _as_sequential(model)
     try:
@@ -157,6 +161,7 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
                          f"{generic.METHODS}, got {method!r}")
     if not callable(model):
         raise ValueError(f"model must be an nn.Module or a callable, got {type(model).__name__}")
+    model = layout.eager_module(model)
     if isinstance(model, nn.Module):
         check_module(model)
     x = as_tensor(x)
@@ -164,10 +169,11 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
     dtype, device = model_dtype_device(model, x)
     check_dtype(dtype, "the model" if isinstance(model, nn.Module) else "x")
 
-    steps = _fused_steps(model, layers) if method in ("auto", "fused") else None
+    steps = _fused_steps(model, layers, x) if method in ("auto", "fused") else None
     if method == "fused" and steps is None:
         raise ValueError("method='fused' needs an nn.Sequential of Linear layers and "
-                         "elementwise activations (or a deepftle.MLP) and integer layers")
+                         "elementwise activations (or a deepftle.MLP), integer layers and "
+                         "points of shape (P, d_in)")
     with exact_float32():  # no TF32 on CUDA: the exponents need full float32 products
         if steps is not None:
             out = sequential_ftle(steps, x, k=k, return_directions=return_directions,
@@ -175,8 +181,33 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
             if depth is not None:
                 out = _rescale_depth(out, steps, layers, depth, return_directions)
             return out
-        return _generic(model, x, k, return_directions, layers, batch_size, depth, method,
-                        dtype, device)
+        with _attributes_kept(model):
+            return _generic(model, x, k, return_directions, layers, batch_size, depth, method,
+                            dtype, device)
+
+
+@contextlib.contextmanager
+def _attributes_kept(model):
+    """The modules' plain tensor attributes (neither parameters nor buffers) as they were
+    before the call, and none left holding a torch.func wrapper: a forward (pre-)hook that
+    sets one at every call (old-style ``spectral_norm``'s ``weight``, a module keeping its
+    last output) would otherwise keep a tensor of the engine's transforms, which
+    ``copy.deepcopy`` and later calls cannot use."""
+    if not isinstance(model, nn.Module):
+        yield
+        return
+    modules = list(model.modules())
+    saved = [{n: v for n, v in vars(m).items() if isinstance(v, torch.Tensor)} for m in modules]
+    try:
+        yield
+    finally:
+        wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+        for m, before in zip(modules, saved):
+            for name, value in list(vars(m).items()):
+                if name in before:
+                    m.__dict__[name] = before[name]
+                elif isinstance(value, torch.Tensor) and wrapped(value):
+                    del m.__dict__[name]
 
 
 def _rescale_depth(out, steps, layers, depth, return_directions):

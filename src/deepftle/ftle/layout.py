@@ -199,9 +199,9 @@ def sequential_stages(model: nn.Module) -> tuple[list[Callable] | None, bool]:
     return (stages if len(stages) > 1 else None), bool(pre or post)
 
 
-def _eager(model):
-    """The module a ``torch.compile``'d model wraps (its hooks fire in eager mode), else
-    ``model``."""
+def eager_module(model):
+    """The module a ``torch.compile``'d model wraps (the same map, run eagerly: its hooks
+    fire, torch.func transforms it), else ``model``."""
     compiled = getattr(getattr(torch, "_dynamo", None), "eval_frame", None)
     wrapper = getattr(compiled, "OptimizedModule", None)
     return model._orig_mod if wrapper is not None and isinstance(model, wrapper) else model
@@ -226,7 +226,7 @@ def count_layers(model, probe: torch.Tensor, names: list[str]) -> tuple[int | No
     pass, the parameters detached). ``(None, {})`` when the layout is unknown. A named module
     that does not run is a ValueError. Where the output is not connected to the input (the
     differentiability check reports it later), every call counts."""
-    model = _eager(model)
+    model = eager_module(model)
     if not isinstance(model, nn.Module) or _unknown_owners(model):
         return None, {}
     modules = dict(model.named_modules())
