@@ -42,7 +42,7 @@ from contextlib import contextmanager
 import torch
 from torch.func import jvp, vjp, vmap
 
-from .kernels import canonical_sign, top_eig2, top_eig_power
+from .kernels import canonical_sign, top_eig2, top_eig_power, triangular_rank
 from .chain import ChainProducts, chain_widest
 from .krylov import SharedStart, block_lanczos, recheck
 from .layout import Target, run_stage
@@ -148,10 +148,10 @@ def forward_jacobian(stages, x, *, orthonormalise: bool, depth: int = 1):
     rank None. With it: the triangular factor R (P, r, d_in) float64 of J = Q R (Q with
     orthonormal columns: the same singular values and right singular vectors, the small ones
     to the relative accuracy of each stage rather than of J), and ``rank`` (P,): the number
-    of singular values that no stage reduced to rounding noise, i.e. the least number of
-    diagonal entries of a stage's R above ``max(D, r) eps`` times its largest, ``eps`` scaled
-    by the layers a stage holds (``depth`` over the number of stages, at least 1); the others
-    are zero to working precision (a softmax stage: 1^T J = 0)."""
+    of singular values that no stage reduced to rounding noise: the least rank of a stage's
+    R at ``max(D, r) eps`` relative (:func:`.kernels.triangular_rank`), ``eps`` scaled by the
+    layers a stage holds (``depth`` over the number of stages, at least 1); the others are
+    zero to working precision (a softmax stage: 1^T J = 0)."""
     P = x.shape[0]
     t = _tangent_basis(P, x.shape[1:], x.dtype, x.device).contiguous()
     h = x
@@ -170,9 +170,7 @@ def forward_jacobian(stages, x, *, orthonormalise: bool, depth: int = 1):
         frame = t.reshape(r, P, -1)
         if orthonormalise:
             q, rr = torch.linalg.qr(frame.permute(1, 2, 0))  # (P, D, r') (P, r', r)
-            diag = rr.diagonal(dim1=1, dim2=2).abs()
-            cut = max(frame.shape[2], r) * eps * diag.amax(dim=1, keepdim=True)
-            alive = (diag > cut).sum(dim=1)
+            alive = triangular_rank(rr, max(frame.shape[2], r) * eps)
             rank = alive if rank is None else torch.minimum(rank, alive)
             rr = rr.double() if tri is None else rr.double() @ tri
             scale = rr.abs().amax(dim=(1, 2))

@@ -45,8 +45,8 @@ from torch import nn
 from ..activations import Erf
 from .checks import as_tensor, check_points
 from .layout import hooked, plain_sequential, reads_as, squeeze_result
-from .kernels import (canonical_sign, qr2, safe_divisor, tanh_and_derivative, top_eig2, top_eig_power,
-                      unit_start)
+from .kernels import (canonical_sign, qr2, safe_divisor, tanh_and_derivative, top_eig2,
+                      top_eig_power, triangular_rank, unit_start)
 _SQRT_PI = math.sqrt(math.pi)
 
 
@@ -254,6 +254,8 @@ class _Frame:
         self.log_scale = torch.full((P,), log_norm0, dtype=torch.float64, device=x.device)
         self.tri = (torch.eye(r, dtype=torch.float64, device=x.device).expand(P, r, r).clone()
                     if orthonormalise else None)
+        # singular values no layer reduced to rounding noise (k > 1): see renormalise
+        self.rank = torch.full((P,), r, dtype=torch.long, device=x.device)
         self.bad = torch.zeros(P, dtype=torch.bool, device=x.device)
 
     @property
@@ -312,6 +314,10 @@ class _Frame:
             self.z = self.z[:1 + q.shape[1]]
             t = self.t
         t.copy_(q.transpose(0, 1))
+        # a layer that maps a frame direction below max(n, r) eps of its largest (dead ReLU
+        # units, a rank-deficient weight) makes that singular value zero to working precision
+        cut = max(t.shape[0], t.shape[2]) * torch.finfo(t.dtype).eps
+        self.rank = torch.minimum(self.rank, triangular_rank(rr, cut))
         tri = rr.to(torch.float64) @ self.tri
         scale = tri.abs().amax(dim=(1, 2))
         safe = safe_divisor(scale)
@@ -360,7 +366,8 @@ class _Frame:
                 vecs = vh.transpose(1, 2)[:, :, :k]
             else:
                 s = torch.linalg.svdvals(self.tri)
-            log_sigma = torch.log(s[:, :k])
+            lost = torch.arange(k, device=s.device)[None, :] >= self.rank[:, None]
+            log_sigma = torch.log(s[:, :k]).masked_fill(lost, -math.inf)
         lam = (self.log_scale[:, None] + log_sigma) / depth
         if not want_directions:
             return lam, None
