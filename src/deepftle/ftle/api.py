@@ -22,7 +22,7 @@ from .chain import parse_chain
 from .checks import (as_tensor, check_deterministic, check_dtype, check_integer_input,
                      check_module, check_points, model_dtype_device)
 from .precision import exact_float32
-from .saturation import accurate_saturation
+from .saturation import saturating
 from .sequential import NotFusable, _depths, parse_trunk, sequential_ftle
 
 
@@ -114,7 +114,9 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
         Any differentiable map of a batch ``(P, *in_shape)`` to ``(P, *out_shape)`` (the output
         is flattened for the Jacobian): an ``nn.Module`` (MLPs, CNNs, residual blocks,
         LayerNorm / eval-mode BatchNorm, attention, a softmax output, ``deepftle.MLP``) or a
-        plain function. Points must not interact (eval mode). An ``nn.Sequential`` of
+        plain function. Points must not interact (eval mode; checked on a few points), and
+        autograd must see the whole map (no input-dependent branch under ``torch.no_grad()``,
+        ``.detach()`` or ``.data``); the model gets a copy of ``x`` at every call. An ``nn.Sequential`` of
         ``nn.Linear`` layers and elementwise activations (``Tanh``, ``ReLU``, ``Sigmoid``,
         ``Softplus``, ``deepftle.activations.Erf``, ...; nested Sequentials, ``Identity`` and
         eval-mode ``Dropout`` allowed), and ``deepftle.MLP``, take the fused path. Runs on the
@@ -137,8 +139,8 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
         Points per chunk (memory bound); the default keeps a chunk near a fixed byte budget.
     depth:
         ``L`` (one integer, or one per entry of ``layers``). By default the number of weight
-        layers (``Linear``, ``Bilinear``, convolutions) the point passes through, counted with
-        hooks; a model with other parameterised modules (attention) or a plain function needs
+        layers (``Linear``, ``Bilinear``, convolutions) on the point's path to the output (a
+        layer whose output the output depends on), counted with hooks; a model with other parameterised modules (attention) or a plain function needs
         it.
     method:
         ``"auto"`` (default: fused where it applies, else generic), ``"fused"``, ``"generic"``
@@ -385,8 +387,7 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
             raise ValueError(f"{where} is not finite at the first point")
         with generic._differentiable_attention():
             probes.check_visible_paths(target.fn, x, where)
-            with accurate_saturation():
-                probes.check_independent_points(target.fn, x, where)
+            probes.check_independent_points(saturating(target.fn), x, where)
         d_out = probe.shape[1]
         if k > min(d_in, d_out):
             raise ValueError(f"k must be an integer in 1..min(d_in, d_out) = "

@@ -9,8 +9,10 @@ once (the points are the batch; the tangents or cotangents of one point are mapp
   ``nn.Sequential`` the tangent frame passes its children one by one and is rescaled per point
   (k = 1: after a child where some point's frame norm left [tiny, max]^(1/4) of the dtype) or
   re-orthonormalised by QR with the triangular factors multiplied up in float64 (k > 1, after
-  every child), as in the fused path, so depth neither overflows nor loses the small singular
-  values.
+  every child, the last one included: the singular values are those of the triangular
+  factor), as in the fused path, so depth neither overflows nor loses the small singular
+  values. Nested Sequentials are opened; a Sequential's own forward hooks are a last stage
+  (see :func:`.layout.sequential_stages`).
 - ``reverse``: :math:`J_p` from d_out cotangents (``torch.func.vjp``), for small outputs (a
   10-class head over 784 or 3072 inputs). Without directions, a leading ``nn.Linear`` that
   narrows the input is folded in by QR (:func:`folded_jacobian`).
@@ -35,6 +37,7 @@ models, k > 1).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from contextlib import contextmanager
@@ -46,7 +49,7 @@ from .kernels import canonical_sign, top_eig2, top_eig_power, triangular_rank
 from .chain import ChainProducts, chain_widest
 from .krylov import SharedStart, block_lanczos, recheck
 from .layout import Target, run_stage
-from .saturation import accurate_saturation
+from .saturation import saturating
 
 METHODS = ("forward", "reverse", "lanczos")
 MATERIALISE_MAX = 64  # min(d_in, d_out) up to which J is formed rather than iterated on
@@ -513,7 +516,10 @@ def generic_ftle(target: Target, x, *, k, want_directions, batch_size, method, d
     pilot = min(PILOT_POINTS, chunk)
     if method == "lanczos" and batch_size is None and P > 2 * pilot:
         begins = [0, *range(pilot, P, chunk)]  # a small first chunk: the pilot
-    with _differentiable_attention(), accurate_saturation():
+    # the model's tanh / sigmoid with accurate derivatives (the chain's products have them)
+    target = dataclasses.replace(target, fn=saturating(target.fn), stages=None if target.stages
+                                 is None else [saturating(s) for s in target.stages])
+    with _differentiable_attention():
         for begin, end in zip(begins, [*begins[1:], P]):
             rows = slice(begin, end)
             xc = x[rows]

@@ -1,8 +1,9 @@
 """What a model is made of: its depth L, the maps to named modules, and its stages.
 
-``L`` in :math:`\\lambda = L^{-1}\\log\\sigma` counts the weight layers a point passes through
-(calls of ``nn.Linear``, ``nn.Bilinear`` and convolutions, found with forward hooks on one
-probe point). Normalisation layers and elementwise activations do not count. A model with
+``L`` in :math:`\\lambda = L^{-1}\\log\\sigma` counts the weight layers on a point's path to
+the output (calls of ``nn.Linear``, ``nn.Bilinear`` and convolutions whose output depends on
+the input and which the output depends on: forward hooks and autograd's graph of one probe
+point). Normalisation layers and elementwise activations do not count. A model with
 parameters held by any other kind of module (``nn.MultiheadAttention``'s projections, a
 custom module's own weights) or a plain function has no known layout: pass ``depth=``.
 """

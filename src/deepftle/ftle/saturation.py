@@ -15,6 +15,7 @@ the fused path's :func:`.kernels.tanh_and_derivative`; :math:`\sigma'(b) = \sigm
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -61,3 +62,13 @@ def accurate_saturation():
     """tanh and sigmoid with accurate derivatives while inside (see module doc)."""
     with _AccurateSaturation():
         yield
+
+
+def saturating(fn):
+    """``fn`` run inside :func:`accurate_saturation` (its attributes kept): only the model's
+    own calls pay the mode's dispatch, not the engine's linear algebra around them."""
+    @functools.wraps(fn)
+    def call(*args):
+        with _AccurateSaturation():
+            return fn(*args)
+    return call
