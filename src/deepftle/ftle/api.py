@@ -116,12 +116,13 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
         LayerNorm / eval-mode BatchNorm, attention, a softmax output, ``deepftle.MLP``) or a
         plain function. Points must not interact (eval mode; checked on a few points), and
         autograd must see the whole map (no input-dependent branch under ``torch.no_grad()``,
-        ``.detach()`` or ``.data``); the model gets a copy of ``x`` at every call. An ``nn.Sequential`` of
-        ``nn.Linear`` layers and elementwise activations (``Tanh``, ``ReLU``, ``Sigmoid``,
-        ``Softplus``, ``deepftle.activations.Erf``, ...; nested Sequentials, ``Identity`` and
-        eval-mode ``Dropout`` allowed), and ``deepftle.MLP``, take the fused path. Runs on the
-        model's device and in its dtype (float32 or float64); on CUDA with TF32 switched off
-        for the call (:func:`deepftle.ftle.precision.exact_float32`).
+        ``.detach()`` or ``.data``); the model gets a copy of ``x`` at every call. An
+        ``nn.Sequential`` of ``nn.Linear`` layers and elementwise activations (``Tanh``,
+        ``ReLU``, ``Sigmoid``, ``Softplus``, ``deepftle.activations.Erf``, ...; nested
+        Sequentials, ``Identity`` and eval-mode ``Dropout`` allowed), and ``deepftle.MLP``,
+        take the fused path. Runs on the model's device and in its dtype (float32 or
+        float64; ``k > 1`` on a float32 model in float64); on CUDA with TF32 switched off for
+        the call (:func:`deepftle.ftle.precision.exact_float32`).
     x:
         Inputs ``(P, *in_shape)`` (or ``(d_in,)`` for one point of a vector input), tensor or
         array.
@@ -140,8 +141,8 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
     depth:
         ``L`` (one integer, or one per entry of ``layers``). By default the number of weight
         layers (``Linear``, ``Bilinear``, convolutions) on the point's path to the output (a
-        layer whose output the output depends on), counted with hooks; a model with other parameterised modules (attention) or a plain function needs
-        it.
+        layer whose output the output depends on), counted with hooks; a model with other
+        parameterised modules (attention) or a plain function needs it.
     method:
         ``"auto"`` (default: fused where it applies, else generic), ``"fused"``, ``"generic"``
         (the generic path's own choice), or for the generic path ``"forward"`` (J from d_in JVPs, the
@@ -319,9 +320,10 @@ def _run_generic(target, x, k, return_directions, batch_size, method, d_in, d_ou
 def _in_float64(model, x):
     """A float64 twin of a float32 model and x for lambda_2..k: a copy of an ``nn.Module``
     converted by ``.double()`` (a plain function as it is), if it runs on x in float64 and
-    returns float64. J formed in float32 carries errors of ~eps sigma_1 in every sigma_i, so
-    that sigma_i ~ 1e-4 sigma_1 would be off by ~1e-3 relative. Where no float64 twin runs, a
-    RuntimeWarning says so and the float32 model is used."""
+    returns float64: J formed in float32 carries errors of ~eps sigma_1 in every sigma_i, so
+    that sigma_i ~ 1e-4 sigma_1 would be off by ~1e-3 relative. Returns (model, x, None), or
+    the float32 model and x with why no twin runs (:func:`_warn_float32_spread` then warns
+    where that matters)."""
     try:
         twin = copy.deepcopy(model).double() if isinstance(model, nn.Module) else model
         x64 = x.double()

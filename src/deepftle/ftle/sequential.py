@@ -255,7 +255,8 @@ class _Frame:
         self.tri = (torch.eye(r, dtype=torch.float64, device=x.device).expand(P, r, r).clone()
                     if orthonormalise else None)
         # singular values no layer reduced to rounding noise (k > 1): see renormalise
-        self.rank = torch.full((P,), r, dtype=torch.long, device=x.device)
+        self.rank = (torch.full((P,), r, dtype=torch.long, device=x.device)
+                     if orthonormalise else None)
         self.bad = torch.zeros(P, dtype=torch.bool, device=x.device)
 
     @property
