@@ -26,7 +26,7 @@ import deepftle
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from ftle import cases, make_points, make_trunk  # noqa: E402  (bench/ftle.py)
+from ftle import cases, make_cnn, make_points, make_trunk  # noqa: E402  (bench/ftle.py)
 
 
 def _git(*args) -> str:
@@ -90,7 +90,8 @@ def main(argv=None):
     rows = []
     for case in args.cases:
         spec = specs[case]
-        trunk = make_trunk(spec["d_in"], spec["width"], spec["depth"], torch.device("cpu"))
+        trunk = (make_cnn(torch.device("cpu")) if spec.get("cnn") else
+                 make_trunk(spec["d_in"], spec["width"], spec["depth"], torch.device("cpu")))
         x = make_points(spec, torch.device("cpu"))
         ours, theirs = deepftle.ftle(trunk, x), other(trunk, x)  # warm-up and answers
         best = {"current": float("inf"), args.ref: float("inf")}

@@ -7,18 +7,22 @@ fused path (:mod:`.sequential`); any other model or callable the generic path (:
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
 import re
+import warnings
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
-from . import generic, layout
+from . import generic, layout, probes
 from .chain import parse_chain
 from .checks import (as_tensor, check_deterministic, check_dtype, check_integer_input,
                      check_module, check_points, model_dtype_device)
 from .precision import exact_float32
+from .saturation import saturating
 from .sequential import NotFusable, _depths, parse_trunk, sequential_ftle
 
 
@@ -32,10 +36,13 @@ def _as_sequential(model) -> nn.Sequential | None:
     return as_sequential() if callable(as_sequential) else None
 
 
-def _fused_steps(model, layers):
-    """Parsed steps when the fused path applies (integer or no ``layers``), else None."""
+def _fused_steps(model, layers, x):
+    """Parsed steps when the fused path applies (integer or no ``layers``, points (P, d_in)
+    or one point (d_in,)), else None."""
     if layers is not None and not isinstance(layers, int) and any(
             isinstance(l, str) for l in layers):
+        return None
+    if x.dim() > 2:  # e.g. (P, S, E) tokens: a map of S E components per point
         return None
     seq = _as_sequential(model)
     try:
@@ -82,12 +89,15 @@ def _targets(model, x, layers, depth) -> list[layout.Target]:
         counted = [at[n] for n in names] if names else [total]
         for name, d, c in zip(names or ["the model"], depths, counted):
             if d is None and c == 0:
-                raise ValueError(f"no weight layer (Linear / Conv) before the output of "
-                                 f"{name!r}: pass depth=")
+                raise ValueError(f"no weight layer (Linear / Conv) on the path from the input "
+                                 f"to the output of {name!r}: pass depth=")
         depths = [d if d is not None else c for d, c in zip(depths, counted)]
     if not names:
-        return [layout.Target(None, layout.whole_model(model), depths[0],
-                              layout.sequential_stages(model), parse_chain(model))]
+        fn = layout.whole_model(model)
+        stages, hooked = layout.sequential_stages(model)
+        if hooked and not probes.stages_agree(fn, stages, x):
+            stages = None  # the model's hooks read its input: the stages miss that path
+        return [layout.Target(None, fn, depths[0], stages, parse_chain(model))]
     modules = dict(model.named_modules())
     return [layout.Target(n, layout.module_output(model, n, modules[n]), d)
             for n, d in zip(names, depths)]
@@ -104,12 +114,15 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
         Any differentiable map of a batch ``(P, *in_shape)`` to ``(P, *out_shape)`` (the output
         is flattened for the Jacobian): an ``nn.Module`` (MLPs, CNNs, residual blocks,
         LayerNorm / eval-mode BatchNorm, attention, a softmax output, ``deepftle.MLP``) or a
-        plain function. Points must not interact (eval mode). An ``nn.Sequential`` of
-        ``nn.Linear`` layers and elementwise activations (``Tanh``, ``ReLU``, ``Sigmoid``,
-        ``Softplus``, ``deepftle.activations.Erf``, ...; nested Sequentials, ``Identity`` and
-        eval-mode ``Dropout`` allowed), and ``deepftle.MLP``, take the fused path. Runs on the
-        model's device and in its dtype (float32 or float64); on CUDA with TF32 switched off
-        for the call (:func:`deepftle.ftle.precision.exact_float32`).
+        plain function. Points must not interact (eval mode; checked on a few points), and
+        autograd must see the whole map (no input-dependent branch under ``torch.no_grad()``,
+        ``.detach()`` or ``.data``); the model gets a copy of ``x`` at every call. An
+        ``nn.Sequential`` of ``nn.Linear`` layers and elementwise activations (``Tanh``,
+        ``ReLU``, ``Sigmoid``, ``Softplus``, ``deepftle.activations.Erf``, ...; nested
+        Sequentials, ``Identity`` and eval-mode ``Dropout`` allowed), and ``deepftle.MLP``,
+        take the fused path. Runs on the model's device and in its dtype (float32 or
+        float64; ``k > 1`` on a float32 model in float64); on CUDA with TF32 switched off for
+        the call (:func:`deepftle.ftle.precision.exact_float32`).
     x:
         Inputs ``(P, *in_shape)`` (or ``(d_in,)`` for one point of a vector input), tensor or
         array.
@@ -127,9 +140,9 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
         Points per chunk (memory bound); the default keeps a chunk near a fixed byte budget.
     depth:
         ``L`` (one integer, or one per entry of ``layers``). By default the number of weight
-        layers (``Linear``, ``Bilinear``, convolutions) the point passes through, counted with
-        hooks; a model with other parameterised modules (attention) or a plain function needs
-        it.
+        layers (``Linear``, ``Bilinear``, convolutions) on the point's path to the output (a
+        layer whose output the output depends on), counted with hooks; a model with other
+        parameterised modules (attention) or a plain function needs it.
     method:
         ``"auto"`` (default: fused where it applies, else generic), ``"fused"``, ``"generic"``
         (the generic path's own choice), or for the generic path ``"forward"`` (J from d_in JVPs, the
@@ -151,6 +164,7 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
                          f"{generic.METHODS}, got {method!r}")
     if not callable(model):
         raise ValueError(f"model must be an nn.Module or a callable, got {type(model).__name__}")
+    model = layout.eager_module(model)
     if isinstance(model, nn.Module):
         check_module(model)
     x = as_tensor(x)
@@ -158,10 +172,11 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
     dtype, device = model_dtype_device(model, x)
     check_dtype(dtype, "the model" if isinstance(model, nn.Module) else "x")
 
-    steps = _fused_steps(model, layers) if method in ("auto", "fused") else None
+    steps = _fused_steps(model, layers, x) if method in ("auto", "fused") else None
     if method == "fused" and steps is None:
         raise ValueError("method='fused' needs an nn.Sequential of Linear layers and "
-                         "elementwise activations (or a deepftle.MLP) and integer layers")
+                         "elementwise activations (or a deepftle.MLP), integer layers and "
+                         "points of shape (P, d_in)")
     with exact_float32():  # no TF32 on CUDA: the exponents need full float32 products
         if steps is not None:
             out = sequential_ftle(steps, x, k=k, return_directions=return_directions,
@@ -169,8 +184,33 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
             if depth is not None:
                 out = _rescale_depth(out, steps, layers, depth, return_directions)
             return out
-        return _generic(model, x, k, return_directions, layers, batch_size, depth, method,
-                        dtype, device)
+        with _attributes_kept(model):
+            return _generic(model, x, k, return_directions, layers, batch_size, depth, method,
+                            dtype, device)
+
+
+@contextlib.contextmanager
+def _attributes_kept(model):
+    """The modules' plain tensor attributes (neither parameters nor buffers) as they were
+    before the call, and none left holding a torch.func wrapper: a forward (pre-)hook that
+    sets one at every call (old-style ``spectral_norm``'s ``weight``, a module keeping its
+    last output) would otherwise keep a tensor of the engine's transforms, which
+    ``copy.deepcopy`` and later calls cannot use."""
+    if not isinstance(model, nn.Module):
+        yield
+        return
+    modules = list(model.modules())
+    saved = [{n: v for n, v in vars(m).items() if isinstance(v, torch.Tensor)} for m in modules]
+    try:
+        yield
+    finally:
+        wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+        for m, before in zip(modules, saved):
+            for name, value in list(vars(m).items()):
+                if name in before:
+                    m.__dict__[name] = before[name]
+                elif isinstance(value, torch.Tensor) and wrapped(value):
+                    del m.__dict__[name]
 
 
 def _rescale_depth(out, steps, layers, depth, return_directions):
@@ -208,7 +248,7 @@ def _check_differentiable(fn, x, where: str):
     NumPy inside the model break that, and would otherwise give ``-inf`` or, in forward mode
     (which ``torch.no_grad`` does not stop), a wrong exponent."""
     why = None
-    xp = x[:1].detach().requires_grad_(True)
+    xp = x[:1].detach().clone().requires_grad_(True)
     try:
         with torch.enable_grad(), generic._differentiable_attention():
             out = fn(xp)
@@ -277,6 +317,45 @@ def _run_generic(target, x, k, return_directions, batch_size, method, d_in, d_ou
                      f"vmap): {said}") from failures[-1][1]
 
 
+def _in_float64(model, x):
+    """A float64 twin of a float32 model and x for lambda_2..k: a copy of an ``nn.Module``
+    converted by ``.double()`` (a plain function as it is), if it runs on x in float64 and
+    returns float64: J formed in float32 carries errors of ~eps sigma_1 in every sigma_i, so
+    that sigma_i ~ 1e-4 sigma_1 would be off by ~1e-3 relative. Returns (model, x, None), or
+    the float32 model and x with why no twin runs (:func:`_warn_float32_spread` then warns
+    where that matters)."""
+    try:
+        twin = copy.deepcopy(model).double() if isinstance(model, nn.Module) else model
+        x64 = x.double()
+        with torch.no_grad(), generic._differentiable_attention():
+            out = layout.on_copies(twin)(x64[:1])
+        if isinstance(out, torch.Tensor) and out.dtype == torch.float64:
+            return twin, x64, None
+        why = f"it returns {getattr(out, 'dtype', type(out).__name__)} for float64 input"
+    except Exception as exc:  # noqa: BLE001 - a model tied to float32 (fixed-dtype tensors)
+        why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    return model, x, why
+
+
+FLOAT32_SPREAD = 1e-4  # lambda error allowed for max(m, n) eps sigma_1 / sigma_i (float32 J)
+
+
+def _warn_float32_spread(lam, depth, d_in, d_out, why):
+    """Where J was formed in float32 (no float64 twin: ``why``), sigma_i carries an error of
+    ~max(m, n) eps sigma_1: a RuntimeWarning counts the points whose lambda_i may then be off
+    by more than 1e-4 (max(m, n) eps sigma_1 / sigma_i > 1e-4)."""
+    spread = (lam[:, :1] - lam) * depth  # log(sigma_1 / sigma_i), -inf gaps excluded
+    bound = math.log(FLOAT32_SPREAD / (max(d_in, d_out) * torch.finfo(torch.float32).eps))
+    risky = int(((spread > bound) & torch.isfinite(spread)).any(dim=1).sum())
+    if risky:
+        warnings.warn(f"{risky} of {lam.shape[0]} points have a sigma_i below "
+                      f"{math.exp(-bound):.1e} sigma_1, where a Jacobian formed in float32 "
+                      f"gives lambda_i only to ~max(d_in, d_out) eps sigma_1 / sigma_i > 1e-4: "
+                      f"the model could not run in float64 ({why}); pass a float64 model "
+                      f"(model.double(), x.double()) for these exponents", RuntimeWarning,
+                      stacklevel=4)
+
+
 def _generic(model, x, k, return_directions, layers, batch_size, depth, method, dtype, device):
     if layers is not None and (isinstance(layers, int) or any(isinstance(l, int)
                                                               for l in layers)):
@@ -290,9 +369,14 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
         x = x[None]
     if x.shape[0] == 0:
         raise ValueError("x holds no points")
-    _probe(model, x, given)
+    call = layout.on_copies(model)
+    _probe(call, x, given)
     with generic._differentiable_attention():
-        check_deterministic(model, x[:RANDOMNESS_POINTS])
+        check_deterministic(call, x[:RANDOMNESS_POINTS])
+    wanted_dtype = x.dtype
+    float32_why = None  # why a float32 model runs in float32 for k > 1
+    if x.dtype == torch.float32 and k > 1:
+        model, x, float32_why = _in_float64(model, x)
     targets = _targets(model, x, layers, depth)
     in_shape = x.shape[1:]
     d_in = math.prod(in_shape)
@@ -303,16 +387,21 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
         _check_differentiable(target.fn, x, where)
         if not torch.isfinite(probe).all():
             raise ValueError(f"{where} is not finite at the first point")
+        with generic._differentiable_attention():
+            probes.check_visible_paths(target.fn, x, where)
+            probes.check_independent_points(saturating(target.fn), x, where)
         d_out = probe.shape[1]
         if k > min(d_in, d_out):
             raise ValueError(f"k must be an integer in 1..min(d_in, d_out) = "
                              f"1..{min(d_in, d_out)}, got {k!r}")
         lam, vecs = _run_generic(target, x, k, return_directions, batch_size, method, d_in,
                                  d_out, where)
+        if float32_why is not None:
+            _warn_float32_spread(lam, target.depth, d_in, d_out, float32_why)
         lams.append(lam)
         if return_directions:
             dirs.append(vecs.reshape(x.shape[0], *in_shape, k))
-    lam = torch.stack(lams)
-    vecs = torch.stack(dirs) if return_directions else None
+    lam = torch.stack(lams).to(wanted_dtype)
+    vecs = torch.stack(dirs).to(wanted_dtype) if return_directions else None
     return layout.squeeze_result(lam, vecs, single=single, per_layer=layers is not None,
                                  return_directions=return_directions)

@@ -85,6 +85,35 @@ def check_module(model: nn.Module):
             raise ValueError(f"module {name!r} ({type(m).__name__}) is in training mode: it "
                              f"normalises by batch statistics, so points are coupled; call "
                              f"model.eval() first")
+        if _spectral_norm_in_training(m):
+            raise ValueError(f"module {name or type(m).__name__!r} has spectral_norm in "
+                             f"training mode: every call runs a power-iteration step that "
+                             f"changes its weight, so the map is not the same from one pass to "
+                             f"the next; call model.eval() first")
+    for name, m in model.named_modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is None:
+            raise ValueError(f"module {name!r} ({type(m).__name__}) has "
+                             f"track_running_stats=False: it normalises by batch statistics in "
+                             f"eval mode too, so points are coupled and the exponents of a "
+                             f"point would depend on its batch mates; build it with "
+                             f"track_running_stats=True (running statistics in eval mode) or "
+                             f"use a per-point normalisation (LayerNorm, GroupNorm)")
+
+
+def _spectral_norm_in_training(module: nn.Module) -> bool:
+    """``torch.nn.utils.spectral_norm`` (a forward pre-hook) or its parametrization on
+    ``module``, in training mode (where each call updates the power iteration's vectors)."""
+    from torch.nn.utils import parametrize
+    from torch.nn.utils.parametrizations import _SpectralNorm
+    from torch.nn.utils.spectral_norm import SpectralNorm
+
+    if module.training and any(isinstance(h, SpectralNorm)
+                               for h in module._forward_pre_hooks.values()):
+        return True
+    if not parametrize.is_parametrized(module):
+        return False
+    return any(isinstance(p, _SpectralNorm) and p.training
+               for plist in module.parametrizations.values() for p in plist)
 
 
 def check_integer_input(model, x):
@@ -132,15 +161,16 @@ def check_deterministic(fn, x, where: str = "the model"):
         drew = any(not torch.equal(a, b) for a, b in zip(before, _rng_states(x.device)))
         second = None if drew else fn(x)
     if drew:
-        why = "it draws random numbers in its forward pass"
-    elif isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor) and (
+        raise ValueError(f"{where} is random: it draws random numbers in its forward pass "
+                         f"(functional dropout or stochastic depth in training mode?), so its "
+                         f"Jacobian is not defined; call model.eval() first")
+    if isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor) and (
             first.shape != second.shape or not _same(first, second)):
-        why = "two forward passes over the same points give different outputs"
-    else:
-        return
-    raise ValueError(f"{where} is random: {why} (functional dropout or stochastic depth in "
-                     f"training mode?), so its Jacobian is not defined; call model.eval() "
-                     f"first")
+        raise ValueError(f"{where} is not a function of its input: two forward passes over the "
+                         f"same points give different outputs (a layer whose state changes at "
+                         f"every call in training mode, or randomness from a private "
+                         f"generator), so its Jacobian is not defined; call model.eval() "
+                         f"first, or make the forward pass deterministic")
 
 
 def model_dtype_device(model, x):

@@ -9,8 +9,10 @@ once (the points are the batch; the tangents or cotangents of one point are mapp
   ``nn.Sequential`` the tangent frame passes its children one by one and is rescaled per point
   (k = 1: after a child where some point's frame norm left [tiny, max]^(1/4) of the dtype) or
   re-orthonormalised by QR with the triangular factors multiplied up in float64 (k > 1, after
-  every child), as in the fused path, so depth neither overflows nor loses the small singular
-  values.
+  every child, the last one included: the singular values are those of the triangular
+  factor), as in the fused path, so depth neither overflows nor loses the small singular
+  values. Nested Sequentials are opened; a Sequential's own forward hooks are a last stage
+  (see :func:`.layout.sequential_stages`).
 - ``reverse``: :math:`J_p` from d_out cotangents (``torch.func.vjp``), for small outputs (a
   10-class head over 784 or 3072 inputs). Without directions, a leading ``nn.Linear`` that
   narrows the input is folded in by QR (:func:`folded_jacobian`).
@@ -35,6 +37,7 @@ models, k > 1).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from contextlib import contextmanager
@@ -42,10 +45,11 @@ from contextlib import contextmanager
 import torch
 from torch.func import jvp, vjp, vmap
 
-from .kernels import canonical_sign, top_eig2, top_eig_power
+from .kernels import canonical_sign, top_eig2, top_eig_power, triangular_rank
 from .chain import ChainProducts, chain_widest
 from .krylov import SharedStart, block_lanczos, recheck
-from .layout import Target
+from .layout import Target, run_stage
+from .saturation import saturating
 
 METHODS = ("forward", "reverse", "lanczos")
 MATERIALISE_MAX = 64  # min(d_in, d_out) up to which J is formed rather than iterated on
@@ -136,28 +140,41 @@ def _rescale_range(dtype) -> tuple[float, float]:
     return info.tiny ** 0.25, info.max ** 0.25
 
 
-def forward_jacobian(stages, x, *, orthonormalise: bool):
-    """J of the composed ``stages`` at every point, as (P, d_out, d_in) float64 and the log of
-    a per-point factor it was divided by. Renormalised between stages (see module doc): with
-    ``orthonormalise`` by QR after every stage, else each point's frame is divided by its norm
+def forward_jacobian(stages, x, *, orthonormalise: bool, depth: int = 1):
+    """J of the composed ``stages`` at every point, and the log of a per-point factor it was
+    divided by. Renormalised between stages (see module doc): with ``orthonormalise`` by QR
+    after every stage (the last one included), else each point's frame is divided by its norm
     after a stage where some point's norm left :func:`_rescale_range` (by its largest
-    component)."""
+    component).
+
+    Returns ``(jac, log_scale, rank)``. Without ``orthonormalise``: J (P, d_out, d_in) and
+    rank None. With it: the triangular factor R (P, r, d_in) float64 of J = Q R (Q with
+    orthonormal columns: the same singular values and right singular vectors, the small ones
+    to the relative accuracy of each stage rather than of J), and ``rank`` (P,): the number
+    of singular values that no stage reduced to rounding noise: the least rank of a stage's
+    R at ``max(D, r) eps`` relative (:func:`.kernels.triangular_rank`), ``eps`` scaled by the
+    layers a stage holds (``depth`` over the number of stages, at least 1); the others are
+    zero to working precision (a softmax stage: 1^T J = 0)."""
     P = x.shape[0]
     t = _tangent_basis(P, x.shape[1:], x.dtype, x.device).contiguous()
     h = x
     log_scale = torch.zeros(P, dtype=torch.float64, device=x.device)
     tri = None  # (P, r, d_in) float64: J = frame @ tri * exp(log_scale)
+    rank = None
+    eps = torch.finfo(x.dtype).eps * max(1, math.ceil(depth / len(stages)))
     low, high = _rescale_range(x.dtype)
     for i, stage in enumerate(stages):
         def push(tangent, stage=stage, h=h):
-            return jvp(stage, (h,), (tangent,))
+            return jvp(lambda z: run_stage(stage, z, x), (h,), (tangent,))
         h, t = vmap(push, out_dims=(None, 0))(t)
-        if i == len(stages) - 1:
+        if i == len(stages) - 1 and not orthonormalise:
             break
         r = t.shape[0]
         frame = t.reshape(r, P, -1)
         if orthonormalise:
             q, rr = torch.linalg.qr(frame.permute(1, 2, 0))  # (P, D, r') (P, r', r)
+            alive = triangular_rank(rr, max(frame.shape[2], r) * eps)
+            rank = alive if rank is None else torch.minimum(rank, alive)
             rr = rr.double() if tri is None else rr.double() @ tri
             scale = rr.abs().amax(dim=(1, 2))
             scale = torch.where((scale > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
@@ -175,10 +192,9 @@ def forward_jacobian(stages, x, *, orthonormalise: bool):
             scale = torch.where((big > 0) & torch.isfinite(big), big, torch.ones_like(big))
             t = t / scale.reshape(1, P, *([1] * (t.dim() - 2))).to(t.dtype)
         log_scale += torch.log(scale.double())
-    jac = t.reshape(t.shape[0], P, -1).permute(1, 2, 0)  # (P, d_out, r)
-    if tri is not None:
-        jac = jac.double() @ tri
-    return jac, log_scale
+    if orthonormalise:
+        return tri, log_scale, rank
+    return t.reshape(t.shape[0], P, -1).permute(1, 2, 0), log_scale, None
 
 
 def _cotangent_chunk(P, d_in, d_out, itemsize) -> int | None:
@@ -219,11 +235,11 @@ def folded_jacobian(stages, weight, x):
     of the reverse mode for a 784 -> 20 first layer, are never formed (the fused path folds
     the first layer the same way). Right singular vectors would need Q: not used for them."""
     P = x.shape[0]
-    h = stages[0](x)
+    h = run_stage(stages[0], x, x)
 
     def rest(h):
         for stage in stages[1:]:
-            h = stage(h)
+            h = run_stage(stage, h, x)
         return h.reshape(P, -1)
 
     u, log_scale = reverse_jacobian(rest, h)
@@ -285,25 +301,32 @@ def dense_top(jac, k: int, *, want_directions: bool, exact_svd: bool):
 def _exact(target: Target, x, k, want_directions, method, exact_svd):
     if method == "forward":
         stages = target.stages or [target.fn]
-        jac, log_scale = forward_jacobian(stages, x, orthonormalise=k > 1)
+        jac, log_scale, rank = forward_jacobian(stages, x, orthonormalise=k > 1,
+                                                depth=target.depth)
+        if rank is not None:  # the triangular factor of J: its SVD keeps the small ones
+            log_sigma, vecs = dense_top(jac, k, want_directions=want_directions, exact_svd=True)
+            lost = torch.arange(k, device=x.device)[None, :] >= rank[:, None]
+            return log_sigma.masked_fill(lost, -math.inf) + log_scale[:, None], vecs
     elif not want_directions and (weight := _leading_weight(target)) is not None:
         jac, log_scale = folded_jacobian(target.stages, weight, x)
     else:
         jac, log_scale = reverse_jacobian(target.fn, x)
     log_sigma, vecs = dense_top(jac, k, want_directions=want_directions, exact_svd=exact_svd)
-    return zero_below_rank(log_sigma, jac.shape[1:], x.dtype) + log_scale[:, None], vecs
+    return (zero_below_rank(log_sigma, jac.shape[1:], x.dtype, target.depth)
+            + log_scale[:, None], vecs)
 
 
-def zero_below_rank(log_sigma, shape, dtype):
+def zero_below_rank(log_sigma, shape, dtype, depth: int = 1):
     """-inf for the singular values of a formed J that are zero to working precision.
 
-    J (m x n) computed in ``dtype`` carries absolute errors of order eps ||J||: singular values
-    below max(m, n) eps sigma_1 (numpy's ``matrix_rank`` threshold) are indistinguishable from
-    zero, and structurally zero ones (a softmax output: 1^T J = 0, so rank <= d_out - 1) come
-    out there as rounding noise. They are returned as -inf (log 0)."""
+    J (m x n) computed in ``dtype`` through ``depth`` layers carries absolute errors of order
+    depth eps ||J||: singular values below max(m, n) depth eps sigma_1 (numpy's
+    ``matrix_rank`` threshold, times the layers whose rounding adds up) are indistinguishable
+    from zero, and structurally zero ones (a softmax output: 1^T J = 0, so rank <= d_out - 1)
+    come out there as rounding noise. They are returned as -inf (log 0)."""
     if log_sigma.shape[1] < 2:
         return log_sigma
-    cut = math.log(max(shape) * torch.finfo(dtype).eps)
+    cut = math.log(max(shape) * max(depth, 1) * torch.finfo(dtype).eps)
     below = log_sigma - log_sigma[:, :1] <= cut
     return log_sigma.masked_fill(below, -math.inf)
 
@@ -493,6 +516,9 @@ def generic_ftle(target: Target, x, *, k, want_directions, batch_size, method, d
     pilot = min(PILOT_POINTS, chunk)
     if method == "lanczos" and batch_size is None and P > 2 * pilot:
         begins = [0, *range(pilot, P, chunk)]  # a small first chunk: the pilot
+    # the model's tanh / sigmoid with accurate derivatives (the chain's products have them)
+    target = dataclasses.replace(target, fn=saturating(target.fn), stages=None if target.stages
+                                 is None else [saturating(s) for s in target.stages])
     with _differentiable_attention():
         for begin, end in zip(begins, [*begins[1:], P]):
             rows = slice(begin, end)

@@ -149,6 +149,19 @@ def top_eig_power(t: torch.Tensor, tol: float, squarings: int = 3, rounds: int =
 
 
 
+def triangular_rank(rr: torch.Tensor, rel: float) -> torch.Tensor:
+    """Per point, the singular values of ``A = Q R`` above ``rel`` times the largest, from R
+    (P, m, r). Tall or square (m = r): the diagonal entries of R above ``rel`` times the
+    largest (Gram-Schmidt adds a column's new direction there, so in exact arithmetic their
+    count is the rank); wide (m < r), where a later column may bring the direction an earlier
+    one lacked, from the singular values of R."""
+    if rr.shape[1] < rr.shape[2]:
+        s = torch.linalg.svdvals(rr)
+        return (s > rel * s[:, :1]).sum(dim=1)
+    diag = rr.diagonal(dim1=1, dim2=2).abs()
+    return (diag > rel * diag.amax(dim=1, keepdim=True)).sum(dim=1)
+
+
 def tanh_and_derivative(h: torch.Tensor, u: torch.Tensor, s: torch.Tensor):
     """Overwrite h = b by tanh(b) and s by sech^2(b), from one transcendental per element.
 

@@ -1,8 +1,9 @@
 """What a model is made of: its depth L, the maps to named modules, and its stages.
 
-``L`` in :math:`\\lambda = L^{-1}\\log\\sigma` counts the weight layers a point passes through
-(calls of ``nn.Linear``, ``nn.Bilinear`` and convolutions, found with forward hooks on one
-probe point). Normalisation layers and elementwise activations do not count. A model with
+``L`` in :math:`\\lambda = L^{-1}\\log\\sigma` counts the weight layers on a point's path to
+the output (calls of ``nn.Linear``, ``nn.Bilinear`` and convolutions whose output depends on
+the input and which the output depends on: forward hooks and autograd's graph of one probe
+point). Normalisation layers and elementwise activations do not count. A model with
 parameters held by any other kind of module (``nn.MultiheadAttention``'s projections, a
 custom module's own weights) or a plain function has no known layout: pass ``depth=``.
 """
@@ -51,18 +52,26 @@ def _flat_output(y, P: int, what: str = "the model") -> torch.Tensor:
     return y.reshape(P, -1)
 
 
+def on_copies(fn) -> Callable:
+    """``fn`` called on a copy of its input: whatever it does to its input in place (``x.mul_``,
+    ``torch.relu_(x)``), the caller's tensor and the engine's other passes do not see it."""
+    def call(x):
+        return fn(x.clone())
+    return call
+
+
 def detached_call(model) -> Callable:
     """``model`` as a function of its input only: a module runs with its parameters detached
     (``torch.func.functional_call``), so that no autograd graph is built for the weights (3x
-    faster VJPs of a small CNN); hooks on its submodules still fire. Plain callables as they
-    are."""
+    faster VJPs of a small CNN); hooks on its submodules still fire. Either
+    way the call gets a copy of its input (:func:`on_copies`)."""
     if not isinstance(model, nn.Module):
-        return model
+        return on_copies(model)
     state = {**{n: p.detach() for n, p in model.named_parameters()},
              **dict(model.named_buffers())}
 
-    def call(x):
-        return torch.func.functional_call(model, state, (x,))
+    def call(x):  # on a copy: the model may change its input in place
+        return torch.func.functional_call(model, state, (x.clone(),))
 
     return call
 
@@ -125,41 +134,132 @@ def plain_sequential(module: nn.Module) -> bool:
     return reads_as(module, nn.Sequential)
 
 
-def sequential_stages(model: nn.Module) -> list[Callable] | None:
-    """The children of an ``nn.Sequential`` as consecutive stages (None for other models, and
-    for a Sequential subclass with its own ``forward`` or with forward hooks, whose map is not
-    the composition of its children).
+def _leaves(seq: nn.Sequential) -> list[nn.Module]:
+    """The children of ``seq``, those of nested plain Sequentials opened (each leaf a stage)."""
+    out = []
+    for child in seq:
+        out.extend(_leaves(child) if plain_sequential(child) else [child])
+    return out
+
+
+def _own_hooks(model: nn.Module) -> tuple[list, list] | None:
+    """The forward pre-hooks and hooks of ``model`` itself, or None where the model's map is
+    not its forward with them applied in order (hooks taking kwargs, global hooks)."""
+    from torch.nn.modules import module as base
+
+    if (model._forward_hooks_with_kwargs or model._forward_pre_hooks_with_kwargs
+            or base._global_forward_hooks or base._global_forward_pre_hooks):
+        return None
+    return list(model._forward_pre_hooks.values()), list(model._forward_hooks.values())
+
+
+def run_stage(stage, h, origin):
+    """One stage on ``h``; a stage that reads the model's input (``reads_origin``: the
+    Sequential's forward hooks get it as their ``args``) gets ``origin`` too."""
+    return stage(h, origin) if getattr(stage, "reads_origin", False) else stage(h)
+
+
+def sequential_stages(model: nn.Module) -> tuple[list[Callable] | None, bool]:
+    """The leaves of an ``nn.Sequential`` (nested plain Sequentials opened) as consecutive
+    stages, and whether the stages hold the Sequential's own forward hooks: a pre-hook stage
+    before the children, a hook stage after them (its ``args`` the model's input, taken as a
+    constant: the caller checks the staged derivative against the model's). None for other
+    models, a Sequential subclass with its own ``forward``, and hooks taking kwargs or global
+    hooks.
 
     A first child that is an ``nn.Linear`` carries its weight as ``linear_weight``: its
     Jacobian is that weight at every point."""
-    if plain_sequential(model) and len(model) > 1:
-        stages = [detached_call(child) for child in model]
-        if reads_as(model[0], nn.Linear):  # an affine first stage (see generic.folded_jacobian)
-            stages[0].linear_weight = model[0].weight.detach()
-        return stages
-    return None
+    if not (isinstance(model, nn.Sequential) and type(model).forward is nn.Sequential.forward
+            and "forward" not in vars(model)) or len(model) == 0:
+        return None, False
+    hooks = _own_hooks(model)
+    if hooks is None:
+        return None, False
+    pre, post = hooks
+    leaves = _leaves(model)
+    stages = [detached_call(child) for child in leaves]
+    if pre:
+        def before(h):
+            for hook in pre:
+                result = hook(model, (h,))
+                if result is not None:
+                    h = result[0] if isinstance(result, tuple) else result
+            return h
+        stages.insert(0, before)
+    elif reads_as(leaves[0], nn.Linear):  # an affine first stage (see generic.folded_jacobian)
+        stages[0].linear_weight = leaves[0].weight.detach()
+    if post:
+        def after(h, origin):
+            for hook in post:
+                result = hook(model, (origin,), h)
+                if result is not None:
+                    h = result
+            return h
+        after.reads_origin = True
+        stages.append(after)
+    return (stages if len(stages) > 1 else None), bool(pre or post)
+
+
+def eager_module(model):
+    """The module a ``torch.compile``'d model wraps (the same map, run eagerly: its hooks
+    fire, torch.func transforms it), else ``model``."""
+    compiled = getattr(getattr(torch, "_dynamo", None), "eval_frame", None)
+    wrapper = getattr(compiled, "OptimizedModule", None)
+    return model._orig_mod if wrapper is not None and isinstance(model, wrapper) else model
+
+
+def _reachable(node) -> set:
+    """The autograd nodes that ``node`` (a ``grad_fn``) depends on, itself included."""
+    seen, todo = set(), [node]
+    while todo:
+        n = todo.pop()
+        if n is None or n in seen:
+            continue
+        seen.add(n)
+        todo.extend(child for child, _ in n.next_functions)
+    return seen
 
 
 def count_layers(model, probe: torch.Tensor, names: list[str]) -> tuple[int | None, dict]:
-    """Weight-layer calls in one forward pass of ``probe`` and, for each named module, the count
-    when its forward returned. ``(None, {})`` when the layout is unknown."""
+    """Weight-layer calls on the path from the input to the output in one forward pass of
+    ``probe`` and, for each named module, those on the path to its output: a call counts when
+    its output depends on the input and the output depends on it (autograd's graph of the
+    pass, the parameters detached). ``(None, {})`` when the layout is unknown. A named module
+    that does not run is a ValueError. Where the output is not connected to the input (the
+    differentiability check reports it later), every call counts."""
+    model = eager_module(model)
     if not isinstance(model, nn.Module) or _unknown_owners(model):
         return None, {}
     modules = dict(model.named_modules())
-    count = [0]
-    at = {}
-    handles = [m.register_forward_hook(lambda *_: count.__setitem__(0, count[0] + 1))
+    calls = []  # grad_fn of every weight-layer call's output (None: not from the input)
+    ends = {}  # grad_fn of each named module's output
+
+    def node(out):
+        return out.grad_fn if isinstance(out, torch.Tensor) else None
+
+    handles = [m.register_forward_hook(lambda m, a, out: calls.append(node(out)))
                for m in model.modules() if isinstance(m, COUNTED)]
     for name in names:
         handles.append(modules[name].register_forward_hook(
-            lambda *_, name=name: at.__setitem__(name, count[0])))
+            lambda m, a, out, name=name: ends.__setitem__(name, node(out))))
     try:
-        with torch.no_grad():
-            model(probe)
+        with torch.enable_grad():
+            out = detached_call(model)(probe.detach().clone().requires_grad_(True))
     finally:
         for h in handles:
             h.remove()
-    return count[0], at
+    missing = [n for n in names if n not in ends]
+    if missing:
+        raise ValueError(f"module {missing[0]!r} does not run when the model runs on x: there "
+                         f"is no map from the input to its output")
+
+    def on_path(end) -> int:
+        if end is None:
+            return len(calls)
+        reach = _reachable(end)
+        return sum(c is not None and c in reach for c in calls)
+
+    return on_path(node(out)), {n: on_path(ends[n]) for n in names}
 
 
 def unknown_layout_message(model) -> str:

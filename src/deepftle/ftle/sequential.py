@@ -45,8 +45,8 @@ from torch import nn
 from ..activations import Erf
 from .checks import as_tensor, check_points
 from .layout import hooked, plain_sequential, reads_as, squeeze_result
-from .kernels import (canonical_sign, qr2, safe_divisor, tanh_and_derivative, top_eig2, top_eig_power,
-                      unit_start)
+from .kernels import (canonical_sign, qr2, safe_divisor, tanh_and_derivative, top_eig2,
+                      top_eig_power, triangular_rank, unit_start)
 _SQRT_PI = math.sqrt(math.pi)
 
 
@@ -90,9 +90,9 @@ def _activation(module: nn.Module) -> _Activation | None:
             return torch.relu(b), (b > 0).to(b.dtype)
         return _Activation(run, 1.0)
     elif reads_as(module, nn.Sigmoid):
-        def run(b):
+        def run(b):  # sigmoid(b) sigmoid(-b): y (1 - y) would round to 0 for b >> 0
             y = torch.sigmoid(b)
-            return y, y * (1 - y)
+            return y, y * torch.sigmoid(-b)
         return _Activation(run, 0.25)
     elif reads_as(module, Erf):
         def run(b):
@@ -155,6 +155,13 @@ def parse_trunk(trunk) -> list:
     if not any(isinstance(s, _Linear) for s in steps):
         raise NotFusable("the Sequential holds no nn.Linear layer")
     return steps
+
+
+def in_float64(steps) -> list:
+    """``steps`` with the Linear layers' weights and biases in float64 (activations are
+    functions of their input's dtype)."""
+    return [_Linear(s.weight.double(), None if s.bias is None else s.bias.double())
+            if isinstance(s, _Linear) else s for s in steps]
 
 
 def _as_points(x, dtype, device, d_in) -> tuple[torch.Tensor, bool]:
@@ -247,6 +254,9 @@ class _Frame:
         self.log_scale = torch.full((P,), log_norm0, dtype=torch.float64, device=x.device)
         self.tri = (torch.eye(r, dtype=torch.float64, device=x.device).expand(P, r, r).clone()
                     if orthonormalise else None)
+        # singular values no layer reduced to rounding noise (k > 1): see renormalise
+        self.rank = (torch.full((P,), r, dtype=torch.long, device=x.device)
+                     if orthonormalise else None)
         self.bad = torch.zeros(P, dtype=torch.bool, device=x.device)
 
     @property
@@ -305,6 +315,10 @@ class _Frame:
             self.z = self.z[:1 + q.shape[1]]
             t = self.t
         t.copy_(q.transpose(0, 1))
+        # a layer that maps a frame direction below max(n, r) eps of its largest (dead ReLU
+        # units, a rank-deficient weight) makes that singular value zero to working precision
+        cut = max(t.shape[0], t.shape[2]) * torch.finfo(t.dtype).eps
+        self.rank = torch.minimum(self.rank, triangular_rank(rr, cut))
         tri = rr.to(torch.float64) @ self.tri
         scale = tri.abs().amax(dim=(1, 2))
         safe = safe_divisor(scale)
@@ -353,7 +367,8 @@ class _Frame:
                 vecs = vh.transpose(1, 2)[:, :, :k]
             else:
                 s = torch.linalg.svdvals(self.tri)
-            log_sigma = torch.log(s[:, :k])
+            lost = torch.arange(k, device=s.device)[None, :] >= self.rank[:, None]
+            log_sigma = torch.log(s[:, :k]).masked_fill(lost, -math.inf)
         lam = (self.log_scale[:, None] + log_sigma) / depth
         if not want_directions:
             return lam, None
@@ -534,6 +549,14 @@ def sequential_ftle(steps, x, *, k, return_directions, layers, batch_size):
     linears = [s for s in steps if isinstance(s, _Linear)]
     weight = linears[0].weight
     dtype, device = weight.dtype, weight.device
+    if dtype == torch.float32 and k > 1:
+        # lambda_2..k of a float32 trunk in float64 (the float32 weights converted exactly):
+        # float32 products put errors of ~eps sigma_1 into every sigma_i, 1e-2 relative for a
+        # sigma_i ~ 1e-5 sigma_1 of an ill-conditioned layer
+        out = sequential_ftle(in_float64(steps), as_tensor(x), k=k,
+                              return_directions=return_directions, layers=layers,
+                              batch_size=batch_size)
+        return tuple(o.float() for o in out) if return_directions else out.float()
     d_in = weight.shape[1]
     x, single = _as_points(x, dtype, device, d_in)
     depths, _ = _depths(steps, layers)
