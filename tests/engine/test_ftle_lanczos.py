@@ -132,8 +132,8 @@ def test_forward_frame_rescaled_past_float32_squares():
     """Stages growing the frame by 1e30 twice (1e60: past float32, and its squares past it
     at once): the k = 1 frame is rescaled by its largest component, lambda matches float64."""
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(2, 8, bias=False), Scale(1e30), nn.Tanh(), nn.Linear(8, 8), Scale(1e30),
-                          nn.Linear(8, 4)).double()
+    model = nn.Sequential(nn.Linear(2, 8, bias=False), Scale(1e30), nn.Tanh(), nn.Linear(8, 8),
+                          Scale(1e30), nn.Linear(8, 4)).double()
     x = torch.randn(6, 2, dtype=torch.float64) * 1e-30  # keep the tanh unsaturated
     J = vmap(jacrev(model))(x)
     ref = torch.log(torch.linalg.svdvals(J)[:, 0]) / 3

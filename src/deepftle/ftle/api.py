@@ -145,8 +145,8 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
         parameterised modules (attention) or a plain function needs it.
     method:
         ``"auto"`` (default: fused where it applies, else generic), ``"fused"``, ``"generic"``
-        (the generic path's own choice), or for the generic path ``"forward"`` (J from d_in JVPs, the
-        frame renormalised between the children of a Sequential), ``"reverse"`` (J from d_out
+        (the generic path's own choice), or for the generic path ``"forward"`` (J from d_in JVPs,
+        the frame renormalised between the children of a Sequential), ``"reverse"`` (J from d_out
         VJPs) or ``"lanczos"`` (block Lanczos on JᵀJ, Kato-Temple stopping rule, for the top k
         when both sides are large).
 

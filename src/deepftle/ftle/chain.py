@@ -167,7 +167,8 @@ def chain_widest(steps, probe) -> int:
 
 
 def _layout(h) -> torch.memory_format:
-    if h.dim() == 4 and not h.is_contiguous() and h.is_contiguous(memory_format=torch.channels_last):
+    if (h.dim() == 4 and not h.is_contiguous()
+            and h.is_contiguous(memory_format=torch.channels_last)):
         return torch.channels_last
     return torch.contiguous_format
 

@@ -152,7 +152,8 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
 def check_deterministic(fn, x, where: str = "the model"):
     """``fn`` (points -> outputs) must not draw random numbers and must give the same output
     on two passes over ``x`` (one chunk of points; bit for bit on the CPU, :func:`_same`);
-    else a ValueError that names training mode. Functional dropout (``F.dropout(h, p, self.training)``), stochastic depth
+    else a ValueError that names training mode. Functional dropout
+    (``F.dropout(h, p, self.training)``), stochastic depth
     and any other random layer written without an ``nn.Dropout`` module are caught here by
     the generator state they advance, or by the outputs of two passes."""
     before = _rng_states(x.device)

@@ -6,7 +6,8 @@ the input-output Jacobian is
 .. math::  J = \partial x^{(L)} / \partial x^{(0)} = D_L W_L \cdots D_1 W_1,
            \qquad D_\ell = \operatorname{diag} g'(b^{(\ell)}),
 
-and the FTLEs are :math:`\lambda_i^{(L)}(x) = L^{-1} \log \sigma_i(J)`, :math:`\sigma_1 \ge \sigma_2 \ge \dots`.
+and the FTLEs are :math:`\lambda_i^{(L)}(x) = L^{-1} \log \sigma_i(J)`,
+:math:`\sigma_1 \ge \sigma_2 \ge \dots`.
 The maximal stretching direction is the right singular vector :math:`v_1` (input space).
 
 Algorithm

@@ -24,7 +24,8 @@ from .statistics import cluster_centres, ensemble_entropy, entropy, nearest_clus
 from .tsne import fit_tsne
 
 __all__ = ["train_mnist", "train_mnist_ensemble", "ftle_mnist", "width_sweep", "bottleneck_mnist",
-           "embed_mnist", "adversarial_path", "attack_paths", "ftle_mnist_mains", "adversarial_tsne", "mnist_summary",
+           "embed_mnist", "adversarial_path", "attack_paths", "ftle_mnist_mains",
+           "adversarial_tsne", "mnist_summary",
            "ftle_mnist_figS2", "claims_figS2", "train_figS3", "ftle_figS3", "bottleneck_figS3",
            "claims_figS3", "figS2_arrays", "width_point", "path_alignment"]
 

@@ -43,7 +43,7 @@ def _panel_width(ax, width, column, ylabel, tag):
         ax.errorbar(mean.index, mean.values, yerr=[mean - lo, hi - mean], marker=".", ms=5,
                     lw=1.2, capsize=2, label=label, **style)
     if f"{column}_init" in width:
-        ax.legend(fontsize=6, frameon=False, loc="center right")
+        ax.legend(fontsize=6, frameon=False, loc="best")
     ax.set_xscale("log")
     from matplotlib.ticker import NullFormatter
 
@@ -97,9 +97,9 @@ def plot_fig4(t: dict, pdf, png, *, blowup: float = 3.0, box_class: int = 0,
              f"{'' if main_protocol is None else f' ({main_protocol})'}",
              ha="center", fontsize=7)
     if t.get("detour") is not None and t["detour"][0] > t["detour"][1]:
-        fig.text(0.45, 0.035, f"The attack path drawn spends {t['detour'][0]:.0%} of its steps "
-                 f"in a third class: no start tried stayed within {t['detour'][1]:.0%}",
-                 ha="center", fontsize=7, color="#D55E00")
+        ax.text(0.98, 0.02, f"the attack path drawn spends {t['detour'][0]:.0%} of its steps in "
+                f"a third class:\nno start tried stayed within {t['detour'][1]:.0%}",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#D55E00")
     if t["n_neg_inf_test"]:
         fig.text(0.45, 0.02, f"{t['n_neg_inf_test']} test images with λ₁ = −∞ not in (b)",
                  ha="center", fontsize=7)
