@@ -61,14 +61,15 @@ def path_statistics(model, images: np.ndarray, *, source: int, target: int, prep
     """The statistics of the module's docstring for one path (``images``: (n + 1, 784) pixels
     in [0, 1]; ``model``: a net with ``trunk`` and a softmax head; ``preprocess``: pixels to the
     net's input). Returns the per-step arrays (``lam1``, ``pred``) and the summary."""
-    x = preprocess(torch.as_tensor(images, dtype=torch.float32))
+    dev = next(model.parameters()).device
+    x = preprocess(torch.as_tensor(images, dtype=torch.float32, device=dev))
     lam, v = ftle(model.trunk, x, k=1, return_directions=True)
-    lam1 = lam[:, 0].double().numpy()
+    lam1 = lam[:, 0].double().cpu().numpy()
     v1 = v[:, :, 0]
     with torch.no_grad():
         logits = torch.cat([model(x[i:i + batch]) for i in range(0, len(x), batch)])
-    pred = logits.argmax(1).numpy()
-    dx = torch.diff(torch.as_tensor(images, dtype=torch.float64), dim=0).float()
+    pred = logits.argmax(1).cpu().numpy()
+    dx = torch.diff(torch.as_tensor(images, dtype=torch.float64, device=dev), dim=0).float()
     moved = torch.linalg.vector_norm(dx, dim=1) > 0
     xs = x[:-1]
     cos_v1 = _abs_cos(v1[:-1], dx)
@@ -77,7 +78,8 @@ def path_statistics(model, images: np.ndarray, *, source: int, target: int, prep
     _, vjp = torch.func.vjp(model.trunk, xs)
     width = model.trunk(xs[:1]).shape[-1]
     cos_rows = torch.stack([
-        _abs_cos(vjp(torch.randn(len(xs), width, generator=gen))[0].reshape(len(xs), -1), dx)
+        _abs_cos(vjp(torch.randn(len(xs), width, generator=gen).to(dev))[0]
+                 .reshape(len(xs), -1), dx)
         for _ in range(int(n_random))]).mean(0)
     # the gradient toward the strongest competitor that is neither the target nor the source
     xg = xs.clone().requires_grad_(True)
@@ -87,8 +89,9 @@ def path_statistics(model, images: np.ndarray, *, source: int, target: int, prep
     other = masked.argmax(1)
     (grad,) = torch.autograd.grad(torch.log_softmax(out, 1).gather(1, other[:, None]).sum(), xg)
     cos_other = _abs_cos(grad.reshape(len(xs), -1).detach(), dx)
-    m = moved.numpy()
-    mean = lambda t: float(np.nanmean(t.detach().double().numpy()[m])) if m.any() else np.nan
+    m = moved.cpu().numpy()
+    mean = lambda t: (float(np.nanmean(t.detach().double().cpu().numpy()[m])) if m.any()
+                      else np.nan)
     classes = visited_classes(pred)
     others = (pred != int(source)) & (pred != int(target))
     return dict(lam1=lam1, pred=pred, classes=">".join(str(c) for c in classes),
