@@ -18,10 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 PROFILE = ROOT / "workflow/profiles/slurm/config.yaml"
 # rules that train a net or compute FTLEs: each must be a GPU rule
-MUST_BE_GPU = {"train_toy", "train_toy_group_fig3a", "train_toy_group_fig3b",
-               "train_toy_group_figS1", "ftle_field", "ftle_snapshots", "crossover",
-               "train_mnist", "train_mnist_member", "train_mnist_ensemble", "train_mnist_width",
-               "ftle_mnist", "width_sweep", "bottleneck_mnist", "adversarial_path",
+MUST_BE_GPU = {"train_toy", "train_toy_group_fig2", "train_toy_group_fig3a",
+               "train_toy_group_fig3b", "train_toy_group_figS1", "ftle_field", "ftle_snapshots",
+               "crossover", "train_mnist", "train_mnist_main", "train_mnist_member",
+               "train_mnist_ensemble", "train_mnist_width", "ftle_mnist", "ftle_mnist_mains",
+               "width_sweep", "bottleneck_mnist", "adversarial_path", "attack_paths",
                "train_mnist_figS2", "ftle_mnist_figS2", "train_figS3", "ftle_figS3",
                "bottleneck_figS3"}
 
