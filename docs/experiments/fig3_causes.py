@@ -8,8 +8,9 @@ at most 3) and with one thing changed, on the same seeds (the pipeline's own: ``
 default config, realisations 0 and 1, so the baseline nets are the default run's). Factors:
 
 - ``first_layer``: sigma_1^2 = 1/N like the hidden layers (``width``) instead of 1/d_in;
-- ``schedule``: constant lr for 20 epochs, constant lr for 200 epochs (the paper's length;
-  N = 4 and 25 only);
+- ``schedule``: constant lr for 20 epochs; 200 epochs (the paper's length; N = 4 and 25 only)
+  at constant lr 0.05, with the cosine decay, and at constant lr 0.01; untrained nets (0
+  epochs) for reference;
 - ``redraws``: off (the first draw of every realisation kept);
 - ``lr_width``: none (lr 0.05 at every width; only N = 160 changes, the other rows are the
   baseline's);
@@ -20,7 +21,9 @@ default config, realisations 0 and 1, so the baseline nets are the default run's
 - measured differently on the baseline nets (no training): ``layer`` (lambda of the map up to
   the output unit, L + 1 maps, its local field or the tanh output, divided by L + 1 or by L);
   ``centre`` (the single point x = 0; the mean over the whole plane at distance >= 0.2 from
-  the net's decision boundary).
+  the net's decision boundary);
+- ``combined``: the first layer ``width`` measured with the plane as the centre (L = 2-12);
+- the baseline and the ``width`` first layer also at L = 2 and 8 (C_c over L = 2, 4, 8, 12).
 
 Fig. 3(a) (L = 2, N = 4, 32, 128): random features (``mode=readout``) with the default
 least-squares readout, first layer ``width``, sigma_theta 0.5 / 2, or an SGD readout; fully
@@ -35,6 +38,10 @@ per variant and the fitted C_c (:func:`deepftle.circle.crossover.fit_crossover`)
     nice -n 10 python docs/experiments/fig3_causes.py --out docs/fig3-causes.tsv
     python docs/experiments/fig3_causes.py --out docs/fig3-causes.tsv --summary
     # --jobs baseline,output_linear ...: a subset, in that order (see JOBS)
+
+All jobs took about 42 minutes on one thread of a loaded 2-core machine (20-epoch nets 1-15 s
+each; the 200-epoch jobs and the constant-lr redraws dominate). Summary page:
+``docs/fig3-causes.md``.
 """
 
 from __future__ import annotations
@@ -283,9 +290,9 @@ def run_3b(table, data, toy, job):
         old = pd.read_csv(table.path, sep="\t")
         b = old[(old.factor == "baseline") & (old.panel == "3b")]
         fb = toy["fig3b"]
-        for L in DEPTHS_B:
+        for L in sorted(b.L.unique()):
             for N in WIDTHS_B:
-                for net in nets_for(off, N, L):
+                for net in nets_for(off, N, int(L)):
                     row = dict(panel="3b", factor="redraws", variant="off", N=N, L=L,
                                seed=net._realisation)
                     if table.has([row]):
@@ -339,7 +346,8 @@ def run_3b(table, data, toy, job):
         pass
     if job == "lr_width_none":  # N <= 100: lr_width changes nothing, the baseline's nets
         old = pd.read_csv(table.path, sep="\t")
-        b = old[(old.factor == "baseline") & (old.panel == "3b") & (old.N != 160)]
+        b = old[(old.factor == "baseline") & (old.panel == "3b") & (old.N != 160) &
+                old.L.isin(DEPTHS_B)]
         table.add([dict(r, factor="lr_width", variant="none",
                         note="= baseline (lr unchanged for N <= 100)")
                    for r in b.to_dict("records")])
@@ -393,7 +401,7 @@ JOBS_3A = ["rf_default", "rf_width", "rf_theta_0.5", "rf_theta_2", "rf_sgd", "fu
 JOBS_LATE = ["constant_200", "full_constant_200", "baseline_L2_L8", "cosine_200",
              "constant_200_lr0.01", "first_layer_width_plane", "first_layer_width_L2_L8",
              "untrained"]
-JOBS = JOBS_3B + JOBS_3A + JOBS_LATE
+JOBS = JOBS_3B + JOBS_3A + JOBS_LATE + ["redraws_off"]  # again: the L = 2, 8 baseline nets
 
 
 # ----------------------------------------------------------------------------- summary
@@ -432,8 +440,7 @@ def summary(path: Path):
         {"c": "L⟨λ₁⟩_c", "d": "L⟨λ₁⟩_d", "k": "contrast"}[q] + f" L={L} N={N}"
         for q, L, N in cols) + " | C_c (cells) | C_c baseline / published, same cells"
             " | accuracy min / mean | redrawn |")
-    print(head)
-    print("|" + "---|" * (head.count("|") - 1))
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
 
     def cell(g, q, L, N):
         g = g[(g.L == L) & (g.N == N)]
@@ -447,17 +454,24 @@ def summary(path: Path):
                                                                                     math.nan)
                    for _, L, N in cols})
     all_cells = [(L, N) for L in DEPTHS_B for N in WIDTHS_B]
-    print("| published | (read off Fig. 3b) | " + " | ".join(fmt(pubrow[c]) for c in cols) +
-          f" | {fmt(_fit_c(_published_rows(all_cells)))} (6) | | ≥ 0.99 | |")
+    pub_line = ("| published | (read off Fig. 3b) | " + " | ".join(fmt(pubrow[c]) for c in cols) +
+                f" | {fmt(_fit_c(_published_rows(all_cells)))} (6) | | ≥ 99 | |")
+    by_factor = {}
     for (f, v), g in b.groupby(["factor", "variant"], sort=False):
         cells = sorted({(int(L), int(N)) for L, N in zip(g.L, g.N)
                         if L in DEPTHS_B and N in WIDTHS_B})
         gc = g[[(int(L), int(N)) in cells for L, N in zip(g.L, g.N)]]
         bc = base[[(int(L), int(N)) in cells for L, N in zip(base.L, base.N)]]
-        print(f"| {f} | {v} | " + " | ".join(fmt(cell(g, *c)) for c in cols) +
-              f" | {fmt(_fit_c(gc))} ({len(cells)}) | {fmt(_fit_c(bc))} / "
-              f"{fmt(_fit_c(_published_rows(cells)))} | {g.accuracy.min() * 100:.2f} / "
-              f"{g.accuracy.mean() * 100:.2f} | {int((g.draw > 0).sum())} of {len(g)} |")
+        g4 = g[g.L.isin(DEPTHS_B)]  # accuracy and redraws over the cells shown
+        line = (f"| {f} | {v} | " + " | ".join(fmt(cell(g, *c)) for c in cols) +
+                f" | {fmt(_fit_c(gc))} ({len(cells)}) | {fmt(_fit_c(bc))} / "
+                f"{fmt(_fit_c(_published_rows(cells)))} | {g4.accuracy.min() * 100:.2f} / "
+                f"{g4.accuracy.mean() * 100:.2f} | {int((g4.draw > 0).sum())} of {len(g4)} |")
+        by_factor.setdefault(f, []).append(line)
+    base_line = by_factor["baseline"][0]
+    for f, rows in by_factor.items():
+        print(f"\n#### {f}\n")
+        print("\n".join(lines + [pub_line] + ([base_line] if f != "baseline" else []) + rows))
     full = base[base.L.isin([2, 4, 8, 12])]
     if full.L.nunique() == 4:
         print()
@@ -483,7 +497,7 @@ def summary(path: Path):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "fig3-causes.tsv")
-    p.add_argument("--jobs", default=",".join(JOBS_3B + JOBS_3A),
+    p.add_argument("--jobs", default=",".join(JOBS),
                    help=f"comma-separated, run in order; all: {','.join(JOBS)}")
     p.add_argument("--summary", action="store_true", help="print the means and fits, train nothing")
     args = p.parse_args(argv)
