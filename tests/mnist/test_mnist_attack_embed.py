@@ -178,6 +178,8 @@ def test_path_statistics_and_baselines(trained):
     st = path_statistics(net, path.numpy(), source=9, target=4, preprocess=lambda z: z,
                          n_random=50)
     assert st["classes"].startswith("9") and st["classes"].endswith("4")
+    assert len(set(st["classes"].split(">"))) == len(st["classes"].split(">"))
+    assert st["class_changes"] >= len(st["classes"].split(">")) - 1
     assert 0 <= st["detour"] < 1 and st["steps"] == len(path) - 1
     assert len(st["lam1"]) == len(path) and np.isfinite(st["crossing_peak"])
     assert 0 < st["cos_rowspace"] < 1 and 0 < st["cos_other"] <= 1 and 0 < st["cos_v1"] <= 1

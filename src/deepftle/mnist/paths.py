@@ -3,8 +3,10 @@ and how well the maximal stretching direction v₁ follows the attack's steps.
 
 For one path of images :math:`x_0, \dots, x_n` (pixels) from a start of class ``source``:
 
-- ``classes``: the predicted classes in the order the path visits them (``"9>7>4"``);
-  ``detour``: the fraction of steps predicted as neither the source nor the target;
+- ``classes``: the predicted classes in the order the path first reaches them (``"9>7>4"``),
+  ``class_changes``: how often the prediction changes along the path (a path that wavers on a
+  boundary changes many times); ``detour``: the fraction of steps predicted as neither the
+  source nor the target;
 - ``interior_max``: whether λ₁'s maximum lies strictly inside the path;
   ``crossing_peak``: λ₁ near the first step off the source class (the largest within 5 % of
   the path's length of it) minus the larger of the two end values — positive where the path
@@ -93,8 +95,10 @@ def path_statistics(model, images: np.ndarray, *, source: int, target: int, prep
     mean = lambda t: (float(np.nanmean(t.detach().double().cpu().numpy()[m])) if m.any()
                       else np.nan)
     classes = visited_classes(pred)
+    first = list(dict.fromkeys(classes))
     others = (pred != int(source)) & (pred != int(target))
-    return dict(lam1=lam1, pred=pred, classes=">".join(str(c) for c in classes),
+    return dict(lam1=lam1, pred=pred, classes=">".join(str(c) for c in first),
+                class_changes=len(classes) - 1,
                 detour=float(others.mean()), interior_max=bool(0 < int(np.argmax(lam1))
                                                                < len(lam1) - 1),
                 crossing_peak=crossing_peak(lam1, pred, source), cos_v1=mean(cos_v1),

@@ -74,6 +74,8 @@ def mnist_summary(history, ftle: dict, coords: dict, path: dict, widths, paths, 
              ("attack_paths_through_third_class",
               float((paths.loc[reached, "detour"] > 0).mean())),
              ("attack_paths_mean_detour", float(paths.loc[reached, "detour"].mean())),
+             ("attack_paths_median_class_changes",
+              float(paths.loc[reached, "class_changes"].median())),
              ("attack_paths_classes", "; ".join(f"{c} x{n}" for c, n in
                                                 paths.loc[reached, "classes"].value_counts()
                                                 .items())),
