@@ -118,14 +118,23 @@ def accuracy_section(results: Path) -> list[str]:
                    f"{100 * (1 - float(last['test_error'])):.2f} %, train accuracy "
                    f"{100 * (1 - float(last['train_error'])):.2f} % (the paper states 98.88 %, "
                    "read here as train accuracy)")
+    summary = results / "mnist" / "summary.tsv"
+    if summary.exists():
+        rows, _ = read_tsv(summary)
+        out.append(_accuracy_row("Fig. 4 main-net realisations (the per-input claims)",
+                                 [float(r["value"]) for r in rows
+                                  if r["quantity"].startswith("main_net")
+                                  and r["quantity"].endswith("_test_accuracy")]))
     members = sorted((results / "mnist" / "ensemble").glob("member*.history.tsv"))
     out.append(_accuracy_row("Fig. 4 ensemble members (for H)",
                              [1 - float(read_tsv(m)[0][-1]["test_error"]) for m in members]))
     sweep = results / "mnist" / "width_sweep.tsv"
     if sweep.exists():
         rows, _ = read_tsv(sweep)
+        below = (sum(r.get("below_floor") == "True" for r in rows)
+                 if rows and "below_floor" in rows[0] else None)
         out.append(_accuracy_row("Fig. 4(c, d) width sweep",
-                                 [float(r["test_accuracy"]) for r in rows]))
+                                 [float(r["test_accuracy"]) for r in rows], below))
     for summary, label in ((results / "figS3" / "summary.tsv", "Fig. S3"),):
         if summary.exists():
             rows, _ = read_tsv(summary)

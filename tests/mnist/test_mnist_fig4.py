@@ -210,3 +210,18 @@ def test_per_input_claims_over_every_main_net():
                                    settings=SETTINGS, paths=_paths(), mains=_mains(good=False)))
     rows = bad[bad["claim"].str.contains("3 main nets x")]
     assert not (rows["status"] == "holds").any()
+
+
+def test_width_sweep_nets_below_the_floor_are_counted_and_left_out_once():
+    """Sweep nets below their floor: a bookkeeping row counts them, every width claim names
+    them, and the trends are claimed a second time without them."""
+    history, ftle, coords, path, widths = _fake()
+    widths = widths.assign(below_floor=[True, False, False, False, False, False])
+    t = claims_table(fig4_claims(history, ftle, coords, path, widths, paper_accuracy=0.9888,
+                                 settings=SETTINGS, paths=_paths()))
+    floor = t[t["claim"].str.startswith("every width-sweep net")].iloc[0]
+    assert floor["kind"] == "bookkeeping" and floor["estimate"] == 1 and not floor["holds"]
+    named = t[t["claim"].str.contains(r"\[1 of 6 nets below the accuracy floor\]")]
+    left_out = t[t["claim"].str.contains("nets below the floor left out")]
+    assert len(named) == 4 and len(left_out) == 4
+    assert (left_out["n"] == 5).all()

@@ -159,6 +159,7 @@ rule width_sweep:
         train=SWEEP_TRAIN,
         nets=[mnist_width_net(w, r) | {"realisation": r} for w, r in WIDTH_NETS],
         n_test=MNIST_CFG["width_sweep"]["n_test"],
+        min_accuracy=MNIST_CFG["width_sweep"]["min_accuracy"],
         ftle=MNIST_CFG["ftle"],
     log:
         log_file("width_sweep"),

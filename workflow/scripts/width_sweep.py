@@ -10,6 +10,8 @@ with job(sm, device=True) as device:
     table = stages.width_sweep(load_tensors(sm.input.data), list(sm.input.nets),
                                list(sm.params.nets), train=dict(sm.params.train),
                                device=device, n_test=sm.params.n_test,
+                               min_accuracy=sm.params.min_accuracy,
                                batch_size=sm.params.ftle.get("batch_size"))
     save_tsv(sm.output[0], table, provenance(dict(nets=list(sm.params.nets),
-                                                  n_test=sm.params.n_test), device))
+                                                  n_test=sm.params.n_test,
+                                                  min_accuracy=sm.params.min_accuracy), device))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..pipeline.claims import bookkeeping, direction, magnitude, spearman
+from ..pipeline.claims import (bookkeeping, direction, floor_claim, floor_note, magnitude,
+                               spearman)
 from ..pipeline.published import Published
 from ..pipeline.resampling import bootstrap_ci, claim_rng, permutation_p, within_slope
 from .statistics import (MIN_PAIRS, box_table, class_box, cluster_centres, equal_width_bins,
@@ -210,7 +211,7 @@ def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
     train_acc = 1 - float(history.iloc[-1]["train_error"])
     n_path = int(len(path["lam1"]))
 
-    def width_trend(y, sign, text):
+    def width_trend(w, y, sign, text):
         x = np.log(w["N"].to_numpy(dtype=float))
         y = np.asarray(y, dtype=float)
         cells = w["N"].to_numpy()
@@ -224,22 +225,33 @@ def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
                          null="no trend: widths exchangeable (permutation)")
 
     n_real = int(w.groupby("N").size().min())
+    below = (w["below_floor"].astype(bool).to_numpy() if "below_floor" in w
+             else np.zeros(len(w), dtype=bool))
+    note = floor_note(below)
     sweep = f"{n_real} net(s) per width, L = 16"
-    width_rows = [
-        width_trend(w["mean_lam1"], ">", f"(c) mean of lambda_1 rises with N (slope on log N; "
-                    f"{sweep})"),
-        width_trend(w["std_lam1"], "<", f"(d) std of lambda_1 falls with N (slope on log N; "
-                    f"{sweep})"),
-    ]
-    if "mean_lam1_init" in w:
+    width_rows = [floor_claim("fig4", below, "every width-sweep net reaches its test-accuracy "
+                              "floor")] if "below_floor" in w else []
+    for subset, tag in ((np.ones(len(w), dtype=bool), note),
+                        (~below, " [nets below the floor left out]") if below.any() else
+                        (None, None)):
+        if subset is None:
+            continue
+        ws = w[subset].reset_index(drop=True)
         width_rows += [
-            width_trend((w["mean_lam1"] - w["mean_lam1_init"]).abs(), "<",
-                        "(c) training moves the mean of lambda_1 less as N grows (slope of "
-                        f"|trained - initial| on log N; {sweep})"),
-            width_trend((w["std_lam1"] - w["std_lam1_init"]).abs(), "<",
-                        "(d) training moves the std of lambda_1 less as N grows (slope of "
-                        f"|trained - initial| on log N; {sweep})"),
+            width_trend(ws, ws["mean_lam1"], ">", f"(c) mean of lambda_1 rises with N (slope on "
+                        f"log N; {sweep}){tag}"),
+            width_trend(ws, ws["std_lam1"], "<", f"(d) std of lambda_1 falls with N (slope on "
+                        f"log N; {sweep}){tag}"),
         ]
+        if "mean_lam1_init" in ws:
+            width_rows += [
+                width_trend(ws, (ws["mean_lam1"] - ws["mean_lam1_init"]).abs(), "<",
+                            "(c) training moves the mean of lambda_1 less as N grows (slope of "
+                            f"|trained - initial| on log N; {sweep}){tag}"),
+                width_trend(ws, (ws["std_lam1"] - ws["std_lam1_init"]).abs(), "<",
+                            "(d) training moves the std of lambda_1 less as N grows (slope of "
+                            f"|trained - initial| on log N; {sweep}){tag}"),
+            ]
 
     return [
         bookkeeping("fig4", f"train accuracy of the N x L = 20 x 16 net reaches the published "

@@ -11,6 +11,7 @@ import torch
 
 from ..ftle import ftle
 from ..nets.archs import describe
+from ..pipeline.claims import below_floor
 from .attack import (AttackSettings, attack_path, candidate_starts, first_successful_path,
                      nearest_guides)
 from .bottleneck import fit_bottleneck, load_bottleneck, local_fields
@@ -265,15 +266,16 @@ def width_point(data: MnistData, net_path, *, train: dict, net: dict, device, n_
 
 
 def width_sweep(data: MnistData, net_paths, nets, *, train: dict, device, n_test: int,
-                batch_size=None) -> pd.DataFrame:
+                min_accuracy: float, batch_size=None) -> pd.DataFrame:
     """One row per sweep net (``nets``: width, seed, epochs, realisation, in the order of
     ``net_paths``): N, realisation, seed, mean and std of λ₁ trained and at initialisation,
-    test accuracy; sorted by N and realisation."""
+    test accuracy and whether it is below ``min_accuracy``; sorted by N and realisation."""
     if len(nets) != len(net_paths):
         raise ValueError(f"width_sweep: {len(net_paths)} checkpoints for {len(nets)} nets")
     rows = [width_point(data, p, train=train, net=n, device=device, n_test=n_test,
                         batch_size=batch_size) for n, p in zip(nets, net_paths)]
     table = pd.DataFrame(rows).sort_values(["N", "realisation"], ignore_index=True)
+    table["below_floor"] = below_floor(table["test_accuracy"], min_accuracy)
     print(table.to_string(index=False), flush=True)
     return table
 

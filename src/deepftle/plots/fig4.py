@@ -33,7 +33,8 @@ def error_entropy_panel(ax, bins, ensemble_size, tag="(b)"):
 
 def _panel_width(ax, width, column, ylabel, tag):
     """Trained nets: the mean over realisations, bars from the lowest to the highest; at
-    initialisation (where the table has it): grey, dashed."""
+    initialisation (where the table has it): grey, dashed; nets below the accuracy floor
+    circled in orange."""
     for col, style, label in ((column, dict(color="k", ls="-"), "trained"),
                               (f"{column}_init", dict(color="0.55", ls="--"), "initialisation")):
         if col not in width:
@@ -42,6 +43,10 @@ def _panel_width(ax, width, column, ylabel, tag):
         mean, lo, hi = g.mean(), g.min(), g.max()
         ax.errorbar(mean.index, mean.values, yerr=[mean - lo, hi - mean], marker=".", ms=5,
                     lw=1.2, capsize=2, label=label, **style)
+    if "below_floor" in width and width["below_floor"].astype(bool).any():
+        bad = width[width["below_floor"].astype(bool)]
+        ax.plot(bad["N"], bad[column], "o", mfc="none", mec="#D55E00", ms=6,
+                label="below the accuracy floor")
     if f"{column}_init" in width:
         ax.legend(fontsize=6, frameon=False, loc="best")
     ax.set_xscale("log")
