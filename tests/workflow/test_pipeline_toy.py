@@ -63,7 +63,7 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
     defined = np.isfinite(lam1)
     assert defined.mean() > 0.99 and (lam1[defined] >= lam2[defined]).all()
     assert (np.abs(field["output"]) <= 1).all()
-    for log in ("train_toy/fig2/N5_L2_s0_seed0_full.log", "ftle_field/fig2/N5_L2_s0_seed0_full.log",
+    for log in ("train_toy_group_fig2/N5_L2.log", "ftle_field/fig2/N5_L2_s0_seed0_full.log",
                 "plot_fig2/main.log"):
         assert (res / "logs" / log).exists()
     assert (res / "benchmarks/train_toy/fig3a/N4_L2_s0_seed0_readout.tsv").exists()
