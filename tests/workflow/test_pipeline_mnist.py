@@ -78,14 +78,14 @@ def test_fig4_pipeline_on_synthetic_mnist(full_pipeline_run):
 
     claims = read_tsv(res / "claims/fig4.tsv")
     assert list(claims.columns) == COLUMNS
-    # 16 claims, 4 more when sweep nets are below their floor, and the magnitudes the published
-    # table has values for (the tiny sweep shares N = 10 with the published one)
+    # 17 rows, 4 more when sweep nets are below their floor (the trends again without them), and
+    # the magnitudes the published table has values for (the tiny sweep shares N = 10 with it)
     others = claims[claims["kind"] != "magnitude"]
-    assert len(others) == 16 + 4 * bool(widths["below_floor"].any())
+    assert len(others) == 17 + 4 * bool(widths["below_floor"].any())
     assert len(claims) - len(others) == 6
     assert set(claims["status"]) <= set(STATUSES)
     book = claims[claims["kind"] == "bookkeeping"]
-    assert len(book) == 5 and book["estimate"].notna().all()
+    assert len(book) == 6 and book["estimate"].notna().all()
     assert claims.loc[claims["claim"].str.contains("attack 9 -> 4 reaches"), "holds"].all()
     align = read_tsv(res / "figures/fig4_adversarial_alignment.tsv")
     assert len(align) == n - 1
