@@ -91,6 +91,7 @@ def test_fig4_pipeline_on_synthetic_mnist(full_pipeline_run):
     assert len(align) == n - 1
     summary = dict(read_tsv(res / "mnist/summary.tsv").values)
     assert summary["train_accuracy"] > 0.8 and 0.93 <= summary["box_fraction_class0"]
+    assert 0 <= summary["attack_paths_reached"] <= 1 and summary["attack_paths"] == 3
     hist = read_tsv(res / "mnist/history.tsv")
     assert len(hist) == cfg["train"]["epochs"] + 1
     for rule in RULES:
