@@ -21,7 +21,7 @@ import pandas as pd
 from ..pipeline.claims import (Claim, ClaimSettings, below_floor, direction, equivalence,
                                floor_claim, floor_note, magnitude)
 from ..pipeline.published import Published
-from ..pipeline.resampling import bootstrap_ci, claim_rng, permutation_p, within_slope
+from ..pipeline.resampling import claim_rng, permutation_p, within_slope
 from .crossover import fit_crossover, fit_crossover_arrays
 
 __all__ = ["mark_accuracy", "fig2_claims", "fig3_claims", "figS1_claims", "ERROR_FLOOR"]
@@ -49,10 +49,6 @@ def _cells(t: pd.DataFrame, *columns) -> np.ndarray:
     return np.array(["/".join(str(v) for v in row) for row in t[list(columns)].to_numpy()])
 
 
-def _ci(settings: ClaimSettings, key: str, statistic, n_rows: int, strata) -> tuple:
-    return bootstrap_ci(statistic, n_rows, strata=strata, n_boot=settings.n_boot,
-                        level=settings.level, rng=claim_rng(settings.seed, key + "/ci"))
-
 
 def _slope_claim(figure: str, text: str, t: pd.DataFrame, *, x: np.ndarray, y: np.ndarray,
                  strata, cells, sign: str, null: str, settings: ClaimSettings) -> Claim:
@@ -61,8 +57,8 @@ def _slope_claim(figure: str, text: str, t: pd.DataFrame, *, x: np.ndarray, y: n
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     labels = np.zeros(len(x), dtype=int) if strata is None else np.asarray(strata)
     estimate = within_slope(x, y, labels)
-    ci = _ci(settings, f"{figure}/{text}",
-             lambda idx: within_slope(x[idx], y[idx], labels[idx]), len(x), cells)
+    ci = settings.interval(f"{figure}/{text}/ci",
+                           lambda idx: within_slope(x[idx], y[idx], labels[idx]), len(x), cells)
     p = permutation_p(lambda perm: within_slope(perm, y, labels), x, strata=labels,
                       alternative="greater" if sign == ">" else "less",
                       n_perm=settings.n_perm, rng=claim_rng(settings.seed, f"{figure}/{text}/p"))
@@ -73,7 +69,8 @@ def _mean_claim(figure: str, text: str, values, *, cells, baseline: float, setti
                 n: int) -> Claim:
     """The mean of per-net ``values`` above 0, the interval resampling within ``cells``."""
     v = np.asarray(values, dtype=float)
-    ci = _ci(settings, f"{figure}/{text}", lambda idx: float(np.nanmean(v[idx])), len(v), cells)
+    ci = settings.interval(f"{figure}/{text}/ci", lambda idx: float(np.nanmean(v[idx])), len(v),
+                           cells)
     return direction(figure, text, float(np.nanmean(v)), ci, sign=">", n=n, baseline=baseline)
 
 
@@ -82,7 +79,7 @@ def _cell_magnitude(figure: str, text: str, values, *, published: Published, qua
     """Our mean of ``values`` (realisations of one cell) against the published value."""
     pub, read = published.get(figure, quantity, L=L, N=N)
     v = np.asarray(values, dtype=float)
-    ci = (_ci(settings, f"{figure}/{text}", lambda idx: float(np.mean(v[idx])), len(v), None)
+    ci = (settings.interval(f"{figure}/{text}/ci", lambda idx: float(np.mean(v[idx])), len(v))
           if len(v) > 1 else None)
     return magnitude(figure, text, float(np.mean(v)) if len(v) else math.nan, ci,
                      published=pub, tolerance=settings.tolerance(pub, read), n=len(v))
@@ -171,7 +168,8 @@ def fig3_claims(errors: pd.DataFrame, crossover: pd.DataFrame, min_accuracy: flo
     text = (f"(a) at N = {n_min} full training beats random features (mean log test error, "
             "full minus random features)")
     rows.append(direction("fig3", text, gap(np.arange(len(small))),
-                          _ci(settings, f"fig3/{text}", gap, len(small), small["mode"].to_numpy()),
+                          settings.interval(f"fig3/{text}/ci", gap, len(small),
+                                            small["mode"].to_numpy()),
                           sign="<", n=len(small)))
     for mode, quantity, name in (("readout", "test_error_random_features", "random features"),
                                  ("full", "test_error_full", "full training")):
@@ -195,7 +193,8 @@ def fig3_claims(errors: pd.DataFrame, crossover: pd.DataFrame, min_accuracy: flo
         pub, read = published.get("fig3", quantity)
         text = (f"(b) fitted {name} (L<lam1>_c = -C_c L + log N; C_d = L<lam1>_d at the "
                 "deepest L) against the published" + note)
-        ci = _ci(settings, f"fig3/{text}", lambda idx, q=name: refit(idx, q), len(t), cells)
+        ci = settings.interval(f"fig3/{text}/ci", lambda idx, q=name: refit(idx, q), len(t),
+                               cells)
         rows.append(magnitude("fig3", text, fit_crossover(t)[name], ci, published=pub,
                               tolerance=settings.tolerance(pub, read), n=len(t)))
     contrast = t.lam_d - t.lam_c
@@ -211,8 +210,8 @@ def fig3_claims(errors: pd.DataFrame, crossover: pd.DataFrame, min_accuracy: flo
             v = contrast[g.index].to_numpy(dtype=float)
             text = (f"(b) contrast L<lam1>_d - L<lam1>_c at N = {N}, L = {L} against the "
                     "published" + note)
-            ci = (_ci(settings, f"fig3/{text}", lambda idx, v=v: float(v[idx].mean()), len(v),
-                      None) if len(v) > 1 else None)
+            ci = (settings.interval(f"fig3/{text}/ci", lambda idx, v=v: float(v[idx].mean()),
+                                    len(v)) if len(v) > 1 else None)
             rows.append(magnitude("fig3", text, float(v.mean()), ci, published=pd_ - pc,
                                   tolerance=settings.tolerance(pd_ - pc, math.hypot(rd, rc)),
                                   n=len(v)))
@@ -220,8 +219,9 @@ def fig3_claims(errors: pd.DataFrame, crossover: pd.DataFrame, min_accuracy: flo
     for L, g in t.groupby("L"):
         x, y = np.log(g.N.to_numpy(dtype=float)), g.lam_c.to_numpy(dtype=float)
         text = f"(b) L<lam1>_c grows like log N at L = {L} (slope on log N, 1 +- {band:g})" + note
-        ci = _ci(settings, f"fig3/{text}", lambda idx, x=x, y=y: within_slope(x[idx], y[idx]),
-                 len(g), _cells(g, "N"))
+        ci = settings.interval(f"fig3/{text}/ci",
+                               lambda idx, x=x, y=y: within_slope(x[idx], y[idx]),
+                               len(g), _cells(g, "N"))
         rows.append(equivalence("fig3", text, within_slope(x, y), ci, target=1.0, band=band,
                                 n=len(g)))
     band = settings.band("independent_of_N")
@@ -229,13 +229,13 @@ def fig3_claims(errors: pd.DataFrame, crossover: pd.DataFrame, min_accuracy: flo
     x, y = np.log(deep.N.to_numpy(dtype=float)), deep.lam_d.to_numpy(dtype=float)
     text = (f"(b) L<lam1>_d independent of N at L = {int(t.L.max())} (slope on log N, "
             f"0 +- {band:g})" + note)
-    ci = _ci(settings, f"fig3/{text}", lambda idx: within_slope(x[idx], y[idx]), len(deep),
-             _cells(deep, "N"))
+    ci = settings.interval(f"fig3/{text}/ci", lambda idx: within_slope(x[idx], y[idx]),
+                           len(deep), _cells(deep, "N"))
     rows.append(equivalence("fig3", text, within_slope(x, y), ci, target=0.0, band=band,
                             n=len(deep)))
     text = ("(b) L<lam1>_d saturates with L (its slope per unit L between the two deepest L "
             "over that between the two shallowest)" + note)
-    ci = _ci(settings, f"fig3/{text}", lambda idx: refit(idx, "d_saturation"), len(t), cells)
+    ci = settings.interval(f"fig3/{text}/ci", lambda idx: refit(idx, "d_saturation"), len(t), cells)
     rows.append(direction("fig3", text, fit_crossover(t)["d_saturation"], ci, sign="<",
                           against=1.0, n=len(t)))
     rows.append(_slope_claim(
@@ -264,6 +264,6 @@ def figS1_claims(s_values, snapshots, *, settings: ClaimSettings) -> list[Claim]
     text = (f"lambda_1 distributions at the last epoch ({int(epochs.max())}) closer to each "
             f"other than at epoch {int(epochs.min())} (spread of medians over s = "
             f"{', '.join(f'{float(s):g}' for s in s_values)}, last / first)")
-    ci = _ci(settings, f"figS1/{text}", ratio, n_in, None)
+    ci = settings.interval(f"figS1/{text}/ci", ratio, n_in)
     return [direction("figS1", text, ratio(np.arange(n_in)), ci, sign="<", against=1.0,
                       n=n_in)]

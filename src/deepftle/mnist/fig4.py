@@ -9,9 +9,9 @@ import pandas as pd
 from ..pipeline.claims import (bookkeeping, direction, floor_claim, floor_note, magnitude,
                                spearman)
 from ..pipeline.published import Published
-from ..pipeline.resampling import bootstrap_ci, claim_rng, permutation_p, within_slope
+from ..pipeline.resampling import claim_rng, permutation_p, within_slope
 from .statistics import (MIN_PAIRS, box_table, class_box, cluster_centres, equal_width_bins,
-                         error_auroc_claim, input_ci, mains_claims, rank_trend_claim,
+                         error_auroc_claim, mains_claims, rank_trend_claim,
                          summary_table)
 
 __all__ = ["map_tables", "path_table", "alignment_table", "fig4_tables", "tsne_tables",
@@ -131,8 +131,8 @@ def fig4_magnitudes(ftle: dict, widths: pd.DataFrame, *, published: Published,
             pub, read = published.get("fig4", quantity, L=16, N=20, x=x)
             text = (f"(b) {name} at lambda_1 = {x:g} +- {BIN_HALF_WIDTH:g} against the "
                     "published")
-            ci = (input_ci(settings, f"fig4/{text}", lambda idx, v=values: float(v[idx].mean()),
-                            len(values)) if len(values) > 1 else None)
+            ci = (settings.interval(f"fig4/{text}", lambda idx, v=values: float(v[idx].mean()),
+                                    len(values)) if len(values) > 1 else None)
             rows.append(magnitude("fig4", text, float(values.mean()) if len(values) else
                                   float("nan"), ci, published=pub,
                                   tolerance=settings.tolerance(pub, read), n=int(sel.sum())))
@@ -143,18 +143,18 @@ def fig4_magnitudes(ftle: dict, widths: pd.DataFrame, *, published: Published,
             v = widths.loc[widths["N"] == ours, column].to_numpy(dtype=float)
             text = (f"(c, d) {name} of lambda_1 at N = {ours} (published N = {theirs}; "
                     f"{len(v)} net(s)) against the published")
-            ci = (input_ci(settings, f"fig4/{text}", lambda idx, v=v: float(v[idx].mean()),
-                           len(v)) if len(v) > 1 else None)
+            ci = (settings.interval(f"fig4/{text}", lambda idx, v=v: float(v[idx].mean()),
+                                    len(v)) if len(v) > 1 else None)
             rows.append(magnitude("fig4", text, float(v.mean()), ci, published=pub,
                                   tolerance=settings.tolerance(pub, read), n=len(v)))
     return rows
 
 
-def _path_mean_claim(paths: pd.DataFrame, text: str, values, *, against: float, settings,
+def _path_mean_claim(text: str, values, *, against: float, settings,
                      baseline: float = float("nan")):
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
-    ci = input_ci(settings, f"fig4/{text}", lambda idx: float(v[idx].mean()), len(v))
+    ci = settings.interval(f"fig4/{text}", lambda idx: float(v[idx].mean()), len(v))
     return direction("fig4", text, float(v.mean()) if v.size else float("nan"), ci, sign=">",
                      against=against, n=int(v.size), baseline=baseline)
 
@@ -169,14 +169,14 @@ def path_claims(paths: pd.DataFrame, *, settings) -> list:
     targets = ", ".join(str(t) for t in sorted(set(paths["target"])))
     what = f"{len(ok)} paths {int(paths['source'].iloc[0])} -> {{{targets}}}"
     rows = [_path_mean_claim(
-        ok, "lambda_1 along attack paths peaks where they cross a decision boundary (max "
+        "lambda_1 along attack paths peaks where they cross a decision boundary (max "
         "lambda_1 within 5 % of the path length of the first step off the source class minus "
         f"the larger end value, mean over {what})", ok["crossing_peak"], against=0.0,
         settings=settings)]
     for column, name in (("cos_rowspace", "random directions in J's row space"),
                          ("cos_other", "the gradient toward another class")):
         rows.append(_path_mean_claim(
-            ok, f"the stretching direction v1 follows the attack better than {name} (mean over "
+            f"the stretching direction v1 follows the attack better than {name} (mean over "
             f"{what} of mean |cos(v1, dx)| / mean |cos(baseline, dx)|)",
             ok["cos_v1"] / ok[column], against=1.0, settings=settings,
             baseline=float(ok[column].mean())))
@@ -215,9 +215,8 @@ def fig4_claims(history: pd.DataFrame, ftle: dict, coords: dict, path: dict,
         x = np.log(w["N"].to_numpy(dtype=float))
         y = np.asarray(y, dtype=float)
         cells = w["N"].to_numpy()
-        ci = bootstrap_ci(lambda idx: within_slope(x[idx], y[idx]), len(x), strata=cells,
-                          n_boot=settings.n_boot, level=settings.level,
-                          rng=claim_rng(settings.seed, "fig4/" + text + "/ci"))
+        ci = settings.interval("fig4/" + text + "/ci", lambda idx: within_slope(x[idx], y[idx]),
+                               len(x), strata=cells)
         p = permutation_p(lambda perm: within_slope(perm, y), x,
                           alternative="greater" if sign == ">" else "less",
                           n_perm=settings.n_perm, rng=claim_rng(settings.seed, "fig4/" + text))

@@ -10,7 +10,7 @@ import pandas as pd
 
 __all__ = ["entropy", "ensemble_entropy", "equal_width_bins", "class_box", "box_table",
            "summary_table", "cluster_centres", "nearest_cluster", "decile_means", "MIN_PAIRS",
-           "rank_trend_claim", "error_auroc_claim", "decile_gap_claim", "input_ci",
+           "rank_trend_claim", "error_auroc_claim", "decile_gap_claim",
            "nested_claim", "mains_claims"]
 
 #: the fewest finite pairs an MNIST trend (:func:`deepftle.pipeline.claims.spearman`) is computed
@@ -182,13 +182,6 @@ def summary_table(history, lam_test, error_test, H_test, boxes: pd.DataFrame,
     return pd.DataFrame(rows, columns=["quantity", "value"])
 
 
-def input_ci(settings, key: str, statistic, n: int) -> tuple:
-    """The interval of ``statistic`` (of an index array) from resampling ``n`` inputs."""
-    from ..pipeline.resampling import bootstrap_ci, claim_rng
-
-    return bootstrap_ci(statistic, n, n_boot=settings.n_boot, level=settings.level,
-                        rng=claim_rng(settings.seed, key))
-
 
 def rank_trend_claim(figure: str, text: str, x, y, *, settings, sign: str = ">"):
     """A direction claim on the Spearman ρ of ``x`` and ``y`` over inputs: the interval from
@@ -203,8 +196,8 @@ def rank_trend_claim(figure: str, text: str, x, y, *, settings, sign: str = ">")
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     estimate = spearman(x, y, min_pairs=MIN_PAIRS)
-    ci = input_ci(settings, f"{figure}/{text}",
-                   lambda idx: spearman(x[idx], y[idx], min_pairs=MIN_PAIRS), len(x))
+    ci = settings.interval(f"{figure}/{text}",
+                           lambda idx: spearman(x[idx], y[idx], min_pairs=MIN_PAIRS), len(x))
     p = (float(spearmanr(x, y, alternative="greater" if sign == ">" else "less").pvalue)
          if np.isfinite(estimate) else float("nan"))
     return direction(figure, text, estimate, ci, sign=sign, n=int(ok.sum()), p_value=p,
@@ -223,8 +216,8 @@ def error_auroc_claim(figure: str, text: str, lam, error, probs, *, settings):
     doubt = 1.0 - np.asarray(probs, dtype=float).max(axis=1)
     ok = np.isfinite(lam)
     lam, error, doubt = lam[ok], error[ok], doubt[ok]
-    ci = input_ci(settings, f"{figure}/{text}", lambda idx: auroc(lam[idx], error[idx]),
-                   len(lam))
+    ci = settings.interval(f"{figure}/{text}", lambda idx: auroc(lam[idx], error[idx]),
+                           len(lam))
     return direction(figure, text, auroc(lam, error), ci, sign=">", against=0.5,
                      n=int(ok.sum()), baseline=auroc(doubt, error),
                      null="AUROC 0.5: lambda_1 does not rank errors above correct predictions")
@@ -242,7 +235,7 @@ def decile_gap_claim(figure: str, text: str, lam, values, decile: float, *, sett
         return d["top"] - d["bottom"]
 
     return direction(figure, text, gap(np.arange(len(lam))),
-                     input_ci(settings, f"{figure}/{text}", gap, len(lam)), sign=">",
+                     settings.interval(f"{figure}/{text}", gap, len(lam)), sign=">",
                      n=int(np.isfinite(lam).sum()))
 
 

@@ -105,6 +105,15 @@ class ClaimSettings:
                              f"{sorted(self.equivalence)})")
         return self.equivalence[name]
 
+    def interval(self, key: str, statistic, n_rows: int, strata=None) -> tuple[float, float]:
+        """The ``level`` interval of ``statistic`` (of an index array) over ``n_boot``
+        resamples of ``n_rows`` rows (within ``strata``), drawn from the stream of ``key``
+        (:func:`deepftle.pipeline.resampling.bootstrap_ci`)."""
+        from .resampling import bootstrap_ci, claim_rng
+
+        return bootstrap_ci(statistic, n_rows, strata=strata, n_boot=self.n_boot,
+                            level=self.level, rng=claim_rng(self.seed, key))
+
     def tolerance(self, published: float, read_error: float) -> float:
         """A magnitude claim's tolerance around ``published``."""
         return max(self.magnitude_read_factor * float(read_error),
