@@ -27,9 +27,12 @@ figures: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not network"
 
-# ruff with the configuration in pyproject.toml (pyflakes and pycodestyle, 100 columns)
+# ruff with the configuration in pyproject.toml (pycodestyle, pyflakes, import order, bugbear,
+# keyword-only flags; 100 columns), ruff's formatter, and Snakemake's own linter
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench workflow/scripts docs
+	$(BIN)/ruff format --check src tests bench workflow/scripts docs
+	$(BIN)/snakemake --lint
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m "not network"

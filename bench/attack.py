@@ -45,9 +45,15 @@ def main(argv=None):
     with torch.no_grad():
         pred = model(standardise(x)).argmax(1).numpy()
     src, tgt = a["source_class"], a["target_class"]
-    starts = np.flatnonzero((data.y_test == src) & (pred == src))[:args.n]
-    s = AttackSettings(target=tgt, method=args.method, step=args.step, eps=args.eps,
-                       stop_prob=args.stop, max_steps=args.max_steps)
+    starts = np.flatnonzero((data.y_test == src) & (pred == src))[: args.n]
+    s = AttackSettings(
+        target=tgt,
+        method=args.method,
+        step=args.step,
+        eps=args.eps,
+        stop_prob=args.stop,
+        max_steps=args.max_steps,
+    )
     xtr = pixels(data.x_train)
     with torch.no_grad():
         recognised = (model(standardise(xtr)).argmax(1).numpy() == tgt) & (data.y_train == tgt)
@@ -56,16 +62,35 @@ def main(argv=None):
     end, reached, best, steps = attack_batch(model, x[starts], s, standardise, guides=guides)
     wall = time.perf_counter() - t0
     d = (end - x[starts]).numpy()
-    table = pd.DataFrame(dict(test_index=starts, reached=reached.numpy(), best_p=best.numpy(),
-                              steps=steps.numpy(), l2=np.linalg.norm(d, axis=1),
-                              linf=np.abs(d).max(axis=1)))
-    save_tsv(args.out, table, {"method": s.method, "step": s.step, "eps": s.eps,
-                               "stop_prob": s.stop_prob, "max_steps": s.max_steps,
-                               "net": args.net, "wall_s": f"{wall:.1f}"})
+    table = pd.DataFrame(
+        dict(
+            test_index=starts,
+            reached=reached.numpy(),
+            best_p=best.numpy(),
+            steps=steps.numpy(),
+            l2=np.linalg.norm(d, axis=1),
+            linf=np.abs(d).max(axis=1),
+        )
+    )
+    save_tsv(
+        args.out,
+        table,
+        {
+            "method": s.method,
+            "step": s.step,
+            "eps": s.eps,
+            "stop_prob": s.stop_prob,
+            "max_steps": s.max_steps,
+            "net": args.net,
+            "wall_s": f"{wall:.1f}",
+        },
+    )
     print(table.to_string(index=False))
-    print(f"{int(reached.sum())} of {len(starts)} correctly classified test {src}s reach "
-          f"p({tgt}) >= {s.stop_prob} ({s.method}, step {s.step}, at most {s.max_steps} steps; "
-          f"{wall:.1f} s)")
+    print(
+        f"{int(reached.sum())} of {len(starts)} correctly classified test {src}s reach "
+        f"p({tgt}) >= {s.stop_prob} ({s.method}, step {s.step}, at most {s.max_steps} steps; "
+        f"{wall:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -30,15 +30,17 @@ from ftle import cases, make_cnn, make_points, make_trunk  # noqa: E402  (bench/
 
 
 def _git(*args) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT.parent, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=ROOT.parent, capture_output=True, text=True, check=True
+    ).stdout
 
 
 # what engines from before the package's layers imported of the flat package, and where it is now
-MOVED = {r"from \.\.?model import Erf\b": "from deepftle.activations import Erf",
-         r"from \.\.model import MLP\b": "from deepftle.nets.mlp import MLP",
-         r"from \.\.devices import exact_float32\b":
-             "from deepftle.ftle.precision import exact_float32"}
+MOVED = {
+    r"from \.\.?model import Erf\b": "from deepftle.activations import Erf",
+    r"from \.\.model import MLP\b": "from deepftle.nets.mlp import MLP",
+    r"from \.\.devices import exact_float32\b": "from deepftle.ftle.precision import exact_float32",
+}
 
 
 def _source(ref: str, path: str) -> str:
@@ -54,8 +56,11 @@ def engine_at(ref: str):
     src/deepftle/ftle.py (older versions) or the package src/deepftle/ftle/, imported under
     another name inside the installed package (so that its relative imports resolve)."""
     name = f"deepftle._ftle_at_{abs(hash(ref))}"
-    files = [f for f in _git("ls-tree", "-r", "--name-only", ref, "src/deepftle/ftle/").split()
-             if f.endswith(".py")]
+    files = [
+        f
+        for f in _git("ls-tree", "-r", "--name-only", ref, "src/deepftle/ftle/").split()
+        if f.endswith(".py")
+    ]
     if not files:  # one module
         source = _source(ref, "src/deepftle/ftle.py")
         spec = importlib.util.spec_from_loader(name, loader=None)
@@ -67,8 +72,9 @@ def engine_at(ref: str):
     folder = Path(tempfile.mkdtemp(prefix="ftle_at_"))
     for f in files:
         (folder / Path(f).name).write_text(_source(ref, f))
-    spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
-                                                  submodule_search_locations=[str(folder)])
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -78,8 +84,11 @@ def engine_at(ref: str):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ref", required=True, help="git revision of the other engine")
-    ap.add_argument("--cases", nargs="*", default=["grid_N10_L2", "grid_N50_L8", "grid_N250_L12",
-                                                   "mnist_N20_L16"])
+    ap.add_argument(
+        "--cases",
+        nargs="*",
+        default=["grid_N10_L2", "grid_N50_L8", "grid_N250_L12", "mnist_N20_L16"],
+    )
     ap.add_argument("--reps", type=int, default=6)
     ap.add_argument("--threads", type=int)
     args = ap.parse_args(argv)
@@ -90,8 +99,11 @@ def main(argv=None):
     rows = []
     for case in args.cases:
         spec = specs[case]
-        trunk = (make_cnn(torch.device("cpu")) if spec.get("cnn") else
-                 make_trunk(spec["d_in"], spec["width"], spec["depth"], torch.device("cpu")))
+        trunk = (
+            make_cnn(torch.device("cpu"))
+            if spec.get("cnn")
+            else make_trunk(spec["d_in"], spec["width"], spec["depth"], torch.device("cpu"))
+        )
         x = make_points(spec, torch.device("cpu"))
         ours, theirs = deepftle.ftle(trunk, x), other(trunk, x)  # warm-up and answers
         best = {"current": float("inf"), args.ref: float("inf")}
@@ -102,9 +114,11 @@ def main(argv=None):
                 best[name] = min(best[name], time.perf_counter() - t0)
         diff = float((ours - theirs).abs().max())
         rows.append((case, best["current"], best[args.ref], diff))
-        print(f"{case:16s} current {best['current']:.4f} s  {args.ref} {best[args.ref]:.4f} s  "
-              f"speed-up {best[args.ref] / best['current']:.2f}x  max|diff| {diff:.1e}",
-              flush=True)
+        print(
+            f"{case:16s} current {best['current']:.4f} s  {args.ref} {best[args.ref]:.4f} s  "
+            f"speed-up {best[args.ref] / best['current']:.2f}x  max|diff| {diff:.1e}",
+            flush=True,
+        )
     return rows
 
 

@@ -44,13 +44,24 @@ import torch
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
-COLUMNS = ["case", "method", "points", "seconds", "peak_rss_mb", "flops", "max_abs_diff",
-           "threads", "device", "note"]
+COLUMNS = [
+    "case",
+    "method",
+    "points",
+    "seconds",
+    "peak_rss_mb",
+    "flops",
+    "max_abs_diff",
+    "threads",
+    "device",
+    "note",
+]
 
 
 # ----------------------------------------------------------------------------- cases
 
-def cases(quick: bool) -> dict[str, dict]:
+
+def cases(*, quick: bool) -> dict[str, dict]:
     """name -> dict(d_in, width, depth, grid or points, methods, subsets)."""
     g = 9 if quick else 201
     mnist_p = 64 if quick else 70000
@@ -62,25 +73,41 @@ def cases(quick: bool) -> dict[str, dict]:
         "grid_N10_L2": dict(d_in=2, width=10, depth=2, grid=g, methods=grid),
         "grid_N50_L8": dict(d_in=2, width=50, depth=8, grid=g, methods=grid),
         # vmap_jacrev_256MB would run in chunks of 89 points here: left out (hours)
-        "grid_N250_L12": dict(d_in=2, width=250, depth=12, grid=g,
-                              methods=base + ["vmap_jacfwd"],
-                              vmap_points=None if quick else 4096,
-                              peer_points=8 if quick else 20),
+        "grid_N250_L12": dict(
+            d_in=2,
+            width=250,
+            depth=12,
+            grid=g,
+            methods=base + ["vmap_jacfwd"],
+            vmap_points=None if quick else 4096,
+            peer_points=8 if quick else 20,
+        ),
         # jacfwd would push 784 tangents per point: reverse mode is the user's choice here
-        "mnist_N20_L16": dict(d_in=mnist_d, width=20, depth=16, points=mnist_p,
-                              methods=base + ["vmap_jacrev_256MB"],
-                              peer_points=4 if quick else 100),
+        "mnist_N20_L16": dict(
+            d_in=mnist_d,
+            width=20,
+            depth=16,
+            points=mnist_p,
+            methods=base + ["vmap_jacrev_256MB"],
+            peer_points=4 if quick else 100,
+        ),
     }
     # the generic path on a CNN: 10000 images 1x28x28 -> 128 tanh features, k = 1;
     # vmap(jacrev) takes ~20 ms per image on 2 cores: timed on 300 images (about 6 s; 100 gave
     # a baseline that moved by 20 % between runs), extrapolated
-    out["cnn_28x28_to_128"] = dict(cnn=True, d_in=784, width=128, depth=3,
-                                   points=64 if quick else 10000,
-                                   methods=["deepftle", "vmap_jacrev"],
-                                   vmap_points=16 if quick else 300)
-    for depth in ([2, 8] if quick else [2, 8, 32, 128]):
-        out[f"depth_N50_L{depth}"] = dict(d_in=2, width=50, depth=depth, grid=g,
-                                          methods=["deepftle", "reference64"])
+    out["cnn_28x28_to_128"] = dict(
+        cnn=True,
+        d_in=784,
+        width=128,
+        depth=3,
+        points=64 if quick else 10000,
+        methods=["deepftle", "vmap_jacrev"],
+        vmap_points=16 if quick else 300,
+    )
+    for depth in [2, 8] if quick else [2, 8, 32, 128]:
+        out[f"depth_N50_L{depth}"] = dict(
+            d_in=2, width=50, depth=depth, grid=g, methods=["deepftle", "reference64"]
+        )
     return out
 
 
@@ -91,8 +118,9 @@ def make_trunk(d_in, width, depth, device, dtype=torch.float32, seed=0):
     for i in range(depth):
         lin = nn.Linear(d_in if i == 0 else width, width)
         with torch.no_grad():
-            lin.weight.copy_(torch.randn(lin.weight.shape, generator=gen)
-                             * math.sqrt(1.2 / lin.in_features))
+            lin.weight.copy_(
+                torch.randn(lin.weight.shape, generator=gen) * math.sqrt(1.2 / lin.in_features)
+            )
             lin.bias.copy_(torch.randn(width, generator=gen) * 0.3)
         layers += [lin, nn.Tanh()]
     return nn.Sequential(*layers).to(device=device, dtype=dtype).eval()
@@ -101,8 +129,19 @@ def make_trunk(d_in, width, depth, device, dtype=torch.float32, seed=0):
 def make_cnn(device, dtype=torch.float32, seed=0):
     """Conv(1->8, 3) tanh Conv(8->8, 3, stride 2) tanh Linear(1152 -> 128) tanh (FINDINGS)."""
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.Tanh(), nn.Conv2d(8, 8, 3, stride=2), nn.Tanh(),
-                         nn.Flatten(), nn.Linear(1152, 128), nn.Tanh()).to(device, dtype).eval()
+    return (
+        nn.Sequential(
+            nn.Conv2d(1, 8, 3),
+            nn.Tanh(),
+            nn.Conv2d(8, 8, 3, stride=2),
+            nn.Tanh(),
+            nn.Flatten(),
+            nn.Linear(1152, 128),
+            nn.Tanh(),
+        )
+        .to(device, dtype)
+        .eval()
+    )
 
 
 def make_points(spec, device, dtype=torch.float32):
@@ -125,6 +164,7 @@ def minimal_flops(spec, P) -> int:
 
 
 # ----------------------------------------------------------------------------- methods
+
 
 def _sync(device):
     if device.type == "cuda":
@@ -158,13 +198,21 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
     def timed(fn, n):
         return best_time(fn, device, n, min_time)
 
-    spec = cases(quick)[case]
-    trunk = (make_cnn(device) if spec.get("cnn")
-             else make_trunk(spec["d_in"], spec["width"], spec["depth"], device))
+    spec = cases(quick=quick)[case]
+    trunk = (
+        make_cnn(device)
+        if spec.get("cnn")
+        else make_trunk(spec["d_in"], spec["width"], spec["depth"], device)
+    )
     x = make_points(spec, device)
     P, L = x.shape[0], spec["depth"]
-    row = dict(case=case, method=method, points=P, note="",
-               flops="" if spec.get("cnn") else minimal_flops(spec, P))
+    row = dict(
+        case=case,
+        method=method,
+        points=P,
+        note="",
+        flops="" if spec.get("cnn") else minimal_flops(spec, P),
+    )
     idx = torch.arange(P)
 
     if method == "deepftle" and spec.get("cnn"):  # ~1 min: warm up on a few points, time once
@@ -176,8 +224,9 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
     elif method == "deepftle_generic":
         seconds, lam = timed(lambda: deepftle.ftle(trunk, x, method="generic")[:, 0], reps)
         d_out = spec["width"]
-        row["note"] = ("generic path, " + ("forward" if spec["d_in"] <= d_out else "reverse")
-                       + " mode")
+        row["note"] = (
+            "generic path, " + ("forward" if spec["d_in"] <= d_out else "reverse") + " mode"
+        )
     elif method == "gemm":
         n, r = spec["width"], min(spec["d_in"], spec["width"])
         a1 = torch.randn(P, spec["d_in"], device=device)
@@ -194,8 +243,10 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
 
         seconds, _ = timed(gemm, reps)
         lam = None
-        row["note"] = (f"{L - 1} x ({(1 + r) * P} x {n}) @ ({n} x {n}) + "
-                       f"({P} x {spec['d_in']}) @ ({spec['d_in']} x {n})")
+        row["note"] = (
+            f"{L - 1} x ({(1 + r) * P} x {n}) @ ({n} x {n}) + "
+            f"({P} x {spec['d_in']}) @ ({spec['d_in']} x {n})"
+        )
     elif method.startswith("vmap_"):
         from torch.func import jacfwd, jacrev, vmap
 
@@ -207,8 +258,10 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
         per_row = spec["width"] * max(spec["width"], spec["d_in"]) * L
         chunk = max(16, min(xs.shape[0], budget // per_row))
         if spec.get("cnn"):  # per image: (1, 28, 28) -> (128,), Jacobian flattened
+
             def single(z):
                 return trunk(z[None])[0]
+
             chunk = min(chunk, 100)
         else:
             single = trunk
@@ -216,13 +269,17 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
 
         def run():
             with torch.no_grad():
-                return torch.cat([
-                    torch.log(torch.linalg.svdvals(jac(xs[s:s + chunk]).flatten(2))[:, 0]) / L
-                    for s in range(0, xs.shape[0], chunk)])
+                return torch.cat(
+                    [
+                        torch.log(torch.linalg.svdvals(jac(xs[s : s + chunk]).flatten(2))[:, 0]) / L
+                        for s in range(0, xs.shape[0], chunk)
+                    ]
+                )
 
         seconds, lam = timed(run, 1 if spec.get("cnn") else max(1, reps // 2))
-        row["note"] = (f"one call on {chunk} points" if chunk >= xs.shape[0]
-                       else f"chunks of {chunk} points")
+        row["note"] = (
+            f"one call on {chunk} points" if chunk >= xs.shape[0] else f"chunks of {chunk} points"
+        )
         if sub < P:
             seconds *= P / sub
             row["note"] += f"; timed on {sub} points, extrapolated to {P}"
@@ -252,15 +309,18 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
         t64 = make_trunk(spec["d_in"], spec["width"], spec["depth"], device, torch.float64)
         x64 = x[idx.to(device)].double()
         seconds, lam = best_time(
-            lambda: torch.log(torch.linalg.svdvals(vmap(jacrev(t64))(x64))[:, 0]) / L, device, 1)
+            lambda: torch.log(torch.linalg.svdvals(vmap(jacrev(t64))(x64))[:, 0]) / L, device, 1
+        )
         row["note"] = f"float64 reference on {sub} points (not a speed baseline)"
     else:
         raise ValueError(method)
 
     row["seconds"] = seconds
     if lam is not None:
-        torch.save({"idx": idx, "lam": lam.detach().double().cpu()},
-                   os.path.join(tmp, f"{case}.{method}.pt"))
+        torch.save(
+            {"idx": idx, "lam": lam.detach().double().cpu()},
+            os.path.join(tmp, f"{case}.{method}.pt"),
+        )
     row["threads"] = torch.get_num_threads()
     row["device"] = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -272,6 +332,7 @@ def run_method(case, method, quick, reps, tmp, min_time=0.0):
 
 # ----------------------------------------------------------------------------- driver
 
+
 def child(args):
     row = run_method(args.case, args.method, args.quick, args.reps, args.tmp, args.min_time)
     print("ROW " + json.dumps(row), flush=True)
@@ -282,12 +343,33 @@ def run_child(case, method, args, tmp):
         try:
             return run_method(case, method, args.quick, args.reps, tmp, args.min_time)
         except Exception as exc:  # noqa: BLE001 - recorded in the table like a child failure
-            return dict(case=case, method=method, points="", seconds=float("nan"),
-                        peak_rss_mb="", flops="", max_abs_diff="", threads="", device="",
-                        note=f"failed: {exc!r}")
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--case", case,
-           "--method", method, "--reps", str(args.reps), "--min-time", str(args.min_time),
-           "--tmp", tmp]
+            return dict(
+                case=case,
+                method=method,
+                points="",
+                seconds=float("nan"),
+                peak_rss_mb="",
+                flops="",
+                max_abs_diff="",
+                threads="",
+                device="",
+                note=f"failed: {exc!r}",
+            )
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        "--case",
+        case,
+        "--method",
+        method,
+        "--reps",
+        str(args.reps),
+        "--min-time",
+        str(args.min_time),
+        "--tmp",
+        tmp,
+    ]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     if args.quick:
@@ -296,10 +378,23 @@ def run_child(case, method, args, tmp):
     rows = [json.loads(l[4:]) for l in proc.stdout.splitlines() if l.startswith("ROW ")]
     if proc.returncode != 0 or not rows:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        why = "out of memory" if proc.returncode in (-9, 137) or "memory" in proc.stderr.lower() \
+        why = (
+            "out of memory"
+            if proc.returncode in (-9, 137) or "memory" in proc.stderr.lower()
             else f"failed (rc {proc.returncode}): {' | '.join(tail)}"
-        return dict(case=case, method=method, points="", seconds=float("nan"), peak_rss_mb="",
-                    flops="", max_abs_diff="", threads="", device="", note=why)
+        )
+        return dict(
+            case=case,
+            method=method,
+            points="",
+            seconds=float("nan"),
+            peak_rss_mb="",
+            flops="",
+            max_abs_diff="",
+            threads="",
+            device="",
+            note=why,
+        )
     return rows[0]
 
 
@@ -318,9 +413,13 @@ def compare(row, tmp):
 
 
 def depth_exponent(rows):
-    pts = [(int(r["case"].split("_L")[1]), r["seconds"]) for r in rows
-           if r["case"].startswith("depth_") and r["method"] == "deepftle"
-           and r["seconds"] == r["seconds"]]
+    pts = [
+        (int(r["case"].split("_L")[1]), r["seconds"])
+        for r in rows
+        if r["case"].startswith("depth_")
+        and r["method"] == "deepftle"
+        and r["seconds"] == r["seconds"]
+    ]
     if len(pts) < 2:
         return float("nan")
     lx = torch.tensor([math.log(d) for d, _ in pts])
@@ -333,39 +432,54 @@ def report(rows, wall):
     by_case: dict[str, dict[str, dict]] = {}
     for r in rows:
         by_case.setdefault(r["case"], {})[r["method"].split(" ")[0]] = r
-    print(f"\n{'case':16s} {'method':28s} {'points':>7s} {'seconds':>10s} {'x deepftle':>11s} "
-          f"{'GFLOP/s':>8s} {'RSS MB':>8s} {'max|diff|':>10s}  note")
+    print(
+        f"\n{'case':16s} {'method':28s} {'points':>7s} {'seconds':>10s} {'x deepftle':>11s} "
+        f"{'GFLOP/s':>8s} {'RSS MB':>8s} {'max|diff|':>10s}  note"
+    )
     for case, methods in by_case.items():
         base = methods.get("deepftle", {}).get("seconds", float("nan"))
         for r in methods.values():
             s = r["seconds"]
             ratio = s / base if base and s == s else float("nan")
-            gf = (r["flops"] / s / 1e9) if r["flops"] and s == s and r["method"] != "reference64" \
+            gf = (
+                (r["flops"] / s / 1e9)
+                if r["flops"] and s == s and r["method"] != "reference64"
                 else float("nan")
+            )
             diff = r["max_abs_diff"]
-            print(f"{case:16s} {r['method']:28s} {r['points']!s:>7s} {s:10.4f} {ratio:11.2f} "
-                  f"{gf:8.1f} {r['peak_rss_mb']!s:>8s} "
-                  f"{(f'{diff:.2e}' if isinstance(diff, float) else '-'):>10s}  {r['note']}")
+            print(
+                f"{case:16s} {r['method']:28s} {r['points']!s:>7s} {s:10.4f} {ratio:11.2f} "
+                f"{gf:8.1f} {r['peak_rss_mb']!s:>8s} "
+                f"{(f'{diff:.2e}' if isinstance(diff, float) else '-'):>10s}  {r['note']}"
+            )
     print("\nTargets:")
     g = by_case.get("grid_N50_L8", {})
     if "deepftle" in g:
         b = g["deepftle"]["seconds"]
-        for m, t in (("peer_loop", 1000), ("vmap_jacrev", 50), ("vmap_jacrev_256MB", 50),
-                     ("vmap_jacfwd", None)):
+        for m, t in (
+            ("peer_loop", 1000),
+            ("vmap_jacrev", 50),
+            ("vmap_jacrev_256MB", 50),
+            ("vmap_jacfwd", None),
+        ):
             if m in g:
-                print(f"  grid (50, 8): {m} / deepftle = {g[m]['seconds'] / b:8.1f}  "
-                      + (f"(target >= {t})" if t else "(no target)"))
+                print(
+                    f"  grid (50, 8): {m} / deepftle = {g[m]['seconds'] / b:8.1f}  "
+                    + (f"(target >= {t})" if t else "(no target)")
+                )
     g = by_case.get("grid_N250_L12", {})
     if "deepftle" in g and "gemm" in g:
-        ratio = g['deepftle']['seconds'] / g['gemm']['seconds']
-        print(f"  grid (250, 12): deepftle / gemm = {ratio:.2f}"
-              f" (target <= 1.25); peak RSS {g['deepftle']['peak_rss_mb']} MB (target < 1024)")
+        ratio = g["deepftle"]["seconds"] / g["gemm"]["seconds"]
+        print(
+            f"  grid (250, 12): deepftle / gemm = {ratio:.2f}"
+            f" (target <= 1.25); peak RSS {g['deepftle']['peak_rss_mb']} MB (target < 1024)"
+        )
     g = by_case.get("mnist_N20_L16", {})
     if "deepftle" in g:
         line = f"  MNIST shape: deepftle {g['deepftle']['seconds']:.3f} s (target <= 1 s)"
         for m in ("vmap_jacrev", "vmap_jacrev_256MB"):
             if m in g:
-                ratio = g[m]['seconds'] / g['deepftle']['seconds']
+                ratio = g[m]["seconds"] / g["deepftle"]["seconds"]
                 line += f", {m} / deepftle = {ratio:.1f} (target >= 10)"
         if "gemm" in g:
             line += f", deepftle / gemm = {g['deepftle']['seconds'] / g['gemm']['seconds']:.2f}"
@@ -377,18 +491,22 @@ def report(rows, wall):
             print(f"  {case}: generic path / fused path = {ratio:.2f} (target <= 3)")
     g = by_case.get("cnn_28x28_to_128", {})
     if "deepftle" in g and "vmap_jacrev" in g:
-        print(f"  CNN ({g['deepftle']['points']} x 1x28x28 -> 128): vmap_jacrev (extrapolated) / "
-              f"deepftle = {g['vmap_jacrev']['seconds'] / g['deepftle']['seconds']:.1f} "
-              f"(target >= 10), max |diff lambda_1| {g['vmap_jacrev']['max_abs_diff']} "
-              f"(target <= 1e-4)")
+        print(
+            f"  CNN ({g['deepftle']['points']} x 1x28x28 -> 128): vmap_jacrev (extrapolated) / "
+            f"deepftle = {g['vmap_jacrev']['seconds'] / g['deepftle']['seconds']:.1f} "
+            f"(target >= 10), max |diff lambda_1| {g['vmap_jacrev']['max_abs_diff']} "
+            f"(target <= 1e-4)"
+        )
     deep = [r for r in rows if r["case"].startswith("depth_") and r["method"] == "reference64"]
     for r in deep:
         print(f"  {r['case']}: max |lambda - float64 reference| = {r['max_abs_diff']}")
     print(f"\nthreads: torch {torch.get_num_threads()}", end="")
     try:
         from threadpoolctl import threadpool_info
-        print("; " + ", ".join(f"{i['internal_api']} {i['num_threads']}"
-                               for i in threadpool_info()))
+
+        print(
+            "; " + ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info())
+        )
     except ImportError:
         print()
     print(f"device: {rows[0]['device'] if rows else '?'}; load average {os.getloadavg()}")
@@ -399,17 +517,26 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     ap.add_argument("--reps", type=int, default=5, help="timed repetitions after a warm-up")
-    ap.add_argument("--min-time", type=float, default=None,
-                    help="repeat each method until its timed runs add up to this many seconds "
-                         "(at most 50 runs; default 3, 0 with --quick)")
+    ap.add_argument(
+        "--min-time",
+        type=float,
+        default=None,
+        help="repeat each method until its timed runs add up to this many seconds "
+        "(at most 50 runs; default 3, 0 with --quick)",
+    )
     ap.add_argument("--cases", nargs="*", help="subset of case names")
-    ap.add_argument("--methods", nargs="*",
-                    help="subset of method names (deepftle always runs: the others are "
-                         "compared with it)")
+    ap.add_argument(
+        "--methods",
+        nargs="*",
+        help="subset of method names (deepftle always runs: the others are compared with it)",
+    )
     ap.add_argument("--out", default=str(ROOT / "results" / "bench" / "ftle.tsv"))
     ap.add_argument("--threads", type=int, help="torch threads in every method (default: torch's)")
-    ap.add_argument("--inprocess", action="store_true",
-                    help="run methods in this process (smoke tests; RSS not per method)")
+    ap.add_argument(
+        "--inprocess",
+        action="store_true",
+        help="run methods in this process (smoke tests; RSS not per method)",
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--case", help=argparse.SUPPRESS)
     ap.add_argument("--method", help=argparse.SUPPRESS)
@@ -424,7 +551,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for case, spec in cases(args.quick).items():
+        for case, spec in cases(quick=args.quick).items():
             if args.cases and case not in args.cases:
                 continue
             for method in spec["methods"]:  # deepftle first: the others are checked against it
@@ -433,8 +560,11 @@ def main(argv=None):
                 row = run_child(case, method, args, tmp)
                 row["max_abs_diff"] = compare(row, tmp) if row["seconds"] == row["seconds"] else ""
                 rows.append(row)
-                print(f"{case:16s} {row['method']:28s} {row['seconds']:10.4f} s  "
-                      f"rss {row['peak_rss_mb']} MB  diff {row['max_abs_diff']}", flush=True)
+                print(
+                    f"{case:16s} {row['method']:28s} {row['seconds']:10.4f} s  "
+                    f"rss {row['peak_rss_mb']} MB  diff {row['max_abs_diff']}",
+                    flush=True,
+                )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:

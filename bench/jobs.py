@@ -27,6 +27,7 @@ MNIST_SIZES = (60000, 10000)
 
 def merged_config(configfiles=()) -> dict:
     """config.yaml with each overlay merged in, key by key, as Snakemake's ``--configfile``."""
+
     def merge(base, over):
         for k, v in over.items():
             if isinstance(v, dict) and isinstance(base.get(k), dict):
@@ -45,9 +46,24 @@ def planned_jobs(configfiles=(), target: str = "all") -> list[dict]:
     """Every job of a from-scratch run of ``target``: ``{rule, wildcards, inputs, outputs,
     threads, benchmark}`` from ``snakemake -n --forceall`` (the job list Snakemake would run)."""
     with tempfile.TemporaryDirectory() as work:
-        cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
-               work, "-n", "--forceall", "--cores", "2", "--configfile", str(ROOT / "config.yaml"),
-               *map(str, configfiles), "--", target]
+        cmd = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            work,
+            "-n",
+            "--forceall",
+            "--cores",
+            "2",
+            "--configfile",
+            str(ROOT / "config.yaml"),
+            *map(str, configfiles),
+            "--",
+            target,
+        ]
         run = subprocess.run(cmd, capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(f"snakemake dry run failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
@@ -55,8 +71,9 @@ def planned_jobs(configfiles=(), target: str = "all") -> list[dict]:
     for line in run.stdout.splitlines():
         head = re.match(r"^(?:local)?rule (\w+):$", line)
         if head:
-            job = dict(rule=head.group(1), wildcards={}, inputs=[], outputs=[], threads=1,
-                       benchmark=None)
+            job = dict(
+                rule=head.group(1), wildcards={}, inputs=[], outputs=[], threads=1, benchmark=None
+            )
             jobs.append(job)
             continue
         field = re.match(r"^    (input|output|wildcards|threads|benchmark): (.*)$", line)
@@ -92,16 +109,23 @@ class TrainSpec:
     def evaluations(self) -> int:
         """Evaluations of both sets in one run: before training, every ``eval_every`` epochs
         and after the last (as :meth:`deepftle.nets.train.TrainConfig.evaluates`)."""
-        return 1 + sum(e % self.eval_every == 0 or e == self.epochs
-                       for e in range(1, self.epochs + 1))
+        return 1 + sum(
+            e % self.eval_every == 0 or e == self.epochs for e in range(1, self.epochs + 1)
+        )
 
     @property
     def layout(self) -> str:
         a = dict(self.arch)
         if a.get("kind", "mlp") != "mlp":
-            return a["kind"] + " " + " ".join(
-                f"{k}={'x'.join(map(str, v)) if isinstance(v, tuple) else v}"
-                for k, v in self.arch if k not in ("kind", "activation"))
+            return (
+                a["kind"]
+                + " "
+                + " ".join(
+                    f"{k}={'x'.join(map(str, v)) if isinstance(v, tuple) else v}"
+                    for k, v in self.arch
+                    if k not in ("kind", "activation")
+                )
+            )
         return f"{a['d_in']}-{a['width']}x{a['depth']}-{a['d_out']}"
 
     @property
@@ -115,14 +139,35 @@ class TrainSpec:
 
 
 def _circle_arch(N, L):
-    return tuple(sorted(dict(kind="mlp", d_in=2, width=int(N), depth=int(L), d_out=1,
-                             activation="tanh", output="tanh").items()))
+    return tuple(
+        sorted(
+            dict(
+                kind="mlp",
+                d_in=2,
+                width=int(N),
+                depth=int(L),
+                d_out=1,
+                activation="tanh",
+                output="tanh",
+            ).items()
+        )
+    )
 
 
 def _mnist_arch(train, width=None):
-    return tuple(sorted(dict(kind="mlp", d_in=784, width=int(width or train["width"]),
-                             depth=int(train["depth"]), d_out=10,
-                             activation=train["activation"], output="softmax").items()))
+    return tuple(
+        sorted(
+            dict(
+                kind="mlp",
+                d_in=784,
+                width=int(width or train["width"]),
+                depth=int(train["depth"]),
+                d_out=10,
+                activation=train["activation"],
+                output="softmax",
+            ).items()
+        )
+    )
 
 
 def training_spec(job: dict, config: dict) -> TrainSpec | None:
@@ -134,40 +179,58 @@ def training_spec(job: dict, config: dict) -> TrainSpec | None:
         exp = wc.get("exp") or rule.removeprefix("train_toy_group_")
         if wc.get("mode") == "readout" and toy["readout"]["solver"] == "lstsq":
             return None
-        return TrainSpec(_circle_arch(wc["N"], wc["L"]), n_nets, toy["train"]["optimizer"],
-                         int(toy["train"]["batch_size"]), int(toy["data"]["n_train"]),
-                         int(toy["data"]["n_test"]), int(toy[exp]["epochs"]),
-                         int(toy["train"].get("eval_every", 1)))
+        return TrainSpec(
+            _circle_arch(wc["N"], wc["L"]),
+            n_nets,
+            toy["train"]["optimizer"],
+            int(toy["train"]["batch_size"]),
+            int(toy["data"]["n_train"]),
+            int(toy["data"]["n_test"]),
+            int(toy[exp]["epochs"]),
+            int(toy["train"].get("eval_every", 1)),
+        )
     train = mnist["train"]
-    common = dict(optimizer=train["optimizer"], batch_size=int(train["batch_size"]),
-                  n_train=MNIST_SIZES[0], n_test=MNIST_SIZES[1],
-                  eval_every=int(train.get("eval_every", 1)))
+    common = dict(
+        optimizer=train["optimizer"],
+        batch_size=int(train["batch_size"]),
+        n_train=MNIST_SIZES[0],
+        n_test=MNIST_SIZES[1],
+        eval_every=int(train.get("eval_every", 1)),
+    )
     if rule == "train_mnist":
         return TrainSpec(_mnist_arch(train), 1, epochs=int(train["epochs"]), **common)
     if rule in ("train_mnist_ensemble", "train_mnist_member"):
-        return TrainSpec(_mnist_arch(train), n_nets, epochs=int(mnist["ensemble"]["epochs"]),
-                         **common)
+        return TrainSpec(
+            _mnist_arch(train), n_nets, epochs=int(mnist["ensemble"]["epochs"]), **common
+        )
     if rule == "train_mnist_width":
         sweep = dict(train, **mnist["width_sweep"].get("train", {}))
-        return TrainSpec(_mnist_arch(train, wc["width"]), 1,
-                         epochs=int(mnist["width_sweep"]["epochs"]),
-                         **dict(common, optimizer=sweep["optimizer"],
-                                batch_size=int(sweep["batch_size"])))
+        return TrainSpec(
+            _mnist_arch(train, wc["width"]),
+            1,
+            epochs=int(mnist["width_sweep"]["epochs"]),
+            **dict(common, optimizer=sweep["optimizer"], batch_size=int(sweep["batch_size"])),
+        )
     if rule == "train_mnist_figS2":
         from deepftle.mnist.figS2 import figS2_architecture
 
         arch = figS2_architecture(mnist["figS2"], train)
-        return TrainSpec(tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                                      for k, v in arch.items())), 1,
-                         epochs=int(mnist["figS2"]["epochs"]), **common)
+        return TrainSpec(
+            tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in arch.items())),
+            1,
+            epochs=int(mnist["figS2"]["epochs"]),
+            **common,
+        )
     if rule == "train_figS3":
         from deepftle.mnist.figS3 import figS3_architecture
 
         arch = figS3_architecture(wc["arch"], wc["dataset"], train, mnist["figS2"]["cnn"])
         arch.setdefault("kind", "mlp")
         n_train, n_test = (50000, 10000) if wc["dataset"] == "cifar10" else MNIST_SIZES
-        return TrainSpec(tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                                      for k, v in arch.items())), 1,
-                         epochs=int(mnist["figS3"]["epochs"][wc["arch"]]),
-                         **dict(common, n_train=n_train, n_test=n_test))
+        return TrainSpec(
+            tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in arch.items())),
+            1,
+            epochs=int(mnist["figS3"]["epochs"][wc["arch"]]),
+            **dict(common, n_train=n_train, n_test=n_test),
+        )
     return None

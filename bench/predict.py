@@ -41,8 +41,14 @@ def read_table(path: Path) -> tuple[dict, dict]:
     lines = path.read_text().splitlines()
     header = dict(line[2:].split("\t", 1) for line in lines if line.startswith("# "))
     rows = list(csv.DictReader([ln for ln in lines if not ln.startswith("#")], delimiter="\t"))
-    key = lambda r: (r["layout"], int(r["S"]), r["optimizer"], int(r["batch_size"]),  # noqa: E731
-                     int(r["n_train"]), int(r["n_test"]))
+    key = lambda r: (
+        r["layout"],
+        int(r["S"]),
+        r["optimizer"],
+        int(r["batch_size"]),  # noqa: E731
+        int(r["n_train"]),
+        int(r["n_test"]),
+    )
     return {key(r): r for r in rows}, header
 
 
@@ -70,8 +76,10 @@ def predict(configfiles, table, header, stages: Path | None) -> list[dict]:
         else:
             row = table.get(spec.key)
             if row is None:
-                raise SystemExit(f"no cost-table row for {spec.key} (job {job['rule']} "
-                                 f"{job['wildcards']}): run `make bench-train` with this config")
+                raise SystemExit(
+                    f"no cost-table row for {spec.key} (job {job['rule']} "
+                    f"{job['wildcards']}): run `make bench-train` with this config"
+                )
             epoch_steps = spec.epochs * spec.steps_per_epoch * float(row["ms_per_step"]) / 1e3
             seconds = overhead + spec.evaluations * float(row["eval_s"]) + epoch_steps
             kind = "training"
@@ -124,10 +132,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--configfile", nargs="*", default=[], help="overlays of config.yaml")
     ap.add_argument("--table", default=str(ROOT / "results" / "bench" / "train.tsv"))
-    ap.add_argument("--stages", default=None,
-                    help="benchmark folder of a finished run: the times of non-training jobs")
-    ap.add_argument("--check", default=None,
-                    help="benchmark folder of a run of this config: compare the training jobs")
+    ap.add_argument(
+        "--stages",
+        default=None,
+        help="benchmark folder of a finished run: the times of non-training jobs",
+    )
+    ap.add_argument(
+        "--check",
+        default=None,
+        help="benchmark folder of a run of this config: compare the training jobs",
+    )
     ap.add_argument("--cores", type=int, default=2)
     args = ap.parse_args(argv)
     table, header = read_table(Path(args.table))
@@ -144,12 +158,17 @@ def main(argv=None):
     total = sum(j["seconds"] for j in jobs)
     wall = wall_time(jobs, args.cores)
     unmeasured = sum(j["kind"] == "overhead" for j in jobs)
-    print(f"training {training:.0f} core-s; all {len(jobs)} jobs {total:.0f} core-s "
-          f"({total / 3600:.2f} core-h); {args.cores}-core wall time {wall / 60:.1f} min"
-          + (f" ({unmeasured} non-training jobs at the start-up cost only: pass --stages)"
-             if unmeasured else "")
-          + f"; cost table measured at load {header.get('load_before')}-"
-            f"{header.get('load_after')}")
+    print(
+        f"training {training:.0f} core-s; all {len(jobs)} jobs {total:.0f} core-s "
+        f"({total / 3600:.2f} core-h); {args.cores}-core wall time {wall / 60:.1f} min"
+        + (
+            f" ({unmeasured} non-training jobs at the start-up cost only: pass --stages)"
+            if unmeasured
+            else ""
+        )
+        + f"; cost table measured at load {header.get('load_before')}-"
+        f"{header.get('load_after')}"
+    )
     if args.check:
         pred, meas, worst = 0.0, 0.0, []
         for j in jobs:
@@ -161,10 +180,12 @@ def main(argv=None):
             pred, meas = pred + j["seconds"], meas + m
             worst.append((j["seconds"] / m, j["rule"], j["wildcards"], j["seconds"], m))
         worst.sort()
-        print(f"check: training jobs predicted {pred:.0f} s, measured {meas:.0f} s "
-              f"(ratio {pred / meas:.3f}); per job from {worst[0][0]:.2f} "
-              f"({worst[0][1]} {worst[0][2]}) to {worst[-1][0]:.2f} ({worst[-1][1]} "
-              f"{worst[-1][2]})")
+        print(
+            f"check: training jobs predicted {pred:.0f} s, measured {meas:.0f} s "
+            f"(ratio {pred / meas:.3f}); per job from {worst[0][0]:.2f} "
+            f"({worst[0][1]} {worst[0][2]}) to {worst[-1][0]:.2f} ({worst[-1][1]} "
+            f"{worst[-1][2]})"
+        )
         if abs(pred / meas - 1) > TOLERANCE:
             raise SystemExit(f"prediction off by more than {TOLERANCE:.0%}")
     return jobs

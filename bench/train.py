@@ -46,11 +46,29 @@ from jobs import ROOT, TrainSpec, merged_config, planned_jobs, training_spec  # 
 
 from deepftle.nets.archs import build_net, init_net  # noqa: E402
 from deepftle.nets.population import train_population  # noqa: E402
-from deepftle.nets.train import (TrainConfig, class_error, cross_entropy_loss,  # noqa: E402
-                                 energy_loss, sign_error, train)
+from deepftle.nets.train import (
+    TrainConfig,
+    class_error,
+    cross_entropy_loss,  # noqa: E402
+    energy_loss,
+    sign_error,
+    train,
+)
 
-COLUMNS = ["layout", "S", "optimizer", "batch_size", "n_train", "n_test", "ms_per_step",
-           "gemm_floor_ms", "step_over_floor", "eval_s", "s_per_epoch", "threads"]
+COLUMNS = [
+    "layout",
+    "S",
+    "optimizer",
+    "batch_size",
+    "n_train",
+    "n_test",
+    "ms_per_step",
+    "gemm_floor_ms",
+    "step_over_floor",
+    "eval_s",
+    "s_per_epoch",
+    "threads",
+]
 OUT = ROOT / "results" / "bench" / "train.tsv"
 
 
@@ -91,17 +109,20 @@ def _nets(spec: TrainSpec):
 
 def _run(spec: TrainSpec, nets, tr, te, epochs: int) -> float:
     """Seconds of the pipeline's trainer for ``epochs`` epochs (0: the initial evaluation)."""
-    cfg = TrainConfig(optimizer=spec.optimizer, lr=1e-3 if spec.optimizer == "adam" else 0.01,
-                      batch_size=spec.batch_size, epochs=epochs)
-    loss, error = ((energy_loss, sign_error) if _circle(spec)
-                   else (cross_entropy_loss, class_error))
+    cfg = TrainConfig(
+        optimizer=spec.optimizer,
+        lr=1e-3 if spec.optimizer == "adam" else 0.01,
+        batch_size=spec.batch_size,
+        epochs=epochs,
+    )
+    loss, error = (energy_loss, sign_error) if _circle(spec) else (cross_entropy_loss, class_error)
     nets = copy.deepcopy(nets)
     gens = [torch.Generator().manual_seed(100 + i) for i in range(len(nets))]
     start = time.perf_counter()
     if dict(spec.arch)["kind"] == "mlp":
         train_population(nets, tr, te, cfg, loss, error, gens, progress=False)
     else:
-        for net, gen in zip(nets, gens):
+        for net, gen in zip(nets, gens, strict=True):
             train(net, tr, te, cfg, loss, error, gen, progress=False)
     return time.perf_counter() - start
 
@@ -128,10 +149,21 @@ def gemm_floor(spec: TrainSpec, reps: int, inner: int = 20) -> float:
             out = torch.nn.functional.conv2d(h, w, stride=m.stride)
             g = torch.randn_like(out)
             ops.append(lambda h=h, w=w, m=m: torch.nn.functional.conv2d(h, w, stride=m.stride))
-            ops.append(lambda h=h, w=w, g=g, m=m, first=first:
-                       torch.ops.aten.convolution_backward(
-                           g, h, w, None, list(m.stride), list(m.padding), list(m.dilation),
-                           False, [0, 0], m.groups, [not first, True, False]))
+            ops.append(
+                lambda h=h, w=w, g=g, m=m, first=first: torch.ops.aten.convolution_backward(
+                    g,
+                    h,
+                    w,
+                    None,
+                    list(m.stride),
+                    list(m.padding),
+                    list(m.dilation),
+                    False,
+                    [0, 0],
+                    m.groups,
+                    [not first, True, False],
+                )
+            )
             h = out
         else:
             a = torch.randn(S, B, m.in_features)
@@ -167,18 +199,24 @@ def measure(spec: TrainSpec, steps: int, reps: int, n_eval: tuple[int, int] | No
     setup = min(_run(spec, nets, tiny, tiny, 0) for _ in range(reps))
     work = one - 2 * none + setup
     if work <= 0:
-        raise RuntimeError(f"{spec.layout}, S = {spec.S}: {steps} steps timed at {work:.2g} s: "
-                           f"timing noise exceeds the work (is the machine loaded?); use more "
-                           f"--steps")
+        raise RuntimeError(
+            f"{spec.layout}, S = {spec.S}: {steps} steps timed at {work:.2g} s: "
+            f"timing noise exceeds the work (is the machine loaded?); use more "
+            f"--steps"
+        )
     evaluation = min(_run(spec, nets, *full, 0) for _ in range(reps)) - setup
     return 1e3 * work / steps, evaluation
 
 
 def job_overhead(reps: int = 3) -> float:
     """Seconds for a job's Python start and imports (what every Snakemake script job pays)."""
-    cmd = [sys.executable, "-c", "import torch, pandas, deepftle.nets.population, "
-                                 "deepftle.circle.nets, deepftle.mnist.nets, "
-                                 "deepftle.pipeline.files"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import torch, pandas, deepftle.nets.population, "
+        "deepftle.circle.nets, deepftle.mnist.nets, "
+        "deepftle.pipeline.files",
+    ]
     best = float("inf")
     for _ in range(reps):
         start = time.perf_counter()
@@ -189,14 +227,22 @@ def job_overhead(reps: int = 3) -> float:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--configfile", nargs="*", action="append", default=None,
-                    help="an overlay of config.yaml (repeat for several configs); default: "
-                         "config.yaml and config.yaml + config/paper.yaml")
+    ap.add_argument(
+        "--configfile",
+        nargs="*",
+        action="append",
+        default=None,
+        help="an overlay of config.yaml (repeat for several configs); default: "
+        "config.yaml and config.yaml + config/paper.yaml",
+    )
     ap.add_argument("--steps", type=int, default=60, help="steps per timed run")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--quick", action="store_true",
-                    help="a few steps and small evaluation sets: a smoke test, not a table")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few steps and small evaluation sets: a smoke test, not a table",
+    )
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -206,37 +252,61 @@ def main(argv=None):
         specs = specs[:3]
     load_before = os.getloadavg()[0]
     rows = []
-    print(f"{'layout':28s} {'S':>3s} {'opt':>4s} {'ms/step':>8s} {'floor':>7s} {'ratio':>6s} "
-          f"{'eval s':>7s} {'s/epoch':>8s}", flush=True)
+    print(
+        f"{'layout':28s} {'S':>3s} {'opt':>4s} {'ms/step':>8s} {'floor':>7s} {'ratio':>6s} "
+        f"{'eval s':>7s} {'s/epoch':>8s}",
+        flush=True,
+    )
     for spec in specs:
-        step, evaluation = measure(spec, 20 if args.quick else args.steps,
-                                   2 if args.quick else args.reps,
-                                   (256, 64) if args.quick else None)
+        step, evaluation = measure(
+            spec,
+            20 if args.quick else args.steps,
+            2 if args.quick else args.reps,
+            (256, 64) if args.quick else None,
+        )
         floor = gemm_floor(spec, 1 if args.quick else args.reps, 2 if args.quick else 20)
         epoch = spec.steps_per_epoch * step / 1e3 + evaluation
-        rows.append(dict(layout=spec.layout, S=spec.S, optimizer=spec.optimizer,
-                         batch_size=spec.batch_size, n_train=spec.n_train, n_test=spec.n_test,
-                         ms_per_step=round(step, 4), gemm_floor_ms=round(floor, 4),
-                         step_over_floor=round(step / floor, 3), eval_s=round(evaluation, 4),
-                         s_per_epoch=round(epoch, 3), threads=args.threads))
-        print(f"{spec.layout:28s} {spec.S:3d} {spec.optimizer:>4s} {step:8.3f} {floor:7.3f} "
-              f"{step / floor:6.2f} {evaluation:7.3f} {epoch:8.2f}", flush=True)
+        rows.append(
+            dict(
+                layout=spec.layout,
+                S=spec.S,
+                optimizer=spec.optimizer,
+                batch_size=spec.batch_size,
+                n_train=spec.n_train,
+                n_test=spec.n_test,
+                ms_per_step=round(step, 4),
+                gemm_floor_ms=round(floor, 4),
+                step_over_floor=round(step / floor, 3),
+                eval_s=round(evaluation, 4),
+                s_per_epoch=round(epoch, 3),
+                threads=args.threads,
+            )
+        )
+        print(
+            f"{spec.layout:28s} {spec.S:3d} {spec.optimizer:>4s} {step:8.3f} {floor:7.3f} "
+            f"{step / floor:6.2f} {evaluation:7.3f} {epoch:8.2f}",
+            flush=True,
+        )
     overhead = job_overhead(1 if args.quick else 3)
     load_after = os.getloadavg()[0]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with open(tmp, "w", newline="") as fh:
-        fh.write(f"# job_overhead_s\t{overhead:.3f}\n# load_before\t{load_before:.2f}\n"
-                 f"# load_after\t{load_after:.2f}\n"
-                 f"# cpu\t{platform.processor() or platform.machine()}"
-                 f"\n# torch\t{torch.__version__}\n# quick\t{args.quick}\n")
+        fh.write(
+            f"# job_overhead_s\t{overhead:.3f}\n# load_before\t{load_before:.2f}\n"
+            f"# load_after\t{load_after:.2f}\n"
+            f"# cpu\t{platform.processor() or platform.machine()}"
+            f"\n# torch\t{torch.__version__}\n# quick\t{args.quick}\n"
+        )
         writer = csv.DictWriter(fh, COLUMNS, delimiter="\t")
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(out)
-    print(f"job overhead (start-up and imports) {overhead:.2f} s; load average {load_before:.2f} "
-          f"before, {load_after:.2f} after; written {out}")
+    print(
+        f"job overhead (start-up and imports) {overhead:.2f} s; load average {load_before:.2f} "
+        f"before, {load_after:.2f} after; written {out}"
+    )
     return rows
 
 

@@ -28,10 +28,22 @@ from pipeline import collect  # noqa: E402
 from deepftle.pipeline.files import config_hash  # noqa: E402
 
 # our figure -> the published panel it is held against (docs/published/, CC BY 4.0)
-PUBLISHED = {"fig2": "published-fig2.png", "fig3": "published-fig3.png",
-             "fig4": "published-fig4.png"}
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig4_adversarial", "fig4_tsne", "figS1", "figS2",
-           "figS3"]
+PUBLISHED = {
+    "fig2": "published-fig2.png",
+    "fig3": "published-fig3.png",
+    "fig4": "published-fig4.png",
+}
+FIGURES = [
+    "fig1",
+    "fig2",
+    "fig3",
+    "fig4",
+    "fig4_adversarial",
+    "fig4_tsne",
+    "figS1",
+    "figS2",
+    "figS3",
+]
 
 
 def read_tsv(path: Path) -> tuple[list[dict], dict]:
@@ -57,38 +69,54 @@ def _num(text: str) -> str:
 
 def claims_section(results: Path) -> list[str]:
     rows, prov = read_tsv(results / "claims.tsv")
-    count = {s: sum(r["status"] == s for r in rows)
-             for s in ("holds", "point only", "fails", "bookkeeping")}
+    count = {
+        s: sum(r["status"] == s for r in rows)
+        for s in ("holds", "point only", "fails", "bookkeeping")
+    }
     n = count["holds"] + count["point only"] + count["fails"]
-    out = [f"## Claims: of {n}, {count['holds']} hold with their 95 % interval, "
-           f"{count['point only']} at the point estimate only, {count['fails']} fail", "",
-           f"{count['bookkeeping']} bookkeeping rows (accuracy floors, what an attack reaches by "
-           "construction) are listed but not counted. A claim holds when its whole interval lies "
-           "in its margin; margins come from the config's `claims` section and "
-           "`config/published.tsv`, fixed before the run.", "",
-           "| figure | kind | claim | n | estimate [95 % interval] | margin | p | baseline "
-           "| status |", "|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        f"## Claims: of {n}, {count['holds']} hold with their 95 % interval, "
+        f"{count['point only']} at the point estimate only, {count['fails']} fail",
+        "",
+        f"{count['bookkeeping']} bookkeeping rows (accuracy floors, what an attack reaches by "
+        "construction) are listed but not counted. A claim holds when its whole interval lies "
+        "in its margin; margins come from the config's `claims` section and "
+        "`config/published.tsv`, fixed before the run.",
+        "",
+        "| figure | kind | claim | n | estimate [95 % interval] | margin | p | baseline | status |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         claim = r["claim"].replace("|", "\\|")
-        ci = (f" [{_num(r['ci_low'])}, {_num(r['ci_high'])}]" if _num(r["ci_low"]) else "")
+        ci = f" [{_num(r['ci_low'])}, {_num(r['ci_high'])}]" if _num(r["ci_low"]) else ""
         status = r["status"] if r["status"] in ("holds", "bookkeeping") else f"**{r['status']}**"
-        out.append(f"| {r['figure']} | {r['kind']} | {claim} | {r['n']} | "
-                   f"{_num(r['estimate'])}{ci} | {r['margin']} | {_num(r['p_value'])} | "
-                   f"{_num(r['baseline'])} | {status} |")
+        out.append(
+            f"| {r['figure']} | {r['kind']} | {claim} | {r['n']} | "
+            f"{_num(r['estimate'])}{ci} | {r['margin']} | {_num(r['p_value'])} | "
+            f"{_num(r['baseline'])} | {status} |"
+        )
     return out + [""], prov
 
 
 def forest_section(results: Path, name: str) -> list[str]:
     folder = ROOT / "docs" / name
-    out = ["## Claims as forest plots", "",
-           "Each claim on its own scale: shaded its margin, the bar its 95 % interval, the dot its "
-           "estimate (green holds, orange point only, red fails), the diamond the published "
-           "value or the baseline.", ""]
+    out = [
+        "## Claims as forest plots",
+        "",
+        "Each claim on its own scale: shaded its margin, the bar its 95 % interval, the dot its "
+        "estimate (green holds, orange point only, red fails), the diamond the published "
+        "value or the baseline.",
+        "",
+    ]
     for png in sorted((results / "figures").glob("claims_*.png")):
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(png, folder / png.name)
-        out += [f"### {png.stem.removeprefix('claims_')}", "",
-                f"![{png.stem}]({name}/{png.name})", ""]
+        out += [
+            f"### {png.stem.removeprefix('claims_')}",
+            "",
+            f"![{png.stem}]({name}/{png.name})",
+            "",
+        ]
     return out
 
 
@@ -96,8 +124,10 @@ def _accuracy_row(label: str, accuracy: list[float], below: int | None = None) -
     if not accuracy:
         return ""
     floor = "" if below is None else f"; {below} below the floor"
-    return (f"- {label}: {len(accuracy)} net(s), test accuracy "
-            f"{100 * min(accuracy):.2f}-{100 * max(accuracy):.2f} %{floor}")
+    return (
+        f"- {label}: {len(accuracy)} net(s), test accuracy "
+        f"{100 * min(accuracy):.2f}-{100 * max(accuracy):.2f} %{floor}"
+    )
 
 
 def accuracy_section(results: Path) -> list[str]:
@@ -106,58 +136,90 @@ def accuracy_section(results: Path) -> list[str]:
     fig3a = results / "figures" / "fig3a.tsv"
     if fig3a.exists():
         rows, _ = read_tsv(fig3a)
-        for mode, label in (("readout", "Fig. 3(a), random features"),
-                            ("full", "Fig. 3(a), fully trained")):
-            out.append(_accuracy_row(label, [1 - float(r["test_error"]) for r in rows
-                                             if r["mode"] == mode]))
+        for mode, label in (
+            ("readout", "Fig. 3(a), random features"),
+            ("full", "Fig. 3(a), fully trained"),
+        ):
+            out.append(
+                _accuracy_row(
+                    label, [1 - float(r["test_error"]) for r in rows if r["mode"] == mode]
+                )
+            )
     history = results / "mnist" / "history.tsv"
     if history.exists():
         rows, _ = read_tsv(history)
         last = rows[-1]
-        out.append(f"- Fig. 4 main net (N = 20, L = 16): test accuracy "
-                   f"{100 * (1 - float(last['test_error'])):.2f} %, train accuracy "
-                   f"{100 * (1 - float(last['train_error'])):.2f} % (the paper states 98.88 %, "
-                   "read here as train accuracy)")
+        out.append(
+            f"- Fig. 4 main net (N = 20, L = 16): test accuracy "
+            f"{100 * (1 - float(last['test_error'])):.2f} %, train accuracy "
+            f"{100 * (1 - float(last['train_error'])):.2f} % (the paper states 98.88 %, "
+            "read here as train accuracy)"
+        )
     summary = results / "mnist" / "summary.tsv"
     if summary.exists():
         rows, _ = read_tsv(summary)
-        out.append(_accuracy_row("Fig. 4 main-net realisations (the per-input claims)",
-                                 [float(r["value"]) for r in rows
-                                  if r["quantity"].startswith("main_net")
-                                  and r["quantity"].endswith("_test_accuracy")]))
+        out.append(
+            _accuracy_row(
+                "Fig. 4 main-net realisations (the per-input claims)",
+                [
+                    float(r["value"])
+                    for r in rows
+                    if r["quantity"].startswith("main_net")
+                    and r["quantity"].endswith("_test_accuracy")
+                ],
+            )
+        )
     members = sorted((results / "mnist" / "ensemble").glob("member*.history.tsv"))
-    out.append(_accuracy_row("Fig. 4 ensemble members (for H)",
-                             [1 - float(read_tsv(m)[0][-1]["test_error"]) for m in members]))
+    out.append(
+        _accuracy_row(
+            "Fig. 4 ensemble members (for H)",
+            [1 - float(read_tsv(m)[0][-1]["test_error"]) for m in members],
+        )
+    )
     sweep = results / "mnist" / "width_sweep.tsv"
     if sweep.exists():
         rows, _ = read_tsv(sweep)
-        below = (sum(r.get("below_floor") == "True" for r in rows)
-                 if rows and "below_floor" in rows[0] else None)
-        out.append(_accuracy_row("Fig. 4(c, d) width sweep",
-                                 [float(r["test_accuracy"]) for r in rows], below))
+        below = (
+            sum(r.get("below_floor") == "True" for r in rows)
+            if rows and "below_floor" in rows[0]
+            else None
+        )
+        out.append(
+            _accuracy_row(
+                "Fig. 4(c, d) width sweep", [float(r["test_accuracy"]) for r in rows], below
+            )
+        )
     for summary, label in ((results / "figS3" / "summary.tsv", "Fig. S3"),):
         if summary.exists():
             rows, _ = read_tsv(summary)
             for key in sorted({(r["data_set"], r["arch"]) for r in rows}):
-                acc = [float(r["value"]) for r in rows if (r["data_set"], r["arch"]) == key
-                       and r["quantity"].startswith("test_accuracy_net")]
+                acc = [
+                    float(r["value"])
+                    for r in rows
+                    if (r["data_set"], r["arch"]) == key
+                    and r["quantity"].startswith("test_accuracy_net")
+                ]
                 out.append(_accuracy_row(f"{label} {key[0]} {key[1]}", acc))
     return [ln for ln in out if ln != ""] + [""]
 
 
 def floors_section(results: Path) -> list[str]:
     out = ["## Accuracy floors", ""]
-    for name, path in (("Fig. 2", results / "toy" / "ridges.tsv"),
-                       ("Fig. 3(b)", results / "toy" / "crossover.tsv")):
+    for name, path in (
+        ("Fig. 2", results / "toy" / "ridges.tsv"),
+        ("Fig. 3(b)", results / "toy" / "crossover.tsv"),
+    ):
         if not path.exists():
             continue
         rows, _ = read_tsv(path)
         below = [r for r in rows if r.get("below_floor") == "True"]
         accuracy = [float(r["accuracy"]) for r in rows]
         redrawn = sum(int(r.get("draw") or 0) > 0 for r in rows)
-        out.append(f"- {name}: {len(below)} of {len(rows)} nets below the floor; test accuracy "
-                   f"{100 * min(accuracy):.2f}-{100 * max(accuracy):.2f} %; {redrawn} "
-                   f"realisation(s) redrawn after missing the floor on their training data.")
+        out.append(
+            f"- {name}: {len(below)} of {len(rows)} nets below the floor; test accuracy "
+            f"{100 * min(accuracy):.2f}-{100 * max(accuracy):.2f} %; {redrawn} "
+            f"realisation(s) redrawn after missing the floor on their training data."
+        )
     return out + [""]
 
 
@@ -175,8 +237,9 @@ def commits(results: Path) -> dict:
     return dict(count)
 
 
-def stages_section(results: Path, wall: list | None, load: str | None,
-                   note: str | None = None) -> list[str]:
+def stages_section(
+    results: Path, wall: list | None, load: str | None, note: str | None = None
+) -> list[str]:
     rows = collect(results / "benchmarks")
     per_rule = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     for r in rows:
@@ -189,14 +252,24 @@ def stages_section(results: Path, wall: list | None, load: str | None,
     head = f"## Time per stage: {len(rows)} jobs, {total:.0f} s of job wall time summed"
     out = [head, ""]
     if wall:
-        parts = (f" ({' + '.join(f'{w:.0f}' for w in wall)} s: the run was stopped and resumed"
-                 " with --rerun-incomplete)" if len(wall) > 1 else "")
-        out += [f"Whole run: {sum(wall) / 60:.1f} min on 2 cores{parts}"
-                + (f"; load average {load}" if load else "") + ".", ""]
+        parts = (
+            f" ({' + '.join(f'{w:.0f}' for w in wall)} s: the run was stopped and resumed"
+            " with --rerun-incomplete)"
+            if len(wall) > 1
+            else ""
+        )
+        out += [
+            f"Whole run: {sum(wall) / 60:.1f} min on 2 cores{parts}"
+            + (f"; load average {load}" if load else "")
+            + ".",
+            "",
+        ]
     if note:
         out += [note, ""]
-    out += ["| rule | jobs | seconds (sum) | slowest job (s) | CPU seconds |",
-            "|---|---|---|---|---|"]
+    out += [
+        "| rule | jobs | seconds (sum) | slowest job (s) | CPU seconds |",
+        "|---|---|---|---|---|",
+    ]
     for rule, (n, sec, slowest, cpu) in sorted(per_rule.items(), key=lambda kv: -kv[1][1]):
         out.append(f"| `{rule}` | {n} | {sec:.0f} | {slowest:.0f} | {cpu:.0f} |")
     return out + [""]
@@ -214,9 +287,11 @@ def figures_section(results: Path, name: str) -> list[str]:
         out.append(f"### {fig}")
         out.append("")
         if fig in PUBLISHED:
-            out += ["| this run | published (PRL 132, 057301) |", "|---|---|",
-                    f"| ![{fig}]({name}/{png.name}) | ![published](published/"
-                    f"{PUBLISHED[fig]}) |"]
+            out += [
+                "| this run | published (PRL 132, 057301) |",
+                "|---|---|",
+                f"| ![{fig}]({name}/{png.name}) | ![published](published/{PUBLISHED[fig]}) |",
+            ]
         else:
             out.append(f"![{fig}]({name}/{png.name})")
         out.append("")
@@ -229,26 +304,40 @@ def main(argv=None):
     ap.add_argument("--title", default=None)
     ap.add_argument("--results", default=str(ROOT / "results"))
     ap.add_argument("--configfile", nargs="*", default=[], help="the run's config overlays")
-    ap.add_argument("--wall-seconds", type=float, nargs="+", default=None,
-                    help="the run's measured wall time (e.g. from /usr/bin/time); one value per "
-                         "segment of a run that was stopped and resumed")
+    ap.add_argument(
+        "--wall-seconds",
+        type=float,
+        nargs="+",
+        default=None,
+        help="the run's measured wall time (e.g. from /usr/bin/time); one value per "
+        "segment of a run that was stopped and resumed",
+    )
     ap.add_argument("--load", default=None, help="load average before and after the run")
-    ap.add_argument("--note", default=None,
-                    help="a sentence under the run's time: what was rerun after it, and why")
+    ap.add_argument(
+        "--note",
+        default=None,
+        help="a sentence under the run's time: what was rerun after it, and why",
+    )
     args = ap.parse_args(argv)
     results = Path(args.results)
     config = merged_config(args.configfile)
     claims, prov = claims_section(results)
     overlays = " ".join(["config.yaml"] + [str(Path(f)) for f in args.configfile])
-    lines = [f"# {args.title or args.name}", "",
-             "Generated by `docs/results_page.py` from the run's `results/` folder; do not edit.",
-             "", f"- configuration: `{overlays}` (merged config hash `{config_hash(config)}`)",
-             f"- commit: `{prov.get('git_commit', 'unknown')}`; torch {prov.get('torch', '?')}, "
-             f"device {prov.get('device', '?')}"]
+    lines = [
+        f"# {args.title or args.name}",
+        "",
+        "Generated by `docs/results_page.py` from the run's `results/` folder; do not edit.",
+        "",
+        f"- configuration: `{overlays}` (merged config hash `{config_hash(config)}`)",
+        f"- commit: `{prov.get('git_commit', 'unknown')}`; torch {prov.get('torch', '?')}, "
+        f"device {prov.get('device', '?')}",
+    ]
     seen = commits(results)
     if len(seen) > 1:
-        lines.append("- result tables by commit: " + ", ".join(
-            f"`{c[:10]}` {n}" for c, n in sorted(seen.items(), key=lambda kv: -kv[1])))
+        lines.append(
+            "- result tables by commit: "
+            + ", ".join(f"`{c[:10]}` {n}" for c, n in sorted(seen.items(), key=lambda kv: -kv[1]))
+        )
     lines.append("")
     lines += claims + forest_section(results, args.name) + floors_section(results)
     lines += accuracy_section(results)

@@ -22,8 +22,10 @@ def pytest_runtest_setup(item):
     (``pytest -m network``) or with ``DEEPFTLE_NETWORK=1``."""
     if item.get_closest_marker("network") is None:
         return
-    if "network" not in (item.config.getoption("-m") or "") and \
-            os.environ.get("DEEPFTLE_NETWORK") != "1":
+    if (
+        "network" not in (item.config.getoption("-m") or "")
+        and os.environ.get("DEEPFTLE_NETWORK") != "1"
+    ):
         pytest.skip("network test: run with `pytest -m network` or DEEPFTLE_NETWORK=1")
 
 

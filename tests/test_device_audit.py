@@ -17,27 +17,44 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "src" / "deepftle").rglob("*.py")) + sorted(
-    (ROOT / "workflow" / "scripts").glob("*.py"))
-FACTORIES = {"zeros", "ones", "empty", "full", "arange", "eye", "randn", "rand", "randint",
-             "randperm", "tensor", "linspace", "logspace", "as_tensor", "from_numpy",
-             "normal", "Generator"}
+    (ROOT / "workflow" / "scripts").glob("*.py")
+)
+FACTORIES = {
+    "zeros",
+    "ones",
+    "empty",
+    "full",
+    "arange",
+    "eye",
+    "randn",
+    "rand",
+    "randint",
+    "randperm",
+    "tensor",
+    "linspace",
+    "logspace",
+    "as_tensor",
+    "from_numpy",
+    "normal",
+    "Generator",
+}
 
 # (file, enclosing function) -> why its device-less tensors are right on the CPU
 HOST = {
     ("mnist/data.py", "pixels"): "images are loaded on the CPU; jobs move them",
     ("mnist/datasets.py", "inputs"): "uint8 images and their channel statistics on the CPU, "
-                                     "standardised there and moved at once (.to(device))",
+    "standardised there and moved at once (.to(device))",
     ("nets/population.py", "train_epoch"): "per-member permutations from CPU generators, "
-                                           "moved on the next line (perms.to(x.device))",
+    "moved on the next line (perms.to(x.device))",
     ("nets/population.py", "_evaluate"): "per-member sums accumulated on the CPU (.cpu() of "
-                                         "each batch's loss): a few floats per batch",
+    "each batch's loss): a few floats per batch",
     ("ftle/checks.py", "as_tensor"): "the user's array becomes a tensor (check_points then "
-                                     "moves it: .to(device))",
+    "moves it: .to(device))",
     ("ftle/krylov.py", "block_lanczos"): "the random start block is drawn on the CPU (the same "
-                                          "numbers on every device), the warm-start columns "
-                                          "added there, then moved (v.to(device))",
+    "numbers on every device), the warm-start columns "
+    "added there, then moved (v.to(device))",
     ("circle/stages.py", "ftle_snapshots"): "test inputs loaded on the CPU; snapshot_lam1 "
-                                            "moves them",
+    "moves them",
     ("circle/stages.py", "train_toy"): "the data set loaded on the CPU; train_toy_nets moves it",
 }
 
@@ -55,9 +72,13 @@ def _calls(path: Path):
         return "<module>"
 
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in FACTORIES and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == "torch"):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in FACTORIES
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "torch"
+        ):
             parent = parents.get(node)
             moved = False
             if isinstance(parent, ast.Attribute) and parent.attr in ("to", "cuda"):
@@ -67,12 +88,18 @@ def _calls(path: Path):
                 while isinstance(parents.get(up), ast.BinOp):
                     up = parents[up]
                 moved = isinstance(parents.get(up), ast.Attribute) and parents[up].attr == "to"
-            if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and \
-                    parent.func.attr == "copy_":
+            if (
+                isinstance(parent, ast.Call)
+                and isinstance(parent.func, ast.Attribute)
+                and parent.func.attr == "copy_"
+            ):
                 moved = True
-            if (isinstance(parent, ast.BinOp) and isinstance(parents.get(parent), ast.Call)
-                    and isinstance(parents[parent].func, ast.Attribute)
-                    and parents[parent].func.attr == "copy_"):
+            if (
+                isinstance(parent, ast.BinOp)
+                and isinstance(parents.get(parent), ast.Call)
+                and isinstance(parents[parent].func, ast.Attribute)
+                and parents[parent].func.attr == "copy_"
+            ):
                 moved = True
             yield enclosing(node), node, moved
 
@@ -93,11 +120,11 @@ def test_every_factory_call_is_on_the_jobs_device_or_listed():
             if key in HOST:
                 used.add(key)
                 continue
-            unlisted.append(f"{_rel(path)}:{node.lineno} in {func}(): "
-                            f"{ast.unparse(node)[:90]}")
-    assert not unlisted, ("tensors created without the job's device (pass device=, move "
-                          "them at once, or list the function in HOST with a reason):\n"
-                          + "\n".join(unlisted))
+            unlisted.append(f"{_rel(path)}:{node.lineno} in {func}(): {ast.unparse(node)[:90]}")
+    assert not unlisted, (
+        "tensors created without the job's device (pass device=, move "
+        "them at once, or list the function in HOST with a reason):\n" + "\n".join(unlisted)
+    )
     stale = set(HOST) - used
     assert not stale, f"HOST lists functions that no longer create host tensors: {stale}"
 
@@ -105,7 +132,7 @@ def test_every_factory_call_is_on_the_jobs_device_or_listed():
 def test_no_cpu_generator_is_combined_with_another_device():
     bad = []
     for path in SOURCES:
-        for func, node, _ in _calls(path):
+        for _func, node, _ in _calls(path):
             kws = {k.arg: k.value for k in node.keywords}
             if "generator" in kws and "device" in kws:
                 dev = kws["device"]
@@ -114,16 +141,22 @@ def test_no_cpu_generator_is_combined_with_another_device():
     assert not bad, "CPU generators with a non-CPU device= fail on CUDA:\n" + "\n".join(bad)
 
 
-@pytest.mark.parametrize("snippet, flagged", [
-    ("import torch\ndef f(x):\n    return torch.zeros(3)\n", True),
-    ("import torch\ndef f(x):\n    return torch.zeros(3, device=x.device)\n", False),
-    ("import torch\ndef f(x):\n    return torch.randn(3).to(x.device)\n", False),
-    ("import torch\ndef f(x):\n    return (torch.rand(3) * 2 - 1).to(x.device)\n", False),
-    ("import torch\ndef f(p):\n    p.copy_(torch.randn(3) * 0.1)\n", False),
-])
+@pytest.mark.parametrize(
+    "snippet, flagged",
+    [
+        ("import torch\ndef f(x):\n    return torch.zeros(3)\n", True),
+        ("import torch\ndef f(x):\n    return torch.zeros(3, device=x.device)\n", False),
+        ("import torch\ndef f(x):\n    return torch.randn(3).to(x.device)\n", False),
+        ("import torch\ndef f(x):\n    return (torch.rand(3) * 2 - 1).to(x.device)\n", False),
+        ("import torch\ndef f(p):\n    p.copy_(torch.randn(3) * 0.1)\n", False),
+    ],
+)
 def test_the_audit_flags_what_it_should(tmp_path, snippet, flagged):
     path = tmp_path / "probe.py"
     path.write_text(snippet)
-    found = [n for _, n, moved in _calls(path)
-             if not moved and "device" not in {k.arg for k in n.keywords}]
+    found = [
+        n
+        for _, n, moved in _calls(path)
+        if not moved and "device" not in {k.arg for k in n.keywords}
+    ]
     assert bool(found) == flagged

@@ -69,7 +69,7 @@ def _imports(name: str, path: Path, known: set[str]) -> list[tuple[str, int]]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module
@@ -92,7 +92,7 @@ def _graph(src: Path = SRC) -> dict[str, list[tuple[str, int]]]:
 def _allowed(source: str, target: str) -> bool:
     if target == PACKAGE:
         return False
-    layer, rest = _layer(source), target[len(PACKAGE) + 1:]
+    layer, rest = _layer(source), target[len(PACKAGE) + 1 :]
     return any(rest == a or rest.startswith(a + ".") for a in ALLOWED[layer])
 
 
@@ -108,8 +108,10 @@ def layering_errors(src: Path = SRC) -> list[str]:
         for target, line in targets:
             if not _allowed(module, target):
                 layer = _layer(module)
-                errors.append(f"{module}:{line} imports {target} (layer {layer} may import "
-                              f"{sorted(ALLOWED[layer])})")
+                errors.append(
+                    f"{module}:{line} imports {target} (layer {layer} may import "
+                    f"{sorted(ALLOWED[layer])})"
+                )
     return errors
 
 
@@ -177,8 +179,9 @@ def test_seed_module_imports_no_torch(module):
         spec.loader.exec_module(mod)
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "numpy", "deepftle")))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"
 
 
@@ -189,13 +192,20 @@ def test_import_deepftle_loads_no_pipeline_machinery():
     the check is that no module of the package that ``import deepftle`` loads imports
     ``fcntl`` or ``snakemake``, and that ``fcntl`` is loaded only where ``import torch`` alone
     loads it."""
-    probe = ("import sys, {0}; mods = sorted(sys.modules); "
-             "print('fcntl' in mods, any(m.split('.')[0] == 'snakemake' for m in mods)); "
-             "print(' '.join(m for m in mods if m.split('.')[0] == 'deepftle'))")
-    torch_only = subprocess.run([sys.executable, "-c", probe.format("torch, numpy")],
-                                capture_output=True, text=True, check=True).stdout.split("\n")
-    ours = subprocess.run([sys.executable, "-c", probe.format("deepftle")],
-                          capture_output=True, text=True, check=True).stdout.split("\n")
+    probe = (
+        "import sys, {0}; mods = sorted(sys.modules); "
+        "print('fcntl' in mods, any(m.split('.')[0] == 'snakemake' for m in mods)); "
+        "print(' '.join(m for m in mods if m.split('.')[0] == 'deepftle'))"
+    )
+    torch_only = subprocess.run(
+        [sys.executable, "-c", probe.format("torch, numpy")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    ours = subprocess.run(
+        [sys.executable, "-c", probe.format("deepftle")], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
     fcntl_by_torch = torch_only[0].split()[0] == "True"
     fcntl, snakemake = ours[0].split()
     assert snakemake == "False", "import deepftle loads snakemake"
@@ -207,11 +217,16 @@ def test_import_deepftle_loads_no_pipeline_machinery():
     for m in loaded:
         tree = ast.parse(modules[m].read_text())
         for node in ast.walk(tree):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
-                     else [])
-            offenders += [f"{m} imports {n}" for n in names
-                          if n.split(".")[0] in ("fcntl", "snakemake")]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            offenders += [
+                f"{m} imports {n}" for n in names if n.split(".")[0] in ("fcntl", "snakemake")
+            ]
     assert not offenders, "import deepftle loads " + "; ".join(offenders)
 
 
@@ -241,12 +256,14 @@ def test_the_checks_catch_what_they_should(tmp_path):
         (pkg / name).write_text(text)
     assert cycles(tmp_path) == [["deepftle.nets.archs", "deepftle.nets.mlp"]]
     errors = "\n".join(layering_errors(tmp_path))
-    for wrong in ("deepftle.ftle.api:2 imports deepftle.nets.mlp",
-                  "deepftle.ftle:1 imports deepftle._version",
-                  "deepftle.flat: in no layer",
-                  "deepftle.plots.fig:1 imports deepftle.nets.mlp",
-                  "deepftle.circle.x:1 imports deepftle.mnist.y",
-                  "deepftle.mnist.y:1 imports deepftle "):
+    for wrong in (
+        "deepftle.ftle.api:2 imports deepftle.nets.mlp",
+        "deepftle.ftle:1 imports deepftle._version",
+        "deepftle.flat: in no layer",
+        "deepftle.plots.fig:1 imports deepftle.nets.mlp",
+        "deepftle.circle.x:1 imports deepftle.mnist.y",
+        "deepftle.mnist.y:1 imports deepftle ",
+    ):
         assert wrong in errors
     assert "nets.mlp:1" not in errors and "nets.archs" not in errors
     assert "imports deepftle.activations" not in errors

@@ -22,8 +22,11 @@ def test_environment_matches_pyproject():
     for extra in project["optional-dependencies"].values():
         wanted.update(_parse(s) for s in extra)
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = dict(_parse(s) for s in env["dependencies"]
-                 if isinstance(s, str) and not s.startswith(("python", "pip")))
+    conda = dict(
+        _parse(s)
+        for s in env["dependencies"]
+        if isinstance(s, str) and not s.startswith(("python", "pip"))
+    )
     assert conda == wanted
 
 

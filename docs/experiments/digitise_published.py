@@ -130,8 +130,14 @@ class Axis:
         return v * (10.0 ** (abs(self.slope) * e) - 1.0)
 
 
-def ticks(img: np.ndarray, line: int, windows: dict[float, tuple[int, int]], axis: str,
-          log: bool = False) -> Axis:
+def ticks(
+    img: np.ndarray,
+    line: int,
+    windows: dict[float, tuple[int, int]],
+    axis: str,
+    *,
+    log: bool = False,
+) -> Axis:
     """Calibrate from tick marks crossing pixel row (axis='x') or column (axis='y') `line`."""
     d = darkness(img)
     prof = d[line, :] if axis == "x" else d[:, line]
@@ -162,7 +168,7 @@ def colour_masks(img: np.ndarray, min_ink: float = 0.4, max_res: float = 45.0) -
 def runs(col: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) of the runs of True in a 1-d boolean array."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], col.astype(int), [0]])))
-    return list(zip(edges[::2], edges[1::2]))
+    return list(zip(edges[::2], edges[1::2], strict=True))
 
 
 def douglas_peucker(x: np.ndarray, y: np.ndarray, tol: float) -> list[int]:
@@ -174,7 +180,7 @@ def douglas_peucker(x: np.ndarray, y: np.ndarray, tol: float) -> list[int]:
         if j <= i + 1:
             continue
         dx, dy = x[j] - x[i], y[j] - y[i]
-        dist = np.abs(dy * (x[i + 1:j] - x[i]) - dx * (y[i + 1:j] - y[i])) / math.hypot(dx, dy)
+        dist = np.abs(dy * (x[i + 1 : j] - x[i]) - dx * (y[i + 1 : j] - y[i])) / math.hypot(dx, dy)
         k = int(np.argmax(dist))
         if dist[k] > tol:
             keep.add(i + 1 + k)
@@ -204,11 +210,11 @@ def vertices(x: np.ndarray, y: np.ndarray, tol: float = 1.0, trim: int = 2, merg
             kept.append(k)
     idx = kept + [idx[-1]]
     segs = []
-    for i, j in zip(idx[:-1], idx[1:]):
+    for i, j in zip(idx[:-1], idx[1:], strict=True):
         lo, hi = (i + trim, j - trim) if j - i > 2 * trim + 2 else (i, j)
-        segs.append(line_fit(x[lo:hi + 1], y[lo:hi + 1]))
+        segs.append(line_fit(x[lo : hi + 1], y[lo : hi + 1]))
     vx, vy, sc = [x[0]], [segs[0][0] + segs[0][1] * x[0]], [segs[0][2]]
-    for (a1, b1, s1), (a2, b2, s2), k in zip(segs[:-1], segs[1:], idx[1:-1]):
+    for (a1, b1, s1), (a2, b2, s2), k in zip(segs[:-1], segs[1:], idx[1:-1], strict=False):
         xi = (a2 - a1) / (b1 - b2) if abs(b1 - b2) > 1e-6 else x[k]
         if abs(xi - x[k]) > 3:  # nearly parallel neighbours: keep the traced point
             xi = x[k]
@@ -221,8 +227,15 @@ def vertices(x: np.ndarray, y: np.ndarray, tol: float = 1.0, trim: int = 2, merg
     return np.array(vx), np.array(vy), np.array(sc), segs
 
 
-def track(mask: np.ndarray, x0: int, x1: int, seed: float, gate: float = 3.0,
-          max_gap: int = 45, merged: float | None = None) -> np.ndarray:
+def track(
+    mask: np.ndarray,
+    x0: int,
+    x1: int,
+    seed: float,
+    gate: float = 3.0,
+    max_gap: int = 45,
+    merged: float | None = None,
+) -> np.ndarray:
     """Follow one curve through columns x0..x1-1 of a boolean line mask.
 
     In each column the run of mask pixels nearest to the prediction (distance to the run's
@@ -269,7 +282,7 @@ def bridge(y: np.ndarray) -> np.ndarray:
     ok = ~np.isnan(y)
     out = np.interp(x, x[ok], y[ok])
     out[: np.argmax(ok)] = np.nan
-    out[len(y) - np.argmax(ok[::-1]):] = np.nan
+    out[len(y) - np.argmax(ok[::-1]) :] = np.nan
     return out
 
 
@@ -293,10 +306,14 @@ F3B_LEGEND = (411, 509, 55, 140)  # legend frame (alpha 0.8, white); faded curve
 # Seed rows at the first interior column, read by eye from the image (tracker start points).
 F3A_SEEDS = {"test_error_random_features": 14.0, "test_error_full": 114.0}
 F3B_SEEDS = {  # (L, style): row at column F3B_FRAME[0] + 2
-    (2, "solid"): 72.0, (2, "dashed"): 80.0,
-    (4, "solid"): 45.0, (4, "dashed"): 92.0,
-    (8, "solid"): 30.0, (8, "dashed"): 119.0,
-    (12, "solid"): 28.0, (12, "dashed"): 144.0,
+    (2, "solid"): 72.0,
+    (2, "dashed"): 80.0,
+    (4, "solid"): 45.0,
+    (4, "dashed"): 92.0,
+    (8, "solid"): 30.0,
+    (8, "dashed"): 119.0,
+    (12, "solid"): 28.0,
+    (12, "dashed"): 144.0,
 }
 F3_HALF_LINE_PX = 0.75
 
@@ -322,9 +339,9 @@ def fig3a(img: np.ndarray, rows: list, overlay: list) -> None:
     c0, c1, r0, r1 = F3A_FRAME
     mask = darkness(img) > 90
     mask[:, : c0 + 2] = False
-    mask[:, c1 - 1:] = False
+    mask[:, c1 - 1 :] = False
     mask[: r0 + 2] = False
-    mask[r1 - 1:] = False
+    mask[r1 - 1 :] = False
     lc0, lc1, lr0, lr1 = F3A_LABEL_BOX
     mask[lr0:lr1, lc0:lc1] = False
     x0, x1 = c0 + 2, c1 - 1
@@ -336,34 +353,68 @@ def fig3a(img: np.ndarray, rows: list, overlay: list) -> None:
         vx, vy, sc, segs = vertices(xs[ok].astype(float), y[ok])
         overlay.append(("3", vx, vy, (255, 0, 255) if "random" in q else (0, 200, 255)))
         px_err = np.hypot(F3_HALF_LINE_PX, sc)
-        for px, py, e in zip(vx, vy, px_err):
+        for px, py, e in zip(vx, vy, px_err, strict=True):
             n = float(ax_x.to_data(px))
             edge = px in (vx[0], vx[-1])
-            rows.append(row("3", "a", q, "", f"{n:.3g}", "", ax_y.to_data(py),
-                            ax_y.err(py, e), "%",
-                            "frame edge (xlim), not a data point" if edge else
-                            "vertex of the traced polyline (data point)"))
+            rows.append(
+                row(
+                    "3",
+                    "a",
+                    q,
+                    "",
+                    f"{n:.3g}",
+                    "",
+                    ax_y.to_data(py),
+                    ax_y.err(py, e),
+                    "%",
+                    "frame edge (xlim), not a data point"
+                    if edge
+                    else "vertex of the traced polyline (data point)",
+                )
+            )
         for n in (4, 8, 16, 32, 64, 128):
             px = float(ax_x.to_pix(n))
             if px < vx[0] or px > vx[-1]:
                 py, e = extrapolate_edge(vx, vy, segs, px)
-                how = (f"N={n} outside the frame (N {ax_x.to_data(vx[0]):.2f}.."
-                       f"{ax_x.to_data(vx[-1]):.0f}): edge segment extended in log-log")
+                how = (
+                    f"N={n} outside the frame (N {ax_x.to_data(vx[0]):.2f}.."
+                    f"{ax_x.to_data(vx[-1]):.0f}): edge segment extended in log-log"
+                )
             else:
                 py, e = read_traced(xs, y, px)
                 how = "traced line centre at this column (+-2 columns)"
                 if abs(np.interp(px, xs, other) - py) < 3.0:
                     how += "; solid and dashed curves overlap here (within 3 px)"
                     e = max(e, 1.5)
-            rows.append(row("3", "a", q, "", str(n), "", ax_y.to_data(py),
-                            ax_y.err(py, math.hypot(F3_HALF_LINE_PX, e)), "%",
-                            "at requested N: " + how))
+            rows.append(
+                row(
+                    "3",
+                    "a",
+                    q,
+                    "",
+                    str(n),
+                    "",
+                    ax_y.to_data(py),
+                    ax_y.err(py, math.hypot(F3_HALF_LINE_PX, e)),
+                    "%",
+                    "at requested N: " + how,
+                )
+            )
 
 
 def row(fig, panel, q, L, N, x, value, err, unit, method) -> dict:
-    return dict(figure=f"fig{fig}", panel=panel, quantity=q, L=str(L), N=str(N), x=x,
-                value=f"{float(value):.4g}", read_error=f"{float(err):.2g}", unit=unit,
-                method=method)
+    return dict(
+        figure=f"fig{fig}",
+        panel=panel,
+        quantity=q,
+        L=str(L),
+        N=str(N),
+        x=x,
+        value=f"{float(value):.4g}",
+        read_error=f"{float(err):.2g}",
+        unit=unit,
+        method=method,
+    )
 
 
 def draw_overlay(img: np.ndarray, marks: list, path: Path, box=None, scale: int = 4) -> None:
@@ -375,7 +426,7 @@ def draw_overlay(img: np.ndarray, marks: list, path: Path, box=None, scale: int 
     im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
     dr = ImageDraw.Draw(im)
     for _, xs, ys, rgb in marks:
-        for x, y in zip(np.atleast_1d(xs), np.atleast_1d(ys)):
+        for x, y in zip(np.atleast_1d(xs), np.atleast_1d(ys), strict=True):
             if np.isnan(y):
                 continue
             u, v = (x - ox + 0.5) * scale, (y - oy + 0.5) * scale
@@ -400,15 +451,15 @@ def fig3b_masks(img: np.ndarray) -> dict:
     bc0, bc1, br0, br1 = F3B_LABEL_BOX
     for m in masks.values():
         m[:, : c0 + 2] = False
-        m[:, c1 - 1:] = False
+        m[:, c1 - 1 :] = False
         m[: r0 + 2] = False
-        m[r1 - 1:] = False
+        m[r1 - 1 :] = False
         m[br0:br1, bc0:bc1] = False
         # legend frame band (grey edge would read as faint black after un-fading)
-        m[lr0:lr1, lc0:lc0 + 4] = False
-        m[lr0:lr1, lc1 - 4:lc1] = False
-        m[lr0:lr0 + 4, lc0:lc1] = False
-        m[lr1 - 4:lr1, lc0:lc1] = False
+        m[lr0:lr1, lc0 : lc0 + 4] = False
+        m[lr0:lr1, lc1 - 4 : lc1] = False
+        m[lr0 : lr0 + 4, lc0:lc1] = False
+        m[lr1 - 4 : lr1, lc0:lc1] = False
     return masks
 
 
@@ -421,8 +472,11 @@ def dotted_line(mask: np.ndarray) -> tuple[float, float, float, np.ndarray, int]
     """
     lab, n = ndimage.label(mask, structure=np.ones((3, 3)))
     sl = ndimage.find_objects(lab)
-    small = [i + 1 for i, s in enumerate(sl)
-             if s[0].stop - s[0].start <= 3 and s[1].stop - s[1].start <= 3]
+    small = [
+        i + 1
+        for i, s in enumerate(sl)
+        if s[0].stop - s[0].start <= 3 and s[1].stop - s[1].start <= 3
+    ]
     cen = np.array(ndimage.center_of_mass(mask, lab, small))  # (row, col)
     best = (0, 0.0, 0.0)
     for b in np.arange(-0.45, -0.10, 0.002):  # rows grow downwards: rising line
@@ -463,14 +517,15 @@ def fig3b(img: np.ndarray, rows: list, overlay: list) -> None:
         yv = ax_y.to_data(cen[:, 0])
         slope, _ = np.polyfit(ln_n, yv, 1)
         icpt = float(np.mean(yv - ln_n))  # slope fixed to 1 (caption's form)
-        e_icpt = math.hypot(float(np.std(yv - ln_n)) / math.sqrt(len(yv)),
-                            ax_y.err(0.0, 0.0))
+        e_icpt = math.hypot(float(np.std(yv - ln_n)) / math.sqrt(len(yv)), ax_y.err(0.0, 0.0))
         cc_rows.append((L, -icpt / L, e_icpt / L, slope, len(yv)))
         overlay.append(("3", xs[::3], a + b * xs[::3], mark["dotted"]))
         line = masks[k] & ~dots
         # gate 2 px: same-colour solid and dashed lines are >= 4 px apart until they merge
-        raw = {st: track(line, x0, x1, F3B_SEEDS[(L, st)], gate=2.0, merged=4.5)
-               for st in ("solid", "dashed")}
+        raw = {
+            st: track(line, x0, x1, F3B_SEEDS[(L, st)], gate=2.0, merged=4.5)
+            for st in ("solid", "dashed")
+        }
         both = {st: bridge(v) for st, v in raw.items()}
         for style, q in (("solid", "Llam_d"), ("dashed", "Llam_c")):
             y_raw, y = raw[style], both[style]
@@ -483,55 +538,120 @@ def fig3b(img: np.ndarray, rows: list, overlay: list) -> None:
                 px = float(ax_x.to_pix(n))
                 if px < xs[ok][0] or px > xs[ok][-1]:
                     py, e = extrapolate_edge(vx, vy, segs, px)
-                    how = (f"N={n} outside the frame (N {n_edge[0]:.2f}..{n_edge[1]:.0f}):"
-                           " edge segment extended linearly in log N")
+                    how = (
+                        f"N={n} outside the frame (N {n_edge[0]:.2f}..{n_edge[1]:.0f}):"
+                        " edge segment extended linearly in log N"
+                    )
                 else:
                     py, e = read_traced(xs, y, px)
                     how = "traced line centre at this column (+-2 columns)"
                     lc0, lc1, lr0, lr1 = F3B_LEGEND
                     if lc0 <= px < lc1 and lr0 <= py < lr1:
                         how += "; under the legend (alpha 0.8), read after un-fading"
-                    gap = np.isnan(y_raw[max(0, int(px) - x0 - 2): int(px) - x0 + 3])
+                    gap = np.isnan(y_raw[max(0, int(px) - x0 - 2) : int(px) - x0 + 3])
                     if gap.all():
                         how += "; in a gap (dash gap or occlusion), bridged linearly"
                         e = max(e, 1.0)
                     if abs(np.interp(px, xs, other) - py) < 3.0:
                         how += "; overlaps the other curve of this L (within 3 px)"
                         e = max(e, 1.5)
-                rows.append(row("3", "b", q, L, n, "", ax_y.to_data(py),
-                                ax_y.err(py, math.hypot(F3_HALF_LINE_PX, e)), "",
-                                f"{style} curve; " + how))
+                rows.append(
+                    row(
+                        "3",
+                        "b",
+                        q,
+                        L,
+                        n,
+                        "",
+                        ax_y.to_data(py),
+                        ax_y.err(py, math.hypot(F3_HALF_LINE_PX, e)),
+                        "",
+                        f"{style} curve; " + how,
+                    )
+                )
             for px, tag in ((xs[ok][0], "left"), (xs[ok][-1], "right")):
                 py, e = read_traced(xs, y, float(px))
-                rows.append(row("3", "b", q, L, f"{float(ax_x.to_data(px)):.3g}", "",
-                                ax_y.to_data(py),
-                                ax_y.err(py, math.hypot(F3_HALF_LINE_PX, e)), "",
-                                f"{style} curve at the {tag} frame edge (xlim, not a data"
-                                f" point); {found:.0%} of columns had line pixels"))
+                rows.append(
+                    row(
+                        "3",
+                        "b",
+                        q,
+                        L,
+                        f"{float(ax_x.to_data(px)):.3g}",
+                        "",
+                        ax_y.to_data(py),
+                        ax_y.err(py, math.hypot(F3_HALF_LINE_PX, e)),
+                        "",
+                        f"{style} curve at the {tag} frame edge (xlim, not a data"
+                        f" point); {found:.0%} of columns had line pixels",
+                    )
+                )
             if L == 12 and style == "solid":
                 vals = ax_y.to_data(y[ok])
                 c_d = (float(vals.mean()), float(vals.std()))
     for L, cc, e, slope, n in cc_rows:
-        rows.append(row("3", "b", "C_c_L", L, "", "", cc, e, "",
-                        f"dotted line of L={L}: {n} dots, slope fixed to 1 per ln N "
-                        f"(free fit {slope:.3f}); C_c = -(intercept)/L"))
+        rows.append(
+            row(
+                "3",
+                "b",
+                "C_c_L",
+                L,
+                "",
+                "",
+                cc,
+                e,
+                "",
+                f"dotted line of L={L}: {n} dots, slope fixed to 1 per ln N "
+                f"(free fit {slope:.3f}); C_c = -(intercept)/L",
+            )
+        )
     ccs = np.array([c[1] for c in cc_rows])
-    rows.append(row("3", "b", "C_c", "", "", "", ccs.mean(),
-                    max(ccs.std(ddof=1), max(c[2] for c in cc_rows)), "",
-                    "mean of the per-L dotted-line C_c (L=2,4,8,12); read_error = spread "
-                    f"over L (per-L values {', '.join(f'{c:.3f}' for c in ccs)})"))
-    rows.append(row("3", "b", "C_d", 12, "", "", c_d[0],
-                    math.hypot(c_d[1], ax_y.err(0.0, F3_HALF_LINE_PX)), "",
-                    "mean of the L=12 solid curve over the frame (uniform in log N, "
-                    f"N {n_edge[0]:.2f}..{n_edge[1]:.0f}); read_error includes its std "
-                    f"{c_d[1]:.3f} over N"))
+    rows.append(
+        row(
+            "3",
+            "b",
+            "C_c",
+            "",
+            "",
+            "",
+            ccs.mean(),
+            max(ccs.std(ddof=1), max(c[2] for c in cc_rows)),
+            "",
+            "mean of the per-L dotted-line C_c (L=2,4,8,12); read_error = spread "
+            f"over L (per-L values {', '.join(f'{c:.3f}' for c in ccs)})",
+        )
+    )
+    rows.append(
+        row(
+            "3",
+            "b",
+            "C_d",
+            12,
+            "",
+            "",
+            c_d[0],
+            math.hypot(c_d[1], ax_y.err(0.0, F3_HALF_LINE_PX)),
+            "",
+            "mean of the L=12 solid curve over the frame (uniform in log N, "
+            f"N {n_edge[0]:.2f}..{n_edge[1]:.0f}); read_error includes its std "
+            f"{c_d[1]:.3f} over N",
+        )
+    )
 
 
 # ---------------------------------------------------------------- Fig. 4
 F4_HALF_LINE_PX = 1.5
 F4B_X_ROW = 648
-F4B_X = {-0.10: (205, 218), -0.05: (313, 326), 0.0: (421, 434), 0.05: (529, 542),
-         0.10: (637, 650), 0.15: (745, 758), 0.20: (853, 866), 0.25: (961, 974)}
+F4B_X = {
+    -0.10: (205, 218),
+    -0.05: (313, 326),
+    0.0: (421, 434),
+    0.05: (529, 542),
+    0.10: (637, 650),
+    0.15: (745, 758),
+    0.20: (853, 866),
+    0.25: (961, 974),
+}
 F4B_YL_COL = 132  # left axis: test error (%)
 F4B_YL = {100.0: (534, 545), 0.0: (633, 643)}
 F4B_YR_COL = 984  # right axis: H
@@ -553,14 +673,21 @@ F4C_LABEL_BOX = (140, 200, 742, 790)  # "(c)"
 F4D_LABEL_BOX = (920, 978, 742, 790)  # "(d)"
 # N grid of the data points, inferred from the kinks of (c) and (d): it matches
 # int(numpy.logspace(1, log10(250), 20)); checked against the blind kink detection below
-F4CD_GRID = (10, 11, 14, 16, 19, 23, 27, 32, 38, 45, 54, 64, 76, 90, 107, 126, 150, 178, 211,
-             249)
+F4CD_GRID = (10, 11, 14, 16, 19, 23, 27, 32, 38, 45, 54, 64, 76, 90, 107, 126, 150, 178, 211, 249)
 F4C_SEED = 845.0  # row of the mean curve at the left end (N = 10), by eye
 F4D_SEED = 743.0
 F4A_CBAR_ROW = 32  # bottom edge of the colour-bar outline
 F4A_CBAR_TICK_ROW = 36
-F4A_CBAR_TICKS = {-0.10: (200, 212), -0.05: (301, 314), 0.0: (403, 416), 0.05: (504, 517),
-                  0.10: (606, 619), 0.15: (707, 720), 0.20: (809, 822), 0.25: (910, 923)}
+F4A_CBAR_TICKS = {
+    -0.10: (200, 212),
+    -0.05: (301, 314),
+    0.0: (403, 416),
+    0.05: (504, 517),
+    0.10: (606, 619),
+    0.15: (707, 720),
+    0.20: (809, 822),
+    0.25: (910, 923),
+}
 
 
 def bar_extent(img: np.ndarray, row: int, lo: int, hi: int) -> tuple[float, float]:
@@ -575,7 +702,7 @@ def bar_extent(img: np.ndarray, row: int, lo: int, hi: int) -> tuple[float, floa
 def panel_mask(mask: np.ndarray, frame, label) -> np.ndarray:
     c0, c1, r0, r1 = frame
     out = np.zeros_like(mask)
-    out[r0 + 3: r1 - 2, c0 + 3: c1 - 2] = mask[r0 + 3: r1 - 2, c0 + 3: c1 - 2]
+    out[r0 + 3 : r1 - 2, c0 + 3 : c1 - 2] = mask[r0 + 3 : r1 - 2, c0 + 3 : c1 - 2]
     lc0, lc1, lr0, lr1 = label
     out[lr0:lr1, lc0:lc1] = False
     return out
@@ -586,8 +713,20 @@ def fig4(img: np.ndarray, rows: list, overlay: list) -> None:
     cb = ticks(img, F4A_CBAR_TICK_ROW, F4A_CBAR_TICKS, "x")
     left, right = bar_extent(img, F4A_CBAR_ROW, 170, 960)
     for q, p in (("colorbar_min", left), ("colorbar_max", right)):
-        rows.append(row("4", "a", q, 16, 20, "", cb.to_data(p), cb.err(p, 0.5), "",
-                        "end of the colour-bar outline, calibrated by its 8 ticks"))
+        rows.append(
+            row(
+                "4",
+                "a",
+                q,
+                16,
+                20,
+                "",
+                cb.to_data(p),
+                cb.err(p, 0.5),
+                "",
+                "end of the colour-bar outline, calibrated by its 8 ticks",
+            )
+        )
     overlay.append(("4", [left, right], [F4A_CBAR_ROW] * 2, (0, 255, 0)))
     # (b) error (black, left axis %) and H (green, right axis) per lambda_1
     ax_x = ticks(img, F4B_X_ROW, F4B_X, "x")
@@ -597,27 +736,42 @@ def fig4(img: np.ndarray, rows: list, overlay: list) -> None:
     a_g, r_g = unmix(img, F4B_GREEN)
     black = panel_mask((a_k > 0.5) & (r_k < 40), F4B_FRAME, F4B_LABEL_BOX)
     green = panel_mask((a_g > 0.5) & (r_g < 40), F4B_FRAME, F4B_LABEL_BOX)
-    for q, m, ax, unit, rgb in (("error", black, yl, "%", (255, 0, 255)),
-                                ("entropy", green, yr, "", (255, 120, 0))):
+    for q, m, ax, unit, rgb in (
+        ("error", black, yl, "%", (255, 0, 255)),
+        ("entropy", green, yr, "", (255, 120, 0)),
+    ):
         for lam in F4B_LAMBDA:
             px = float(ax_x.to_pix(lam))
             c = int(round(px))
-            win = m[:, c - 3: c + 4]
+            win = m[:, c - 3 : c + 4]
             rr = np.flatnonzero(win.any(axis=1))
             if len(rr) == 0:  # hidden: only the black curve can be under the green one
-                rr = np.flatnonzero(green[:, c - 3: c + 4].any(axis=1))
+                rr = np.flatnonzero(green[:, c - 3 : c + 4].any(axis=1))
                 how = "no black pixels: hidden under the H curve, read there"
             else:
                 how = "median row of the curve's pixels within +-3 px of lambda_1"
             py = float(np.median(rr))
             e = max(F4_HALF_LINE_PX, (rr.max() - rr.min()) / 2.0)
             overlay.append(("4", [px], [py], rgb))
-            rows.append(row("4", "b", q, 16, 20, f"{lam:g}", ax.to_data(py), ax.err(py, e),
-                            unit, how + "; read_error = half the vertical extent there"))
+            rows.append(
+                row(
+                    "4",
+                    "b",
+                    q,
+                    16,
+                    20,
+                    f"{lam:g}",
+                    ax.to_data(py),
+                    ax.err(py, e),
+                    unit,
+                    how + "; read_error = half the vertical extent there",
+                )
+            )
     # (c, d) mean and std of lambda_1 versus N
     for panel, q, xt, yt, ycol, frame, label, seed in (
-            ("c", "lam1_mean", F4C_X, F4C_Y, F4C_Y_COL, F4C_FRAME, F4C_LABEL_BOX, F4C_SEED),
-            ("d", "lam1_std", F4D_X, F4D_Y, F4D_Y_COL, F4D_FRAME, F4D_LABEL_BOX, F4D_SEED)):
+        ("c", "lam1_mean", F4C_X, F4C_Y, F4C_Y_COL, F4C_FRAME, F4C_LABEL_BOX, F4C_SEED),
+        ("d", "lam1_std", F4D_X, F4D_Y, F4D_Y_COL, F4D_FRAME, F4D_LABEL_BOX, F4D_SEED),
+    ):
         ax_x = ticks(img, F4CD_X_ROW, xt, "x", log=True)
         ax_y = ticks(img, ycol, yt, "y")
         m = panel_mask((a_k > 0.5) & (r_k < 40), frame, label)
@@ -632,14 +786,25 @@ def fig4(img: np.ndarray, rows: list, overlay: list) -> None:
         off = np.array([np.abs(grid_px - v).min() for v in vx[1:-1]])
         # (a weak kink can be placed a few px off by Douglas-Peucker: require most on grid)
         assert np.mean(off < 2.5) >= 0.8, f"Fig. 4{panel}: kinks off the N grid {off.round(1)}"
-        for n, px in zip(F4CD_GRID, grid_px):
+        for n, px in zip(F4CD_GRID, grid_px, strict=True):
             py, s = read_traced(cols, y, float(px), half=1)
             overlay.append(("4", [px], [py], (255, 0, 255)))
-            rows.append(row("4", panel, q, 16, n, "", ax_y.to_data(py),
-                            ax_y.err(py, math.hypot(F4_HALF_LINE_PX, s)), "",
-                            "traced line centre at the inferred data N (+-1 column); "
-                            f"{np.sum(off < 2.5)} of {len(off)} kinks found blind lie within "
-                            "2.5 px of grid points"))
+            rows.append(
+                row(
+                    "4",
+                    panel,
+                    q,
+                    16,
+                    n,
+                    "",
+                    ax_y.to_data(py),
+                    ax_y.err(py, math.hypot(F4_HALF_LINE_PX, s)),
+                    "",
+                    "traced line centre at the inferred data N (+-1 column); "
+                    f"{np.sum(off < 2.5)} of {len(off)} kinks found blind lie within "
+                    "2.5 px of grid points",
+                )
+            )
 
 
 # ---------------------------------------------------------------- Fig. 2
@@ -682,28 +847,54 @@ def box_read(level: np.ndarray, rows: slice, cols: slice, step: float):
 def fig2(img: np.ndarray, rows: list, overlay: list) -> None:
     lut, vals, step = colour_bar(img)
     h = F2_HALF_BOX
-    for (r0, r1), n in zip(F2_PANEL_ROWS, F2_N):
-        for (c0, c1), L in zip(F2_PANEL_COLS, F2_L):
+    for (r0, r1), n in zip(F2_PANEL_ROWS, F2_N, strict=True):
+        for (c0, c1), L in zip(F2_PANEL_COLS, F2_L, strict=True):
             rc, cc = int(round((r0 + r1) / 2.0)), int(round((c0 + c1) / 2.0))
             # panel centre = input (0, 0); only the band along the +x1 ray is mapped
-            band = colour_levels(img[rc - h: rc + h + 1, cc - h: c1 - 3], lut, vals)
+            band = colour_levels(img[rc - h : rc + h + 1, cc - h : c1 - 3], lut, vals)
             v, e, k = box_read(band, slice(None), slice(0, 2 * h + 1), step)
             overlay.append(("2", [cc], [rc], (0, 255, 0)))
-            rows.append(row("2", "", "Llam1_centre", L, n, "", v, e, "",
-                            f"median colour level over a {2 * h + 1}x{2 * h + 1} px box at "
-                            f"the panel centre ({k} valid px){sat_note(v)}"))
+            rows.append(
+                row(
+                    "2",
+                    "",
+                    "Llam1_centre",
+                    L,
+                    n,
+                    "",
+                    v,
+                    e,
+                    "",
+                    f"median colour level over a {2 * h + 1}x{2 * h + 1} px box at "
+                    f"the panel centre ({k} valid px){sat_note(v)}",
+                )
+            )
             # ridge: max over the ray of the median in a 3 px wide, 2h+1 px tall strip
             # (the ring crosses the +x1 ray at right angles, so the strip lies along it)
-            ray = [(box_read(band, slice(None), slice(j - 1, j + 2), step), j)
-                   for j in range(h, band.shape[1] - 1)]
+            ray = [
+                (box_read(band, slice(None), slice(j - 1, j + 2), step), j)
+                for j in range(h, band.shape[1] - 1)
+            ]
             (v, e, k), j = max(ray, key=lambda t: t[0][0])
             x = cc - h + j
             overlay.append(("2", [x], [rc], (255, 0, 255)))
             x1 = (x - cc) / ((c1 - c0) / 2.0)
-            rows.append(row("2", "", "Llam1_ridge", L, n, f"{x1:.2f}", v, e, "",
-                            "max along the ray centre -> +x1 of the median level in a 3 px "
-                            f"wide, {2 * h + 1} px tall strip; x = ridge position as a fraction "
-                            f"of the panel half-width{sat_note(v)}"))
+            rows.append(
+                row(
+                    "2",
+                    "",
+                    "Llam1_ridge",
+                    L,
+                    n,
+                    f"{x1:.2f}",
+                    v,
+                    e,
+                    "",
+                    "max along the ray centre -> +x1 of the median level in a 3 px "
+                    f"wide, {2 * h + 1} px tall strip; x = ridge position as a fraction "
+                    f"of the panel half-width{sat_note(v)}",
+                )
+            )
 
 
 def sat_note(v: float) -> str:
@@ -715,14 +906,20 @@ def sat_note(v: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT_TSV)
-    ap.add_argument("--overlay-dir", type=Path, default=None,
-                    help="write overlays of the extracted points on the figures here")
+    ap.add_argument(
+        "--overlay-dir",
+        type=Path,
+        default=None,
+        help="write overlays of the extracted points on the figures here",
+    )
     args = ap.parse_args()
     rows: list[dict] = []
-    jobs = (("published-fig2.png", fig2, (250, 100, 1180, 820), 1),
-            ("published-fig3.png", fig3a, (70, 0, 190, 150), 6),
-            ("published-fig3.png", fig3b, (230, 0, 529, 150), 4),
-            ("published-fig4.png", fig4, (130, 0, 985, 881), 2))
+    jobs = (
+        ("published-fig2.png", fig2, (250, 100, 1180, 820), 1),
+        ("published-fig3.png", fig3a, (70, 0, 190, 150), 6),
+        ("published-fig3.png", fig3b, (230, 0, 529, 150), 4),
+        ("published-fig4.png", fig4, (130, 0, 985, 881), 2),
+    )
     for name, fn, box, scale in jobs:
         img = load(name)
         marks: list = []

@@ -32,8 +32,19 @@ from deepftle.nets.train import energy_loss, evaluate, sign_error  # noqa: E402
 DOCS = Path(__file__).resolve().parents[1]
 WIDTHS = [4, 8, 16, 32, 64, 128, 256]
 # the published solid curve, read off Fig. 3(a) (log scale): approximate levels only
-PUBLISHED = {4: 27.0, 6: 30.0, 8: 13.0, 12: 14.0, 16: 2.0, 24: 0.8, 32: 0.7, 48: 0.9,
-             64: 0.55, 96: 0.4, 128: 0.4}
+PUBLISHED = {
+    4: 27.0,
+    6: 30.0,
+    8: 13.0,
+    12: 14.0,
+    16: 2.0,
+    24: 0.8,
+    32: 0.7,
+    48: 0.9,
+    64: 0.55,
+    96: 0.4,
+    128: 0.4,
+}
 VARIANTS = {
     "sigma_1^2 = sigma_w^2 ~ 1/N, theta ~ N(0, 1)": {},
     "sigma_1^2 = 1/d_in (fan-in)": dict(fan_in=True),
@@ -49,8 +60,9 @@ VARIANTS = {
 }
 
 
-def random_feature_error(N, depth=2, sigma_theta=1.0, fan_in=False, gain=1.0, ridge=1e-6,
-                         n_train=36000, seeds=(0, 1, 2)) -> float:
+def random_feature_error(
+    N, depth=2, sigma_theta=1.0, fan_in=False, gain=1.0, ridge=1e-6, n_train=36000, seeds=(0, 1, 2)
+) -> float:
     data = circle_data(n_train, 4000, 1)
     errors = []
     for seed in seeds:
@@ -69,19 +81,33 @@ def random_feature_error(N, depth=2, sigma_theta=1.0, fan_in=False, gain=1.0, ri
 
 def main():
     torch.set_num_threads(1)
-    rows = [dict(variant=name, **{f"N={N}": round(random_feature_error(N, **kw), 2)
-                                  for N in WIDTHS}) for name, kw in VARIANTS.items()]
+    rows = [
+        dict(variant=name, **{f"N={N}": round(random_feature_error(N, **kw), 2) for N in WIDTHS})
+        for name, kw in VARIANTS.items()
+    ]
     table = pd.DataFrame(rows)
     table.to_csv(DOCS / "fig3a-variants.tsv", sep="\t", index=False)
     print(table.to_string(index=False))
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     colours = plt.cm.tab20(np.linspace(0, 1, len(rows)))
-    for row, colour in zip(rows, colours):
-        ax.plot(WIDTHS, [row[f"N={N}"] for N in WIDTHS], "o-", ms=3, lw=1.2, color=colour,
-                label=row["variant"])
+    for row, colour in zip(rows, colours, strict=True):
+        ax.plot(
+            WIDTHS,
+            [row[f"N={N}"] for N in WIDTHS],
+            "o-",
+            ms=3,
+            lw=1.2,
+            color=colour,
+            label=row["variant"],
+        )
     ax.plot(list(PUBLISHED), list(PUBLISHED.values()), "k--", lw=2, label="published (read off)")
-    ax.set(xscale="log", yscale="log", xlabel="N", ylabel="test error (%)",
-           title="Fig. 3(a) random features (L = 2, least-squares readout)")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="N",
+        ylabel="test error (%)",
+        title="Fig. 3(a) random features (L = 2, least-squares readout)",
+    )
     ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(DOCS / "fig3a-variants.png", dpi=130)

@@ -47,16 +47,50 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 # the published Fig. 4(c, d), read off the figure (approximate levels only)
 PUBLISHED_N = [10, 12, 15, 19, 24, 29, 36, 45, 56, 69, 85, 106, 131, 163, 202, 250]
-PUBLISHED_MEAN = [0.42, 0.425, 0.425, 0.445, 0.445, 0.445, 0.455, 0.475, 0.47, 0.475, 0.50,
-                  0.52, 0.535, 0.55, 0.59, 0.64]
-PUBLISHED_STD = [0.35, 0.27, 0.27, 0.225, 0.21, 0.17, 0.145, 0.125, 0.115, 0.11, 0.105,
-                 0.105, 0.10, 0.10, 0.095, 0.09]
+PUBLISHED_MEAN = [
+    0.42,
+    0.425,
+    0.425,
+    0.445,
+    0.445,
+    0.445,
+    0.455,
+    0.475,
+    0.47,
+    0.475,
+    0.50,
+    0.52,
+    0.535,
+    0.55,
+    0.59,
+    0.64,
+]
+PUBLISHED_STD = [
+    0.35,
+    0.27,
+    0.27,
+    0.225,
+    0.21,
+    0.17,
+    0.145,
+    0.125,
+    0.115,
+    0.11,
+    0.105,
+    0.105,
+    0.10,
+    0.10,
+    0.095,
+    0.09,
+]
 MAPS = {  # name: (module list from the net, divisor as a function of L)
     "x(L) (trunk)": (lambda m: list(m.trunk), lambda L: L),
     "b(L) (trunk, no last g')": (lambda m: list(m.trunk)[:-1], lambda L: L),
     "logits (trunk + output layer)": (lambda m: [*m.trunk, m.head], lambda L: L + 1),
-    "softmax (probabilities)": (lambda m: [*m.trunk, m.head, torch.nn.Softmax(dim=1)],
-                                lambda L: L + 1),
+    "softmax (probabilities)": (
+        lambda m: [*m.trunk, m.head, torch.nn.Softmax(dim=1)],
+        lambda L: L + 1,
+    ),
 }
 SCALINGS = {"standardised": 0.0, "pixels/255": math.log(1.0 / PIXEL_STD)}
 
@@ -97,9 +131,19 @@ def measure(label: str, nets: dict, inputs: dict, depth: int) -> list[dict]:
                 L = divisor(depth)
                 for scaling, shift in SCALINGS.items():
                     lam = (logs + shift) / L
-                    rows.append(dict(nets=label, N=width, split=split, map=map_name,
-                                     scaling=scaling, divisor=L, n=len(lam),
-                                     mean=float(lam.mean()), std=float(lam.std(ddof=1))))
+                    rows.append(
+                        dict(
+                            nets=label,
+                            N=width,
+                            split=split,
+                            map=map_name,
+                            scaling=scaling,
+                            divisor=L,
+                            n=len(lam),
+                            mean=float(lam.mean()),
+                            std=float(lam.std(ddof=1)),
+                        )
+                    )
         print(f"{label}: N = {width} done", flush=True)
     return rows
 
@@ -109,11 +153,18 @@ def trends(table: pd.DataFrame) -> pd.DataFrame:
     out = []
     for key, g in table.groupby(keys, sort=False):
         g = g.sort_values("N")
-        out.append(dict(zip(keys, key), widths=len(g),
-                        rho_mean=float(spearmanr(g["N"], g["mean"])[0]),
-                        rho_std=float(spearmanr(g["N"], g["std"])[0]),
-                        mean_first=g["mean"].iloc[0], mean_last=g["mean"].iloc[-1],
-                        std_first=g["std"].iloc[0], std_last=g["std"].iloc[-1]))
+        out.append(
+            dict(
+                zip(keys, key, strict=True),
+                widths=len(g),
+                rho_mean=float(spearmanr(g["N"], g["mean"])[0]),
+                rho_std=float(spearmanr(g["N"], g["std"])[0]),
+                mean_first=g["mean"].iloc[0],
+                mean_last=g["mean"].iloc[-1],
+                std_first=g["std"].iloc[0],
+                std_last=g["std"].iloc[-1],
+            )
+        )
     return pd.DataFrame(out)
 
 
@@ -121,14 +172,18 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     sel = table[(table["split"] == "test")]
     fig, axes = plt.subplots(2, len(MAPS), figsize=(4 * len(MAPS), 6.5), sharex=True)
     labels = list(dict.fromkeys(sel["nets"]))
-    colours = dict(zip(labels, ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9"]))
+    colours = dict(
+        zip(labels, ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9"], strict=True)
+    )
     for j, map_name in enumerate(MAPS):
         for label in labels:
             for scaling, style in (("standardised", "-"), ("pixels/255", ":")):
-                g = sel[(sel["nets"] == label) & (sel["map"] == map_name)
-                        & (sel["scaling"] == scaling)].sort_values("N")
-                kw = dict(color=colours[label], ls=style, marker="o", ms=3,
-                          label=f"{label}, {scaling}")
+                g = sel[
+                    (sel["nets"] == label) & (sel["map"] == map_name) & (sel["scaling"] == scaling)
+                ].sort_values("N")
+                kw = dict(
+                    color=colours[label], ls=style, marker="o", ms=3, label=f"{label}, {scaling}"
+                )
                 axes[0, j].plot(g["N"], g["mean"], **kw)
                 axes[1, j].plot(g["N"], g["std"], **kw)
         axes[0, j].plot(PUBLISHED_N, PUBLISHED_MEAN, color="k", lw=2, label="published")
@@ -147,8 +202,13 @@ def plot(table: pd.DataFrame, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sweep", action="append", default=[], metavar="LABEL=DIR",
-                    help="a folder of trained width-sweep nets N<width>.pt and its label")
+    ap.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="LABEL=DIR",
+        help="a folder of trained width-sweep nets N<width>.pt and its label",
+    )
     ap.add_argument("--config", default=str(ROOT / "config.yaml"))
     ap.add_argument("--data", default=str(ROOT / "resources" / "mnist"))
     ap.add_argument("--n", type=int, default=1000, help="images per split")
@@ -159,7 +219,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     train = yaml.safe_load(Path(args.config).read_text())["mnist"]["train"]
     data = load_tensors(args.data)
-    inputs = {"test": data.inputs("test")[:args.n], "train": data.inputs("train")[:args.n]}
+    inputs = {"test": data.inputs("test")[: args.n], "train": data.inputs("train")[: args.n]}
     rows = []
     widths = [int(w) for w in args.init_widths.split(",") if w]
     rows += measure("initialisation", init_nets(widths, train), inputs, train["depth"])

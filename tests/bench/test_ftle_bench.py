@@ -3,7 +3,6 @@
 import csv
 
 import torch
-
 from helpers.bench import load_bench as load
 
 
@@ -12,8 +11,22 @@ def test_ftle_bench_quick(tmp_path, capsys):
     threads = torch.get_num_threads()
     out = tmp_path / "ftle.tsv"
     try:
-        bench.main(["--quick", "--inprocess", "--reps", "1", "--threads", "1", "--out", str(out),
-                    "--cases", "grid_N10_L2", "mnist_N20_L16", "depth_N50_L2"])
+        bench.main(
+            [
+                "--quick",
+                "--inprocess",
+                "--reps",
+                "1",
+                "--threads",
+                "1",
+                "--out",
+                str(out),
+                "--cases",
+                "grid_N10_L2",
+                "mnist_N20_L16",
+                "depth_N50_L2",
+            ]
+        )
     finally:
         torch.set_num_threads(threads)
     rows = list(csv.DictReader(open(out), delimiter="\t"))
@@ -39,8 +52,9 @@ def test_pipeline_summary(tmp_path):
         path = tmp_path / "benchmarks" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(header + f"{s}\t0:00:12\t100.0\t1\t1\t1\t0\t0\t1\t2.0\n")
-    rows, total = pipeline.main(["--benchmarks", str(tmp_path / "benchmarks"),
-                                 "--out", str(tmp_path / "pipeline.tsv")])
+    rows, total = pipeline.main(
+        ["--benchmarks", str(tmp_path / "benchmarks"), "--out", str(tmp_path / "pipeline.tsv")]
+    )
     assert total == 15.5
     assert rows[0]["rule"] == "train_toy" and rows[0]["wildcards"] == "fig2/N5_L8"
     assert (tmp_path / "pipeline.tsv").read_text().startswith("rule\twildcards\tseconds")
@@ -49,8 +63,9 @@ def test_pipeline_summary(tmp_path):
 def test_compare_engines_loads_a_committed_engine(capsys):
     bench = load("compare_engines")
     committed = bench.engine_at("HEAD")
-    trunk = torch.nn.Sequential(torch.nn.Linear(2, 6), torch.nn.Tanh(), torch.nn.Linear(6, 6),
-                                torch.nn.Tanh())
+    trunk = torch.nn.Sequential(
+        torch.nn.Linear(2, 6), torch.nn.Tanh(), torch.nn.Linear(6, 6), torch.nn.Tanh()
+    )
     x = torch.rand(50, 2)
     import deepftle
 

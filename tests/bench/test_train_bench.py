@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from helpers.bench import load_bench as load
 
 TEST_CONFIG = Path(__file__).resolve().parents[1] / "config" / "test.yaml"
@@ -31,7 +30,8 @@ def test_cost_table_quick(tmp_path, capsys):
         assert float(r["step_over_floor"]) == pytest.approx(step / floor, rel=1e-2)
         steps = -(-int(r["n_train"]) // int(r["batch_size"]))
         assert float(r["s_per_epoch"]) == pytest.approx(
-            steps * step / 1e3 + float(r["eval_s"]), rel=1e-2, abs=2e-3)
+            steps * step / 1e3 + float(r["eval_s"]), rel=1e-2, abs=2e-3
+        )
     assert "job overhead" in capsys.readouterr().out
 
 
@@ -41,23 +41,30 @@ def test_planned_jobs_and_specs():
     jobs = load("jobs")
     config = jobs.merged_config([TEST_CONFIG])
     planned = jobs.planned_jobs([TEST_CONFIG])
-    specs = {(j["rule"], tuple(sorted(j["wildcards"].items()))): jobs.training_spec(j, config)
-             for j in planned}
+    specs = {
+        (j["rule"], tuple(sorted(j["wildcards"].items()))): jobs.training_spec(j, config)
+        for j in planned
+    }
     groups = [s for (rule, _), s in specs.items() if rule == "train_toy_group_fig3b"]
     assert groups and all(s.S == len(config["toy"]["fig3b"]["seeds"]) for s in groups)
     assert all(s.epochs == config["toy"]["fig3b"]["epochs"] for s in groups)
-    readouts = [s for (rule, wc), s in specs.items() if rule == "train_toy"
-                and dict(wc).get("mode") == "readout"]
+    readouts = [
+        s
+        for (rule, wc), s in specs.items()
+        if rule == "train_toy" and dict(wc).get("mode") == "readout"
+    ]
     assert readouts and all(s is None for s in readouts)  # least squares: not a training loop
     assert specs[("circle_data", ())] is None
 
 
 def test_prediction_arithmetic_and_schedule():
     predict = load("predict")
-    jobs = [dict(rule="a", outputs=["x"], inputs=[], threads=1, seconds=10.0),
-            dict(rule="b", outputs=["y"], inputs=["x"], threads=1, seconds=5.0),
-            dict(rule="c", outputs=["z"], inputs=[], threads=1, seconds=7.0),
-            dict(rule="d", outputs=["w"], inputs=["y", "z"], threads=2, seconds=1.0)]
+    jobs = [
+        dict(rule="a", outputs=["x"], inputs=[], threads=1, seconds=10.0),
+        dict(rule="b", outputs=["y"], inputs=["x"], threads=1, seconds=5.0),
+        dict(rule="c", outputs=["z"], inputs=[], threads=1, seconds=7.0),
+        dict(rule="d", outputs=["w"], inputs=["y", "z"], threads=2, seconds=1.0),
+    ]
     # a (10) then b (5) on one core, c (7) beside them; d needs both cores after b
     assert predict.wall_time(jobs, 2) == pytest.approx(16.0)
     assert predict.wall_time(jobs, 1) == pytest.approx(23.0)

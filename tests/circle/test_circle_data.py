@@ -1,4 +1,5 @@
 """Circle data set and per-job seeds (fast)."""
+
 import math
 
 import torch
@@ -28,7 +29,7 @@ def test_targets_follow_the_circle():
 def test_job_seed_is_stable_and_distinct():
     assert job_seed(2024, 5, 8, "0", 0) == job_seed(2024, "5", "8", "0", "0")
     assert job_seed(2024, 5, 8, "0", 0) != job_seed(2024, 5, 8, "0", 1)
-    assert 0 <= job_seed("x") < 2 ** 63
+    assert 0 <= job_seed("x") < 2**63
 
 
 def test_net_seeds_have_one_owner():

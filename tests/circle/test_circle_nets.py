@@ -1,4 +1,5 @@
 """Toy-problem stages on tiny data: repeatability, readout, field, config schema (fast)."""
+
 from pathlib import Path
 
 import numpy as np
@@ -11,16 +12,23 @@ from deepftle.circle.fields import field_on_grid, snapshot_lam1
 from deepftle.circle.nets import toy_net, train_toy
 
 REPO = Path(__file__).resolve().parents[2]
-TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
-             weight_decay=0.0)
+TRAIN = dict(
+    optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0, weight_decay=0.0
+)
 
 
 def _net(width, depth, sigma_theta, seed, mode="full", epochs=2, readout=None, every=None):
     exp = dict(sigma_theta=sigma_theta, epochs=epochs)
     if every:
         exp["snapshot_every"] = every
-    return toy_net(dict(seed=seed, train=TRAIN, experiment=exp, readout=readout), width, depth,
-                   0.0, 0, mode=mode)
+    return toy_net(
+        dict(seed=seed, train=TRAIN, experiment=exp, readout=readout),
+        width,
+        depth,
+        0.0,
+        0,
+        mode=mode,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +39,10 @@ def data():
 def test_full_training_is_bitwise_repeatable_with_snapshots(data):
     runs = [train_toy(_net(8, 3, 0.0, 11, every=1), data, progress=False) for _ in range(2)]
     (m1, h1, s1, sw1), (m2, h2, s2, _) = runs
-    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(),
-                                                 m2.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True)
+    )
     assert h1.equals(h2) and list(h1.epoch) == [0, 1, 2] and sorted(s1) == [0, 1, 2]
     assert h1.test_error.between(0, 1).all() and sw1 == pytest.approx(1 / np.sqrt(8))
     epochs, lam1 = snapshot_lam1(m1, s1, data["x_test"][:50])
@@ -42,10 +52,13 @@ def test_full_training_is_bitwise_repeatable_with_snapshots(data):
 @pytest.mark.parametrize("solver", ["lstsq", "sgd"])
 def test_readout_keeps_the_hidden_layers(data, solver):
     readout = dict(solver=solver, ridge=1e-6)
-    model, hist, _, _ = train_toy(_net(64, 2, 1.0, 5, "readout", epochs=5, readout=readout), data,
-                                  progress=False)
+    model, hist, _, _ = train_toy(
+        _net(64, 2, 1.0, 5, "readout", epochs=5, readout=readout), data, progress=False
+    )
     ref, _, _, _ = train_toy(_net(64, 2, 1.0, 5, epochs=0), data, progress=False)
-    for a, b in zip(model.trunk.state_dict().values(), ref.trunk.state_dict().values()):
+    for a, b in zip(
+        model.trunk.state_dict().values(), ref.trunk.state_dict().values(), strict=True
+    ):
         assert torch.equal(a, b)
     assert hist.loss.iloc[-1] < hist.loss.iloc[0]
     if solver == "lstsq":  # the convex optimum of the readout: random features separate well
@@ -62,17 +75,22 @@ def test_field_on_grid_shapes(data):
 
 
 def test_toy_schema_accepts_defaults_and_rejects_bad_values():
+    from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
     schema = str(REPO / "workflow/schemas/toy.schema.yaml")
     for cfg in ("config.yaml", "tests/config/test.yaml"):
         validate(yaml.safe_load((REPO / cfg).read_text())["toy"], schema)
     toy = yaml.safe_load((REPO / "config.yaml").read_text())["toy"]
-    for path, value in ((("train", "optimizer"), "rmsprop"), (("fig2", "widths"), [0]),
-                        (("field", "grid"), 2), (("fig2", "colour"), "red")):
+    for path, value in (
+        (("train", "optimizer"), "rmsprop"),
+        (("fig2", "widths"), [0]),
+        (("field", "grid"), 2),
+        (("fig2", "colour"), "red"),
+    ):
         bad = yaml.safe_load(yaml.safe_dump(toy))
         bad[path[0]][path[1]] = value
-        with pytest.raises(Exception):
+        with pytest.raises(WorkflowError):
             validate(bad, schema)
 
 
@@ -81,18 +99,20 @@ def test_redraws_replace_realisations_below_the_training_floor(data):
     redraw_seed, at most `redraws` times; one that reaches it keeps its first draw."""
     import dataclasses
 
-    from deepftle.circle.nets import train_toy_nets, make_net, redraw_seed
+    from deepftle.circle.nets import make_net, redraw_seed, train_toy_nets
 
     exp = dict(sigma_theta=0.0, epochs=0, min_accuracy=1.0, redraws=2)
     net = toy_net(dict(seed=5, train=TRAIN, experiment=exp), 6, 2, 0.0, 0)
     assert (net.floor, net.redraws) == (1.0, 2)
-    (model, history, _, _), = train_toy_nets([net], data, progress=False)  # never reaches 100 %
+    ((model, history, _, _),) = train_toy_nets([net], data, progress=False)  # never reaches 100 %
     assert set(history.draw) == {2} and set(history.init_seed) == {redraw_seed(net.seed, 2)}
     fresh, _ = make_net(6, 2, s=0.0, sigma_theta=0.0, seed=redraw_seed(net.seed, 2))
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
-                                                 fresh.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), fresh.state_dict().values(), strict=True)
+    )
     easy = dataclasses.replace(net, floor=1e-9)
-    (_, history, _, _), = train_toy_nets([easy], data, progress=False)
+    ((_, history, _, _),) = train_toy_nets([easy], data, progress=False)
     assert set(history.draw) == {0} and set(history.init_seed) == {net.seed}
     assert len({redraw_seed(net.seed, d) for d in range(3)}) == 3
     with pytest.raises(ValueError, match="redraws"):
@@ -106,7 +126,7 @@ def test_first_layer_fan_in_scales_only_the_first_layer():
     (b, _) = make_net(50, 3, s=0.0, sigma_theta=0.0, seed=7, first_layer="fan_in")
     wa, wb = a.hidden_linears(), b.hidden_linears()
     torch.testing.assert_close(wb[0].weight, wa[0].weight / sw / np.sqrt(2))
-    assert all(torch.equal(x.weight, y.weight) for x, y in zip(wa[1:], wb[1:]))
+    assert all(torch.equal(x.weight, y.weight) for x, y in zip(wa[1:], wb[1:], strict=True))
     with pytest.raises(ValueError, match="first_layer"):
         make_net(50, 3, s=0.0, sigma_theta=0.0, seed=7, first_layer="fanin")
 
@@ -128,11 +148,11 @@ def test_eval_every_thins_the_history_not_the_training(data, population):
         cfg = TrainConfig(epochs=7, eval_every=every, snapshot_epochs=(0, 5, 7))
         gen = torch.Generator().manual_seed(9)
         if population:
-            (history, snaps), = train_population([model], tr, te, cfg, energy_loss, sign_error,
-                                                 [gen], progress=False)
+            ((history, snaps),) = train_population(
+                [model], tr, te, cfg, energy_loss, sign_error, [gen], progress=False
+            )
         else:
-            history, snaps = train(model, tr, te, cfg, energy_loss, sign_error, gen,
-                                   progress=False)
+            history, snaps = train(model, tr, te, cfg, energy_loss, sign_error, gen, progress=False)
         runs.append((copy.deepcopy(model.state_dict()), history, snaps))
     (w1, h1, s1), (w3, h3, s3) = runs
     assert list(h1.epoch) == list(range(8)) and list(h3.epoch) == [0, 3, 6, 7]

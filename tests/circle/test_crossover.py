@@ -1,6 +1,7 @@
 """Figs. 2 and 3 claims and the training-settings owner on hand-built inputs with known answers
 (fast): boundary / centre averages, the C_c fit, the claims with their intervals, margins and
 baselines, accuracy-floor marking, the learning-rate width rule."""
+
 import math
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers.published import published
 
 from deepftle.circle.claims import fig2_claims, fig3_claims, mark_accuracy
 from deepftle.circle.crossover import boundary_centre_means, fit_crossover
@@ -17,13 +19,19 @@ from deepftle.circle.ridges import boundary_normal_cos
 from deepftle.nets.train import TrainConfig, train_config, width_scaled_lr
 from deepftle.pipeline.claims import ClaimSettings
 from deepftle.pipeline.seeds import job_seed
-from helpers.published import published
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = ClaimSettings(n_boot=300, n_perm=500)
 
-TRAIN = dict(optimizer="sgd", lr=0.05, batch_size=64, schedule="constant", momentum=0.0,
-             weight_decay=0.0, lr_width=100)
+TRAIN = dict(
+    optimizer="sgd",
+    lr=0.05,
+    batch_size=64,
+    schedule="constant",
+    momentum=0.0,
+    weight_decay=0.0,
+    lr_width=100,
+)
 
 
 def _circle_field(n=201, on=3.0, centre=-2.0, rest=0.5):
@@ -45,8 +53,9 @@ def test_boundary_and_centre_averages_of_a_hand_built_field():
     # a wider band takes in background points: the mean moves towards `rest`, by their share
     wide_d, _ = boundary_centre_means(ax, ax, field, out, delta=0.06, centre_radius=0.2)
     band = np.abs(r - R0) < 0.06
-    expected = (3.0 * (np.abs(r - R0) < 0.02)[band].sum() + 0.5 *
-                (np.abs(r - R0) >= 0.02)[band].sum()) / band.sum()
+    expected = (
+        3.0 * (np.abs(r - R0) < 0.02)[band].sum() + 0.5 * (np.abs(r - R0) >= 0.02)[band].sum()
+    ) / band.sum()
     assert wide_d == pytest.approx(expected, abs=0.1)
     # -inf points are left out, not averaged
     field[np.abs(r) < 0.05] = -np.inf
@@ -55,8 +64,9 @@ def test_boundary_and_centre_averages_of_a_hand_built_field():
 
 def test_averages_without_a_boundary_are_nan_and_bad_arguments_raise():
     ax, _, field, _ = _circle_field(41)
-    lam_d, lam_c = boundary_centre_means(ax, ax, field, np.ones_like(field), delta=0.05,
-                                         centre_radius=0.2)
+    lam_d, lam_c = boundary_centre_means(
+        ax, ax, field, np.ones_like(field), delta=0.05, centre_radius=0.2
+    )
     assert math.isnan(lam_d) and lam_c == -2.0
     with pytest.raises(ValueError, match="delta"):
         boundary_centre_means(ax, ax, field, field, delta=0.0, centre_radius=0.2)
@@ -81,9 +91,16 @@ def _synthetic_crossover(C_c=0.35, C_d=3.0, noise=0.0, seed=0):
     for L in (2, 4, 8, 12):
         for N in (4, 10, 25, 64, 160):
             for s in range(3):
-                rows.append(dict(N=N, L=L, seed=s, lam_c=-C_c * L + math.log(N)
-                                 + noise * rng.standard_normal(),
-                                 lam_d=C_d * (1 - math.exp(-L / 3)), test_error=0.005))
+                rows.append(
+                    dict(
+                        N=N,
+                        L=L,
+                        seed=s,
+                        lam_c=-C_c * L + math.log(N) + noise * rng.standard_normal(),
+                        lam_d=C_d * (1 - math.exp(-L / 3)),
+                        test_error=0.005,
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -102,18 +119,31 @@ def test_fit_recovers_C_c_and_C_d_from_synthetic_data():
 def _paper_like(noise=0.05):
     """Fig. 3 tables of a run that shows every claim, and a published table it agrees with."""
     rng = np.random.default_rng(5)
-    errors = pd.DataFrame([dict(N=N, mode=mode, seed=s,
-                                test_error=(0.3 if N == 4 else 0.01) * (1 if mode == "readout"
-                                                                       else 0.05)
-                                * math.exp(0.1 * rng.standard_normal()))
-                           for N in (4, 16, 64) for mode in ("readout", "full") for s in range(3)])
+    errors = pd.DataFrame(
+        [
+            dict(
+                N=N,
+                mode=mode,
+                seed=s,
+                test_error=(0.3 if N == 4 else 0.01)
+                * (1 if mode == "readout" else 0.05)
+                * math.exp(0.1 * rng.standard_normal()),
+            )
+            for N in (4, 16, 64)
+            for mode in ("readout", "full")
+            for s in range(3)
+        ]
+    )
     table = _synthetic_crossover(noise=noise)
     fit = fit_crossover(table)
-    rows = [("fig3", "C_c", None, None, 0.35, 0.02), ("fig3", "C_d", None, None, fit["C_d"], 0.05),
-            ("fig3", "test_error_random_features", None, 4, 30.0, 2.0),
-            ("fig3", "test_error_random_features", None, 64, 1.0, 0.1),
-            ("fig3", "test_error_full", None, 4, 1.5, 0.2),
-            ("fig3", "test_error_full", None, 64, 0.05, 0.01)]
+    rows = [
+        ("fig3", "C_c", None, None, 0.35, 0.02),
+        ("fig3", "C_d", None, None, fit["C_d"], 0.05),
+        ("fig3", "test_error_random_features", None, 4, 30.0, 2.0),
+        ("fig3", "test_error_random_features", None, 64, 1.0, 0.1),
+        ("fig3", "test_error_full", None, 4, 1.5, 0.2),
+        ("fig3", "test_error_full", None, 64, 0.05, 0.01),
+    ]
     for L in (2, 4, 8, 12):
         rows.append(("fig3", "Llam_c", L, 4, -0.35 * L + math.log(4), 0.05))
         rows.append(("fig3", "Llam_c", L, 160, -0.35 * L + math.log(160), 0.05))
@@ -133,8 +163,11 @@ def test_fig3_claims_hold_on_paper_like_data_and_fail_when_nets_are_below_the_fl
     claims = fig3_claims(errors, table, 0.99, settings=SETTINGS, published=pub)
     floor = [c for c in claims if c.claim.startswith("every net")][0]
     assert not floor.holds and floor.estimate == 1 and floor.status == "bookkeeping"
-    assert all("1 of 60 nets below the accuracy floor" in c.claim for c in claims
-               if c.claim.startswith("(b)"))
+    assert all(
+        "1 of 60 nets below the accuracy floor" in c.claim
+        for c in claims
+        if c.claim.startswith("(b)")
+    )
 
 
 def test_fig3_claims_fail_where_the_run_differs_from_the_paper():
@@ -146,12 +179,20 @@ def test_fig3_claims_fail_where_the_run_differs_from_the_paper():
     for L in (2, 4, 8, 12):
         for N in (4, 10, 25, 64, 160):
             for s in range(3):
-                rows.append(dict(N=N, L=L, seed=s, test_error=0.005,
-                                 lam_c=-0.7 * L + 1.6 * math.log(N) + 0.05 * rng.standard_normal(),
-                                 lam_d=3.0 + 0.8 * math.log(N) + 0.05 * rng.standard_normal()))
-    claims = {c.claim.split(" (")[0].split(" at ")[0]: c
-              for c in fig3_claims(errors, pd.DataFrame(rows), 0.99, settings=SETTINGS,
-                                   published=pub)}
+                rows.append(
+                    dict(
+                        N=N,
+                        L=L,
+                        seed=s,
+                        test_error=0.005,
+                        lam_c=-0.7 * L + 1.6 * math.log(N) + 0.05 * rng.standard_normal(),
+                        lam_d=3.0 + 0.8 * math.log(N) + 0.05 * rng.standard_normal(),
+                    )
+                )
+    claims = {
+        c.claim.split(" (")[0].split(" at ")[0]: c
+        for c in fig3_claims(errors, pd.DataFrame(rows), 0.99, settings=SETTINGS, published=pub)
+    }
     assert claims["(b) fitted C_c"].status == "fails"
     assert claims["(b) fitted C_c"].estimate > 0.42
     assert claims["(b) L<lam1>_d independent of N"].status == "fails"
@@ -168,17 +209,28 @@ def test_fig2_claims_with_seeds_intervals_and_baselines():
     for N in (10, 50, 250):
         for L in (2, 4, 8, 12):
             for s in range(3):
-                rows.append(dict(N=N, L=L, seed=s, test_error=0.01,
-                                 contrast=L * 0.5 - math.log(N) + 0.1 * rng.standard_normal(),
-                                 alignment=0.9, band_fraction=0.15,
-                                 orthogonality=0.99 - 0.1 / L, orthogonality_random=0.9,
-                                 L_lam1_centre=-L * 0.3, L_lam1_ridge=3.0))
+                rows.append(
+                    dict(
+                        N=N,
+                        L=L,
+                        seed=s,
+                        test_error=0.01,
+                        contrast=L * 0.5 - math.log(N) + 0.1 * rng.standard_normal(),
+                        alignment=0.9,
+                        band_fraction=0.15,
+                        orthogonality=0.99 - 0.1 / L,
+                        orthogonality_random=0.9,
+                        L_lam1_centre=-L * 0.3,
+                        L_lam1_ridge=3.0,
+                    )
+                )
     t = pd.DataFrame(rows)
     pub = published([("fig2", "Llam1_centre", 2, 10, -0.6, 0.2)])
     claims = fig2_claims(t, 0.98, settings=SETTINGS, published=pub)
     by = {c.claim: c for c in claims}
-    assert {c.status for c in claims if c.kind != "bookkeeping"} == {"holds"}, \
-        {k: c.status for k, c in by.items()}
+    assert {c.status for c in claims if c.kind != "bookkeeping"} == {"holds"}, {
+        k: c.status for k, c in by.items()
+    }
     pooled = [c for c in claims if c.claim.startswith("ridge contrast falls with N (slope")][0]
     assert pooled.estimate == pytest.approx(-1.0, abs=0.1) and pooled.p_value < 0.01
     align = [c for c in claims if c.claim.startswith("top 5 %")][0]
@@ -211,13 +263,21 @@ def test_learning_rate_width_rule():
 def test_one_owner_builds_the_training_settings(mode, solver):
     """Full training and an SGD readout at N = 512 both train at lr * 100 / 512 (once, not
     squared), with the config's other settings and a seed from the job's wildcards."""
-    settings = dict(seed=2024, train=TRAIN, experiment=dict(sigma_theta=0.0, epochs=3,
-                                                            snapshot_every=2),
-                    readout=dict(solver=solver or "lstsq", ridge=1e-6))
+    settings = dict(
+        seed=2024,
+        train=TRAIN,
+        experiment=dict(sigma_theta=0.0, epochs=3, snapshot_every=2),
+        readout=dict(solver=solver or "lstsq", ridge=1e-6),
+    )
     net = toy_net(settings, 512, 4, 0.0, 1, mode=mode)
     assert net.train.lr == pytest.approx(0.05 * 100 / 512)
-    assert net.train == TrainConfig(lr=net.train.lr, epochs=3, batch_size=64,
-                                    readout_only=(mode == "readout"), snapshot_epochs=(0, 2))
+    assert net.train == TrainConfig(
+        lr=net.train.lr,
+        epochs=3,
+        batch_size=64,
+        readout_only=(mode == "readout"),
+        snapshot_epochs=(0, 2),
+    )
     assert net.seed == job_seed(2024, 512, 4, "0", 1)
     assert net.readout_solver == (solver or "lstsq")
     with pytest.raises(ValueError, match="unknown training setting"):
@@ -227,8 +287,11 @@ def test_one_owner_builds_the_training_settings(mode, solver):
 def _merged(base: dict, overlay: dict) -> dict:
     out = dict(base)
     for key, value in overlay.items():
-        out[key] = (_merged(base[key], value) if isinstance(value, dict)
-                    and isinstance(base.get(key), dict) else value)
+        out[key] = (
+            _merged(base[key], value)
+            if isinstance(value, dict) and isinstance(base.get(key), dict)
+            else value
+        )
     return out
 
 
@@ -245,10 +308,15 @@ def test_mnist_nets_take_their_settings_from_the_one_builder(overlay):
     mnist = cfg["mnist"]
     for p in (mnist["train"], dict(mnist["train"], **mnist["width_sweep"].get("train", {}))):
         built = _build(p, seed=1, width=4, epochs=2)[3]
-        assert built == TrainConfig(optimizer=p["optimizer"], lr=p["lr"], epochs=2,
-                                    batch_size=p["batch_size"], schedule=p["schedule"],
-                                    weight_decay=p["weight_decay"],
-                                    eval_every=p.get("eval_every", 1))
+        assert built == TrainConfig(
+            optimizer=p["optimizer"],
+            lr=p["lr"],
+            epochs=2,
+            batch_size=p["batch_size"],
+            schedule=p["schedule"],
+            weight_decay=p["weight_decay"],
+            eval_every=p.get("eval_every", 1),
+        )
         assert train_config(dict(p, momentum=0.9), epochs=1, ignore=NET_SETTINGS).momentum == 0.9
         with pytest.raises(ValueError, match=r"unknown training setting\(s\) \['activation'"):
             train_config(p, epochs=1)

@@ -1,12 +1,17 @@
 """Ridge metrics and their baselines on synthetic fields with known answers (fast)."""
+
 import math
 
 import numpy as np
 import pytest
 
 from deepftle.circle.data import R0
-from deepftle.circle.ridges import (boundary_lines, distance_to_lines, random_readout_cos,
-                                    ridge_metrics)
+from deepftle.circle.ridges import (
+    boundary_lines,
+    distance_to_lines,
+    random_readout_cos,
+    ridge_metrics,
+)
 
 
 def _grid(n=121):
@@ -79,7 +84,6 @@ def test_baselines_centre_and_ridge_levels():
     ring = 2 * math.pi * R0 * 4 * 0.05 / 4  # area of the 2 delta band over the square's area
     assert m["band_fraction"] == pytest.approx(ring, rel=0.05)
     assert m["orthogonality"] > 0.99
-    assert m["orthogonality_random"] == pytest.approx(random_readout_cos(math.exp(-2.0)),
-                                                      rel=1e-6)
+    assert m["orthogonality_random"] == pytest.approx(random_readout_cos(math.exp(-2.0)), rel=1e-6)
     assert m["L_lam1_centre"] == pytest.approx(-1.0, abs=1e-6)
     assert m["L_lam1_ridge"] == pytest.approx(2.0, abs=0.1)

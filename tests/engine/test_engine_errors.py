@@ -5,6 +5,7 @@ number that forward mode gives under ``torch.no_grad``)."""
 from __future__ import annotations
 
 import copy
+import itertools
 
 import pytest
 import torch
@@ -104,10 +105,12 @@ def test_a_zero_but_connected_jacobian_is_minus_inf_not_an_error():
 
 # --- the engine on networks users really have: subclasses, widths, transforms, errors ------
 
+
 def _jacobian_exponents(fn, x64, L):
     """log sigma / L from each point's float64 Jacobian (autograd, one point at a time)."""
-    J = torch.stack([torch.autograd.functional.jacobian(lambda z: fn(z[None]).reshape(-1), z)
-                     for z in x64])
+    J = torch.stack(
+        [torch.autograd.functional.jacobian(lambda z: fn(z[None]).reshape(-1), z) for z in x64]
+    )
     return torch.log(torch.linalg.svdvals(J.reshape(x64.shape[0], -1, x64[0].numel()))) / L
 
 
@@ -131,13 +134,16 @@ def _patched_forward():
     return act
 
 
-@pytest.mark.parametrize("net", [
-    lambda: nn.Sequential(nn.Linear(6, 16), Tanh2(), nn.Linear(16, 4)),
-    lambda: nn.Sequential(Linear2(6, 16), nn.Tanh(), nn.Linear(16, 4)),
-    lambda: nn.Sequential(nn.Linear(6, 16), _patched_forward(), nn.Linear(16, 4)),
-    lambda: nn.Sequential(nn.Linear(6, 16), QuietTanh(), nn.Linear(16, 4)),
-    lambda: nn.Sequential(nn.Conv1d(1, 4, 3), Tanh2(), nn.Flatten(), nn.Linear(16, 12)),
-])
+@pytest.mark.parametrize(
+    "net",
+    [
+        lambda: nn.Sequential(nn.Linear(6, 16), Tanh2(), nn.Linear(16, 4)),
+        lambda: nn.Sequential(Linear2(6, 16), nn.Tanh(), nn.Linear(16, 4)),
+        lambda: nn.Sequential(nn.Linear(6, 16), _patched_forward(), nn.Linear(16, 4)),
+        lambda: nn.Sequential(nn.Linear(6, 16), QuietTanh(), nn.Linear(16, 4)),
+        lambda: nn.Sequential(nn.Conv1d(1, 4, 3), Tanh2(), nn.Flatten(), nn.Linear(16, 12)),
+    ],
+)
 @pytest.mark.parametrize("method", ["auto", "generic", "lanczos"])
 def test_subclasses_are_read_by_what_they_compute(net, method):
     torch.manual_seed(0)
@@ -153,7 +159,7 @@ def test_subclasses_are_read_by_what_they_compute(net, method):
 @pytest.mark.parametrize("k", [2, 3])
 def test_fused_path_with_a_layer_narrower_than_the_frame(widths, k):
     layers = []
-    for a, b in zip(widths, widths[1:]):
+    for a, b in itertools.pairwise(widths):
         layers += [nn.Linear(a, b), nn.Tanh()]
     torch.manual_seed(0)
     net = nn.Sequential(*layers).double().eval()
@@ -231,13 +237,18 @@ def test_out_of_memory_is_a_value_error_that_says_how_much(monkeypatch):
     from deepftle.ftle import generic
 
     def refuse(*args, **kwargs):
-        raise RuntimeError("[enforce fail at alloc_cpu.cpp:118] . DefaultCPUAllocator: can't "
-                           "allocate memory: you tried to allocate 3355443200 bytes.")
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:118] . DefaultCPUAllocator: can't "
+            "allocate memory: you tried to allocate 3355443200 bytes."
+        )
 
     monkeypatch.setattr(generic, "generic_ftle", refuse)
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 30 * 30, 1000))
-    with pytest.raises(ValueError, match=r"out of memory.*3200 MiB.*batch_size=.*"
-                                         r"method='lanczos'"):
+    with pytest.raises(
+        ValueError,
+        match=r"out of memory.*3200 MiB.*batch_size=.*"
+        r"method='lanczos'",
+    ):
         deepftle.ftle(net, torch.randn(2, 3, 32, 32), method="reverse")
 
 
@@ -251,20 +262,39 @@ class Pair(nn.Module):
         return self.out(self.rnn(x)[0][:, -1])
 
 
-@pytest.mark.parametrize("model, x, kwargs, match", [
-    (nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 3), nn.Softmax(1)).to("meta"),
-     torch.randn(2, 4), {}, "meta device"),
-    (nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 3)),
-     torch.randint(0, 10, (2, 3)), {}, "indices into '0' \\(Embedding\\).*embedded input"),
-    (Pair(), torch.randn(2, 3, 4), dict(layers="rnn", depth=1),
-     "module 'rnn' must return a tensor .*got a tuple"),
-    (lambda z: (z, z), torch.randn(2, 3), dict(depth=1), "must return a tensor .*got a tuple"),
-    (nn.Sequential(nn.Linear(2, 3)), [torch.randn(2), torch.randn(2)], {}, "torch.stack"),
-    (nn.Sequential(nn.Linear(2, 3)), "abc", {}, "x must be a tensor or array"),
-    (nn.Sequential(nn.Linear(2, 3)), torch.zeros(0, 2), {}, "x holds no points"),
-    (nn.Sequential(nn.Linear(2, 3)), torch.zeros(0, 2), dict(method="generic"),
-     "x holds no points"),
-])
+@pytest.mark.parametrize(
+    "model, x, kwargs, match",
+    [
+        (
+            nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 3), nn.Softmax(1)).to("meta"),
+            torch.randn(2, 4),
+            {},
+            "meta device",
+        ),
+        (
+            nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 3)),
+            torch.randint(0, 10, (2, 3)),
+            {},
+            "indices into '0' \\(Embedding\\).*embedded input",
+        ),
+        (
+            Pair(),
+            torch.randn(2, 3, 4),
+            dict(layers="rnn", depth=1),
+            "module 'rnn' must return a tensor .*got a tuple",
+        ),
+        (lambda z: (z, z), torch.randn(2, 3), dict(depth=1), "must return a tensor .*got a tuple"),
+        (nn.Sequential(nn.Linear(2, 3)), [torch.randn(2), torch.randn(2)], {}, "torch.stack"),
+        (nn.Sequential(nn.Linear(2, 3)), "abc", {}, "x must be a tensor or array"),
+        (nn.Sequential(nn.Linear(2, 3)), torch.zeros(0, 2), {}, "x holds no points"),
+        (
+            nn.Sequential(nn.Linear(2, 3)),
+            torch.zeros(0, 2),
+            dict(method="generic"),
+            "x holds no points",
+        ),
+    ],
+)
 def test_clear_value_errors(model, x, kwargs, match):
     with pytest.raises(ValueError, match=match):
         deepftle.ftle(model, x, **kwargs)
@@ -274,8 +304,9 @@ def test_integer_points_without_an_embedding_are_converted():
     net = nn.Sequential(nn.Linear(2, 3), nn.Tanh()).double()
     xi = torch.tensor([[1, 2], [0, -1]])
     assert torch.equal(deepftle.ftle(net, xi), deepftle.ftle(net, xi.double()))
-    assert torch.equal(deepftle.ftle(net, xi, method="generic"),
-                       deepftle.ftle(net, xi.double(), method="generic"))
+    assert torch.equal(
+        deepftle.ftle(net, xi, method="generic"), deepftle.ftle(net, xi.double(), method="generic")
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -21,8 +21,11 @@ def random_trunk(d_in, width, depth, activation="tanh", seed=0, scale=1.0, bias=
     for i in range(depth):
         lin = nn.Linear(d_in if i == 0 else width, width, dtype=torch.float64)
         with torch.no_grad():
-            lin.weight.copy_(torch.randn(lin.weight.shape, generator=gen, dtype=torch.float64)
-                             * scale / math.sqrt(lin.in_features))
+            lin.weight.copy_(
+                torch.randn(lin.weight.shape, generator=gen, dtype=torch.float64)
+                * scale
+                / math.sqrt(lin.in_features)
+            )
             lin.bias.copy_(torch.randn(width, generator=gen, dtype=torch.float64) * bias)
             if activation == "relu":  # keep units alive so that J is not trivially zero
                 lin.bias.add_(1.0)
@@ -37,9 +40,15 @@ def reference(trunk64, x64, depth=None):
     return torch.log(s) / (depth or sum(isinstance(m, nn.Linear) for m in trunk64)), vh
 
 
-CASES = [(w, L, d, k, act)
-         for w in (2, 5, 50) for L in (1, 2, 8, 32) for d in (2, 784) for k in (1, 2)
-         for act in ("tanh", "relu") if k <= min(d, w)]
+CASES = [
+    (w, L, d, k, act)
+    for w in (2, 5, 50)
+    for L in (1, 2, 8, 32)
+    for d in (2, 784)
+    for k in (1, 2)
+    for act in ("tanh", "relu")
+    if k <= min(d, w)
+]
 
 
 @pytest.mark.parametrize("width,depth,d_in,k,act", CASES)
@@ -65,8 +74,11 @@ def test_matches_float64_reference(width, depth, d_in, k, act):
         diff = (lam.double() - lam_ref[:, :k]).abs()[resolved]
         assert diff.max() <= tol, f"{dtype}: max |lambda - ref| = {diff.max():.3g}"
         # directions where sigma_1 - sigma_2 is not tiny
-        gap = (s_ref[:, 0] - s_ref[:, 1]) / s_ref[:, 0] > 1e-3 if min(d_in, width) > 1 else \
-            torch.ones(12, dtype=torch.bool)
+        gap = (
+            (s_ref[:, 0] - s_ref[:, 1]) / s_ref[:, 0] > 1e-3
+            if min(d_in, width) > 1
+            else torch.ones(12, dtype=torch.bool)
+        )
         cos = (v[:, :, 0].double() * vh[:, 0, :]).sum(-1).abs()
         assert cos[gap].min() >= 0.9999
 
@@ -82,8 +94,9 @@ def test_descending_and_second_direction():
 
 
 def orthogonal(n, seed):
-    q, _ = torch.linalg.qr(torch.randn(n, n, generator=torch.Generator().manual_seed(seed),
-                                       dtype=torch.float64))
+    q, _ = torch.linalg.qr(
+        torch.randn(n, n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    )
     return q
 
 
@@ -112,8 +125,7 @@ def test_scaled_orthogonal_net_gives_log_c(c):
 
 def test_diagonal_single_layer():
     diag = torch.tensor([3.0, -0.5, 2.0, 1e-3], dtype=torch.float64)
-    lam = deepftle.ftle(linear_net([torch.diag(diag)]), torch.zeros(1, 4, dtype=torch.float64),
-                        k=4)
+    lam = deepftle.ftle(linear_net([torch.diag(diag)]), torch.zeros(1, 4, dtype=torch.float64), k=4)
     expected = torch.log(torch.tensor([3.0, 2.0, 0.5, 1e-3], dtype=torch.float64))
     assert torch.allclose(lam[0], expected, atol=1e-14)
 
@@ -129,10 +141,10 @@ def test_depth_200_float32_is_finite_and_accurate():
     for point in x:
         J = torch.eye(2, dtype=torch.float64)
         h = point
-        for lin, act in zip(trunk64[0::2], trunk64[1::2]):
+        for lin, act in zip(trunk64[0::2], trunk64[1::2], strict=True):
             b = lin(h)
             h = act(b)
-            J = torch.diag(1 - h ** 2) @ lin.weight @ J
+            J = torch.diag(1 - h**2) @ lin.weight @ J
         ref.append(torch.log(torch.linalg.svdvals(J)) / depth)
     ref = torch.stack(ref)
     lam = deepftle.ftle(copy.deepcopy(trunk64).float(), x.float(), k=2)
@@ -202,27 +214,46 @@ def _nan_weights():
     return net
 
 
-@pytest.mark.parametrize("trunk,x,k,match", [
-    (nn.Sequential(nn.Linear(2, 4), nn.Dropout(0.5)), torch.zeros(3, 2), 1, "Dropout"),
-    (nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4)), torch.zeros(3, 2), 1,
-     "training mode.*batch statistics"),
-    (nn.Sequential(nn.Conv2d(1, 1, 3)), torch.zeros(3, 2), 1, "model failed on x of shape"),
-    (nn.Sequential(nn.Linear(2, 4), nn.Tanh()), torch.zeros(3, 5), 1, "shape mismatch"),
-    (nn.Sequential(nn.Linear(2, 4), nn.Tanh()), torch.zeros(3, 2), 3, "k must be"),
-    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten()), torch.zeros(3, 1, 4, 4), 9, "k must be"),
-    (nn.Sequential(nn.Linear(2, 4), nn.Tanh()), torch.tensor([[0.0, float("nan")]]), 1, "NaN"),
-    (nn.Sequential(nn.Tanh()), torch.zeros(3, 2), 1, "no weight layer"),
-    (_nan_weights(), torch.zeros(3, 2), 1, "parameter '0.weight' holds non-finite values"),
-    (nn.Sequential(nn.Linear(2, 4), nn.Tanh()).half(), torch.zeros(3, 2), 1,
-     "float16.*float32 or float64"),
-    (nn.Sequential(nn.Linear(2, 4), nn.Tanh()).bfloat16(), torch.zeros(3, 2), 1, "bfloat16"),
-    (lambda x: torch.tanh(x), torch.zeros(3, 2), 1, "pass depth="),
-    (nn.TransformerEncoderLayer(4, 1, 8, batch_first=True).eval(), torch.zeros(3, 2, 4), 1,
-     "MultiheadAttention.*pass depth="),
-    (nn.TransformerEncoderLayer(4, 1, 8, batch_first=True), torch.zeros(3, 2, 4), 1,
-     "Dropout in training mode"),
-    ("not a model", torch.zeros(3, 2), 1, "callable"),
-])
+@pytest.mark.parametrize(
+    "trunk,x,k,match",
+    [
+        (nn.Sequential(nn.Linear(2, 4), nn.Dropout(0.5)), torch.zeros(3, 2), 1, "Dropout"),
+        (
+            nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4)),
+            torch.zeros(3, 2),
+            1,
+            "training mode.*batch statistics",
+        ),
+        (nn.Sequential(nn.Conv2d(1, 1, 3)), torch.zeros(3, 2), 1, "model failed on x of shape"),
+        (nn.Sequential(nn.Linear(2, 4), nn.Tanh()), torch.zeros(3, 5), 1, "shape mismatch"),
+        (nn.Sequential(nn.Linear(2, 4), nn.Tanh()), torch.zeros(3, 2), 3, "k must be"),
+        (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten()), torch.zeros(3, 1, 4, 4), 9, "k must be"),
+        (nn.Sequential(nn.Linear(2, 4), nn.Tanh()), torch.tensor([[0.0, float("nan")]]), 1, "NaN"),
+        (nn.Sequential(nn.Tanh()), torch.zeros(3, 2), 1, "no weight layer"),
+        (_nan_weights(), torch.zeros(3, 2), 1, "parameter '0.weight' holds non-finite values"),
+        (
+            nn.Sequential(nn.Linear(2, 4), nn.Tanh()).half(),
+            torch.zeros(3, 2),
+            1,
+            "float16.*float32 or float64",
+        ),
+        (nn.Sequential(nn.Linear(2, 4), nn.Tanh()).bfloat16(), torch.zeros(3, 2), 1, "bfloat16"),
+        (lambda x: torch.tanh(x), torch.zeros(3, 2), 1, "pass depth="),
+        (
+            nn.TransformerEncoderLayer(4, 1, 8, batch_first=True).eval(),
+            torch.zeros(3, 2, 4),
+            1,
+            "MultiheadAttention.*pass depth=",
+        ),
+        (
+            nn.TransformerEncoderLayer(4, 1, 8, batch_first=True),
+            torch.zeros(3, 2, 4),
+            1,
+            "Dropout in training mode",
+        ),
+        ("not a model", torch.zeros(3, 2), 1, "callable"),
+    ],
+)
 def test_bad_input_raises_value_error(trunk, x, k, match):
     with pytest.raises(ValueError, match=match):
         deepftle.ftle(trunk, x, k=k)

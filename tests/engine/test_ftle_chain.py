@@ -18,13 +18,13 @@ import math
 
 import pytest
 import torch
+from helpers.models import reference
 from torch import nn
 from torch.func import jacrev, vmap
 
 import deepftle
 from deepftle.ftle import generic, krylov
 from deepftle.ftle.chain import ChainProducts, parse_chain
-from helpers.models import reference
 
 
 def _seeded(build):
@@ -33,26 +33,66 @@ def _seeded(build):
 
 
 CHAINS = {
-    "cnn_stride_padding_dilation_groups": (lambda: nn.Sequential(
-        nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.Softplus(),
-        nn.Conv2d(6, 4, (3, 2), dilation=(1, 2), groups=2), nn.Tanh(), nn.Flatten(),
-        nn.Linear(4 * 3 * 3, 7), nn.Sigmoid()), (1, 12, 12)),
-    "one_channel_stride_2": (lambda: nn.Sequential(
-        nn.Conv2d(1, 3, 3, stride=2), nn.Tanh(), nn.Flatten(), nn.Linear(3 * 5 * 5, 6)),
-        (1, 11, 11)),
-    "one_channel_padded": (lambda: nn.Sequential(
-        nn.Conv2d(1, 3, 3, padding=1, dilation=1), nn.GELU(), nn.Conv2d(3, 2, 1), nn.Tanh(),
-        nn.Flatten(), nn.Linear(2 * 9 * 9, 5)), (1, 9, 9)),
-    "conv1d": (lambda: nn.Sequential(
-        nn.Conv1d(2, 4, 3, stride=2), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 4, 5)), (2, 10)),
-    "conv3d_batchnorm": (lambda: nn.Sequential(
-        nn.Conv3d(1, 2, 3), nn.BatchNorm3d(2), nn.Tanh(), nn.Flatten(), nn.Linear(2 * 8, 4)),
-        (1, 4, 4, 4)),
-    "batchnorm2d_relu": (lambda: nn.Sequential(
-        nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Dropout(0.2), nn.Flatten(),
-        nn.Identity(), nn.Linear(3 * 16, 6), nn.Tanh()), (2, 6, 6)),
-    "linear_on_sequences": (lambda: nn.Sequential(
-        nn.Linear(4, 5), nn.Tanh(), nn.Flatten(), nn.Linear(15, 6), nn.ELU()), (3, 4)),
+    "cnn_stride_padding_dilation_groups": (
+        lambda: nn.Sequential(
+            nn.Conv2d(1, 4, 3),
+            nn.Tanh(),
+            nn.Conv2d(4, 6, 3, stride=2, padding=1),
+            nn.Softplus(),
+            nn.Conv2d(6, 4, (3, 2), dilation=(1, 2), groups=2),
+            nn.Tanh(),
+            nn.Flatten(),
+            nn.Linear(4 * 3 * 3, 7),
+            nn.Sigmoid(),
+        ),
+        (1, 12, 12),
+    ),
+    "one_channel_stride_2": (
+        lambda: nn.Sequential(
+            nn.Conv2d(1, 3, 3, stride=2), nn.Tanh(), nn.Flatten(), nn.Linear(3 * 5 * 5, 6)
+        ),
+        (1, 11, 11),
+    ),
+    "one_channel_padded": (
+        lambda: nn.Sequential(
+            nn.Conv2d(1, 3, 3, padding=1, dilation=1),
+            nn.GELU(),
+            nn.Conv2d(3, 2, 1),
+            nn.Tanh(),
+            nn.Flatten(),
+            nn.Linear(2 * 9 * 9, 5),
+        ),
+        (1, 9, 9),
+    ),
+    "conv1d": (
+        lambda: nn.Sequential(
+            nn.Conv1d(2, 4, 3, stride=2), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 4, 5)
+        ),
+        (2, 10),
+    ),
+    "conv3d_batchnorm": (
+        lambda: nn.Sequential(
+            nn.Conv3d(1, 2, 3), nn.BatchNorm3d(2), nn.Tanh(), nn.Flatten(), nn.Linear(2 * 8, 4)
+        ),
+        (1, 4, 4, 4),
+    ),
+    "batchnorm2d_relu": (
+        lambda: nn.Sequential(
+            nn.Conv2d(2, 3, 3),
+            nn.BatchNorm2d(3),
+            nn.ReLU(),
+            nn.Dropout(0.2),
+            nn.Flatten(),
+            nn.Identity(),
+            nn.Linear(3 * 16, 6),
+            nn.Tanh(),
+        ),
+        (2, 6, 6),
+    ),
+    "linear_on_sequences": (
+        lambda: nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Flatten(), nn.Linear(15, 6), nn.ELU()),
+        (3, 4),
+    ),
 }
 
 
@@ -81,20 +121,37 @@ def test_chain_products_equal_jacrev(name):
     d_out, d_in = J.shape[1:]
     v = torch.randn(P - 1, d_in, 3, generator=gen, dtype=torch.float64)
     u = torch.randn(P - 1, d_out, 3, generator=gen, dtype=torch.float64)
-    assert torch.allclose(ops.gram(v, ids, output_side=False),
-                          J[ids].transpose(1, 2) @ (J[ids] @ v), rtol=0, atol=1e-12)
-    assert torch.allclose(ops.gram(u, ids, output_side=True),
-                          J[ids] @ (J[ids].transpose(1, 2) @ u), rtol=0, atol=1e-12)
-    assert torch.allclose(ops.pullback(u, ids), J[ids].transpose(1, 2) @ u, rtol=0,
-                          atol=1e-12)
+    assert torch.allclose(
+        ops.gram(v, ids, output_side=False),
+        J[ids].transpose(1, 2) @ (J[ids] @ v),
+        rtol=0,
+        atol=1e-12,
+    )
+    assert torch.allclose(
+        ops.gram(u, ids, output_side=True),
+        J[ids] @ (J[ids].transpose(1, 2) @ u),
+        rtol=0,
+        atol=1e-12,
+    )
+    assert torch.allclose(ops.pullback(u, ids), J[ids].transpose(1, 2) @ u, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("module", [
-    nn.MaxPool2d(2), nn.Conv2d(2, 2, 3, padding="same"),
-    nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular"), nn.BatchNorm2d(2).train(),
-    nn.Flatten(0), nn.LayerNorm([2, 8, 8]), nn.Softmax(dim=1)],
-    ids=lambda m: type(m).__name__ + ("_" + str(getattr(m, "padding", "")) if
-                                      isinstance(m, nn.Conv2d) else ""))
+@pytest.mark.parametrize(
+    "module",
+    [
+        nn.MaxPool2d(2),
+        nn.Conv2d(2, 2, 3, padding="same"),
+        nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular"),
+        nn.BatchNorm2d(2).train(),
+        nn.Flatten(0),
+        nn.LayerNorm([2, 8, 8]),
+        nn.Softmax(dim=1),
+    ],
+    ids=lambda m: (
+        type(m).__name__
+        + ("_" + str(getattr(m, "padding", "")) if isinstance(m, nn.Conv2d) else "")
+    ),
+)
 def test_chain_declines_other_modules(module):
     """Modules without a fixed linear part or a diagonal Jacobian: torch.func instead."""
     assert parse_chain(nn.Sequential(nn.Conv2d(1, 2, 1), module, nn.Tanh())) is None
@@ -104,12 +161,20 @@ def test_chain_declines_other_modules(module):
 
 def test_chain_and_torch_func_give_the_same_exponents_and_directions():
     torch.manual_seed(2)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Conv2d(4, 4, 3, stride=2),
-                          nn.Tanh(), nn.Flatten(), nn.Linear(4 * 6 * 6, 40), nn.Tanh()).eval()
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3),
+        nn.Tanh(),
+        nn.Conv2d(4, 4, 3, stride=2),
+        nn.Tanh(),
+        nn.Flatten(),
+        nn.Linear(4 * 6 * 6, 40),
+        nn.Tanh(),
+    ).eval()
     x = torch.rand(20, 1, 16, 16, generator=torch.Generator().manual_seed(4))
     lam_c, v_c = deepftle.ftle(model, x, k=2, return_directions=True, method="lanczos")
-    lam_f, v_f = deepftle.ftle(lambda z: model(z), x, k=2, return_directions=True,
-                               method="lanczos", depth=3)
+    lam_f, v_f = deepftle.ftle(
+        lambda z: model(z), x, k=2, return_directions=True, method="lanczos", depth=3
+    )
     model64 = model.double()
     ref, v_ref = reference(model64, x.double(), 3)
     ref = ref[:, :2]
@@ -137,16 +202,36 @@ def test_warm_start_orthogonal_to_the_top_eigenvector_still_finds_it():
     def matvec(blocks, ids):
         return ops[ids] @ blocks
 
-    res = krylov.block_lanczos(matvec, P, n, k=1, block=2, tol=1e-10, max_steps=15,
-                               want_vectors=True, dtype=torch.float64, device="cpu",
-                               start=start)
+    res = krylov.block_lanczos(
+        matvec,
+        P,
+        n,
+        k=1,
+        block=2,
+        tol=1e-10,
+        max_steps=15,
+        want_vectors=True,
+        dtype=torch.float64,
+        device="cpu",
+        start=start,
+    )
     assert res.certified.all()
     assert (res.eigenvalues[:, 0] - 1.0).abs().max() <= 1e-9
     assert ((res.vectors[:, :, 0] @ q[:, -1]).abs() >= 1 - 1e-8).all()
     with pytest.raises(ValueError, match="start must have shape"):  # no random column left
-        krylov.block_lanczos(matvec, P, n, k=1, block=2, tol=1e-10, max_steps=5,
-                             want_vectors=False, dtype=torch.float64, device="cpu",
-                             start=q[:, :2])
+        krylov.block_lanczos(
+            matvec,
+            P,
+            n,
+            k=1,
+            block=2,
+            tol=1e-10,
+            max_steps=5,
+            want_vectors=False,
+            dtype=torch.float64,
+            device="cpu",
+            start=q[:, :2],
+        )
 
 
 @pytest.mark.parametrize("top", [1.5, 1.2])
@@ -161,9 +246,19 @@ def test_float32_warm_start_does_not_certify_the_second_eigenvalue(top):
     evals = torch.linspace(0.0, 0.5, n, dtype=torch.float64)
     evals[-1], evals[-2], evals[-3] = top, 1.0, 0.999
     ops = (q @ torch.diag(evals) @ q.T).float()
-    res = krylov.block_lanczos(lambda blocks, ids: ops @ blocks, P, n, k=1, block=2, tol=tol,
-                               max_steps=40, want_vectors=False, dtype=torch.float32,
-                               device="cpu", start=q[:, [-2]])
+    res = krylov.block_lanczos(
+        lambda blocks, ids: ops @ blocks,
+        P,
+        n,
+        k=1,
+        block=2,
+        tol=tol,
+        max_steps=40,
+        want_vectors=False,
+        dtype=torch.float32,
+        device="cpu",
+        start=q[:, [-2]],
+    )
     wrong = res.certified & (res.eigenvalues[:, 0] < top * (1 - 10 * tol))
     assert res.certified.sum() >= P - 5 and not wrong.any(), int(wrong.sum())
 
@@ -211,7 +306,7 @@ def test_shared_start_spans_the_common_directions():
     n, P = 20, 40
     common, _ = torch.linalg.qr(torch.randn(n, 2, generator=gen, dtype=torch.float64))
     mix = torch.randn(P, 2, generator=gen, dtype=torch.float64)
-    vecs = (mix @ common.T + 0.01 * torch.randn(P, n, generator=gen, dtype=torch.float64))
+    vecs = mix @ common.T + 0.01 * torch.randn(P, n, generator=gen, dtype=torch.float64)
     vecs = (vecs / vecs.norm(dim=1, keepdim=True))[:, :, None]
     shared = krylov.SharedStart(2)
     shared.learn(vecs[:1])  # one vector cannot give two directions: no basis yet
@@ -226,10 +321,12 @@ def test_pilot_chunk_starts_the_others(monkeypatch):
     chunk, and every exponent stays within 1e-4 of the float64 reference; the pilot is never
     larger than a chunk."""
     torch.manual_seed(3)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Flatten(),
-                          nn.Linear(4 * 8 * 8, 24), nn.Tanh()).eval()
-    x = torch.rand(2 * generic.PILOT_POINTS + 120, 1, 10, 10,
-                   generator=torch.Generator().manual_seed(5))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 8 * 8, 24), nn.Tanh()
+    ).eval()
+    x = torch.rand(
+        2 * generic.PILOT_POINTS + 120, 1, 10, 10, generator=torch.Generator().manual_seed(5)
+    )
     calls = []
     lanczos = generic.block_lanczos
 

@@ -4,11 +4,10 @@ import math
 
 import pytest
 import torch
+from test_ftle import random_trunk
 from torch import nn
 
 import deepftle
-from test_ftle import random_trunk
-
 from deepftle.ftle import kernels, sequential
 from deepftle.ftle.sequential import Request, Results
 
@@ -77,11 +76,14 @@ def tanh_trunk(d, n, depth, scale, bias, dtype, seed=0):
     return random_trunk(d, n, depth, "tanh", seed=seed, scale=scale, bias=bias).to(dtype)
 
 
-@pytest.mark.parametrize("d,n,depth,scale,bias", [
-    (2, 50, 128, 1.2, 0.3),     # blocks of several layers, no fallback
-    (2, 10, 60, 0.3, 4.0),      # strongly contracting and saturated: float32 underflow fallback
-    (784, 20, 16, 1.2, 0.3),    # MNIST shape: r = 20, power iteration
-])
+@pytest.mark.parametrize(
+    "d,n,depth,scale,bias",
+    [
+        (2, 50, 128, 1.2, 0.3),  # blocks of several layers, no fallback
+        (2, 10, 60, 0.3, 4.0),  # strongly contracting and saturated: float32 underflow fallback
+        (784, 20, 16, 1.2, 0.3),  # MNIST shape: r = 20, power iteration
+    ],
+)
 def test_block_renormalisation_equals_every_layer(d, n, depth, scale, bias):
     x = torch.rand(300, d, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 2 - 1
     for dtype, tol in ((torch.float64, 1e-11), (torch.float32, 2e-5)):
@@ -109,12 +111,18 @@ def test_block_bounds_and_fallback_flags():
     lam = torch.empty(1, 50, 1)
     work = sequential.Workspace(50, 2, 10, torch.float32, torch.device("cpu"))
     request = Request([60], 1, False, kernels.unit_start(r1), q1)
-    bad = sequential.propagate(steps, x, request, Results(lam, None),
-                               sequential.block_bounds(steps, torch.float32), work)
+    bad = sequential.propagate(
+        steps, x, request, Results(lam, None), sequential.block_bounds(steps, torch.float32), work
+    )
     assert bad.any()  # the saturated contracting net underflows inside blocks: redone exactly
     # unknown sup|g'| (generic activation): every layer
-    assert sequential.block_bounds(sequential.parse_trunk(
-        nn.Sequential(nn.Linear(2, 3), nn.Softplus(), nn.Linear(3, 3))), torch.float32) is None
+    assert (
+        sequential.block_bounds(
+            sequential.parse_trunk(nn.Sequential(nn.Linear(2, 3), nn.Softplus(), nn.Linear(3, 3))),
+            torch.float32,
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize("depth", [32, 128])
@@ -128,7 +136,8 @@ def test_typical_deep_net_needs_no_fallback(depth):
     lam = torch.empty(1, 200, 1)
     work = sequential.Workspace(200, 2, 50, torch.float32, torch.device("cpu"))
     request = Request([depth], 1, False, kernels.unit_start(r1), q1)
-    bad = sequential.propagate(steps, x, request, Results(lam, None),
-                               sequential.block_bounds(steps, torch.float32), work)
+    bad = sequential.propagate(
+        steps, x, request, Results(lam, None), sequential.block_bounds(steps, torch.float32), work
+    )
     assert not bad.any()
     assert torch.isfinite(lam).all()

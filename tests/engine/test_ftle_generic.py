@@ -9,11 +9,12 @@ import math
 
 import pytest
 import torch
+from helpers.models import ARCHS, Residual, counted_depth, reference, small_cnn
 from torch import nn
+
 import deepftle
 from deepftle.nets.init import init_mlp
 from deepftle.nets.mlp import MLP
-from helpers.models import ARCHS, Residual, counted_depth, reference, small_cnn
 
 
 @pytest.mark.parametrize("name", list(ARCHS))
@@ -27,8 +28,9 @@ def test_generic_matches_float64_jacobian(name):
     model32 = copy.deepcopy(model64).float()
     for method in methods:
         k = 2
-        lam, v = deepftle.ftle(model64, x64, k=k, return_directions=True, depth=depth,
-                               method=method)
+        lam, v = deepftle.ftle(
+            model64, x64, k=k, return_directions=True, depth=depth, method=method
+        )
         assert lam.shape == (4, k) and v.shape == (4, *shape, k)
         err = (lam - lam_ref[:, :k]).abs().max().item()
         assert err <= 1e-10, (name, method, err)
@@ -68,10 +70,10 @@ def test_layer_names_and_plain_function():
     assert (deepftle.ftle(cnn, images, layers=["5"])[0] - ref[:, :1]).abs().max() <= 1e-10
     # a plain function with its depth, and depth= overriding the count
     f = lambda z: cnn(z)  # noqa: E731
-    assert torch.allclose(deepftle.ftle(f, images, depth=3), deepftle.ftle(cnn, images),
-                          atol=1e-12)
-    assert torch.allclose(deepftle.ftle(cnn, images, depth=6), deepftle.ftle(cnn, images) / 2,
-                          atol=1e-12)
+    assert torch.allclose(deepftle.ftle(f, images, depth=3), deepftle.ftle(cnn, images), atol=1e-12)
+    assert torch.allclose(
+        deepftle.ftle(cnn, images, depth=6), deepftle.ftle(cnn, images) / 2, atol=1e-12
+    )
 
 
 def test_deep_residual_sequential_is_renormalised_between_stages():
@@ -97,14 +99,18 @@ def test_leading_linear_is_folded_in_reverse_mode(monkeypatch):
     from deepftle.ftle import generic
 
     torch.manual_seed(0)
-    model64 = nn.Sequential(nn.Linear(784, 12), nn.Tanh(), nn.Linear(12, 12), nn.Tanh(),
-                            nn.Linear(12, 10)).double().eval()
+    model64 = (
+        nn.Sequential(
+            nn.Linear(784, 12), nn.Tanh(), nn.Linear(12, 12), nn.Tanh(), nn.Linear(12, 10)
+        )
+        .double()
+        .eval()
+    )
     x64 = torch.randn(6, 784, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     lam_ref, _ = reference(model64, x64, 3)
     folded = []
     fold = generic.folded_jacobian
-    monkeypatch.setattr(generic, "folded_jacobian",
-                        lambda *a: folded.append(1) or fold(*a))
+    monkeypatch.setattr(generic, "folded_jacobian", lambda *a: folded.append(1) or fold(*a))
     model32 = copy.deepcopy(model64).float()
     for k in (1, 3):
         lam = deepftle.ftle(model64, x64, k=k, method="reverse")

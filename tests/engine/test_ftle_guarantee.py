@@ -50,6 +50,7 @@ def with_cut(ref, depth, rel=1e-10):
 
 # --- points must not interact ----------------------------------------------------------------
 
+
 class MaxNormalised(nn.Module):
     """Divides by the largest |x| over the whole batch."""
 
@@ -86,15 +87,26 @@ class Attention(nn.Module):
 
 def test_batch_statistics_in_eval_mode_are_a_value_error():
     torch.manual_seed(0)
-    m = nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4, track_running_stats=False),
-                      nn.Tanh(), nn.Flatten(), nn.Linear(144, 5)).eval()
+    m = nn.Sequential(
+        nn.Conv2d(2, 4, 3),
+        nn.BatchNorm2d(4, track_running_stats=False),
+        nn.Tanh(),
+        nn.Flatten(),
+        nn.Linear(144, 5),
+    ).eval()
     with pytest.raises(ValueError, match=r"'1' \(BatchNorm2d\) has track_running_stats=False"):
         deepftle.ftle(m, torch.randn(6, 2, 8, 8))
 
 
-@pytest.mark.parametrize("make, points", [
-    (lambda: MaxNormalised(), 5), (lambda: MaxNormalised(quiet=True), 5),
-    (lambda: MaxNormalised(), 1), (lambda: Centred(), 4)])
+@pytest.mark.parametrize(
+    "make, points",
+    [
+        (lambda: MaxNormalised(), 5),
+        (lambda: MaxNormalised(quiet=True), 5),
+        (lambda: MaxNormalised(), 1),
+        (lambda: Centred(), 4),
+    ],
+)
 @pytest.mark.parametrize("method", ["auto", "forward", "reverse"])
 def test_a_statistic_of_the_batch_is_a_value_error(make, points, method):
     torch.manual_seed(1)
@@ -113,6 +125,7 @@ def test_attention_across_the_batch_axis_is_a_value_error_and_within_a_point_is_
 
 
 # --- autograd must see the whole map ----------------------------------------------------------
+
 
 class NoGradBranch(nn.Module):
     def __init__(self, d):
@@ -166,8 +179,10 @@ def test_a_no_grad_branch_is_a_value_error_on_every_method(d_out, method):
         deepftle.ftle(NoGradBranch(d_out), torch.randn(5, 4), 2, depth=2, method=method)
 
 
-@pytest.mark.parametrize("how, named", [("straight_through", r"\.detach\(\)"),
-                                        ("data", r"\.data"), ("detach", r"\.detach\(\)")])
+@pytest.mark.parametrize(
+    "how, named",
+    [("straight_through", r"\.detach\(\)"), ("data", r"\.data"), ("detach", r"\.detach\(\)")],
+)
 @pytest.mark.parametrize("method", ["auto", "forward", "reverse"])
 def test_a_detached_path_is_a_value_error_naming_it(how, named, method):
     torch.manual_seed(4)
@@ -184,6 +199,7 @@ def test_detached_copies_off_the_output_path_are_no_error():
 
 
 # --- k > 1: small singular values -------------------------------------------------------------
+
 
 def graded(n, spectrum, seed):
     g = torch.Generator().manual_seed(seed)
@@ -203,7 +219,7 @@ def test_small_singular_values_at_k_above_one(where, dtype):
     with torch.no_grad():
         m[where].weight.copy_(graded(6, SPECTRUM, where))
     m = m.to(dtype)
-    x = (torch.randn(20, 6) * .5).to(dtype)
+    x = (torch.randn(20, 6) * 0.5).to(dtype)
     ref = reference(m, x, 3)
     assert close(deepftle.ftle(m, x, 6), ref, dtype)  # fused
     for method in ("forward", "reverse"):
@@ -215,7 +231,7 @@ def test_small_singular_values_of_the_issue_two_layer_net():
     m = nn.Sequential(nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 6))
     with torch.no_grad():
         m[0].weight.copy_(graded(6, SPECTRUM, 7))
-    x = torch.randn(20, 6) * .5
+    x = torch.randn(20, 6) * 0.5
     ref = reference(m, x, 2)
     assert close(deepftle.ftle(m, x, 6), ref, torch.float32)
     assert close(deepftle.ftle(m, x, 6, method="generic"), ref, torch.float32)
@@ -226,7 +242,7 @@ def test_a_float32_function_that_cannot_run_in_float64_warns_at_k_above_one():
     m = nn.Sequential(nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 6))
     with torch.no_grad():
         m[0].weight.copy_(graded(6, SPECTRUM, 7))
-    x = torch.randn(20, 6) * .5
+    x = torch.randn(20, 6) * 0.5
     with pytest.warns(RuntimeWarning, match=r"20 of 20 points .* could not run in float64"):
         deepftle.ftle(lambda z: m(z), x, 6, depth=2)
     plain = nn.Sequential(nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 6))
@@ -237,12 +253,13 @@ def test_a_float32_function_that_cannot_run_in_float64_warns_at_k_above_one():
 
 # --- deep chains on the generic path ----------------------------------------------------------
 
+
 def _chain(depth=400, seed=1):
     torch.manual_seed(seed)
-    ws = [torch.randn(6, 6, dtype=torch.float64) / 6 ** .5 for _ in range(depth)]
+    ws = [torch.randn(6, 6, dtype=torch.float64) / 6**0.5 for _ in range(depth)]
     seq = nn.Sequential(*[nn.Linear(6, 6, bias=False) for _ in range(depth)]).double()
     with torch.no_grad():
-        for layer, w in zip(seq, ws):
+        for layer, w in zip(seq, ws, strict=True):
             layer.weight.copy_(w)
     return seq, ws
 
@@ -263,7 +280,7 @@ def test_a_deep_chain_is_exact_on_every_staged_path():
     exact = _mpmath_exponents(ws, 3)
     assert (deepftle.ftle(seq, x, 3)[0] - exact).abs().max() <= 1e-10  # fused
     assert (deepftle.ftle(seq, x, 3, method="forward")[0] - exact).abs().max() <= 1e-10
-    nested = nn.Sequential(*[nn.Sequential(*list(seq)[i:i + 100]) for i in range(0, 400, 100)])
+    nested = nn.Sequential(*[nn.Sequential(*list(seq)[i : i + 100]) for i in range(0, 400, 100)])
     assert (deepftle.ftle(nested, x, 3, method="forward")[0] - exact).abs().max() <= 1e-10
     seq.register_forward_hook(lambda m, a, o: o)  # a hook: generic path, staged
     assert (deepftle.ftle(seq, x, 3)[0] - exact).abs().max() <= 1e-10
@@ -291,6 +308,7 @@ def test_a_hook_reading_the_input_is_not_staged():
 
 # --- saturated units --------------------------------------------------------------------------
 
+
 def _saturated(bias, seed=80):
     torch.manual_seed(seed)
     l1, l2, l3 = nn.Linear(4, 30), nn.Linear(30, 30), nn.Linear(30, 40)
@@ -302,8 +320,7 @@ def _saturated(bias, seed=80):
 
 def _closed_form_exponents(seq, x, k):
     """J = W3 D2 W2 D1 W1 in float64, D = 1 / cosh(b)^2 (no cancellation)."""
-    l1, _, l2, _, l3 = [m.double() if isinstance(m, nn.Linear) else m for m in
-                        copy.deepcopy(seq)]
+    l1, _, l2, _, l3 = [m.double() if isinstance(m, nn.Linear) else m for m in copy.deepcopy(seq)]
     x = x.double()
     b1 = x @ l1.weight.T + l1.bias
     b2 = torch.tanh(b1) @ l2.weight.T + l2.bias
@@ -316,14 +333,15 @@ def _closed_form_exponents(seq, x, k):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_saturated_tanh_on_every_path(bias, dtype):
     seq = _saturated(bias).to(dtype)
-    x = (torch.randn(3, 4) * .1).to(dtype)
+    x = (torch.randn(3, 4) * 0.1).to(dtype)
     ref = _closed_form_exponents(seq, x, 2)
     assert torch.isfinite(ref).all()
     assert close(deepftle.ftle(seq, x, 2), ref, dtype)
     for method in ("forward", "reverse"):
         assert close(deepftle.ftle(seq, x, 2, method=method), ref, dtype), method
-        assert close(deepftle.ftle(lambda z: seq(z), x, 2, depth=3, method=method), ref,
-                     dtype), method
+        assert close(deepftle.ftle(lambda z: seq(z), x, 2, depth=3, method=method), ref, dtype), (
+            method
+        )
 
 
 @pytest.mark.parametrize("functional", [False, True])
@@ -332,19 +350,23 @@ def test_saturated_sigmoid_on_both_paths(functional):
     seq = nn.Sequential(nn.Linear(3, 8), nn.Sigmoid(), nn.Linear(8, 4)).double()
     with torch.no_grad():
         seq[0].bias.fill_(30.0)
-    x = torch.randn(5, 3, dtype=torch.float64) * .1
+    x = torch.randn(5, 3, dtype=torch.float64) * 0.1
     b = x @ seq[0].weight.T + seq[0].bias
     d = torch.sigmoid(b) * torch.sigmoid(-b)
     J = seq[2].weight @ (d[:, :, None] * seq[0].weight)
     ref = torch.log(torch.linalg.svdvals(J)) / 2
-    model = (lambda z: F.linear(torch.sigmoid(seq[0](z)), seq[2].weight, seq[2].bias)) \
-        if functional else seq
+    model = (
+        (lambda z: F.linear(torch.sigmoid(seq[0](z)), seq[2].weight, seq[2].bias))
+        if functional
+        else seq
+    )
     kw = {"depth": 2} if functional else {}
     assert close(deepftle.ftle(model, x, 3, **kw), ref, torch.float64)
     assert close(deepftle.ftle(model, x, 3, method="reverse", **kw), ref, torch.float64)
 
 
 # --- depth ------------------------------------------------------------------------------------
+
 
 class Aux(nn.Module):
     def __init__(self):
@@ -399,11 +421,13 @@ def test_a_compiled_model_is_its_eager_module():
     x = torch.randn(5, 4)
     compiled = torch.compile(seq, backend="eager")
     assert torch.equal(deepftle.ftle(compiled, x, 2), deepftle.ftle(seq, x, 2))
-    assert close(deepftle.ftle(compiled, x, 2, method="reverse"), reference(seq, x, 2),
-                 torch.float32)
+    assert close(
+        deepftle.ftle(compiled, x, 2, method="reverse"), reference(seq, x, 2), torch.float32
+    )
 
 
 # --- the caller's tensors ---------------------------------------------------------------------
+
 
 class Doubling(nn.Module):
     def __init__(self):
@@ -439,10 +463,10 @@ def test_the_input_is_never_modified_and_in_place_use_of_it_is_differentiated(ma
 
 # --- minor: spectral_norm, (P, S, E) input ----------------------------------------------------
 
+
 def test_old_style_spectral_norm_is_exact_and_left_usable():
     torch.manual_seed(14)
-    m = nn.Sequential(nn.utils.spectral_norm(nn.Linear(4, 6)), nn.Tanh(),
-                      nn.Linear(6, 3)).eval()
+    m = nn.Sequential(nn.utils.spectral_norm(nn.Linear(4, 6)), nn.Tanh(), nn.Linear(6, 3)).eval()
     x = torch.randn(5, 4)
     lam = deepftle.ftle(m, x, 2, method="reverse")
     assert not torch._C._functorch.is_functorch_wrapped_tensor(m[0].weight)
@@ -453,8 +477,7 @@ def test_old_style_spectral_norm_is_exact_and_left_usable():
 @pytest.mark.parametrize("style", ["hook", "parametrization"])
 @pytest.mark.parametrize("method", ["auto", "fused", "reverse"])
 def test_spectral_norm_in_training_mode_is_refused_on_every_path(style, method):
-    norm = (nn.utils.spectral_norm if style == "hook"
-            else nn.utils.parametrizations.spectral_norm)
+    norm = nn.utils.spectral_norm if style == "hook" else nn.utils.parametrizations.spectral_norm
     m = nn.Sequential(norm(nn.Linear(4, 6)), nn.Tanh(), nn.Linear(6, 3))
     with pytest.raises(ValueError, match="spectral_norm in training mode"):
         deepftle.ftle(m, torch.randn(5, 4), method=method)

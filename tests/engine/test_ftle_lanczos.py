@@ -23,8 +23,15 @@ from deepftle.ftle.kernels import lapack_one_thread
 def bench_cnn(features=128):
     """bench/ftle.py's CNN case: Conv(1->8, 3) tanh Conv(8->8, 3, stride 2) tanh Linear tanh."""
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.Tanh(), nn.Conv2d(8, 8, 3, stride=2), nn.Tanh(),
-                         nn.Flatten(), nn.Linear(1152, features), nn.Tanh()).eval()
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3),
+        nn.Tanh(),
+        nn.Conv2d(8, 8, 3, stride=2),
+        nn.Tanh(),
+        nn.Flatten(),
+        nn.Linear(1152, features),
+        nn.Tanh(),
+    ).eval()
 
 
 def reference(model64, x64, depth=3):
@@ -47,8 +54,18 @@ def test_block_lanczos_active_set_on_known_spectra():
         seen.append(ids.clone())
         return ops[ids] @ blocks
 
-    res = krylov.block_lanczos(matvec, P, n, k=1, block=2, tol=1e-12, max_steps=20,
-                               want_vectors=True, dtype=torch.float64, device="cpu")
+    res = krylov.block_lanczos(
+        matvec,
+        P,
+        n,
+        k=1,
+        block=2,
+        tol=1e-12,
+        max_steps=20,
+        want_vectors=True,
+        dtype=torch.float64,
+        device="cpu",
+    )
     assert res.certified.all()
     assert (res.eigenvalues[:, 0] - 1.0).abs().max() <= 1e-11
     v1 = q[:, :, 0]
@@ -57,7 +74,7 @@ def test_block_lanczos_active_set_on_known_spectra():
     assert seen[0].numel() == P and seen[-1].numel() < P
     assert all(torch.equal(s, s.sort().values) for s in seen)
     assert len(set(res.certified_at.tolist())) > 1
-    for s, step in zip(seen, range(1, len(seen) + 1)):
+    for s, step in zip(seen, range(1, len(seen) + 1), strict=True):
         assert torch.equal(s, torch.nonzero(res.certified_at >= step)[:, 0])
 
 
@@ -69,6 +86,7 @@ def test_active_set_retrace_gives_the_same_exponents(monkeypatch):
 
     def fn(z):
         return model(z)
+
     traced = []
     trace = generic._TorchFuncProducts._trace
 
@@ -78,13 +96,13 @@ def test_active_set_retrace_gives_the_same_exponents(monkeypatch):
 
     monkeypatch.setattr(generic._TorchFuncProducts, "_trace", counting)
     monkeypatch.setattr(generic, "SHRINK_MIN_DROP", 1)  # re-trace whenever half have left
-    lam_shrunk, v_shrunk = deepftle.ftle(fn, x, k=1, return_directions=True,
-                                         method="lanczos", depth=3)
+    lam_shrunk, v_shrunk = deepftle.ftle(
+        fn, x, k=1, return_directions=True, method="lanczos", depth=3
+    )
     assert len(traced) > 2 and traced[0] == 24 and min(traced) < 12, traced
     monkeypatch.setattr(generic, "SHRINK", 0.0)  # never re-trace: zero columns instead
     traced.clear()
-    lam_full, v_full = deepftle.ftle(fn, x, k=1, return_directions=True, method="lanczos",
-                                     depth=3)
+    lam_full, v_full = deepftle.ftle(fn, x, k=1, return_directions=True, method="lanczos", depth=3)
     # one trace serves the iteration and v = J^T u / sigma; the certificate's products are
     # taken anew (a second trace, on the certified points: all of them here)
     assert traced == [24, 24]
@@ -132,8 +150,14 @@ def test_forward_frame_rescaled_past_float32_squares():
     """Stages growing the frame by 1e30 twice (1e60: past float32, and its squares past it
     at once): the k = 1 frame is rescaled by its largest component, lambda matches float64."""
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(2, 8, bias=False), Scale(1e30), nn.Tanh(), nn.Linear(8, 8),
-                          Scale(1e30), nn.Linear(8, 4)).double()
+    model = nn.Sequential(
+        nn.Linear(2, 8, bias=False),
+        Scale(1e30),
+        nn.Tanh(),
+        nn.Linear(8, 8),
+        Scale(1e30),
+        nn.Linear(8, 4),
+    ).double()
     x = torch.randn(6, 2, dtype=torch.float64) * 1e-30  # keep the tanh unsaturated
     J = vmap(jacrev(model))(x)
     ref = torch.log(torch.linalg.svdvals(J)[:, 0]) / 3

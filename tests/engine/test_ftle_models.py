@@ -18,10 +18,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers.models import ARCHS, reference
 from torch import nn
 
 import deepftle
-from helpers.models import ARCHS, reference
 
 
 class BasicBlock(nn.Module):
@@ -34,8 +34,11 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(c, c, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(c)
-        self.down = None if stride == 1 else nn.Sequential(nn.Conv2d(c, c, 1, stride, bias=False),
-                                                           nn.BatchNorm2d(c))
+        self.down = (
+            None
+            if stride == 1
+            else nn.Sequential(nn.Conv2d(c, c, 1, stride, bias=False), nn.BatchNorm2d(c))
+        )
 
     def forward(self, x):
         identity = x if self.down is None else self.down(x)
@@ -46,8 +49,13 @@ class BasicBlock(nn.Module):
 
 
 def resnet_like(c=4, classes=None):
-    layers = [nn.Conv2d(3, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
-              BasicBlock(c), BasicBlock(c, stride=2)]
+    layers = [
+        nn.Conv2d(3, c, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(c),
+        nn.ReLU(inplace=True),
+        BasicBlock(c),
+        BasicBlock(c, stride=2),
+    ]
     if classes is not None:
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, classes)]
     else:
@@ -72,20 +80,30 @@ class InvertedResidual(nn.Module):
     def __init__(self, c, expand):
         super().__init__()
         self.block = nn.Sequential(
-            nn.Conv2d(c, expand, 1, bias=False), nn.BatchNorm2d(expand), nn.Hardswish(inplace=True),
+            nn.Conv2d(c, expand, 1, bias=False),
+            nn.BatchNorm2d(expand),
+            nn.Hardswish(inplace=True),
             nn.Conv2d(expand, expand, 3, 1, 1, groups=expand, bias=False),
-            nn.BatchNorm2d(expand), nn.Hardswish(inplace=True),
+            nn.BatchNorm2d(expand),
+            nn.Hardswish(inplace=True),
             SqueezeExcitation(expand, 4),
-            nn.Conv2d(expand, c, 1, bias=False), nn.BatchNorm2d(c))
+            nn.Conv2d(expand, c, 1, bias=False),
+            nn.BatchNorm2d(c),
+        )
 
     def forward(self, x):
         return x + self.block(x)
 
 
 def mobilenet_like(c=4):
-    return nn.Sequential(nn.Conv2d(3, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c),
-                         nn.Hardswish(inplace=True), InvertedResidual(c, 12),
-                         InvertedResidual(c, 8), nn.Flatten())
+    return nn.Sequential(
+        nn.Conv2d(3, c, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(c),
+        nn.Hardswish(inplace=True),
+        InvertedResidual(c, 12),
+        InvertedResidual(c, 8),
+        nn.Flatten(),
+    )
 
 
 class StochasticDepth(nn.Module):
@@ -98,8 +116,9 @@ class StochasticDepth(nn.Module):
     def forward(self, x):
         if not self.training or self.p == 0:
             return x
-        keep = torch.empty(x.shape[0], *[1] * (x.dim() - 1), dtype=x.dtype,
-                           device=x.device).bernoulli_(1 - self.p)
+        keep = torch.empty(
+            x.shape[0], *[1] * (x.dim() - 1), dtype=x.dtype, device=x.device
+        ).bernoulli_(1 - self.p)
         return x * keep / (1 - self.p)
 
 
@@ -141,16 +160,33 @@ def _randomise_norms(model):
 # name -> (factory, input shape, depth or None (counted), methods)
 MODELS = {
     "basicblock_features": (lambda: resnet_like(), (3, 6, 6), None, ("auto", "reverse")),
-    "basicblock_classifier": (lambda: resnet_like(classes=10), (3, 8, 8), None,
-                              ("auto", "lanczos")),
+    "basicblock_classifier": (
+        lambda: resnet_like(classes=10),
+        (3, 8, 8),
+        None,
+        ("auto", "lanczos"),
+    ),
     "inverted_residual_se": (mobilenet_like, (3, 5, 5), None, ("auto", "reverse")),
-    "drop_path_residual_eval": (lambda: nn.Sequential(nn.Linear(6, 24), DropPathResidual(24),
-                                                      nn.Linear(24, 20)), (6,), None,
-                                ("auto", "reverse")),
+    "drop_path_residual_eval": (
+        lambda: nn.Sequential(nn.Linear(6, 24), DropPathResidual(24), nn.Linear(24, 20)),
+        (6,),
+        None,
+        ("auto", "reverse"),
+    ),
     "elu_inplace_mlp": (ELUNet, (40,), 2, ("auto", "lanczos")),
-    **{f"generic_{name}": spec for name, spec in ARCHS.items()
-       if name in ("cnn_1x28x28", "residual_mlp", "layernorm_mlp", "batchnorm_eval",
-                   "transformer_2_layers", "mlp_softmax_output")},
+    **{
+        f"generic_{name}": spec
+        for name, spec in ARCHS.items()
+        if name
+        in (
+            "cnn_1x28x28",
+            "residual_mlp",
+            "layernorm_mlp",
+            "batchnorm_eval",
+            "transformer_2_layers",
+            "mlp_softmax_output",
+        )
+    },
 }
 
 
@@ -183,11 +219,13 @@ def test_third_party_patterns_match_float64_jacobian(name):
     model32 = copy.deepcopy(model64).float()
     k = 2
     for method in methods:
-        lam, v = deepftle.ftle(model64, x64, k=k, return_directions=True, depth=depth,
-                               method=method)
+        lam, v = deepftle.ftle(
+            model64, x64, k=k, return_directions=True, depth=depth, method=method
+        )
         _check(lam, v, lam_ref, v_ref, L, 1e-10, 1e-8, (name, method, "float64"))
-        lam32, v32 = deepftle.ftle(model32, x64.float(), k=k, return_directions=True,
-                                   depth=depth, method=method)
+        lam32, v32 = deepftle.ftle(
+            model32, x64.float(), k=k, return_directions=True, depth=depth, method=method
+        )
         assert lam32.dtype == torch.float32
         _check(lam32, v32, lam_ref, v_ref, L, 1e-4, 1e-3, (name, method, "float32"))
 
@@ -223,6 +261,7 @@ def test_layers_capture_outputs_later_modified_in_place():
 
 def test_layers_reproducer_is_the_weight():
     """Linear -> ReLU(inplace) -> Linear, layers='lin': J = W at every point."""
+
     class M(nn.Module):
         def __init__(s):
             super().__init__()
@@ -238,10 +277,13 @@ def test_layers_reproducer_is_the_weight():
     assert (lam[0, :, 0].double() - expected).abs().max() <= 1e-6
 
 
-@pytest.mark.parametrize("make", [lambda: nn.Sequential(nn.Linear(6, 24), DropPathResidual(24),
-                                                        nn.Linear(24, 20)),
-                                  lambda: nn.Sequential(nn.Linear(6, 8), StochasticDepth(0.01),
-                                                        nn.Linear(8, 3))])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Sequential(nn.Linear(6, 24), DropPathResidual(24), nn.Linear(24, 20)),
+        lambda: nn.Sequential(nn.Linear(6, 8), StochasticDepth(0.01), nn.Linear(8, 3)),
+    ],
+)
 def test_hidden_randomness_in_training_mode_is_a_value_error(make):
     model = make().train()  # no nn.Dropout / BatchNorm module to flag
     for method in ("auto", "reverse", "lanczos"):
@@ -260,19 +302,28 @@ def test_basicblock_network_at_224_against_matrix_free_float64():
 
     torch.manual_seed(0)
     c = 8
-    model = _randomise_norms(nn.Sequential(
-        nn.Conv2d(3, c, 7, 2, 3, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
-        nn.MaxPool2d(3, 2, 1), BasicBlock(c), BasicBlock(c), nn.AdaptiveAvgPool2d(4),
-        nn.Flatten(), nn.Linear(c * 16, 100))).eval()
+    model = _randomise_norms(
+        nn.Sequential(
+            nn.Conv2d(3, c, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2, 1),
+            BasicBlock(c),
+            BasicBlock(c),
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
+            nn.Linear(c * 16, 100),
+        )
+    ).eval()
     L = 6
     x = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(1))
     lam = deepftle.ftle(model, x)
     model64 = copy.deepcopy(model).double()
     for p in range(2):
-        x0 = x[p:p + 1].double()
+        x0 = x[p : p + 1].double()
         _, pull = torch.func.vjp(model64, x0)
 
-        def jjt(u):
+        def jjt(u, pull=pull, x0=x0):
             u = torch.from_numpy(np.ascontiguousarray(u).reshape(1, -1))
             g = pull(u)[0]
             return torch.func.jvp(model64, (x0,), (g,))[1].detach().reshape(-1).numpy()

@@ -16,6 +16,8 @@ import os
 
 import pytest
 import torch
+from helpers.models import Residual, small_cnn
+from test_ftle_generic import reference as float64_reference
 from torch import nn
 
 import deepftle
@@ -23,12 +25,11 @@ from deepftle.ftle.precision import exact_float32
 from deepftle.nets.init import init_mlp
 from deepftle.nets.mlp import MLP
 from deepftle.nets.population import train_population
-from deepftle.nets.train import TrainConfig, cross_entropy_loss, class_error, train
-from helpers.models import Residual, small_cnn
-from test_ftle_generic import reference as float64_reference
+from deepftle.nets.train import TrainConfig, class_error, cross_entropy_loss, train
 
-DEVICE = torch.device(os.environ.get("DEEPFTLE_TEST_DEVICE")
-                      or ("cuda" if torch.cuda.is_available() else "cpu"))
+DEVICE = torch.device(
+    os.environ.get("DEEPFTLE_TEST_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+)
 if DEVICE.type == "cuda" and not torch.cuda.is_available():
     pytest.skip("DEEPFTLE_TEST_DEVICE=cuda but torch sees no CUDA device", allow_module_level=True)
 
@@ -48,26 +49,71 @@ class Wrapped(nn.Module):
 
 # name -> (factory, point shape, depth, methods, k, check directions)
 CASES = {
-    "fused_mlp_k3": (lambda: nn.Sequential(nn.Linear(2, 24), nn.Tanh(), nn.Linear(24, 24),
-                                           nn.Tanh(), nn.Linear(24, 24), nn.Tanh()),
-                     (2,), 3, ("fused",), 2, True),
+    "fused_mlp_k3": (
+        lambda: nn.Sequential(
+            nn.Linear(2, 24), nn.Tanh(), nn.Linear(24, 24), nn.Tanh(), nn.Linear(24, 24), nn.Tanh()
+        ),
+        (2,),
+        3,
+        ("fused",),
+        2,
+        True,
+    ),
     "cnn_reverse": (lambda: small_cnn(32), (1, 28, 28), 3, ("reverse",), 1, False),
     "cnn_lanczos": (lambda: small_cnn(96), (1, 28, 28), 3, ("lanczos",), 1, False),
-    "cnn_lanczos_torch_func": (lambda: Wrapped(small_cnn(96)), (1, 28, 28), 3, ("lanczos",), 1,
-                               False),
-    "cnn_lanczos_strided_batchnorm": (lambda: nn.Sequential(
-        nn.Conv2d(1, 4, 3, stride=2), nn.BatchNorm2d(4), nn.Tanh(), nn.Conv2d(4, 6, 3, padding=1),
-        nn.Tanh(), nn.Flatten(), nn.Linear(6 * 13 * 13, 80), nn.Tanh()), (1, 28, 28), 3,
-        ("lanczos",), 2, True),
-    "residual_forward": (lambda: nn.Sequential(nn.Linear(3, 16), Residual(16), Residual(16),
-                                               nn.Linear(16, 5)), (3,), 4, ("forward",), 2,
-                         True),
-    "layernorm_reverse": (lambda: nn.Sequential(nn.Linear(5, 16), nn.LayerNorm(16), nn.Tanh(),
-                                                nn.Linear(16, 4)), (5,), 2, ("reverse",), 2,
-                          True),
-    "transformer": (lambda: nn.TransformerEncoder(
-        nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 1,
-        enable_nested_tensor=False), (4, 8), 1, ("generic",), 1, False),
+    "cnn_lanczos_torch_func": (
+        lambda: Wrapped(small_cnn(96)),
+        (1, 28, 28),
+        3,
+        ("lanczos",),
+        1,
+        False,
+    ),
+    "cnn_lanczos_strided_batchnorm": (
+        lambda: nn.Sequential(
+            nn.Conv2d(1, 4, 3, stride=2),
+            nn.BatchNorm2d(4),
+            nn.Tanh(),
+            nn.Conv2d(4, 6, 3, padding=1),
+            nn.Tanh(),
+            nn.Flatten(),
+            nn.Linear(6 * 13 * 13, 80),
+            nn.Tanh(),
+        ),
+        (1, 28, 28),
+        3,
+        ("lanczos",),
+        2,
+        True,
+    ),
+    "residual_forward": (
+        lambda: nn.Sequential(nn.Linear(3, 16), Residual(16), Residual(16), nn.Linear(16, 5)),
+        (3,),
+        4,
+        ("forward",),
+        2,
+        True,
+    ),
+    "layernorm_reverse": (
+        lambda: nn.Sequential(nn.Linear(5, 16), nn.LayerNorm(16), nn.Tanh(), nn.Linear(16, 4)),
+        (5,),
+        2,
+        ("reverse",),
+        2,
+        True,
+    ),
+    "transformer": (
+        lambda: nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True),
+            1,
+            enable_nested_tensor=False,
+        ),
+        (4, 8),
+        1,
+        ("generic",),
+        1,
+        False,
+    ),
 }
 
 
@@ -86,13 +132,14 @@ def test_engine_on_device_matches_float64_cpu(name):
     lam_ref, v_ref = reference(model, x, depth)
     dev_model = model.to(DEVICE)
     for method in methods:
-        lam, v = deepftle.ftle(dev_model, x.to(DEVICE), k=k, return_directions=True,
-                               depth=depth, method=method)
+        lam, v = deepftle.ftle(
+            dev_model, x.to(DEVICE), k=k, return_directions=True, depth=depth, method=method
+        )
         assert lam.device.type == DEVICE.type and v.device.type == DEVICE.type
         err = (lam.cpu().double() - lam_ref[:, :k]).abs().max().item()
         assert err <= LAM_TOL, f"{name} {method}: max |d lambda| {err:.2e} on {DEVICE}"
         if check_dirs:
-            gap = (lam_ref[:, :k] - lam_ref[:, 1:k + 1]).min().item() * depth
+            gap = (lam_ref[:, :k] - lam_ref[:, 1 : k + 1]).min().item() * depth
             if gap > 0.05:
                 cos = (v.cpu().double().reshape(len(x), -1, k) * v_ref[:, :, :k]).sum(1).abs()
                 assert cos.min().item() >= 1 - 1e-3, f"{name} {method}: directions differ"
@@ -145,15 +192,30 @@ def test_population_training_on_device_matches_solo_training_on_cpu():
     solo = []
     for seed in (1, 2):
         m = net(seed)
-        train(m, (x, y), (x, y), cfg, cross_entropy_loss, class_error,
-              torch.Generator().manual_seed(seed), progress=False)
+        train(
+            m,
+            (x, y),
+            (x, y),
+            cfg,
+            cross_entropy_loss,
+            class_error,
+            torch.Generator().manual_seed(seed),
+            progress=False,
+        )
         solo.append(m)
     pop = [net(seed).to(DEVICE) for seed in (1, 2)]
     with exact_float32():
-        train_population(pop, (x.to(DEVICE), y.to(DEVICE)), (x.to(DEVICE), y.to(DEVICE)), cfg,
-                         cross_entropy_loss, class_error,
-                         [torch.Generator().manual_seed(s) for s in (1, 2)], progress=False)
-    for a, b in zip(solo, pop):
-        for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values()):
+        train_population(
+            pop,
+            (x.to(DEVICE), y.to(DEVICE)),
+            (x.to(DEVICE), y.to(DEVICE)),
+            cfg,
+            cross_entropy_loss,
+            class_error,
+            [torch.Generator().manual_seed(s) for s in (1, 2)],
+            progress=False,
+        )
+    for a, b in zip(solo, pop, strict=True):
+        for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
             diff = (pa - pb.cpu()).abs().max().item()
             assert diff < 1e-4, f"{name}: max |diff| {diff:.2e} between CPU solo and {DEVICE}"

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-           "truck"]
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
 def batch(index: int, n: int = 10000, shape: tuple = (10000, 3072)) -> dict:
@@ -20,9 +19,12 @@ def batch(index: int, n: int = 10000, shape: tuple = (10000, 3072)) -> dict:
     rng = np.random.default_rng(index)
     labels = rng.integers(0, 10, n)
     data = np.clip(labels[:, None] * 20 + rng.integers(0, 60, (n, shape[1])), 0, 255)
-    return {b"batch_label": f"batch {index}".encode(), b"labels": labels.tolist(),
-            b"data": data.astype(np.uint8).reshape(shape),
-            b"filenames": [f"img_{index}_{i}.png".encode() for i in range(n)]}
+    return {
+        b"batch_label": f"batch {index}".encode(),
+        b"labels": labels.tolist(),
+        b"data": data.astype(np.uint8).reshape(shape),
+        b"filenames": [f"img_{index}_{i}.png".encode() for i in range(n)],
+    }
 
 
 def write_cifar_folder(root: Path, *, broken: dict | None = None) -> Path:
@@ -35,8 +37,11 @@ def write_cifar_folder(root: Path, *, broken: dict | None = None) -> Path:
         d = (broken or {}).get(name) or batch(i)
         with open(folder / name, "wb") as fh:
             pickle.dump(d, fh, protocol=2)
-    meta = {b"label_names": [c.encode() for c in CLASSES], b"num_cases_per_batch": 10000,
-            b"num_vis": 3072}
+    meta = {
+        b"label_names": [c.encode() for c in CLASSES],
+        b"num_cases_per_batch": 10000,
+        b"num_vis": 3072,
+    }
     with open(folder / "batches.meta", "wb") as fh:
         pickle.dump(meta, fh, protocol=2)
     return folder

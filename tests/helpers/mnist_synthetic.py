@@ -21,8 +21,7 @@ def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         for _ in range(3):  # three gaussian strokes per class
             cy, cx = trng.uniform(7, 21, size=2)
             sy, sx = trng.uniform(1.5, 5, size=2)
-            templates[c] += np.exp(-((yy - cy) ** 2 / (2 * sy ** 2)
-                                     + (xx - cx) ** 2 / (2 * sx ** 2)))
+            templates[c] += np.exp(-((yy - cy) ** 2 / (2 * sy**2) + (xx - cx) ** 2 / (2 * sx**2)))
         templates[c] /= templates[c].max()
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % 10
@@ -35,8 +34,9 @@ def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images, labels.astype(np.uint8)
 
 
-def write_synthetic_mnist(folder: str | Path, n_train: int = 300, n_test: int = 100,
-                          gz: bool = False) -> dict:
+def write_synthetic_mnist(
+    folder: str | Path, n_train: int = 300, n_test: int = 100, gz: bool = False
+) -> dict:
     """Write the four files (raw, or ``.gz`` with ``gz=True``) and return the SHA-256 of each
     raw file, keyed by name (the ``mnist.data.checksums`` config entry)."""
     folder = Path(folder)
@@ -44,7 +44,7 @@ def write_synthetic_mnist(folder: str | Path, n_train: int = 300, n_test: int = 
     xtr, ytr = synthetic_digits(n_train, seed=1)
     xte, yte = synthetic_digits(n_test, seed=2)
     checksums = {}
-    for name, arr in zip(FILES, (xtr, ytr, xte, yte)):
+    for name, arr in zip(FILES, (xtr, ytr, xte, yte), strict=True):
         write_idx(folder / name, arr)
         checksums[name] = sha256(folder / name)
         if gz:

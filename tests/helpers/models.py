@@ -23,8 +23,15 @@ class Residual(nn.Module):
 
 
 def small_cnn(features=32):
-    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Conv2d(4, 4, 3, stride=2), nn.Tanh(),
-                         nn.Flatten(), nn.Linear(576, features), nn.Tanh())
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3),
+        nn.Tanh(),
+        nn.Conv2d(4, 4, 3, stride=2),
+        nn.Tanh(),
+        nn.Flatten(),
+        nn.Linear(576, features),
+        nn.Tanh(),
+    )
 
 
 def batchnorm_net():
@@ -46,24 +53,46 @@ def softmax_mlp():
 ARCHS = {
     "cnn_1x28x28": (small_cnn, (1, 28, 28), None, ("reverse", "lanczos")),
     "cnn_lanczos_96": (lambda: small_cnn(96), (1, 28, 28), None, ("auto",)),
-    "residual_mlp": (lambda: nn.Sequential(nn.Linear(3, 16), Residual(16), Residual(16),
-                                           nn.Linear(16, 5)), (3,), None,
-                     ("auto", "reverse")),
-    "layernorm_mlp": (lambda: nn.Sequential(nn.Linear(5, 16), nn.LayerNorm(16), nn.Tanh(),
-                                            nn.Linear(16, 16), nn.LayerNorm(16), nn.Tanh()),
-                      (5,), None, ("auto", "reverse")),
+    "residual_mlp": (
+        lambda: nn.Sequential(nn.Linear(3, 16), Residual(16), Residual(16), nn.Linear(16, 5)),
+        (3,),
+        None,
+        ("auto", "reverse"),
+    ),
+    "layernorm_mlp": (
+        lambda: nn.Sequential(
+            nn.Linear(5, 16),
+            nn.LayerNorm(16),
+            nn.Tanh(),
+            nn.Linear(16, 16),
+            nn.LayerNorm(16),
+            nn.Tanh(),
+        ),
+        (5,),
+        None,
+        ("auto", "reverse"),
+    ),
     "batchnorm_eval": (batchnorm_net, (5,), None, ("auto", "forward")),
-    "transformer_2_layers": (lambda: nn.TransformerEncoder(
-        nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2,
-        enable_nested_tensor=False), (4, 8), 2, ("auto", "reverse")),
+    "transformer_2_layers": (
+        lambda: nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True),
+            2,
+            enable_nested_tensor=False,
+        ),
+        (4, 8),
+        2,
+        ("auto", "reverse"),
+    ),
     "mlp_softmax_output": (softmax_mlp, (20,), None, ("auto", "forward")),
 }
 
 
 def reference(model64, x64, depth):
     """log sigma / L and right singular vectors from the explicit float64 Jacobian."""
+
     def single(z):
         return model64(z[None]).reshape(-1)
+
     with sdpa_kernel(SDPBackend.MATH):
         J = vmap(jacrev(single))(x64).reshape(x64.shape[0], -1, x64[0].numel())
     _, s, vh = torch.linalg.svd(J, full_matrices=False)

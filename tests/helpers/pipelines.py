@@ -14,8 +14,20 @@ FULL_TARGETS = ("fig1", "fig2", "fig3", "figS1", "fig4", "figS2", "figS3")
 
 def run_snakemake(workdir, configfile, *args, timeout=900):
     """``snakemake`` on the repository's Snakefile in ``workdir`` (2 cores)."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
-           str(workdir), "--configfile", str(configfile), "--cores", "2", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 

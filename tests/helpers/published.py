@@ -9,7 +9,15 @@ def published(rows) -> Published:
     out = []
     for figure, quantity, L, N, value, read_error in rows:
         row = dict.fromkeys(PUBLISHED_COLUMNS, "")
-        row.update(figure=figure, panel="", quantity=quantity, L=L, N=N, x=None,
-                   value=float(value), read_error=float(read_error))
+        row.update(
+            figure=figure,
+            panel="",
+            quantity=quantity,
+            L=L,
+            N=N,
+            x=None,
+            value=float(value),
+            read_error=float(read_error),
+        )
         out.append(row)
     return Published("made-up table", tuple(out))

@@ -9,11 +9,16 @@ import shutil
 
 import numpy as np
 import pytest
-
-from deepftle.mnist.datasets import load_image_set
-from deepftle.mnist.cifar import (ARCHIVE_MD5, CifarDataError, fetch_cifar10, load_cifar10,
-                                  read_batch)
 from helpers.cifar_synthetic import CLASSES, batch, write_cifar_archive
+
+from deepftle.mnist.cifar import (
+    ARCHIVE_MD5,
+    CifarDataError,
+    fetch_cifar10,
+    load_cifar10,
+    read_batch,
+)
+from deepftle.mnist.datasets import load_image_set
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +48,11 @@ def test_archive_to_npz_keeps_every_image_and_label(archive, tmp_path):
 def test_wrong_checksum_names_the_archive_and_writes_nothing(archive, tmp_path):
     # the folder that holds the archive leads to it; the synthetic archive is not the
     # publisher's, so the default MD5 check fails
-    with pytest.raises(CifarDataError, match=f"cifar-10-python.tar.gz: wrong checksum "
-                                             f"\\(MD5 [0-9a-f]{{32}}, expected {ARCHIVE_MD5}\\)"):
+    with pytest.raises(
+        CifarDataError,
+        match=f"cifar-10-python.tar.gz: wrong checksum "
+        f"\\(MD5 [0-9a-f]{{32}}, expected {ARCHIVE_MD5}\\)",
+    ):
         fetch_cifar10(tmp_path / "x.npz", local=archive.parent, log=lambda m: None)
     assert os.listdir(tmp_path) == []
 
@@ -58,16 +66,27 @@ def test_truncated_archive_is_unreadable(archive, tmp_path):
     assert not (tmp_path / "x.npz").exists()
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({b"data": np.zeros((10000, 1024), np.uint8), b"labels": [0] * 10000},
-     r"data_batch_2: data has shape \(10000, 1024\), expected \(10000, 3072\)"),
-    ({b"data": np.zeros((10000, 3072), np.float32), b"labels": [0] * 10000},
-     "data_batch_2: data must be a uint8 array"),
-    ({b"data": np.zeros((10000, 3072), np.uint8), b"labels": [0] * 9999},
-     "data_batch_2: 9999 labels for 10000 images"),
-    ({b"data": np.zeros((10000, 3072), np.uint8), b"labels": [10] * 10000},
-     "data_batch_2: labels outside 0..9"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (
+            {b"data": np.zeros((10000, 1024), np.uint8), b"labels": [0] * 10000},
+            r"data_batch_2: data has shape \(10000, 1024\), expected \(10000, 3072\)",
+        ),
+        (
+            {b"data": np.zeros((10000, 3072), np.float32), b"labels": [0] * 10000},
+            "data_batch_2: data must be a uint8 array",
+        ),
+        (
+            {b"data": np.zeros((10000, 3072), np.uint8), b"labels": [0] * 9999},
+            "data_batch_2: 9999 labels for 10000 images",
+        ),
+        (
+            {b"data": np.zeros((10000, 3072), np.uint8), b"labels": [10] * 10000},
+            "data_batch_2: labels outside 0..9",
+        ),
+    ],
+)
 def test_a_batch_of_the_wrong_format_is_named(bad, match):
     with pytest.raises(CifarDataError, match=match):
         read_batch(io.BytesIO(pickle.dumps(bad, protocol=2)), "data_batch_2")
@@ -88,6 +107,7 @@ def test_missing_copy_says_where_to_put_it(tmp_path):
 
 def test_a_pickle_that_builds_anything_else_is_refused():
     payload = pickle.dumps({b"data": shutil.rmtree, b"labels": []}, protocol=2)
-    with pytest.raises(CifarDataError, match="evil: not a CIFAR-10 batch .*refuses to build "
-                                             "shutil.rmtree"):
+    with pytest.raises(
+        CifarDataError, match="evil: not a CIFAR-10 batch .*refuses to build shutil.rmtree"
+    ):
         read_batch(io.BytesIO(payload), "evil")

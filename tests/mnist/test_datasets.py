@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers.mnist_synthetic import write_synthetic_mnist
 
 from deepftle.mnist.data import FILES
 from deepftle.mnist.datasets import SETS, ImageData, load_image_set
 from deepftle.mnist.nets import MnistData
 from deepftle.nets.archs import build_net
-from helpers.mnist_synthetic import write_synthetic_mnist
 
 
 def test_mnist_through_the_generic_loader_gives_the_same_inputs(tmp_path):
@@ -42,11 +42,13 @@ def test_per_channel_standardisation_of_cifar_rows():
 def test_bad_arrays_and_keys_are_named():
     s = SETS["fashion_mnist"]
     with pytest.raises(ValueError, match="Fashion-MNIST train images must be uint8 rows of 784"):
-        ImageData(s, np.zeros((2, 783), np.uint8), np.zeros(2), np.zeros((1, 784), np.uint8),
-                  np.zeros(1))
+        ImageData(
+            s, np.zeros((2, 783), np.uint8), np.zeros(2), np.zeros((1, 784), np.uint8), np.zeros(1)
+        )
     with pytest.raises(ValueError, match="Fashion-MNIST test: 1 images but 2 labels"):
-        ImageData(s, np.zeros((2, 784), np.uint8), np.zeros(2), np.zeros((1, 784), np.uint8),
-                  np.zeros(2))
+        ImageData(
+            s, np.zeros((2, 784), np.uint8), np.zeros(2), np.zeros((1, 784), np.uint8), np.zeros(2)
+        )
     with pytest.raises(ValueError, match="unknown data set 'svhn'"):
         load_image_set("svhn", "x")
     with pytest.raises(ValueError, match="image must be"):

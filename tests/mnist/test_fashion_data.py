@@ -11,10 +11,16 @@ import subprocess
 
 import numpy as np
 import pytest
-
-from deepftle.mnist.data import (FASHION_CHECKSUMS, FILES, MnistDataError, fetch_fashion_mnist,
-                                 load_mnist, sha256)
 from helpers.mnist_synthetic import write_synthetic_mnist
+
+from deepftle.mnist.data import (
+    FASHION_CHECKSUMS,
+    FILES,
+    MnistDataError,
+    fetch_fashion_mnist,
+    load_mnist,
+    sha256,
+)
 
 needs_dpkg = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb")
 
@@ -30,24 +36,35 @@ def _fake_debian(tmp_path, monkeypatch, *, files_from, package="dataset-fashion-
     (root / "DEBIAN").mkdir()
     (root / "DEBIAN/control").write_text(
         f"Package: {package}\nVersion: 0.1-1\nArchitecture: all\nMaintainer: t <t@t>\n"
-        "Description: test\n")
+        "Description: test\n"
+    )
     deb = tmp_path / f"{package}_0.1-1_all.deb"
-    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root), str(deb)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["dpkg-deb", "--build", "--root-owner-group", str(root), str(deb)],
+        check=True,
+        capture_output=True,
+    )
     bindir = tmp_path / "bin"
     bindir.mkdir()
     fake = bindir / "apt-get"
-    fake.write_text(f'#!/bin/sh\n[ "$1" = download ] && [ "$2" = {package} ] && '
-                    f'cp "{deb}" . && exit 0\necho "E: Unable to locate package $2" >&2\n'
-                    'exit 100\n')
+    fake.write_text(
+        f'#!/bin/sh\n[ "$1" = download ] && [ "$2" = {package} ] && '
+        f'cp "{deb}" . && exit 0\necho "E: Unable to locate package $2" >&2\n'
+        "exit 100\n"
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
 
 
 def test_local_folder(tmp_path):
     checksums = write_synthetic_mnist(tmp_path / "local", 40, 10, gz=True)
-    out = fetch_fashion_mnist(tmp_path / "res" / "fashion", checksums=checksums,
-                              local=tmp_path / "local", debian_package=None, log=lambda m: None)
+    out = fetch_fashion_mnist(
+        tmp_path / "res" / "fashion",
+        checksums=checksums,
+        local=tmp_path / "local",
+        debian_package=None,
+        log=lambda m: None,
+    )
     assert [p.name for p in out] == list(FILES)
     assert load_mnist(tmp_path / "res" / "fashion", checksums)[0].shape == (40, 784)
 
@@ -81,10 +98,12 @@ def test_wrong_package_contents_fail_naming_file_and_check(tmp_path, monkeypatch
 def test_unknown_package_names_the_failed_command(tmp_path, monkeypatch):
     write_synthetic_mnist(tmp_path / "gz", 40, 10, gz=True)
     _fake_debian(tmp_path, monkeypatch, files_from=tmp_path / "gz")
-    with pytest.raises(MnistDataError, match=r"apt-get download no-such-package failed "
-                                             r"\(exit 100\): E: Unable to locate package"):
-        fetch_fashion_mnist(tmp_path / "f", debian_package="no-such-package",
-                            log=lambda m: None)
+    with pytest.raises(
+        MnistDataError,
+        match=r"apt-get download no-such-package failed "
+        r"\(exit 100\): E: Unable to locate package",
+    ):
+        fetch_fashion_mnist(tmp_path / "f", debian_package="no-such-package", log=lambda m: None)
 
 
 @pytest.mark.network

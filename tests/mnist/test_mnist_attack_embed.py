@@ -12,8 +12,15 @@ import torch
 
 import deepftle
 from deepftle.mnist import attack
-from deepftle.mnist.attack import (AttackFailed, AttackSettings, attack_batch, attack_path,
-                                   candidate_starts, first_successful_path, margin)
+from deepftle.mnist.attack import (
+    AttackFailed,
+    AttackSettings,
+    attack_batch,
+    attack_path,
+    candidate_starts,
+    first_successful_path,
+    margin,
+)
 from deepftle.mnist.paths import crossing_peak, path_statistics, visited_classes
 from deepftle.mnist.tsne import fit_tsne
 from deepftle.nets.train import TrainConfig, class_error, cross_entropy_loss, train
@@ -30,8 +37,16 @@ def trained():
     net = deepftle.MLP(d_in=16, width=12, depth=3, d_out=10, output="softmax")
     deepftle.init_mlp(net, torch.Generator().manual_seed(1))
     cfg = TrainConfig(optimizer="adam", lr=0.02, epochs=20, batch_size=64)
-    train(net, (x, y), (x, y), cfg, cross_entropy_loss, class_error,
-          torch.Generator().manual_seed(2), progress=False)
+    train(
+        net,
+        (x, y),
+        (x, y),
+        cfg,
+        cross_entropy_loss,
+        class_error,
+        torch.Generator().manual_seed(2),
+        progress=False,
+    )
     for p in net.parameters():
         p.requires_grad_(False)
     return net.eval(), x, y
@@ -84,8 +99,7 @@ def test_a_stalled_attack_is_pulled_toward_its_guide(trained):
 def test_pgd_stays_in_its_ball_and_stops_at_max_steps(trained):
     net, x, y = trained
     x0 = x[y == 9][0]
-    s = AttackSettings(target=4, method="pgd", step=0.01, eps=0.02, stop_prob=0.999,
-                       max_steps=10)
+    s = AttackSettings(target=4, method="pgd", step=0.01, eps=0.02, stop_prob=0.999, max_steps=10)
     path, reached, best, _ = attack_path(net, x0, s, progress=False)
     assert not reached and len(path) == 11 and best < 0.999
     assert float((path - x0).abs().max()) <= 0.02 + 1e-6
@@ -93,8 +107,7 @@ def test_pgd_stays_in_its_ball_and_stops_at_max_steps(trained):
 
 def test_failure_names_every_start_and_its_best_probability(trained):
     net, x, y = trained
-    s = AttackSettings(target=4, method="pgd", step=0.001, eps=0.002, stop_prob=0.99,
-                       max_steps=5)
+    s = AttackSettings(target=4, method="pgd", step=0.001, eps=0.002, stop_prob=0.99, max_steps=5)
     order = candidate_starts(net, x, y.numpy(), source=9, min_prob=0.5)
     assert order == sorted(order) and all(int(y[i]) == 9 for i in order)
     with pytest.raises(AttackFailed) as err:
@@ -109,8 +122,9 @@ def test_candidates_filter_and_first_index(trained):
     net, x, y = trained
     in_cluster = np.zeros(len(x), dtype=bool)
     in_cluster[::2] = True
-    order = candidate_starts(net, x, y.numpy(), source=9, min_prob=0.5, in_cluster=in_cluster,
-                             first=3)
+    order = candidate_starts(
+        net, x, y.numpy(), source=9, min_prob=0.5, in_cluster=in_cluster, first=3
+    )
     assert order[0] == 3 and all(i % 2 == 0 for i in order[1:])
     with pytest.raises(ValueError, match="start_index 999"):
         candidate_starts(net, x, y.numpy(), source=9, min_prob=0.5, first=999)
@@ -145,8 +159,9 @@ def test_attack_runs_on_the_meta_device():
 def test_tsne_map_fit_transform_pickle(tmp_path):
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 0.1, (40, 5)), rng.normal(3, 0.1, (40, 5))])
-    emb = fit_tsne(x, perplexity=10, n_jobs=1, seed=0, n_iter=100, early_exaggeration_iter=50,
-                   verbose=False)
+    emb = fit_tsne(
+        x, perplexity=10, n_jobs=1, seed=0, n_iter=100, early_exaggeration_iter=50, verbose=False
+    )
     assert emb.coords.shape == (80, 2)
     with open(tmp_path / "e.pkl", "wb") as fh:
         pickle.dump(emb, fh)
@@ -175,8 +190,7 @@ def test_path_statistics_and_baselines(trained):
     s = AttackSettings(target=4, step=0.02, stop_prob=0.9, max_steps=500)
     path, reached, _, _ = attack_path(net, x[y == 9][0], s, progress=False)
     assert reached
-    st = path_statistics(net, path.numpy(), source=9, target=4, preprocess=lambda z: z,
-                         n_random=50)
+    st = path_statistics(net, path.numpy(), source=9, target=4, preprocess=lambda z: z, n_random=50)
     assert st["classes"].startswith("9") and st["classes"].endswith("4")
     assert len(set(st["classes"].split(">"))) == len(st["classes"].split(">"))
     assert st["class_changes"] >= len(st["classes"].split(">")) - 1
@@ -199,10 +213,12 @@ def test_drawn_path_prefers_one_without_a_detour(trained):
         start = int(torch.cdist(path[:1], x).argmin())
         return fake[start]
 
-    index, _, _, tried = first_successful_path(net, x, order, k=3, s=s, log=lambda m: None,
-                                               detour=detour, max_detour=0.1)
+    index, _, _, tried = first_successful_path(
+        net, x, order, k=3, s=s, log=lambda m: None, detour=detour, max_detour=0.1
+    )
     assert index == order[1] and len(tried) == 2 and tried[0][2] == 0.5
     fake[order[1]] = 0.4
-    index, _, _, tried = first_successful_path(net, x, order, k=3, s=s, log=lambda m: None,
-                                               detour=detour, max_detour=0.1)
+    index, _, _, tried = first_successful_path(
+        net, x, order, k=3, s=s, log=lambda m: None, detour=detour, max_detour=0.1
+    )
     assert index == order[2] and len(tried) == 3

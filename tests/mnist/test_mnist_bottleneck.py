@@ -8,8 +8,7 @@ import pytest
 import torch
 
 import deepftle
-from deepftle.mnist.bottleneck import (fit_bottleneck, load_bottleneck, local_fields,
-                                       save_bottleneck)
+from deepftle.mnist.bottleneck import fit_bottleneck, load_bottleneck, local_fields, save_bottleneck
 
 
 def _net_and_data():
@@ -25,8 +24,9 @@ def _net_and_data():
 def test_trunk_frozen_bit_for_bit_and_coordinates_are_local_fields(tmp_path):
     net, x, y = _net_and_data()
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    bnet, history = fit_bottleneck(net, x, y, epochs=30, lr=0.05, batch_size=32, seed=0,
-                                   progress=False)
+    bnet, history = fit_bottleneck(
+        net, x, y, epochs=30, lr=0.05, batch_size=32, seed=0, progress=False
+    )
     # the original net and the bottleneck net's trunk: unchanged, bit for bit
     for k, v in net.state_dict().items():
         assert torch.equal(v, before[k]), k

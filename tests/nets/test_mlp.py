@@ -26,8 +26,9 @@ def test_trunk_is_plain_sequential_and_thresholds_are_minus_bias():
     assert logits.shape == (3, 10)
 
 
-@pytest.mark.parametrize("bad", [dict(width=0), dict(depth=-1), dict(activation="swish"),
-                                 dict(output="sigmoid")])
+@pytest.mark.parametrize(
+    "bad", [dict(width=0), dict(depth=-1), dict(activation="swish"), dict(output="sigmoid")]
+)
 def test_bad_architecture(bad):
     kwargs = dict(d_in=2, width=5, depth=2) | bad
     with pytest.raises(ValueError, match=next(iter(bad))):
@@ -57,8 +58,8 @@ def test_mean_field_gain_ordered_and_chaotic():
 def test_sigma_w_solves_log_g_n_sigma2(s):
     width = 50
     sigma_w = sigma_w_for(s, width)
-    _, gain = mean_field_gain(width * sigma_w ** 2)
-    assert abs(math.log(gain * width * sigma_w ** 2) - s) < 1e-8
+    _, gain = mean_field_gain(width * sigma_w**2)
+    assert abs(math.log(gain * width * sigma_w**2) - s) < 1e-8
 
 
 def test_deep_random_net_lambda_approaches_half_s():

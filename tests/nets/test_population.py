@@ -17,12 +17,19 @@ import copy
 import pytest
 import torch
 
-from deepftle.circle.nets import toy_layout, train_toy_nets, toy_net, train_toy
+from deepftle.circle.nets import toy_layout, toy_net, train_toy, train_toy_nets
 from deepftle.nets.init import init_mlp
 from deepftle.nets.mlp import MLP
 from deepftle.nets.population import train_population
-from deepftle.nets.train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
-                                 energy_loss, sign_error, train)
+from deepftle.nets.train import (
+    TrainConfig,
+    TrainingDiverged,
+    class_error,
+    cross_entropy_loss,
+    energy_loss,
+    sign_error,
+    train,
+)
 
 TOL = {torch.float64: 1e-11, torch.float32: 1e-4}
 
@@ -59,10 +66,20 @@ def mnist_like(n, dtype, seed=0):
 
 def solo_and_population(nets, tr, te, cfg, loss_fn, error_fn, seeds):
     solo_nets = copy.deepcopy(nets)
-    solo = [train(net, tr, te, cfg, loss_fn, error_fn, torch.Generator().manual_seed(s),
-                  progress=False) for net, s in zip(solo_nets, seeds)]
-    pop = train_population(nets, tr, te, cfg, loss_fn, error_fn,
-                           [torch.Generator().manual_seed(s) for s in seeds], progress=False)
+    solo = [
+        train(net, tr, te, cfg, loss_fn, error_fn, torch.Generator().manual_seed(s), progress=False)
+        for net, s in zip(solo_nets, seeds, strict=True)
+    ]
+    pop = train_population(
+        nets,
+        tr,
+        te,
+        cfg,
+        loss_fn,
+        error_fn,
+        [torch.Generator().manual_seed(s) for s in seeds],
+        progress=False,
+    )
     return solo_nets, solo, pop
 
 
@@ -72,10 +89,13 @@ def max_diffs(solo_nets, solo, pop_nets, pop, n_train, n_test):
     The error columns count misclassified points: an input whose output sits within rounding
     of the decision boundary may flip, so they may differ by one point of train or test set
     (float32), and must agree exactly in float64."""
-    w = max(float((a - b).abs().max()) for sn, pn in zip(solo_nets, pop_nets)
-            for a, b in zip(sn.state_dict().values(), pn.state_dict().values()))
+    w = max(
+        float((a - b).abs().max())
+        for sn, pn in zip(solo_nets, pop_nets, strict=True)
+        for a, b in zip(sn.state_dict().values(), pn.state_dict().values(), strict=True)
+    )
     h = 0.0
-    for (hs, _), (hp, _) in zip(solo, pop):
+    for (hs, _), (hp, _) in zip(solo, pop, strict=True):
         assert list(hp.columns) == list(hs.columns) and list(hp.epoch) == list(hs.epoch)
         assert (hp.lr == hs.lr).all()
         h = max(h, float((hs[["loss", "test_loss"]] - hp[["loss", "test_loss"]]).abs().max().max()))
@@ -88,17 +108,25 @@ def max_diffs(solo_nets, solo, pop_nets, pop, n_train, n_test):
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_toy_sgd_members_equal_solo_runs(dtype):
     tr, te = circle_data(300, dtype), circle_data(200, dtype, seed=1)
-    cfg = TrainConfig(optimizer="sgd", lr=0.05, epochs=3, batch_size=32, momentum=0.5,
-                      weight_decay=1e-3, snapshot_epochs=(0, 2))
+    cfg = TrainConfig(
+        optimizer="sgd",
+        lr=0.05,
+        epochs=3,
+        batch_size=32,
+        momentum=0.5,
+        weight_decay=1e-3,
+        snapshot_epochs=(0, 2),
+    )
     nets = toy_nets(dtype)
-    solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, energy_loss, sign_error,
-                                               (11, 12, 13))
+    solo_nets, solo, pop = solo_and_population(
+        nets, tr, te, cfg, energy_loss, sign_error, (11, 12, 13)
+    )
     w, h = max_diffs(solo_nets, solo, nets, pop, 300, 200)
     assert w < TOL[dtype] and h < TOL[dtype], (w, h)
     # training moved the weights far more than the tolerance: the comparison has teeth
     moved = float((solo_nets[0].head.weight - toy_nets(dtype)[0].head.weight).detach().abs().max())
     assert moved > 100 * TOL[dtype]
-    for (hs, ss), (hp, sp) in zip(solo, pop):
+    for (_hs, ss), (hp, sp) in zip(solo, pop, strict=True):
         assert list(hp.epoch) == [0, 1, 2, 3]
         assert sorted(sp) == sorted(ss) == [0, 2]
         for e in ss:
@@ -111,11 +139,13 @@ def test_toy_sgd_members_equal_solo_runs(dtype):
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_mnist_shaped_adam_cosine_members_equal_solo_runs(dtype):
     tr, te = mnist_like(256, dtype), mnist_like(100, dtype, seed=1)
-    cfg = TrainConfig(optimizer="adam", lr=2e-3, epochs=3, batch_size=64, schedule="cosine",
-                      weight_decay=1e-4)
+    cfg = TrainConfig(
+        optimizer="adam", lr=2e-3, epochs=3, batch_size=64, schedule="cosine", weight_decay=1e-4
+    )
     nets = mnist_nets(dtype)
-    solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, cross_entropy_loss,
-                                               class_error, (7, 8, 9))
+    solo_nets, solo, pop = solo_and_population(
+        nets, tr, te, cfg, cross_entropy_loss, class_error, (7, 8, 9)
+    )
     w, h = max_diffs(solo_nets, solo, nets, pop, 256, 100)
     assert w < TOL[dtype] and h < TOL[dtype], (w, h)
     assert pop[0][0].lr.iloc[-1] == pytest.approx(0.0, abs=1e-12)  # cosine reached its end
@@ -132,11 +162,12 @@ def test_readout_only_and_generic_loss_match_solo():
 
     nets = toy_nets(dtype)
     trunk0 = [p.clone() for p in nets[0].trunk.parameters()]
-    solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, custom_loss, sign_error,
-                                               (1, 2, 3))
+    solo_nets, solo, pop = solo_and_population(
+        nets, tr, te, cfg, custom_loss, sign_error, (1, 2, 3)
+    )
     w, h = max_diffs(solo_nets, solo, nets, pop, 200, 100)
     assert w < TOL[dtype] and h < TOL[dtype], (w, h)
-    assert all(torch.equal(a, b) for a, b in zip(trunk0, nets[0].trunk.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(trunk0, nets[0].trunk.parameters(), strict=True))
     assert not any(p.requires_grad for p in nets[0].trunk.parameters())
     assert all(p.requires_grad for p in nets[0].head.parameters())
 
@@ -148,16 +179,34 @@ def test_diverged_member_is_named_and_others_unaffected():
     nets = toy_nets(dtype)
     with torch.no_grad():
         nets[1].head.weight[0, 0] = float("nan")
-    with pytest.raises(TrainingDiverged, match=r"member 1 of 3: training diverged at epoch 0") \
-            as info:
-        train_population(copy.deepcopy(nets), tr, te, cfg, energy_loss, sign_error,
-                         [torch.Generator().manual_seed(s) for s in (1, 2, 3)], progress=False)
+    with pytest.raises(
+        TrainingDiverged, match=r"member 1 of 3: training diverged at epoch 0"
+    ) as info:
+        train_population(
+            copy.deepcopy(nets),
+            tr,
+            te,
+            cfg,
+            energy_loss,
+            sign_error,
+            [torch.Generator().manual_seed(s) for s in (1, 2, 3)],
+            progress=False,
+        )
     assert info.value.members == [1]
-    solo_nets, solo, _ = solo_and_population(copy.deepcopy(nets[::2]), tr, te, cfg, energy_loss,
-                                             sign_error, (1, 3))
-    pop = train_population(nets, tr, te, cfg, energy_loss, sign_error,
-                           [torch.Generator().manual_seed(s) for s in (1, 2, 3)],
-                           progress=False, on_diverge="continue")
+    solo_nets, solo, _ = solo_and_population(
+        copy.deepcopy(nets[::2]), tr, te, cfg, energy_loss, sign_error, (1, 3)
+    )
+    pop = train_population(
+        nets,
+        tr,
+        te,
+        cfg,
+        energy_loss,
+        sign_error,
+        [torch.Generator().manual_seed(s) for s in (1, 2, 3)],
+        progress=False,
+        on_diverge="continue",
+    )
     assert isinstance(pop[1], TrainingDiverged) and "member 1" in str(pop[1])
     w, h = max_diffs(solo_nets, solo, nets[::2], pop[::2], 100, 50)
     assert w < TOL[dtype] and h < TOL[dtype], (w, h)
@@ -175,7 +224,7 @@ def test_minibatch_divergence_names_the_member_and_epoch():
         nets[2].head.weight.mul_(1e32)
     gens = lambda: [torch.Generator().manual_seed(s) for s in (1, 2, 3)]  # noqa: E731
     solo = []
-    for net, gen in zip(copy.deepcopy(nets), gens()):
+    for net, gen in zip(copy.deepcopy(nets), gens(), strict=True):
         try:
             train(net, tr, te, cfg, cross_entropy_loss, class_error, gen, progress=False)
             solo.append(None)
@@ -183,12 +232,29 @@ def test_minibatch_divergence_names_the_member_and_epoch():
             solo.append(str(err))
     assert solo[:2] == [None, None] and "minibatch loss nan" in solo[2]
     with pytest.raises(TrainingDiverged) as info:
-        train_population(copy.deepcopy(nets), tr, te, cfg, cross_entropy_loss, class_error,
-                         gens(), progress=False)
+        train_population(
+            copy.deepcopy(nets),
+            tr,
+            te,
+            cfg,
+            cross_entropy_loss,
+            class_error,
+            gens(),
+            progress=False,
+        )
     assert info.value.members == [2]
     assert str(info.value) == f"population training: member 2 of 3: {solo[2]}"
-    pop = train_population(nets, tr, te, cfg, cross_entropy_loss, class_error, gens(),
-                           progress=False, on_diverge="continue")
+    pop = train_population(
+        nets,
+        tr,
+        te,
+        cfg,
+        cross_entropy_loss,
+        class_error,
+        gens(),
+        progress=False,
+        on_diverge="continue",
+    )
     assert [type(r) for r in pop] == [tuple, tuple, TrainingDiverged]
     assert str(pop[2]) == f"member 2 of 3: {solo[2]}"
     assert len(pop[0][0]) == 3  # the others trained every epoch
@@ -199,31 +265,60 @@ def test_bad_populations_are_refused():
     cfg = TrainConfig(epochs=1)
     gens = [torch.Generator().manual_seed(s) for s in (1, 2)]
     with pytest.raises(ValueError, match="one layout"):
-        train_population([MLP(2, 10, 4), MLP(2, 12, 4)], tr, te, cfg, energy_loss, sign_error,
-                         gens, progress=False)
+        train_population(
+            [MLP(2, 10, 4), MLP(2, 12, 4)],
+            tr,
+            te,
+            cfg,
+            energy_loss,
+            sign_error,
+            gens,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="one generator per model"):
-        train_population([MLP(2, 10, 4)] * 1, tr, te, cfg, energy_loss, sign_error, gens,
-                         progress=False)
+        train_population(
+            [MLP(2, 10, 4)] * 1, tr, te, cfg, energy_loss, sign_error, gens, progress=False
+        )
     with pytest.raises(ValueError, match="same generator"):
-        train_population([MLP(2, 10, 4), MLP(2, 10, 4)], tr, te, cfg, energy_loss, sign_error,
-                         [gens[0], gens[0]], progress=False)
+        train_population(
+            [MLP(2, 10, 4), MLP(2, 10, 4)],
+            tr,
+            te,
+            cfg,
+            energy_loss,
+            sign_error,
+            [gens[0], gens[0]],
+            progress=False,
+        )
     net = MLP(2, 10, 4)
     with pytest.raises(ValueError, match="same model"):
         train_population([net, net], tr, te, cfg, energy_loss, sign_error, gens, progress=False)
     with pytest.raises(ValueError, match="at least one"):
         train_population([], tr, te, cfg, energy_loss, sign_error, [], progress=False)
     with pytest.raises(ValueError, match="on_diverge"):
-        train_population([MLP(2, 10, 4)], tr, te, cfg, energy_loss, sign_error, gens[:1],
-                         progress=False, on_diverge="ignore")
+        train_population(
+            [MLP(2, 10, 4)],
+            tr,
+            te,
+            cfg,
+            energy_loss,
+            sign_error,
+            gens[:1],
+            progress=False,
+            on_diverge="ignore",
+        )
 
 
 def _toy_settings(epochs=2, every=None):
     exp = dict(sigma_theta=0.0, epochs=epochs)
     if every:
         exp["snapshot_every"] = every
-    return dict(seed=7, train=dict(optimizer="sgd", lr=0.05, batch_size=20,
-                                   schedule="constant"), experiment=exp,
-                readout=dict(solver="lstsq", ridge=1e-6))
+    return dict(
+        seed=7,
+        train=dict(optimizer="sgd", lr=0.05, batch_size=20, schedule="constant"),
+        experiment=exp,
+        readout=dict(solver="lstsq", ridge=1e-6),
+    )
 
 
 def test_toy_recipe_reproduces_train_toy():
@@ -234,17 +329,20 @@ def test_toy_recipe_reproduces_train_toy():
     nets = [toy_net(settings, 10, 3, s, seed) for s, seed in ((0.0, 0), (0.2, 1), (0.0, 2))]
     assert len({toy_layout(n) for n in nets}) == 1
     pop = train_toy_nets(nets, data, progress=False)
-    for (model, hist, snaps, sigma_w), net in zip(pop, nets):
+    for (model, hist, snaps, sigma_w), net in zip(pop, nets, strict=True):
         ref_model, ref_hist, ref_snaps, ref_sigma = train_toy(net, data, progress=False)
         assert sigma_w == ref_sigma
         assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
-        for a, b in zip(model.state_dict().values(), ref_model.state_dict().values()):
+        for a, b in zip(model.state_dict().values(), ref_model.state_dict().values(), strict=True):
             assert float((a - b).abs().max()) < TOL[torch.float32]
         assert sorted(snaps) == sorted(ref_snaps) == [0, 1, 2]
     readout = [toy_net(settings, 10, 3, 0.0, seed, mode="readout") for seed in (0, 1)]
     got = train_toy_nets(readout, data, progress=False)
-    assert got[1][1].drop(columns=["draw", "init_seed"]).equals(
-        train_toy(readout[1], data, progress=False)[1])
+    assert (
+        got[1][1]
+        .drop(columns=["draw", "init_seed"])
+        .equals(train_toy(readout[1], data, progress=False)[1])
+    )
     assert set(got[1][1].draw) == {0} and set(got[1][1].init_seed) == {readout[1].seed}
     other = toy_net(settings, 12, 3, 0.0, 0)
     assert toy_layout(other) != toy_layout(nets[0])
@@ -258,8 +356,10 @@ class _TinyMnist:
     """The MnistData interface over random arrays (inputs already standardised)."""
 
     def __init__(self):
-        self.data = {"train": mnist_like(96, torch.float32), "test": mnist_like(40, torch.float32,
-                                                                                 seed=1)}
+        self.data = {
+            "train": mnist_like(96, torch.float32),
+            "test": mnist_like(40, torch.float32, seed=1),
+        }
 
     def inputs(self, split, device="cpu"):
         return self.data[split][0].to(device)
@@ -269,17 +369,26 @@ class _TinyMnist:
 
 
 def test_mnist_nets_reproduce_train_mnist_net():
-    from deepftle.mnist.nets import train_mnist_nets, train_mnist_net
+    from deepftle.mnist.nets import train_mnist_net, train_mnist_nets
 
-    p = dict(width=12, depth=2, activation="tanh", optimizer="adam", lr=1e-3, epochs=2,
-             batch_size=32, schedule="cosine", weight_decay=0.0)
+    p = dict(
+        width=12,
+        depth=2,
+        activation="tanh",
+        optimizer="adam",
+        lr=1e-3,
+        epochs=2,
+        batch_size=32,
+        schedule="cosine",
+        weight_decay=0.0,
+    )
     data = _TinyMnist()
     nets = [dict(seed=3, epochs=2), dict(seed=4, epochs=2)]
     group = train_mnist_nets(data, p, "cpu", nets, progress=False)
-    for n, (model, hist) in zip(nets, group):
+    for n, (model, hist) in zip(nets, group, strict=True):
         ref, ref_hist = train_mnist_net(data, p, "cpu", progress=False, **n)
         assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
-        for a, b in zip(model.state_dict().values(), ref.state_dict().values()):
+        for a, b in zip(model.state_dict().values(), ref.state_dict().values(), strict=True):
             assert float((a - b).abs().max()) < TOL[torch.float32]
     with pytest.raises(ValueError, match="one layout and epoch count"):
         train_mnist_nets(data, p, "cpu", [dict(seed=3), dict(seed=4, epochs=1)], progress=False)
@@ -289,9 +398,16 @@ def test_snapshots_are_contiguous_copies():
     tr, te = circle_data(64, torch.float32), circle_data(32, torch.float32, seed=1)
     cfg = TrainConfig(epochs=2, batch_size=16, snapshot_epochs=(1, 2))
     nets = toy_nets(torch.float32, seeds=(1, 2))
-    (_, snaps), _ = train_population(nets, tr, te, cfg, energy_loss, sign_error,
-                                     [torch.Generator().manual_seed(s) for s in (1, 2)],
-                                     progress=False)
+    (_, snaps), _ = train_population(
+        nets,
+        tr,
+        te,
+        cfg,
+        energy_loss,
+        sign_error,
+        [torch.Generator().manual_seed(s) for s in (1, 2)],
+        progress=False,
+    )
     assert not torch.equal(snaps[1]["head.weight"], snaps[2]["head.weight"])
     assert torch.equal(snaps[2]["head.weight"], nets[0].head.weight.detach())
     for state in snaps.values():
@@ -330,7 +446,7 @@ def test_other_activations_match_solo(activation):
 def test_hand_written_backward_equals_autograd(case):
     """_Stack.backward (the tanh nets' hand-written gradient) against autograd of the same
     stacked forward, float64, every layer and member: equal to rounding (1e-12)."""
-    from deepftle.nets.population import _OUTPUT_GRAD, _BATCHED, _Stack
+    from deepftle.nets.population import _BATCHED, _OUTPUT_GRAD, _Stack
 
     torch.manual_seed(0)
     if case == "cross_entropy":
@@ -343,7 +459,10 @@ def test_hand_written_backward_equals_autograd(case):
         y = y.view(3, 16)
     x = x.view(3, 16, -1)
     readout = case == "readout_only"
-    auto, hand = _Stack(copy.deepcopy(nets), readout), _Stack(copy.deepcopy(nets), readout)
+    auto, hand = (
+        _Stack(copy.deepcopy(nets), readout_only=readout),
+        _Stack(copy.deepcopy(nets), readout_only=readout),
+    )
     auto.zero_grad()
     _BATCHED[loss_fn](auto.forward(x), y).sum().backward()
     out = hand.forward_cached(x)

@@ -6,6 +6,7 @@ a real multi-GPU node but yields the CPU and prints the fake index it holds.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -25,6 +26,7 @@ HOLD_S = 1.5  # how long each simulated job keeps its device
 
 
 # ---------------------------------------------------------------- resolve_device
+
 
 def test_resolve_device_cpu_and_auto():
     assert resolve_device("cpu") == torch.device("cpu")
@@ -80,10 +82,12 @@ def test_fake_gpus_in_process_distinct_then_timeout(tmp_path, capsys, monkeypatc
 
 # ---------------------------------------------------------------- concurrency
 
+
 def _max_concurrent(intervals):
     """Largest number of (start, end) intervals open at one instant."""
-    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals],
-                    key=lambda t: (t[0], t[1]))  # ends before starts at equal times
+    events = sorted(
+        [(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda t: (t[0], t[1])
+    )  # ends before starts at equal times
     held = peak = 0
     for _, step in events:
         held += step
@@ -95,7 +99,7 @@ def _check_schedule(records, k):
     """records: (device, start, end). No device twice at once; at most k held at once."""
     for dev in {r[0] for r in records}:
         spans = sorted((s, e) for d, s, e in records if d == dev)
-        for (_, e1), (s2, _) in zip(spans, spans[1:]):
+        for (_, e1), (s2, _) in itertools.pairwise(spans):
             assert s2 >= e1, f"device {dev} held by two jobs at once: {spans}"
     assert all(0 <= r[0] < k for r in records)
     peak = _max_concurrent([(s, e) for _, s, e in records])
@@ -144,8 +148,13 @@ def test_snakemake_six_jobs_two_fake_gpus(tmp_path):
     (tmp_path / "config.yaml").write_text(f"device: cuda\ngpu_lock_dir: {tmp_path / 'locks'}\n")
     env = dict(os.environ, **{FAKE_GPUS_ENV: "2"})
     env.pop("DEEPFTLE_GPU_LOCK_DIR", None)
-    proc = subprocess.run([SNAKEMAKE, "--cores", "6", "--resources", "gpu=2", "--quiet"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [SNAKEMAKE, "--cores", "6", "--resources", "gpu=2", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = []
     for i in range(6):
@@ -174,8 +183,15 @@ print("record", start, end, flush=True)
 def test_six_processes_two_fake_gpus_lock_alone(tmp_path):
     """No scheduler help: 6 processes started together, K=2; the locks alone serialise them."""
     env = dict(os.environ, **{FAKE_GPUS_ENV: "2"})
-    procs = [subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), str(HOLD_S)],
-                              env=env, stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(tmp_path), str(HOLD_S)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
     records = []
     for p in procs:
         out, _ = p.communicate(timeout=240)
@@ -191,8 +207,11 @@ def test_six_processes_two_fake_gpus_lock_alone(tmp_path):
 def test_crashed_job_releases_its_device(tmp_path, monkeypatch):
     env = dict(os.environ, **{FAKE_GPUS_ENV: "1"})
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path), "600"], env=env,
-        stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-c", HOLDER, str(tmp_path), "600"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert "fake GPU 0 of 1" in holder.stdout.readline()
     monkeypatch.setenv(FAKE_GPUS_ENV, "1")
     try:

@@ -38,8 +38,12 @@ def _provenance(path):
 @pytest.mark.slow
 def test_every_result_file_carries_provenance(toy_pipeline_run):
     res = toy_pipeline_run / "results"
-    files = [p for p in sorted(res.rglob("*")) if p.suffix in (".npz", ".tsv", ".pt")
-             and p.relative_to(res).parts[0] not in ("logs", "benchmarks")]
+    files = [
+        p
+        for p in sorted(res.rglob("*"))
+        if p.suffix in (".npz", ".tsv", ".pt")
+        and p.relative_to(res).parts[0] not in ("logs", "benchmarks")
+    ]
     assert {p.suffix for p in files} == {".npz", ".tsv", ".pt"} and len(files) >= 20
     # a 40-digit commit in a git checkout (a commit may land while the tests run), else unknown
     commit = r"[0-9a-f]{40}" if _git_commit() != "unknown" else "unknown"
@@ -64,7 +68,8 @@ def test_every_result_file_carries_provenance(toy_pipeline_run):
             problems.append(f"{name}: provenance holds a timestamp")
     assert not problems, "\n".join(problems)
     # parameters that differ give different hashes: the two Fig. 2 nets of the tiny config
-    h = [_provenance(res / f"toy/nets/fig2/N5_L{L}_s0_seed0_full.pt")["config_hash"]
-         for L in (2, 4)]
+    h = [
+        _provenance(res / f"toy/nets/fig2/N5_L{L}_s0_seed0_full.pt")["config_hash"] for L in (2, 4)
+    ]
     assert h[0] != h[1]
     assert np.all([len(v) for v in h])

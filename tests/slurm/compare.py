@@ -20,8 +20,9 @@ import pandas as pd
 
 RTOL, ATOL = 1e-5, 1e-7
 SKIP_DIRS = {"logs", "benchmarks"}
-TIMING = re.compile(r"(^|_)(time|times|seconds|sec|s_wall|wall|elapsed|date|host|duration)($|_)",
-                    re.I)
+TIMING = re.compile(
+    r"(^|_)(time|times|seconds|sec|s_wall|wall|elapsed|date|host|duration)($|_)", re.I
+)
 
 
 NORMWISE = False  # --normwise: |a - b| <= atol + rtol * max|b| over the whole array
@@ -33,13 +34,16 @@ def _close(a, b) -> tuple[bool, float]:
     if a.shape != b.shape:
         return False, float("inf")
     if a.dtype.kind in "fc" or b.dtype.kind in "fc":
-        a64, b64 = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64), \
-            b.astype(np.complex128 if b.dtype.kind == "c" else np.float64)
+        a64, b64 = (
+            a.astype(np.complex128 if a.dtype.kind == "c" else np.float64),
+            b.astype(np.complex128 if b.dtype.kind == "c" else np.float64),
+        )
         finite = np.isfinite(a64) & np.isfinite(b64)
         diff = float(np.max(np.abs(a64[finite] - b64[finite]))) if finite.any() else 0.0
         if NORMWISE:
-            same_pattern = np.array_equal(np.isfinite(a64), np.isfinite(b64)) and \
-                np.array_equal(a64[~finite], b64[~finite], equal_nan=True)
+            same_pattern = np.array_equal(np.isfinite(a64), np.isfinite(b64)) and np.array_equal(
+                a64[~finite], b64[~finite], equal_nan=True
+            )
             scale = float(np.max(np.abs(b64[finite]))) if finite.any() else 0.0
             return same_pattern and diff <= ATOL + RTOL * scale, diff
         ok = np.allclose(a64, b64, rtol=RTOL, atol=ATOL, equal_nan=True)
@@ -132,18 +136,28 @@ def _same_layout(x: Path, y: Path):
     return True, "present in both"
 
 
-def main(local: str, slurm: str, rtol: float = RTOL, atol: float = ATOL,
-         labels: tuple[str, str] = ("local", "SLURM"), normwise: bool = False,
-         values_skip: tuple[str, ...] = ()) -> int:
+def main(
+    local: str,
+    slurm: str,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    labels: tuple[str, str] = ("local", "SLURM"),
+    normwise: bool = False,
+    values_skip: tuple[str, ...] = (),
+) -> int:
     global RTOL, ATOL, NORMWISE, VALUES_SKIP
     RTOL, ATOL, NORMWISE, VALUES_SKIP = rtol, atol, normwise, tuple(values_skip)
     ra, rb = Path(local) / "results", Path(slurm) / "results"
     checkers = {".npz": compare_npz, ".pt": compare_pt, ".tsv": compare_tsv}
 
     def data_files(root):
-        return {p.relative_to(root) for p in root.rglob("*")
-                if p.is_file() and not SKIP_DIRS & set(p.relative_to(root).parts)
-                and (p.suffix in checkers or p.suffix in {".pkl", ".pdf", ".png"})}
+        return {
+            p.relative_to(root)
+            for p in root.rglob("*")
+            if p.is_file()
+            and not SKIP_DIRS & set(p.relative_to(root).parts)
+            and (p.suffix in checkers or p.suffix in {".pkl", ".pdf", ".png"})
+        }
 
     fa, fb = data_files(ra), data_files(rb)
     failures = [f"only in {labels[0]} run: {p}" for p in sorted(fa - fb)]
@@ -166,10 +180,12 @@ def main(local: str, slurm: str, rtol: float = RTOL, atol: float = ATOL,
         failures.append("no data files to compare")
     for f in failures:
         print(f"FAIL {f}")
-    verdict = ('identical within rtol=%g atol=%g%s'
-               % (RTOL, ATOL, ' (normwise)' if NORMWISE else '') if not failures else 'DIFFERENT')
-    print(f"compared {compared} data files ({len(fa & fb)} outputs incl. figures): "
-          f"{verdict}")
+    verdict = (
+        "identical within rtol=%g atol=%g%s" % (RTOL, ATOL, " (normwise)" if NORMWISE else "")
+        if not failures
+        else "DIFFERENT"
+    )
+    print(f"compared {compared} data files ({len(fa & fb)} outputs incl. figures): {verdict}")
     return 1 if failures else 0
 
 
@@ -182,10 +198,18 @@ def cli(argv=None) -> int:
     ap.add_argument("--rtol", type=float, default=RTOL)
     ap.add_argument("--atol", type=float, default=ATOL)
     ap.add_argument("--labels", default="local,SLURM", help="names of the two runs")
-    ap.add_argument("--normwise", action="store_true",
-                    help="tolerance relative to each array's largest entry, not elementwise")
-    ap.add_argument("--values-skip", nargs="*", default=[], metavar="GLOB",
-                    help="files (relative to results/) compared by layout only")
+    ap.add_argument(
+        "--normwise",
+        action="store_true",
+        help="tolerance relative to each array's largest entry, not elementwise",
+    )
+    ap.add_argument(
+        "--values-skip",
+        nargs="*",
+        default=[],
+        metavar="GLOB",
+        help="files (relative to results/) compared by layout only",
+    )
     a = ap.parse_args(argv)
     labels = tuple(a.labels.split(","))
     if len(labels) != 2:

@@ -17,20 +17,24 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
+from helpers.mnist_synthetic import write_synthetic_mnist
 from helpers.pipelines import ROOT, TOY_CONFIG, run_snakemake
+
 from deepftle.mnist.data import FILES, MnistDataError, fetch_mnist, load_mnist, write_idx
 from deepftle.nets.checkpoints import load_model, save_model
 from deepftle.nets.init import init_mlp
 from deepftle.nets.mlp import MLP
 from deepftle.pipeline.files import read_tsv, save_tsv
 
-from helpers.mnist_synthetic import write_synthetic_mnist
-
 
 def _fetch(tmp_path, checksums):
-    fetch_mnist(tmp_path / "res" / "mnist", checksums=checksums, local=tmp_path / "local",
-                npm_package=None, log=lambda m: None)
+    fetch_mnist(
+        tmp_path / "res" / "mnist",
+        checksums=checksums,
+        local=tmp_path / "local",
+        npm_package=None,
+        log=lambda m: None,
+    )
 
 
 def _nothing_left(tmp_path):
@@ -46,8 +50,10 @@ def _flip(path: Path, offset: int):
 
 # --- MNIST, library level ---------------------------------------------------------------
 
-@pytest.mark.parametrize("name, offset", [("train-images-idx3-ubyte", 16 + 500),
-                                          ("t10k-labels-idx1-ubyte", 8 + 3)])
+
+@pytest.mark.parametrize(
+    "name, offset", [("train-images-idx3-ubyte", 16 + 500), ("t10k-labels-idx1-ubyte", 8 + 3)]
+)
 def test_flipped_data_byte_fails_the_checksum(tmp_path, name, offset):
     checksums = write_synthetic_mnist(tmp_path / "local", 30, 10)
     _flip(tmp_path / "local" / name, offset)
@@ -68,8 +74,11 @@ def test_wrong_magic_number(tmp_path):
     checksums = write_synthetic_mnist(tmp_path / "local", 30, 10)
     f = tmp_path / "local" / "t10k-images-idx3-ubyte"
     f.write_bytes(b"\x00\x00\x07\x03" + f.read_bytes()[4:])  # 0x07: no such IDX type
-    with pytest.raises(MnistDataError, match="t10k-images-idx3-ubyte: not an IDX file "
-                                             r"\(bad magic number 00000703\)"):
+    with pytest.raises(
+        MnistDataError,
+        match="t10k-images-idx3-ubyte: not an IDX file "
+        r"\(bad magic number 00000703\)",
+    ):
         _fetch(tmp_path, checksums)
     assert _nothing_left(tmp_path)
 
@@ -78,8 +87,10 @@ def test_wrong_dimensions(tmp_path):
     checksums = write_synthetic_mnist(tmp_path / "local", 30, 10)
     # labels stored as a 2-D array: ndim in the magic number does not fit the name
     write_idx(tmp_path / "local" / "train-labels-idx1-ubyte", np.zeros((30, 1), np.uint8))
-    with pytest.raises(MnistDataError, match="train-labels-idx1-ubyte: bad magic number "
-                                             "00000802: 2 dimensions, expected 1"):
+    with pytest.raises(
+        MnistDataError,
+        match="train-labels-idx1-ubyte: bad magic number 00000802: 2 dimensions, expected 1",
+    ):
         _fetch(tmp_path, checksums)
     # 27 x 27 images, well-formed IDX: only the checksum catches them
     write_synthetic_mnist(tmp_path / "local", 30, 10)
@@ -99,33 +110,44 @@ def test_image_and_label_counts_must_agree(tmp_path):
 def test_missing_label_file(tmp_path):
     checksums = write_synthetic_mnist(tmp_path / "local", 30, 10)
     (tmp_path / "local" / "train-labels-idx1-ubyte").unlink()
-    with pytest.raises(MnistDataError, match="train-labels-idx1-ubyte: neither "
-                                             "train-labels-idx1-ubyte nor "
-                                             "train-labels-idx1-ubyte.gz in"):
+    with pytest.raises(
+        MnistDataError,
+        match="train-labels-idx1-ubyte: neither "
+        "train-labels-idx1-ubyte nor "
+        "train-labels-idx1-ubyte.gz in",
+    ):
         _fetch(tmp_path, checksums)
     assert _nothing_left(tmp_path)
 
 
 # --- checkpoints ----------------------------------------------------------------------
 
+
 def test_checkpoint_for_another_architecture_names_both(tmp_path):
     net = MLP(2, 7, 3)
     init_mlp(net, torch.Generator().manual_seed(0))
     save_model(tmp_path / "net.pt", net)
-    with pytest.raises(ValueError, match=r"net.pt: checkpoint made for another architecture "
-                       r"\(width: expected 8, checkpoint has 7, depth: expected 4, "
-                       r"checkpoint has 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"net.pt: checkpoint made for another architecture "
+        r"\(width: expected 8, checkpoint has 7, depth: expected 4, "
+        r"checkpoint has 3\)",
+    ):
         load_model(tmp_path / "net.pt", expected={"width": 8, "depth": 4})
     # a state that does not fit its own metadata: never a partial load
     payload = torch.load(tmp_path / "net.pt", weights_only=True)
     payload["state_dict"]["trunk.2.weight"] = torch.zeros(5, 7)
     torch.save(payload, tmp_path / "bad.pt")
-    with pytest.raises(ValueError, match=r"bad.pt: state does not fit its architecture "
-                       r"\(trunk.2.weight: expected \(7, 7\), checkpoint has \(5, 7\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"bad.pt: state does not fit its architecture "
+        r"\(trunk.2.weight: expected \(7, 7\), checkpoint has \(5, 7\)\)",
+    ):
         load_model(tmp_path / "bad.pt")
 
 
 # --- -inf exponents: tables keep them, figures mask and count them ----------------------
+
 
 def test_neg_inf_is_recorded_masked_and_counted(tmp_path, monkeypatch):
     from deepftle.circle.fields import summarise_lam1
@@ -145,7 +167,7 @@ def test_neg_inf_is_recorded_masked_and_counted(tmp_path, monkeypatch):
     lam1 = 0.1 * (X1 + X2)
     lam1[10, 10] = lam1[0, 0] = lam1[15, 5] = -np.inf  # [15, 5] is on the table's stride grid
     v1 = np.stack([np.ones_like(X1), np.zeros_like(X1)], -1)
-    field = dict(N=5, L=2, x1=x, x2=x, lam1=lam1, v1=v1, output=X1 ** 2 + X2 ** 2 - 0.5)
+    field = dict(N=5, L=2, x1=x, x2=x, lam1=lam1, v1=v1, output=X1**2 + X2**2 - 0.5)
     table = fig2.plot_fig2([field], tmp_path / "f.pdf", tmp_path / "f.png", stride=10)
     assert any("3 grid points with $\\lambda_1=-\\infty$" in t and "masked" in t for t in texts)
     assert np.isneginf(table.L_lam1).sum() == 1
@@ -162,6 +184,7 @@ def test_neg_inf_is_recorded_masked_and_counted(tmp_path, monkeypatch):
 
 
 # --- rule level -----------------------------------------------------------------------
+
 
 def _mnist_case(workdir: Path, damage) -> tuple:
     checksums = write_synthetic_mnist(workdir / "local", 30, 10)
@@ -185,10 +208,12 @@ def _diverging_toy(workdir: Path):
 def rule_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("bad_rules")
     cases = {
-        "flipped": lambda: _mnist_case(base / "flipped", lambda d: _flip(
-            d / "train-images-idx3-ubyte", 16 + 1000)),
-        "no-labels": lambda: _mnist_case(base / "no-labels", lambda d: (
-            d / "t10k-labels-idx1-ubyte").unlink()),
+        "flipped": lambda: _mnist_case(
+            base / "flipped", lambda d: _flip(d / "train-images-idx3-ubyte", 16 + 1000)
+        ),
+        "no-labels": lambda: _mnist_case(
+            base / "no-labels", lambda d: (d / "t10k-labels-idx1-ubyte").unlink()
+        ),
         "diverged": lambda: _diverging_toy(base / "diverged"),
     }
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -197,10 +222,13 @@ def rule_runs(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case, expected", [
-    ("flipped", "train-images-idx3-ubyte: wrong checksum"),
-    ("no-labels", "t10k-labels-idx1-ubyte: neither t10k-labels-idx1-ubyte nor"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("flipped", "train-images-idx3-ubyte: wrong checksum"),
+        ("no-labels", "t10k-labels-idx1-ubyte: neither t10k-labels-idx1-ubyte nor"),
+    ],
+)
 def test_mnist_data_rule_stops_and_leaves_nothing(rule_runs, case, expected):
     workdir, run = rule_runs[case]
     assert run.returncode != 0
@@ -219,8 +247,11 @@ def test_diverging_training_stops_the_rule_and_writes_nothing(rule_runs):
     log = (workdir / "results/logs/train_toy_group_fig2/N5_L2.log").read_text()
     assert "TrainingDiverged: training diverged at epoch 1: minibatch loss nan" in log, log
     res = workdir / "results"
-    written = [p.relative_to(res) for p in res.rglob("*") if p.is_file()
-               and p.relative_to(res).parts[0] not in ("logs", "benchmarks")]
+    written = [
+        p.relative_to(res)
+        for p in res.rglob("*")
+        if p.is_file() and p.relative_to(res).parts[0] not in ("logs", "benchmarks")
+    ]
     assert [str(p) for p in written] == ["toy/data.npz"], written
 
 

@@ -26,8 +26,9 @@ def _run_dir(path: Path, lam, acc, extra=False):
 
 
 def _compare(a, b, *args):
-    return subprocess.run([sys.executable, str(COMPARE), str(a), str(b), *args],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(COMPARE), str(a), str(b), *args], capture_output=True, text=True
+    )
 
 
 def test_equal_runs_pass_and_timing_columns_are_ignored(tmp_path):

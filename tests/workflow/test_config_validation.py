@@ -39,8 +39,11 @@ CASES = {
     "toy-section-not-a-mapping": ({"toy": [1, 2]}, False, "toy"),
     "toy-unknown-key": ({"toy": {"fig2": {"widht": 5}}}, False, "toy.fig2.widht"),
     "toy-unknown-section": ({"toy": {"fig5": {"epochs": 1}}}, False, "toy.fig5"),
-    "width-list-with-string": ({"toy": {"fig2": {"widths": [5, "a"]}}}, False,
-                               "toy.fig2.widths[1]"),
+    "width-list-with-string": (
+        {"toy": {"fig2": {"widths": [5, "a"]}}},
+        False,
+        "toy.fig2.widths[1]",
+    ),
     "empty-depth-list": ({"toy": {"fig2": {"depths": []}}}, False, "toy.fig2.depths"),
     "depth-zero-in-list": ({"toy": {"fig2": {"depths": [2, 0]}}}, False, "toy.fig2.depths[1]"),
     "width-zero": ({"toy": {"fig3b": {"width": 0}}}, False, "toy.fig3b.width"),
@@ -50,37 +53,69 @@ CASES = {
     "lr-string": ({"mnist": {"train": {"lr": "fast"}}}, False, "mnist.train.lr"),
     "grid-1": ({"toy": {"field": {"grid": 1}}}, False, "toy.field.grid"),
     "fraction-zero": ({"toy": {"ridges": {"top": 0}}}, False, "toy.ridges.top"),
-    "fraction-above-one": ({"mnist": {"fig4": {"box_fraction": 1.5}}}, False,
-                           "mnist.fig4.box_fraction"),
-    "optimiser-bad-enum": ({"toy": {"train": {"optimizer": "rmsprop"}}}, False,
-                           "toy.train.optimizer"),
-    "activation-bad-enum": ({"mnist": {"train": {"activation": "sigmoid"}}}, False,
-                            "mnist.train.activation"),
-    "projection-bad-enum": ({"mnist": {"tsne": {"embed": "umap"}}}, False,
-                            "mnist.tsne.embed"),
+    "fraction-above-one": (
+        {"mnist": {"fig4": {"box_fraction": 1.5}}},
+        False,
+        "mnist.fig4.box_fraction",
+    ),
+    "optimiser-bad-enum": (
+        {"toy": {"train": {"optimizer": "rmsprop"}}},
+        False,
+        "toy.train.optimizer",
+    ),
+    "activation-bad-enum": (
+        {"mnist": {"train": {"activation": "sigmoid"}}},
+        False,
+        "mnist.train.activation",
+    ),
+    "projection-bad-enum": ({"mnist": {"tsne": {"embed": "umap"}}}, False, "mnist.tsne.embed"),
     "depth-as-string": ({"mnist": {"train": {"depth": "16"}}}, False, "mnist.train.depth"),
-    "mnist-unknown-key": ({"mnist": {"tsne": {"perplexityy": 30}}}, False,
-                          "mnist.tsne.perplexityy"),
+    "mnist-unknown-key": (
+        {"mnist": {"tsne": {"perplexityy": 30}}},
+        False,
+        "mnist.tsne.perplexityy",
+    ),
     "duplicate-seeds": ({"toy": {"fig3a": {"seeds": [0, 0]}}}, False, "toy.fig3a.seeds"),
-    "bad-checksum": ({"mnist": {"data": {"checksums": {"t10k-labels-idx1-ubyte": "xyz"}}}},
-                     False, "mnist.data.checksums.t10k-labels-idx1-ubyte"),
+    "bad-checksum": (
+        {"mnist": {"data": {"checksums": {"t10k-labels-idx1-ubyte": "xyz"}}}},
+        False,
+        "mnist.data.checksums.t10k-labels-idx1-ubyte",
+    ),
     "figS2-arch-bad-enum": ({"mnist": {"figS2": {"arch": "vit"}}}, False, "mnist.figS2.arch"),
-    "figS2-one-channel": ({"mnist": {"figS2": {"cnn": {"channels": [8]}}}}, False,
-                          "mnist.figS2.cnn.channels"),
+    "figS2-one-channel": (
+        {"mnist": {"figS2": {"cnn": {"channels": [8]}}}},
+        False,
+        "mnist.figS2.cnn.channels",
+    ),
     "missing-top-level-key": (_without("device"), True, "device"),
     "missing-toy-key": (_without("toy", "seed"), True, "toy.seed"),
     "missing-mnist-key": (_without("mnist", "train", "epochs"), True, "mnist.train.epochs"),
-    "missing-figS2-key": (_without("mnist", "figS2", "min_accuracy"), True,
-                          "mnist.figS2.min_accuracy"),
+    "missing-figS2-key": (
+        _without("mnist", "figS2", "min_accuracy"),
+        True,
+        "mnist.figS2.min_accuracy",
+    ),
 }
 
 
 def _dry_run(workdir: Path, cfg: dict, replace: bool, target: str = "all"):
     workdir.mkdir(parents=True)
     (workdir / "override.yaml").write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
-           str(workdir), "--configfile", str(workdir / "override.yaml"), "--cores", "1", "-n",
-           target]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "override.yaml"),
+        "--cores",
+        "1",
+        "-n",
+        target,
+    ]
     if replace:
         cmd.append("--replace-workflow-config")
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -91,12 +126,18 @@ def runs(tmp_path_factory):
     """Every case, plus a valid control, run two at a time (one process each, ~3 s idle)."""
     base = tmp_path_factory.mktemp("configs")
     jobs = dict(CASES)
-    jobs["valid-control"] = (yaml.safe_load((ROOT / "tests/config/test.yaml").read_text()),
-                             False, None)
+    jobs["valid-control"] = (
+        yaml.safe_load((ROOT / "tests/config/test.yaml").read_text()),
+        False,
+        None,
+    )
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(_dry_run, base / name, cfg, replace,
-                                     "fig1" if name == "valid-control" else "all")
-                   for name, (cfg, replace, _) in jobs.items()}
+        futures = {
+            name: pool.submit(
+                _dry_run, base / name, cfg, replace, "fig1" if name == "valid-control" else "all"
+            )
+            for name, (cfg, replace, _) in jobs.items()
+        }
         return {name: (base / name, f.result()) for name, f in futures.items()}
 
 
@@ -121,5 +162,4 @@ def test_broken_config_is_rejected_naming_the_key(runs, case):
     assert key in line, f"message does not name {key!r}: {line}"
     # rejected before planning: no job listed, nothing written in the work directory
     assert "Job stats" not in out and "rule " not in out
-    assert sorted(p.name for p in workdir.iterdir() if p.name != ".snakemake") == \
-        ["override.yaml"]
+    assert sorted(p.name for p in workdir.iterdir() if p.name != ".snakemake") == ["override.yaml"]

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from helpers.pipelines import run_full_pipeline
 
 SKIP = ("logs", "benchmarks")
@@ -22,8 +21,11 @@ NUMERIC = (".pt", ".npz", ".tsv")
 
 def _results(workdir: Path) -> dict[str, Path]:
     res = workdir / "results"
-    return {str(p.relative_to(res)): p for p in sorted(res.rglob("*"))
-            if p.is_file() and p.suffix in NUMERIC and p.relative_to(res).parts[0] not in SKIP}
+    return {
+        str(p.relative_to(res)): p
+        for p in sorted(res.rglob("*"))
+        if p.is_file() and p.suffix in NUMERIC and p.relative_to(res).parts[0] not in SKIP
+    }
 
 
 def _same_tree(a, b, where):
@@ -37,7 +39,7 @@ def _same_tree(a, b, where):
             _same_tree(a[k], b[k], f"{where}/{k}")
     elif isinstance(a, (list, tuple)):
         assert type(a) is type(b) and len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _same_tree(x, y, f"{where}[{i}]")
     else:
         assert a == b, f"{where}: {a!r} != {b!r}"
@@ -72,8 +74,9 @@ def test_two_runs_are_bitwise_identical(full_pipeline_run, tmp_path):
                     else:
                         assert a[k].tobytes() == b[k].tobytes(), f"{name}: {k} differs"
         else:  # tables: numbers and provenance lines (no timestamps, no absolute paths)
-            assert COMMIT.sub("", path.read_text()) == COMMIT.sub("", other.read_text()), \
+            assert COMMIT.sub("", path.read_text()) == COMMIT.sub("", other.read_text()), (
                 f"{name} differs"
+            )
 
 
 def test_deterministic_switch(monkeypatch):

@@ -13,9 +13,20 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 @pytest.mark.timeout(300)
 def test_snakemake_lint_is_clean(tmp_path):
     proc = subprocess.run(
-        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-         "--lint", "--configfile", str(ROOT / "tests/config/test.yaml")],
-        capture_output=True, text=True, timeout=280)
+        [
+            SNAKEMAKE,
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--lint",
+            "--configfile",
+            str(ROOT / "tests/config/test.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
     out = proc.stdout + proc.stderr
     assert "Lints for" not in out, out
     assert proc.returncode == 0, out

@@ -4,14 +4,13 @@ Debian's package together with CIFAR-10 from a synthetic copy in the publisher's
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import yaml
-
-from deepftle.pipeline.files import load_npz, read_tsv
 from helpers.cifar_synthetic import write_cifar_folder
 from helpers.pipelines import ROOT, run_snakemake
+
+from deepftle.pipeline.files import load_npz, read_tsv
 
 
 def _claims(path):
@@ -51,8 +50,12 @@ def test_figS3_on_real_fashion_mnist_and_a_cifar10_copy(tmp_path):
     cfg["mnist"]["train"].update(width=8, depth=3)
     s3 = cfg["mnist"]["figS3"]
     s3["n_test"] = 500
-    s3["fashion_mnist"]["data"] = {"local": None, "debian_package": "dataset-fashion-mnist",
-                                   "mirrors": [], "timeout_s": 300}
+    s3["fashion_mnist"]["data"] = {
+        "local": None,
+        "debian_package": "dataset-fashion-mnist",
+        "mirrors": [],
+        "timeout_s": 300,
+    }
     s3["cifar10"]["local"] = str(write_cifar_folder(tmp_path / "cifar"))
     cfg["mnist"]["figS2"]["cnn"] = {"channels": [4, 8], "kernel": 5, "stride": 2, "hidden": 16}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))

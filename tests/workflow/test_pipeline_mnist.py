@@ -9,18 +9,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from helpers.pipelines import run_snakemake
 
 import deepftle
-from helpers.pipelines import run_snakemake
 from deepftle.mnist.nets import load_tensors
 from deepftle.pipeline.claims import COLUMNS, STATUSES
 from deepftle.pipeline.files import load_npz, read_tsv
 
-
 ROOT = Path(__file__).resolve().parents[2]
-RULES = ("mnist_data", "train_mnist", "ftle_mnist", "bottleneck_mnist", "embed_mnist",
-         "adversarial_path", "adversarial_tsne", "width_sweep", "mnist_summary", "plot_fig4",
-         "plot_fig4_adversarial", "plot_fig4_tsne")
+RULES = (
+    "mnist_data",
+    "train_mnist",
+    "ftle_mnist",
+    "bottleneck_mnist",
+    "embed_mnist",
+    "adversarial_path",
+    "adversarial_tsne",
+    "width_sweep",
+    "mnist_summary",
+    "plot_fig4",
+    "plot_fig4_adversarial",
+    "plot_fig4_tsne",
+)
 
 
 @pytest.mark.slow
@@ -61,19 +71,34 @@ def test_fig4_pipeline_on_synthetic_mnist(full_pipeline_run):
     assert t["coords"].shape == (n, 2) and str(t["embed"]) == cfg["tsne"]["embed"]
 
     widths = read_tsv(res / "mnist/width_sweep.tsv")
-    assert list(widths.columns) == ["N", "realisation", "seed", "mean_lam1", "std_lam1",
-                                    "mean_lam1_init", "std_lam1_init", "test_accuracy",
-                                    "below_floor"]
+    assert list(widths.columns) == [
+        "N",
+        "realisation",
+        "seed",
+        "mean_lam1",
+        "std_lam1",
+        "mean_lam1_init",
+        "std_lam1_init",
+        "test_accuracy",
+        "below_floor",
+    ]
     assert widths["N"].tolist() == sorted(cfg["width_sweep"]["widths"] * 2)
     assert widths["realisation"].tolist() == [0, 1] * 3
     assert widths["seed"].nunique() == 6 and widths["mean_lam1_init"].notna().all()
     # the sweep nets train with width_sweep.train over the main net's protocol
-    sweep_prov, main_prov = (json.loads(next(
-        ln for ln in (res / f).read_text().splitlines() if ln.startswith("# params: "))[10:])
-        for f in ("mnist/widths/N5_seed0.history.tsv", "mnist/history.tsv"))
+    sweep_prov, main_prov = (
+        json.loads(
+            next(ln for ln in (res / f).read_text().splitlines() if ln.startswith("# params: "))[
+                10:
+            ]
+        )
+        for f in ("mnist/widths/N5_seed0.history.tsv", "mnist/history.tsv")
+    )
     assert (sweep_prov["optimizer"], sweep_prov["lr"]) == ("sgd", 0.05)
-    assert (main_prov["optimizer"], main_prov["lr"]) == (cfg["train"]["optimizer"],
-                                                         cfg["train"]["lr"])
+    assert (main_prov["optimizer"], main_prov["lr"]) == (
+        cfg["train"]["optimizer"],
+        cfg["train"]["lr"],
+    )
     assert sweep_prov["epochs"] == cfg["width_sweep"]["epochs"]
 
     claims = read_tsv(res / "claims/fig4.tsv")
@@ -168,8 +193,14 @@ def test_failed_attack_stops_the_pipeline_and_writes_nothing(full_pipeline_run, 
     shutil.copytree(run / "results" / "mnist", work / "results" / "mnist")
     (work / "results/mnist/adversarial.npz").unlink()
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    out = run_snakemake(work, tmp_path / "c.yaml", "results/mnist/adversarial.npz",
-                        "--rerun-triggers", "mtime", timeout=600)
+    out = run_snakemake(
+        work,
+        tmp_path / "c.yaml",
+        "results/mnist/adversarial.npz",
+        "--rerun-triggers",
+        "mtime",
+        timeout=600,
+    )
     assert out.returncode != 0
     log = (work / "results/logs/adversarial_path/main.log").read_text()
     assert "AttackFailed" in log and "best p = " in log and "nothing written" in log

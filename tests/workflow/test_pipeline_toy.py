@@ -1,13 +1,14 @@
 """End to end: the Figure 1-3 DAG on the tiny tests/config/test.yaml, then a dry run that has
 nothing to do, and a plotting-only change that reruns only the figure rule."""
+
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.pipelines import run_snakemake
 
 from deepftle.pipeline.claims import COLUMNS
-from helpers.pipelines import run_snakemake
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "tests/config/test.yaml"
@@ -63,8 +64,11 @@ def test_toy_figures_end_to_end(toy_pipeline_run):
     defined = np.isfinite(lam1)
     assert defined.mean() > 0.99 and (lam1[defined] >= lam2[defined]).all()
     assert (np.abs(field["output"]) <= 1).all()
-    for log in ("train_toy_group_fig2/N5_L2.log", "ftle_field/fig2/N5_L2_s0_seed0_full.log",
-                "plot_fig2/main.log"):
+    for log in (
+        "train_toy_group_fig2/N5_L2.log",
+        "ftle_field/fig2/N5_L2_s0_seed0_full.log",
+        "plot_fig2/main.log",
+    ):
         assert (res / "logs" / log).exists()
     assert (res / "benchmarks/train_toy/fig3a/N4_L2_s0_seed0_readout.tsv").exists()
     # the width rule (tests/config/test.yaml: lr_width 8): N = 24 starts at 0.05 * 8 / 24, and
@@ -93,7 +97,7 @@ def test_narrow_nets_train_as_populations(toy_pipeline_run):
     import torch
     import yaml
 
-    from deepftle.circle.nets import train_toy_nets, toy_net
+    from deepftle.circle.nets import toy_net, train_toy_nets
     from deepftle.nets.checkpoints import load_model
 
     res = toy_pipeline_run / "results"
@@ -103,13 +107,19 @@ def test_narrow_nets_train_as_populations(toy_pipeline_run):
 
     toy = yaml.safe_load(CONFIG.read_text())["toy"]
     keys = ("sigma_theta", "epochs", "first_layer", "redraws", "min_accuracy")
-    settings = dict(seed=toy["seed"], train=toy["train"],
-                    experiment={k: toy["fig3b"][k] for k in keys if k in toy["fig3b"]})
-    data = {k: torch.as_tensor(v) for k, v in np.load(res / "toy/data.npz").items()
-            if k in ("x_train", "t_train", "x_test", "t_test")}
-    (solo, hist, _, _), = train_toy_nets([toy_net(settings, 4, 3, 0.0, 1)], data, progress=False)
+    settings = dict(
+        seed=toy["seed"],
+        train=toy["train"],
+        experiment={k: toy["fig3b"][k] for k in keys if k in toy["fig3b"]},
+    )
+    data = {
+        k: torch.as_tensor(v)
+        for k, v in np.load(res / "toy/data.npz").items()
+        if k in ("x_train", "t_train", "x_test", "t_test")
+    }
+    ((solo, hist, _, _),) = train_toy_nets([toy_net(settings, 4, 3, 0.0, 1)], data, progress=False)
     grouped = load_model(res / "toy/nets/fig3b/N4_L3_s0_seed1_full.pt")
-    for a, b in zip(solo.state_dict().values(), grouped.state_dict().values()):
+    for a, b in zip(solo.state_dict().values(), grouped.state_dict().values(), strict=True):
         assert float((a - b).abs().max()) < 1e-4  # float32 rounding of batched products
     got = _read(res / "toy/nets/fig3b/N4_L3_s0_seed1_full.history.tsv")
     assert np.allclose(got.loss, hist.loss, atol=1e-5)

@@ -4,7 +4,6 @@ import re
 import zipfile
 
 import pytest
-
 from helpers.pipelines import run_snakemake
 
 FIGURES = ("fig1.png", "fig2.png", "fig3.png", "fig4.png")
@@ -29,8 +28,11 @@ def test_report_holds_every_figure(full_pipeline_run):
             hits = [n for n in names if n.endswith("/" + fig)]
             assert hits, f"{fig} not in the report: {names}"
             assert len(z.read(hits[0])) > 10_000, fig
-        html = "".join(z.read(n).decode(errors="replace") for n in names
-                       if n.endswith((".html", ".js", ".json")))
+        html = "".join(
+            z.read(n).decode(errors="replace")
+            for n in names
+            if n.endswith((".html", ".js", ".json"))
+        )
     for number in (1, 2, 3, 4):  # captions from workflow/report/fig*.rst
         assert re.search(rf"Figure\W*{number}", html), f"caption of Figure {number} missing"
     assert "deepftle" in html  # workflow/report/workflow.rst

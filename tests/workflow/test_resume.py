@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from helpers.pipelines import ROOT, TOY_CONFIG, run_snakemake
 
 # one Fig. 2 network trained for long enough (a few seconds on an idle core) to be killed
@@ -47,10 +46,23 @@ def _job_pids(workdir: Path) -> list[int]:
 def _interrupted_run(workdir: Path, config: Path) -> str:
     workdir.mkdir()
     log = workdir / "results/logs/train_toy/fig2/N16_L4_s0_seed0_full.log"
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
-           str(workdir), "--configfile", str(config), "--cores", "1", NET + ".pt"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        "1",
+        NET + ".pt",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 600
     try:  # wait until training runs (the job prints its parameters, then trains)
         while not (log.exists() and "train_toy:" in log.read_text()):

@@ -18,13 +18,32 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 PROFILE = ROOT / "workflow/profiles/slurm/config.yaml"
 # rules that train a net or compute FTLEs: each must be a GPU rule
-MUST_BE_GPU = {"train_toy", "train_toy_group_fig2", "train_toy_group_fig3a",
-               "train_toy_group_fig3b", "train_toy_group_figS1", "ftle_field", "ftle_snapshots",
-               "crossover", "train_mnist", "train_mnist_main", "train_mnist_member",
-               "train_mnist_ensemble", "train_mnist_width", "ftle_mnist", "ftle_mnist_mains",
-               "width_sweep", "bottleneck_mnist", "adversarial_path", "attack_paths",
-               "train_mnist_figS2", "ftle_mnist_figS2", "train_figS3", "ftle_figS3",
-               "bottleneck_figS3"}
+MUST_BE_GPU = {
+    "train_toy",
+    "train_toy_group_fig2",
+    "train_toy_group_fig3a",
+    "train_toy_group_fig3b",
+    "train_toy_group_figS1",
+    "ftle_field",
+    "ftle_snapshots",
+    "crossover",
+    "train_mnist",
+    "train_mnist_main",
+    "train_mnist_member",
+    "train_mnist_ensemble",
+    "train_mnist_width",
+    "ftle_mnist",
+    "ftle_mnist_mains",
+    "width_sweep",
+    "bottleneck_mnist",
+    "adversarial_path",
+    "attack_paths",
+    "train_mnist_figS2",
+    "ftle_mnist_figS2",
+    "train_figS3",
+    "ftle_figS3",
+    "bottleneck_figS3",
+}
 
 
 def _profile_config() -> list[str]:
@@ -36,10 +55,23 @@ def _profile_config() -> list[str]:
 def _dry_run_resources(tmp_path, extra: list[str]) -> dict[str, set[str]]:
     """rule -> the set of resource strings its jobs declare, from `snakemake -n`."""
     proc = subprocess.run(
-        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "-n",
-         "--forceall", "--configfile", str(ROOT / "tests/config/test.yaml"),
-         "--config", *extra],
-        capture_output=True, text=True, timeout=280)
+        [
+            SNAKEMAKE,
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "-n",
+            "--forceall",
+            "--configfile",
+            str(ROOT / "tests/config/test.yaml"),
+            "--config",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out, rule = {}, None
     for line in proc.stdout.splitlines():
@@ -59,7 +91,7 @@ def test_gpu_rules_and_only_they_go_to_the_gpu_partition(tmp_path):
     res = _dry_run_resources(tmp_path, entries)
     on_gpu = {r for r, rs in res.items() if f"slurm_partition={partition}" in rs}
     with_gpu = {r for r, rs in res.items() if "gpu=1" in rs}
-    assert on_gpu == with_gpu, (on_gpu ^ with_gpu)
+    assert on_gpu == with_gpu, on_gpu ^ with_gpu
     assert {"train_toy", "train_toy_group_fig3b", "ftle_mnist", "train_mnist_figS2"} <= on_gpu
     missing = sorted((MUST_BE_GPU & set(res)) - on_gpu)
     assert not missing, f"rules that train or compute FTLEs but are not GPU rules: {missing}"

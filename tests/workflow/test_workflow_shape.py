@@ -12,8 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = sorted((ROOT / "workflow" / "rules").glob("*.smk"))
 SCRIPTS = sorted((ROOT / "workflow" / "scripts").glob("*.py"))
 # scripts shared by the rules a loop makes from them: script -> pattern of those rule names
-SHARED = {"train_toy_group": r"train_toy_group_\{_exp\}",
-          "train_mnist": r"train_mnist_\{_kind\}"}
+SHARED = {"train_toy_group": r"train_toy_group_\{_exp\}", "train_mnist": r"train_mnist_\{_kind\}"}
 
 
 def _rule_script_pairs():
@@ -34,12 +33,16 @@ def _rule_script_pairs():
 def test_every_script_is_named_like_its_rule():
     pairs = _rule_script_pairs()
     assert len(pairs) > 25
-    wrong = [(rule, script) for rule, script in pairs
-             if rule != script and not re.fullmatch(SHARED.get(script, "(?!)"), rule)
-             and not (script in SHARED and rule == script)]
+    wrong = [
+        (rule, script)
+        for rule, script in pairs
+        if rule != script
+        and not re.fullmatch(SHARED.get(script, "(?!)"), rule)
+        and not (script in SHARED and rule == script)
+    ]
     assert not wrong, f"rules whose script is named otherwise: {wrong}"
     used = {script for _, script in pairs}
-    assert used == {p.stem for p in SCRIPTS}, ({p.stem for p in SCRIPTS} ^ used)
+    assert used == {p.stem for p in SCRIPTS}, {p.stem for p in SCRIPTS} ^ used
 
 
 def test_every_script_runs_in_a_job_and_speaks_one_dialect():
@@ -48,8 +51,9 @@ def test_every_script_runs_in_a_job_and_speaks_one_dialect():
         tree = ast.parse(text)
         assert ast.get_docstring(tree), f"{path.name}: no docstring saying what the rule makes"
         assert "sm = snakemake  # noqa: F821" in text, f"{path.name}: not the `sm` dialect"
-        assert re.search(r"^with job\(sm(, device=True)?\)", text, re.M), \
+        assert re.search(r"^with job\(sm(, device=True)?\)", text, re.M), (
             f"{path.name}: the body does not run inside job(sm)"
+        )
         for owned in ("log_to(", "job_device(", "set_num_threads(", "snakemake."):
             assert owned not in text, f"{path.name}: {owned} belongs to deepftle.pipeline.job"
         assert re.search(r"^from deepftle\.", text, re.M), path.name
@@ -80,12 +84,18 @@ def test_every_stage_script_calls_the_stage_function_named_like_its_rule():
     for path in SCRIPTS:
         if path.stem.startswith(NOT_STAGES[0]) or path.stem in NOT_STAGES[1:]:
             continue
-        calls = {node.func.attr for node in ast.walk(ast.parse(path.read_text()))
-                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "stages"}
+        calls = {
+            node.func.attr
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "stages"
+        }
         # one function serves the solo and the population training of a problem's nets
-        name = {"train_toy_group": "train_toy",
-                "train_mnist_figS2": "train_mnist"}.get(path.stem, path.stem)
+        name = {"train_toy_group": "train_toy", "train_mnist_figS2": "train_mnist"}.get(
+            path.stem, path.stem
+        )
         owner = circle_stages if hasattr(circle_stages, name) else mnist_stages
         assert name in calls, f"{path.name} calls {sorted(calls)}, not stages.{name}"
         assert callable(getattr(owner, name, None)), f"no stage function {name}"

@@ -12,6 +12,7 @@ with job(sm):
     path, _ = load_npz(sm.input.path)
     with open(sm.input.embedding, "rb") as fh:
         emb = pickle.load(fh)
-    arrays = stages.adversarial_tsne(emb, path, sm.input.net, train=dict(sm.params.train),
-                                     t=dict(sm.params.tsne))
+    arrays = stages.adversarial_tsne(
+        emb, path, sm.input.net, train=dict(sm.params.train), t=dict(sm.params.tsne)
+    )
     save_npz(sm.output[0], provenance(dict(sm.params.tsne), "cpu"), **arrays)

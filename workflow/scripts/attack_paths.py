@@ -9,7 +9,13 @@ from deepftle.pipeline.job import job
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
     a = dict(sm.params.attack)
-    table = stages.attack_paths(load_tensors(sm.input.data), sm.input.net,
-                                load_npz(sm.input.coords)[0], train=dict(sm.params.train), a=a,
-                                device=device, log=lambda msg: print(msg, flush=True))
+    table = stages.attack_paths(
+        load_tensors(sm.input.data),
+        sm.input.net,
+        load_npz(sm.input.coords)[0],
+        train=dict(sm.params.train),
+        a=a,
+        device=device,
+        log=lambda msg: print(msg, flush=True),
+    )
     save_tsv(sm.output[0], table, provenance(a, device))

@@ -8,10 +8,14 @@ from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm):
-    ftles = {tuple(pair): load_npz(f)[0] for pair, f in zip(sm.params.pairs, sm.input.ftles,
-                                                            strict=True)}
-    summary, claims = stages.claims_figS3(ftles, min_accuracy=dict(sm.params.min_accuracy),
-                                          settings=ClaimSettings.from_config(sm.params.claims))
+    ftles = {
+        tuple(pair): load_npz(f)[0] for pair, f in zip(sm.params.pairs, sm.input.ftles, strict=True)
+    }
+    summary, claims = stages.claims_figS3(
+        ftles,
+        min_accuracy=dict(sm.params.min_accuracy),
+        settings=ClaimSettings.from_config(sm.params.claims),
+    )
     prov = provenance(dict(sm.params))
     save_tsv(sm.output.summary, summary, prov)
     write_claims(sm.output.claims, claims, prov)

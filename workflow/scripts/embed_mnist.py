@@ -2,16 +2,17 @@
 
 import pickle
 
-from deepftle.mnist.nets import load_tensors
 from deepftle.mnist import stages
+from deepftle.mnist.nets import load_tensors
 from deepftle.pipeline.files import atomic_path, provenance, save_npz
 from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm):
     p = dict(sm.params.tsne)
-    emb, arrays = stages.embed_mnist(load_tensors(sm.input.data), sm.input.net,
-                                     dict(sm.params.train), p)
+    emb, arrays = stages.embed_mnist(
+        load_tensors(sm.input.data), sm.input.net, dict(sm.params.train), p
+    )
     with atomic_path(sm.output.model) as tmp, open(tmp, "wb") as fh:
         pickle.dump(emb, fh, protocol=pickle.HIGHEST_PROTOCOL)
     save_npz(sm.output.coords, provenance(p, "cpu"), **arrays)

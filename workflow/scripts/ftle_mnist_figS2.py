@@ -9,9 +9,17 @@ from deepftle.pipeline.job import job
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
     arrays, arch = stages.ftle_mnist_figS2(
-        load_tensors(sm.input.data), list(sm.input.nets),
-        [read_tsv(h) for h in sm.input.histories], train=dict(sm.params.train),
-        figS2_arch=dict(sm.params.arch), device=device, n_test=sm.params.n_test,
-        batch_size=sm.params.ftle.get("batch_size"))
-    save_npz(sm.output[0], provenance(dict(sm.params.ftle, arch=arch, n_test=sm.params.n_test),
-                                      device), **arrays)
+        load_tensors(sm.input.data),
+        list(sm.input.nets),
+        [read_tsv(h) for h in sm.input.histories],
+        train=dict(sm.params.train),
+        figS2_arch=dict(sm.params.arch),
+        device=device,
+        n_test=sm.params.n_test,
+        batch_size=sm.params.ftle.get("batch_size"),
+    )
+    save_npz(
+        sm.output[0],
+        provenance(dict(sm.params.ftle, arch=arch, n_test=sm.params.n_test), device),
+        **arrays,
+    )

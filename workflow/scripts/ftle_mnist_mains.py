@@ -8,8 +8,13 @@ from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
-    arrays = stages.ftle_mnist_mains(load_tensors(sm.input.data), list(sm.input.nets),
-                                     [read_tsv(h) for h in sm.input.histories],
-                                     list(sm.input.members), train=dict(sm.params.train),
-                                     device=device, batch_size=sm.params.ftle.get("batch_size"))
+    arrays = stages.ftle_mnist_mains(
+        load_tensors(sm.input.data),
+        list(sm.input.nets),
+        [read_tsv(h) for h in sm.input.histories],
+        list(sm.input.members),
+        train=dict(sm.params.train),
+        device=device,
+        batch_size=sm.params.ftle.get("batch_size"),
+    )
     save_npz(sm.output[0], provenance(dict(sm.params.ftle), device), **arrays)

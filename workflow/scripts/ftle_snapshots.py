@@ -7,6 +7,7 @@ from deepftle.pipeline.job import job
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
     data, _ = load_npz(sm.input.data)
-    arrays, params = stages.ftle_snapshots(sm.input.net, data["x_test"], device,
-                                           N=int(sm.wildcards.N), L=int(sm.wildcards.L))
+    arrays, params = stages.ftle_snapshots(
+        sm.input.net, data["x_test"], device, N=int(sm.wildcards.N), L=int(sm.wildcards.L)
+    )
     save_npz(sm.output[0], provenance(params, device), **arrays)

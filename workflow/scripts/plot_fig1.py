@@ -8,6 +8,14 @@ sm = snakemake  # noqa: F821
 with job(sm):
     p = dict(sm.params.plot)
     d, _ = load_npz(sm.input.data)
-    table = plot_fig1(d["x_train"], d["t_train"], float(d["r0"]), sm.output.pdf, sm.output.png,
-                      n_points=p["n_points"], width=p["width"], layers_drawn=p["layers_drawn"])
+    table = plot_fig1(
+        d["x_train"],
+        d["t_train"],
+        float(d["r0"]),
+        sm.output.pdf,
+        sm.output.png,
+        n_points=p["n_points"],
+        width=p["width"],
+        layers_drawn=p["layers_drawn"],
+    )
     save_tsv(sm.output.tsv, table, provenance(p))

@@ -12,12 +12,25 @@ with job(sm):
     ftle, _ = load_npz(sm.input.ftle)
     coords, _ = load_npz(sm.input.coords)
     path, _ = load_npz(sm.input.path)
-    t = fig4_tables(ftle, coords, path, read_tsv(sm.input.widths), box_class=p["box_class"],
-                    box_fraction=p["box_fraction"], n_bins=p["n_bins"])
+    t = fig4_tables(
+        ftle,
+        coords,
+        path,
+        read_tsv(sm.input.widths),
+        box_class=p["box_class"],
+        box_fraction=p["box_fraction"],
+        n_bins=p["n_bins"],
+    )
     prov = provenance(p)
     for key in ("box", "bins", "path", "width"):
         save_tsv(sm.output[key], t[key], prov)
     print(t["box"].to_string(index=False), flush=True)
-    plot_fig4(t, sm.output.pdf, sm.output.png, blowup=p["blowup"], box_class=p["box_class"],
-              sweep_protocol=describe_protocol(sm.params.sweep),
-              main_protocol=describe_protocol(sm.params.main))
+    plot_fig4(
+        t,
+        sm.output.pdf,
+        sm.output.png,
+        blowup=p["blowup"],
+        box_class=p["box_class"],
+        sweep_protocol=describe_protocol(sm.params.sweep),
+        main_protocol=describe_protocol(sm.params.main),
+    )

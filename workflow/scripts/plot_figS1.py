@@ -6,5 +6,10 @@ from deepftle.plots.figS1 import plot_figS1
 
 sm = snakemake  # noqa: F821
 with job(sm):
-    plot_figS1(read_tsv(sm.input.table), sm.output.pdf, sm.output.png,
-               width=sm.params.width, depth=sm.params.depth)
+    plot_figS1(
+        read_tsv(sm.input.table),
+        sm.output.pdf,
+        sm.output.png,
+        width=sm.params.width,
+        depth=sm.params.depth,
+    )

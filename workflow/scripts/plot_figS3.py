@@ -15,8 +15,16 @@ with job(sm):
     ftles = {tuple(pair): load_npz(f)[0] for pair, f in zip(p.pairs, sm.input.ftles, strict=True)}
     maps = {s: load_npz(f)[0] for s, f in zip(p.sets, sm.input.maps, strict=True)}
     t = figS3_tables(ftles, maps, p.n_bins)
-    bins = pd.concat([panel["bins"].assign(data_set=s, arch=a)
-                      for (s, a), panel in t["panels"].items()], ignore_index=True)
+    bins = pd.concat(
+        [panel["bins"].assign(data_set=s, arch=a) for (s, a), panel in t["panels"].items()],
+        ignore_index=True,
+    )
     save_tsv(sm.output.bins, bins, provenance(dict(p)))
-    plot_figS3(t, sm.output.pdf, sm.output.png, names={s: SETS[s].name for s in p.sets},
-               state_of_the_art=dict(p.state_of_the_art), min_accuracy=dict(p.min_accuracy))
+    plot_figS3(
+        t,
+        sm.output.pdf,
+        sm.output.png,
+        names={s: SETS[s].name for s in p.sets},
+        state_of_the_art=dict(p.state_of_the_art),
+        min_accuracy=dict(p.min_accuracy),
+    )

@@ -11,11 +11,17 @@ sm = snakemake  # noqa: F821
 with job(sm):
     p = sm.params
     table, claims = stages.ridge_metrics(
-        p.nets, [load_npz(f)[0] for f in sm.input.fields],
+        p.nets,
+        [load_npz(f)[0] for f in sm.input.fields],
         [read_tsv(h) for h in sm.input.histories],
-        delta=p.delta, top=p.top, min_accuracy=p.min_accuracy,
-        settings=ClaimSettings.from_config(p.claims), published=read_published(sm.input.published))
-    prov = provenance(dict(delta=p.delta, top=p.top, min_accuracy=p.min_accuracy, nets=p.nets,
-                           claims=p.claims))
+        delta=p.delta,
+        top=p.top,
+        min_accuracy=p.min_accuracy,
+        settings=ClaimSettings.from_config(p.claims),
+        published=read_published(sm.input.published),
+    )
+    prov = provenance(
+        dict(delta=p.delta, top=p.top, min_accuracy=p.min_accuracy, nets=p.nets, claims=p.claims)
+    )
     save_tsv(sm.output.ridges, table, prov)
     write_claims(sm.output.claims, claims, prov)

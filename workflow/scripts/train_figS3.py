@@ -9,9 +9,13 @@ from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
-    net = stages.train_figS3(load_image_set(sm.wildcards.dataset, sm.input.data),
-                             train=dict(sm.params.train), figS3_arch=dict(sm.params.arch),
-                             device=device, net=dict(sm.params.net))
+    net = stages.train_figS3(
+        load_image_set(sm.wildcards.dataset, sm.input.data),
+        train=dict(sm.params.train),
+        figS3_arch=dict(sm.params.arch),
+        device=device,
+        net=dict(sm.params.net),
+    )
     prov = {k: str(v) for k, v in provenance(net["params"], device).items()}
     save_tsv(sm.output.history, net["history"], prov)
     save_model(sm.output.net, net["model"], prov)

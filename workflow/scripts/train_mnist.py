@@ -10,8 +10,12 @@ from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
-    net = stages.train_mnist(load_tensors(sm.input.data), train=dict(sm.params.train),
-                             device=device, net=dict(sm.params.net))
+    net = stages.train_mnist(
+        load_tensors(sm.input.data),
+        train=dict(sm.params.train),
+        device=device,
+        net=dict(sm.params.net),
+    )
     prov = {k: str(v) for k, v in provenance(net["params"], device).items()}
     save_model(sm.output.net, net["model"], prov, pixel_mean=PIXEL_MEAN, pixel_std=PIXEL_STD)
     save_tsv(sm.output.history, net["history"], prov)

@@ -10,10 +10,13 @@ from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
-    nets = stages.train_mnist_ensemble(load_tensors(sm.input.data), train=dict(sm.params.train),
-                                       device=device, nets=[dict(n) for n in sm.params.nets])
-    for net, net_path, history_path in zip(nets, sm.output.nets, sm.output.histories,
-                                           strict=True):
+    nets = stages.train_mnist_ensemble(
+        load_tensors(sm.input.data),
+        train=dict(sm.params.train),
+        device=device,
+        nets=[dict(n) for n in sm.params.nets],
+    )
+    for net, net_path, history_path in zip(nets, sm.output.nets, sm.output.histories, strict=True):
         prov = {k: str(v) for k, v in provenance(net["params"], device).items()}
         save_tsv(history_path, net["history"], prov)
         save_model(net_path, net["model"], prov, pixel_mean=PIXEL_MEAN, pixel_std=PIXEL_STD)

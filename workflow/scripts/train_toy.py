@@ -9,10 +9,12 @@ sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
     wc = sm.wildcards
     data, _ = load_npz(sm.input.data)
-    (net,) = stages.train_toy(sm.params.settings, [(wc.s, wc.seed)], data, device,
-                              N=int(wc.N), L=int(wc.L), mode=wc.mode)
+    (net,) = stages.train_toy(
+        sm.params.settings, [(wc.s, wc.seed)], data, device, N=int(wc.N), L=int(wc.L), mode=wc.mode
+    )
     prov = {k: str(v) for k, v in provenance(net["params"], device).items()}
     # the history first: the checkpoint is the rule's last output, written only on success
     save_tsv(sm.output.history, net["history"], prov)
-    save_model(sm.output.net, net["model"], prov, sigma_w=net["sigma_w"],
-               snapshots=net["snapshots"])
+    save_model(
+        sm.output.net, net["model"], prov, sigma_w=net["sigma_w"], snapshots=net["snapshots"]
+    )

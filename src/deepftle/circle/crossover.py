@@ -28,18 +28,32 @@ from .ridges import grid_distance
 __all__ = ["crossover_means", "boundary_centre_means", "fit_crossover", "fit_crossover_arrays"]
 
 
-def crossover_means(model: MLP, *, grid: int, lim: float, delta: float, centre_radius: float,
-                    device="cpu") -> tuple[float, float]:
+def crossover_means(
+    model: MLP, *, grid: int, lim: float, delta: float, centre_radius: float, device="cpu"
+) -> tuple[float, float]:
     r"""``(lam_d, lam_c)`` of one net: :math:`L\langle\lambda_1\rangle` on the decision boundary
     and in the centre (:func:`boundary_centre_means`) of its field on a
     ``grid`` x ``grid`` grid over :math:`[-\mathrm{lim}, \mathrm{lim}]^2`."""
     f = field_on_grid(model, grid, lim, device)
-    return boundary_centre_means(f["x1"], f["x2"], model.arch["depth"] * f["lam1"],
-                                 f["output"], delta=delta, centre_radius=centre_radius)
+    return boundary_centre_means(
+        f["x1"],
+        f["x2"],
+        model.arch["depth"] * f["lam1"],
+        f["output"],
+        delta=delta,
+        centre_radius=centre_radius,
+    )
 
 
-def boundary_centre_means(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.ndarray,
-                          *, delta: float, centre_radius: float) -> tuple[float, float]:
+def boundary_centre_means(
+    x1: np.ndarray,
+    x2: np.ndarray,
+    L_lam1: np.ndarray,
+    out: np.ndarray,
+    *,
+    delta: float,
+    centre_radius: float,
+) -> tuple[float, float]:
     """``(lam_d, lam_c)``: the mean of ``L_lam1`` over the finite grid points within ``delta``
     of the decision boundary O = 0, and over those with ``|x| < centre_radius``. NaN when a
     set is empty (no boundary on the grid, or no grid point that close)."""
@@ -50,8 +64,10 @@ def boundary_centre_means(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, ou
     finite = np.isfinite(v)
     near = (d < delta) & finite
     centre = (np.linalg.norm(pts, axis=1) < centre_radius) & finite
-    return (float(v[near].mean()) if near.any() else math.nan,
-            float(v[centre].mean()) if centre.any() else math.nan)
+    return (
+        float(v[near].mean()) if near.any() else math.nan,
+        float(v[centre].mean()) if centre.any() else math.nan,
+    )
 
 
 def _slope(x, y):
@@ -83,7 +99,7 @@ def fit_crossover_arrays(N, L, lam_d, lam_c) -> dict:
     if not c.any():
         raise ValueError("fit_crossover: no net with a finite centre average lam_c")
     Lc, resid = L[c], lam_c[c] - np.log(N[c])
-    C_c = float(-(Lc * resid).sum() / (Lc ** 2).sum())
+    C_c = float(-(Lc * resid).sum() / (Lc**2).sum())
     d = ~np.isnan(lam_d)
     Ls = np.unique(L[d])
     means = np.array([lam_d[d & (L == v)].mean() for v in Ls])
@@ -95,5 +111,10 @@ def fit_crossover_arrays(N, L, lam_d, lam_c) -> dict:
         saturation = float(abs(deep) / shallow) if shallow > 0 else math.nan
     slopes = [_slope(np.log(N[c & (L == v)]), lam_c[c & (L == v)]) for v in np.unique(Lc)]
     slopes = [x for x in slopes if math.isfinite(x)]
-    return dict(C_c=C_c, C_d=C_d, logN_slope=float(np.mean(slopes)) if slopes else math.nan,
-                d_saturation=saturation, n_fit=int(c.sum()))
+    return dict(
+        C_c=C_c,
+        C_d=C_d,
+        logN_slope=float(np.mean(slopes)) if slopes else math.nan,
+        d_saturation=saturation,
+        n_fit=int(c.sum()),
+    )

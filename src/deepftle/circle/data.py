@@ -22,8 +22,9 @@ def circle_targets(x: torch.Tensor, radius: float = R0) -> torch.Tensor:
     return torch.where(x.norm(dim=1) < radius, -1.0, 1.0).to(x.dtype)
 
 
-def circle_data(n_train: int, n_test: int, seed: int, radius: float = R0,
-                dtype=torch.float32) -> dict[str, torch.Tensor]:
+def circle_data(
+    n_train: int, n_test: int, seed: int, radius: float = R0, dtype=torch.float32
+) -> dict[str, torch.Tensor]:
     """Train and test sets drawn from one seeded generator (bitwise repeatable).
 
     Returns ``{"x_train": (n_train, 2), "t_train": (n_train,), "x_test", "t_test"}``.
@@ -33,6 +34,9 @@ def circle_data(n_train: int, n_test: int, seed: int, radius: float = R0,
     gen = torch.Generator().manual_seed(int(seed))
     x = (torch.rand(n_train + n_test, 2, generator=gen, dtype=torch.float64) * 2 - 1).to(dtype)
     t = circle_targets(x, radius)
-    return {"x_train": x[:n_train], "t_train": t[:n_train],
-            "x_test": x[n_train:], "t_test": t[n_train:]}
-
+    return {
+        "x_train": x[:n_train],
+        "t_train": t[:n_train],
+        "x_test": x[n_train:],
+        "t_test": t[n_train:],
+    }

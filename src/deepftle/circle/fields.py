@@ -24,7 +24,7 @@ def grid_axes(n: int, lim: float = 1.0) -> np.ndarray:
 
 @torch.no_grad()
 def _output(model, x, batch=65536):
-    return torch.cat([model(x[i:i + batch]).reshape(-1) for i in range(0, len(x), batch)])
+    return torch.cat([model(x[i : i + batch]).reshape(-1) for i in range(0, len(x), batch)])
 
 
 def field_on_grid(model: MLP, n: int = 201, lim: float = 1.0, device="cpu") -> dict:
@@ -42,9 +42,14 @@ def field_on_grid(model: MLP, n: int = 201, lim: float = 1.0, device="cpu") -> d
     lam, vec = ftle(model.trunk, x, k=2, return_directions=True)
     out = _output(model, x)
     as_np = lambda a: a.detach().cpu().double().numpy()  # noqa: E731
-    return dict(x1=ax, x2=ax, lam1=as_np(lam[:, 0]).reshape(n, n),
-                lam2=as_np(lam[:, 1]).reshape(n, n),
-                v1=as_np(vec[:, :, 0]).reshape(n, n, 2), output=as_np(out).reshape(n, n))
+    return dict(
+        x1=ax,
+        x2=ax,
+        lam1=as_np(lam[:, 0]).reshape(n, n),
+        lam2=as_np(lam[:, 1]).reshape(n, n),
+        v1=as_np(vec[:, :, 0]).reshape(n, n, 2),
+        output=as_np(out).reshape(n, n),
+    )
 
 
 def snapshot_lam1(model: MLP, snapshots: dict, x: torch.Tensor, device="cpu") -> tuple:
@@ -65,5 +70,14 @@ def summarise_lam1(s: float, epochs: np.ndarray, lam1: np.ndarray) -> pd.DataFra
     finite = np.where(np.isfinite(lam1), lam1, np.nan)
     with np.errstate(invalid="ignore"):
         q = np.nanquantile(finite, [0.1, 0.5, 0.9], axis=1)
-    return pd.DataFrame(dict(s=s, epoch=epochs, q10=q[0], median=q[1], q90=q[2],
-                             half_s=0.5 * s, n_neg_inf=np.isneginf(lam1).sum(axis=1)))
+    return pd.DataFrame(
+        dict(
+            s=s,
+            epoch=epochs,
+            q10=q[0],
+            median=q[1],
+            q90=q[2],
+            half_s=0.5 * s,
+            n_neg_inf=np.isneginf(lam1).sum(axis=1),
+        )
+    )

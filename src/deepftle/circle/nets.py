@@ -38,21 +38,41 @@ import torch
 from ..nets.init import init_mlp
 from ..nets.mlp import MLP
 from ..nets.population import train_population
-from ..nets.train import (TrainConfig, TrainingDiverged, energy_loss, evaluate, sign_error,
-                          train_config)
+from ..nets.train import (
+    TrainConfig,
+    TrainingDiverged,
+    energy_loss,
+    evaluate,
+    sign_error,
+    train_config,
+)
 from ..pipeline.seeds import job_seed
 
-__all__ = ["ToyNet", "toy_net", "redraw_seed", "make_net", "fit_readout_lstsq", "train_toy",
-           "toy_layout", "train_toy_nets"]
+__all__ = [
+    "ToyNet",
+    "toy_net",
+    "redraw_seed",
+    "make_net",
+    "fit_readout_lstsq",
+    "train_toy",
+    "toy_layout",
+    "train_toy_nets",
+]
 
 
-def make_net(width: int, depth: int, *, s: float, sigma_theta: float, seed: int,
-             first_layer: str = "width"):
+def make_net(
+    width: int, depth: int, *, s: float, sigma_theta: float, seed: int, first_layer: str = "width"
+):
     """A seeded random tanh network (:func:`deepftle.nets.init.init_mlp`); returns
     ``(model, sigma_w)``."""
     net = MLP(d_in=2, width=width, depth=depth, activation="tanh", output="tanh")
-    sigma_w = init_mlp(net, torch.Generator().manual_seed(seed), s=s, sigma_theta=sigma_theta,
-                       first_layer=first_layer)
+    sigma_w = init_mlp(
+        net,
+        torch.Generator().manual_seed(seed),
+        s=s,
+        sigma_theta=sigma_theta,
+        first_layer=first_layer,
+    )
     return net, sigma_w
 
 
@@ -80,13 +100,13 @@ class ToyNet:
     s: float
     sigma_theta: float
     seed: int
-    mode: str                     # "full" or "readout"
+    mode: str  # "full" or "readout"
     train: TrainConfig
     readout_solver: str = "lstsq"  # mode readout: "lstsq" or "sgd"
-    ridge: float = 1e-6            # lstsq: relative ridge
-    first_layer: str = "width"     # the first layer's variance: "width" (as the others), "fan_in"
-    floor: float = 0.0             # training accuracy a realisation must reach, else redrawn
-    redraws: int = 0               # at most this many fresh initialisations (redraw_seed)
+    ridge: float = 1e-6  # lstsq: relative ridge
+    first_layer: str = "width"  # the first layer's variance: "width" (as the others), "fan_in"
+    floor: float = 0.0  # training accuracy a realisation must reach, else redrawn
+    redraws: int = 0  # at most this many fresh initialisations (redraw_seed)
 
     def __post_init__(self):
         if self.mode not in ("full", "readout"):
@@ -94,8 +114,10 @@ class ToyNet:
         if self.readout_solver not in ("lstsq", "sgd"):
             raise ValueError(f"readout solver must be lstsq or sgd, got {self.readout_solver!r}")
         if self.redraws < 0 or (self.redraws and not 0 < self.floor <= 1):
-            raise ValueError(f"redraws must be >= 0 and need a floor in (0, 1], got "
-                             f"{self.redraws!r}, {self.floor!r}")
+            raise ValueError(
+                f"redraws must be >= 0 and need a floor in (0, 1], got "
+                f"{self.redraws!r}, {self.floor!r}"
+            )
 
 
 def redraw_seed(seed: int, draw: int) -> int:
@@ -116,23 +138,41 @@ def toy_net(settings: dict, N: int, L: int, s: float, seed: int, *, mode: str = 
     exp = settings["experiment"]
     every = exp.get("snapshot_every")
     snaps = range(0, int(exp["epochs"]) + 1, int(every)) if every else ()
-    cfg = train_config(settings["train"], width=int(N), epochs=exp["epochs"],
-                       readout_only=(mode == "readout"), snapshot_epochs=snaps)
+    cfg = train_config(
+        settings["train"],
+        width=int(N),
+        epochs=exp["epochs"],
+        readout_only=(mode == "readout"),
+        snapshot_epochs=snaps,
+    )
     readout = (settings.get("readout") or {}) if mode == "readout" else {}
-    return ToyNet(width=int(N), depth=int(L), s=float(s), sigma_theta=float(exp["sigma_theta"]),
-                  seed=job_seed(settings["seed"], int(N), int(L), f"{float(s):g}", int(seed)),
-                  mode=mode, train=cfg, readout_solver=readout.get("solver", "lstsq"),
-                  ridge=float(readout.get("ridge", 1e-6)),
-                  first_layer=exp.get("first_layer", "width"),
-                  floor=float(exp.get("min_accuracy", 0.0)) if mode == "full" else 0.0,
-                  redraws=int(exp.get("redraws", 0)) if mode == "full" else 0)
+    return ToyNet(
+        width=int(N),
+        depth=int(L),
+        s=float(s),
+        sigma_theta=float(exp["sigma_theta"]),
+        seed=job_seed(settings["seed"], int(N), int(L), f"{float(s):g}", int(seed)),
+        mode=mode,
+        train=cfg,
+        readout_solver=readout.get("solver", "lstsq"),
+        ridge=float(readout.get("ridge", 1e-6)),
+        first_layer=exp.get("first_layer", "width"),
+        floor=float(exp.get("min_accuracy", 0.0)) if mode == "full" else 0.0,
+        redraws=int(exp.get("redraws", 0)) if mode == "full" else 0,
+    )
 
 
 def train_toy(net: ToyNet, data: dict, device="cpu", *, progress: bool = True):
     """Initialise and train one network on the circle data (``data``: tensors from
     :func:`deepftle.circle.data.circle_data`). Returns ``(model, history, snapshots, sigma_w)``."""
-    model, sigma_w = make_net(net.width, net.depth, s=net.s, sigma_theta=net.sigma_theta,
-                              seed=net.seed, first_layer=net.first_layer)
+    model, sigma_w = make_net(
+        net.width,
+        net.depth,
+        s=net.s,
+        sigma_theta=net.sigma_theta,
+        seed=net.seed,
+        first_layer=net.first_layer,
+    )
     model = model.to(device)
     tr = (data["x_train"].to(device), data["t_train"].to(device))
     te = (data["x_test"].to(device), data["t_test"].to(device))
@@ -144,13 +184,22 @@ def train_toy(net: ToyNet, data: dict, device="cpu", *, progress: bool = True):
                 fit_readout_lstsq(model, *tr, ridge=net.ridge)
             loss, err = evaluate(model, *tr, energy_loss, sign_error)
             test_loss, test_err = evaluate(model, *te, energy_loss, sign_error)
-            rows.append(dict(epoch=epoch, loss=loss, train_error=err, test_loss=test_loss,
-                             test_error=test_err, lr=math.nan))
+            rows.append(
+                dict(
+                    epoch=epoch,
+                    loss=loss,
+                    train_error=err,
+                    test_loss=test_loss,
+                    test_error=test_err,
+                    lr=math.nan,
+                )
+            )
         for p in model.trunk.parameters():
             p.requires_grad_(False)
         return model, pd.DataFrame(rows), {}, sigma_w
-    result = train_population([model], tr, te, net.train, energy_loss, sign_error, [gen],
-                              progress=progress)[0]
+    result = train_population(
+        [model], tr, te, net.train, energy_loss, sign_error, [gen], progress=progress
+    )[0]
     if isinstance(result, Exception):
         raise result
     history, snapshots = result
@@ -160,13 +209,15 @@ def train_toy(net: ToyNet, data: dict, device="cpu", *, progress: bool = True):
 def toy_layout(net) -> str:
     """What the members of one toy population share: every field of a :class:`ToyNet` but
     ``seed``, ``s`` and ``sigma_theta``."""
-    shared = {k: v for k, v in dataclasses.asdict(net).items()
-              if k not in ("seed", "s", "sigma_theta")}
+    shared = {
+        k: v for k, v in dataclasses.asdict(net).items() if k not in ("seed", "s", "sigma_theta")
+    }
     return json.dumps(shared, sort_keys=True, default=str)
 
 
-def train_toy_nets(nets: Sequence, data: dict, device="cpu", *, progress: bool = True,
-                   on_diverge: str = "raise"):
+def train_toy_nets(
+    nets: Sequence, data: dict, device="cpu", *, progress: bool = True, on_diverge: str = "raise"
+):
     """:func:`train_toy` for every :class:`ToyNet` of ``nets`` (one layout,
     :func:`toy_layout`), as one population job.
 
@@ -187,24 +238,43 @@ def train_toy_nets(nets: Sequence, data: dict, device="cpu", *, progress: bool =
         raise ValueError("a toy population needs at least one net")
     layouts = {toy_layout(n) for n in nets}
     if len(layouts) != 1:
-        raise ValueError(f"a toy population trains one layout; these nets differ in more than "
-                         f"seed, s and sigma_theta: {sorted(layouts)}")
+        raise ValueError(
+            f"a toy population trains one layout; these nets differ in more than "
+            f"seed, s and sigma_theta: {sorted(layouts)}"
+        )
     first = nets[0]
     if first.mode == "readout" and first.readout_solver == "lstsq":
         return [_tag(train_toy(n, data, device, progress=progress), 0, n.seed) for n in nets]
-    results = [_tag(r, 0, n.seed) for r, n in zip(
-        _train_toy_once(nets, data, device, progress=progress, on_diverge=on_diverge), nets)]
+    results = [
+        _tag(r, 0, n.seed)
+        for r, n in zip(
+            _train_toy_once(nets, data, device, progress=progress, on_diverge=on_diverge),
+            nets,
+            strict=True,
+        )
+    ]
     for draw in range(1, first.redraws + 1):
-        failed = [i for i, r in enumerate(results) if not isinstance(r, TrainingDiverged)
-                  and 1 - float(r[1].train_error.iloc[-1]) < first.floor]
+        failed = [
+            i
+            for i, r in enumerate(results)
+            if not isinstance(r, TrainingDiverged)
+            and 1 - float(r[1].train_error.iloc[-1]) < first.floor
+        ]
         if not failed:
             break
-        redo = [dataclasses.replace(nets[i], seed=redraw_seed(nets[i].seed, draw))
-                for i in failed]
-        print(f"redraw {draw}: {len(failed)} of {len(nets)} realisations below training "
-              f"accuracy {first.floor:g}", file=sys.stderr, flush=True)
-        for i, net, r in zip(failed, redo, _train_toy_once(redo, data, device, progress=progress,
-                                                            on_diverge=on_diverge)):
+        redo = [dataclasses.replace(nets[i], seed=redraw_seed(nets[i].seed, draw)) for i in failed]
+        print(
+            f"redraw {draw}: {len(failed)} of {len(nets)} realisations below training "
+            f"accuracy {first.floor:g}",
+            file=sys.stderr,
+            flush=True,
+        )
+        for i, net, r in zip(
+            failed,
+            redo,
+            _train_toy_once(redo, data, device, progress=progress, on_diverge=on_diverge),
+            strict=True,
+        ):
             results[i] = _tag(r, draw, net.seed)
     return results
 
@@ -218,13 +288,33 @@ def _tag(result, draw: int, seed: int):
 
 
 def _train_toy_once(nets, data, device, *, progress, on_diverge):
-    built = [make_net(n.width, n.depth, s=n.s, sigma_theta=n.sigma_theta, seed=n.seed,
-                      first_layer=n.first_layer) for n in nets]
+    built = [
+        make_net(
+            n.width,
+            n.depth,
+            s=n.s,
+            sigma_theta=n.sigma_theta,
+            seed=n.seed,
+            first_layer=n.first_layer,
+        )
+        for n in nets
+    ]
     models = [model.to(device) for model, _ in built]
     tr = (data["x_train"].to(device), data["t_train"].to(device))
     te = (data["x_test"].to(device), data["t_test"].to(device))
     gens = [torch.Generator().manual_seed(n.seed + 1) for n in nets]
-    results = train_population(models, tr, te, nets[0].train, energy_loss, sign_error, gens,
-                               progress=progress, on_diverge=on_diverge)
-    return [r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
-            for r, m, (_, sw) in zip(results, models, built)]
+    results = train_population(
+        models,
+        tr,
+        te,
+        nets[0].train,
+        energy_loss,
+        sign_error,
+        gens,
+        progress=progress,
+        on_diverge=on_diverge,
+    )
+    return [
+        r if isinstance(r, TrainingDiverged) else (m, r[0], r[1], sw)
+        for r, m, (_, sw) in zip(results, models, built, strict=True)
+    ]

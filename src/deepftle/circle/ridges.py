@@ -35,8 +35,14 @@ import numpy as np
 
 from .data import R0
 
-__all__ = ["boundary_lines", "distance_to_lines", "grid_distance", "ridge_metrics",
-           "boundary_normal_cos", "random_readout_cos"]
+__all__ = [
+    "boundary_lines",
+    "distance_to_lines",
+    "grid_distance",
+    "ridge_metrics",
+    "boundary_normal_cos",
+    "random_readout_cos",
+]
 
 # Gauss-Legendre nodes on (0, pi/2) for the random-readout integral
 _PHI, _W = np.polynomial.legendre.leggauss(96)
@@ -67,7 +73,7 @@ def boundary_lines(x1: np.ndarray, x2: np.ndarray, out: np.ndarray, level: float
 def _densify(lines, step: float) -> np.ndarray:
     pts = []
     for line in lines:
-        for a, b in zip(line[:-1], line[1:]):
+        for a, b in zip(line[:-1], line[1:], strict=True):
             n = max(1, int(math.ceil(np.linalg.norm(b - a) / step)))
             f = np.arange(n)[:, None] / n
             pts.append(a + f * (b - a))
@@ -94,12 +100,16 @@ def grid_distance(x1, x2, out):
     X1, X2 = np.meshgrid(x1, x2)
     pts = np.column_stack([X1.ravel(), X2.ravel()])
     lines = boundary_lines(x1, x2, out)
-    return pts, distance_to_lines(pts, lines, step=min(np.diff(x1).min(),
-                                                       np.diff(x2).min()) / 4), lines
+    return (
+        pts,
+        distance_to_lines(pts, lines, step=min(np.diff(x1).min(), np.diff(x2).min()) / 4),
+        lines,
+    )
 
 
-def boundary_normal_cos(x1: np.ndarray, x2: np.ndarray, v1: np.ndarray,
-                        out: np.ndarray) -> np.ndarray:
+def boundary_normal_cos(
+    x1: np.ndarray, x2: np.ndarray, v1: np.ndarray, out: np.ndarray
+) -> np.ndarray:
     r""":math:`|\cos(v_1, \nabla O)|` at every grid point (NaN where :math:`\nabla O = 0`);
     ``v1`` has shape (len(x2), len(x1), 2)."""
     d2, d1 = np.gradient(np.asarray(out, dtype=float), x2, x1)
@@ -109,9 +119,18 @@ def boundary_normal_cos(x1: np.ndarray, x2: np.ndarray, v1: np.ndarray,
         return np.where(norm > 0, np.abs((grad * v1).sum(-1)) / norm, np.nan)
 
 
-def ridge_metrics(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.ndarray,
-                  *, delta: float = 0.05, top: float = 0.05, radius: float = R0,
-                  v1: np.ndarray | None = None, L_lam2: np.ndarray | None = None) -> dict:
+def ridge_metrics(
+    x1: np.ndarray,
+    x2: np.ndarray,
+    L_lam1: np.ndarray,
+    out: np.ndarray,
+    *,
+    delta: float = 0.05,
+    top: float = 0.05,
+    radius: float = R0,
+    v1: np.ndarray | None = None,
+    L_lam2: np.ndarray | None = None,
+) -> dict:
     """Contrast, alignment and circle distance of one field (arrays of shape (len(x2), len(x1)),
     ``L_lam1[i, j]`` at ``(x1[j], x2[i])``). NaN where the output has no zero contour."""
     if not 0 < top <= 1 or not delta > 0:
@@ -119,15 +138,20 @@ def ridge_metrics(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.nd
     pts, d, lines = grid_distance(x1, x2, out)
     v = np.asarray(L_lam1, dtype=float).ravel()
     finite = np.isfinite(v)
-    res = dict(n_points=int(v.size), n_masked=int((~finite).sum()),
-               boundary_length=float(sum(np.linalg.norm(np.diff(ln, axis=0), axis=1).sum()
-                                         for ln in lines)),
-               mean_L_lam1=float(v[finite].mean()) if finite.any() else math.nan,
-               std_L_lam1=float(v[finite].std()) if finite.any() else math.nan)
+    res = dict(
+        n_points=int(v.size),
+        n_masked=int((~finite).sum()),
+        boundary_length=float(
+            sum(np.linalg.norm(np.diff(ln, axis=0), axis=1).sum() for ln in lines)
+        ),
+        mean_L_lam1=float(v[finite].mean()) if finite.any() else math.nan,
+        std_L_lam1=float(v[finite].std()) if finite.any() else math.nan,
+    )
     near = (d < delta) & finite
     far = (d >= delta) & finite
-    res["contrast"] = (float(v[near].mean() - v[far].mean())
-                       if near.any() and far.any() else math.nan)
+    res["contrast"] = (
+        float(v[near].mean() - v[far].mean()) if near.any() and far.any() else math.nan
+    )
     n_top = max(1, int(round(top * finite.sum())))
     order = np.argsort(np.where(finite, v, -np.inf))[::-1][:n_top]
     res["alignment"] = float((d[order] < 2 * delta).mean()) if lines else math.nan
@@ -136,7 +160,7 @@ def ridge_metrics(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.nd
     shape = np.asarray(out).shape
     centre = np.unravel_index(int(np.argmin(np.linalg.norm(pts, axis=1))), shape)
     res["L_lam1_centre"] = float(np.asarray(L_lam1, dtype=float)[centre])
-    row = np.asarray(L_lam1, dtype=float)[centre[0], centre[1]:]
+    row = np.asarray(L_lam1, dtype=float)[centre[0], centre[1] :]
     res["L_lam1_ridge"] = float(np.nanmax(np.where(np.isfinite(row), row, np.nan)))
     if v1 is not None:
         cos = boundary_normal_cos(x1, x2, v1, out).ravel()
@@ -144,6 +168,7 @@ def ridge_metrics(x1: np.ndarray, x2: np.ndarray, L_lam1: np.ndarray, out: np.nd
         res["orthogonality"] = float(cos[on].mean()) if on.any() else math.nan
         if L_lam2 is not None:
             ratio = np.exp(np.asarray(L_lam2, dtype=float).ravel() - v)
-            res["orthogonality_random"] = (float(random_readout_cos(ratio[on]).mean())
-                                           if on.any() else math.nan)
+            res["orthogonality_random"] = (
+                float(random_readout_cos(ratio[on]).mean()) if on.any() else math.nan
+            )
     return res

@@ -19,8 +19,15 @@ from torch import nn
 
 from . import generic, layout, probes
 from .chain import parse_chain
-from .checks import (as_tensor, check_deterministic, check_dtype, check_integer_input,
-                     check_module, check_points, model_dtype_device)
+from .checks import (
+    as_tensor,
+    check_deterministic,
+    check_dtype,
+    check_integer_input,
+    check_module,
+    check_points,
+    model_dtype_device,
+)
 from .precision import exact_float32
 from .saturation import saturating
 from .sequential import NotFusable, _depths, parse_trunk, sequential_ftle
@@ -39,8 +46,11 @@ def _as_sequential(model) -> nn.Sequential | None:
 def _fused_steps(model, layers, x):
     """Parsed steps when the fused path applies (integer or no ``layers``, points (P, d_in)
     or one point (d_in,)), else None."""
-    if layers is not None and not isinstance(layers, int) and any(
-            isinstance(l, str) for l in layers):
+    if (
+        layers is not None
+        and not isinstance(layers, int)
+        and any(isinstance(l, str) for l in layers)
+    ):
         return None
     if x.dim() > 2:  # e.g. (P, S, E) tokens: a map of S E components per point
         return None
@@ -70,28 +80,34 @@ def _targets(model, x, layers, depth) -> list[layout.Target]:
         for name in names:
             if not isinstance(name, str) or name not in modules or name == "":
                 known = [n for n in modules if n][:12]
-                raise ValueError(f"layers must hold names of the model's modules (e.g. "
-                                 f"{known}), got {name!r}")
-    depths = [depth] * max(1, len(names)) if depth is None or isinstance(depth, int) \
-        else list(depth)
+                raise ValueError(
+                    f"layers must hold names of the model's modules (e.g. {known}), got {name!r}"
+                )
+    depths = (
+        [depth] * max(1, len(names)) if depth is None or isinstance(depth, int) else list(depth)
+    )
     if len(depths) != max(1, len(names)):
-        raise ValueError(f"depth must be an integer or one per layer ({len(names)}), "
-                         f"got {depth!r}")
+        raise ValueError(f"depth must be an integer or one per layer ({len(names)}), got {depth!r}")
     for d in depths:
         if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1):
-            raise ValueError(f"depth must be a positive integer (L in lambda = L^-1 log "
-                             f"sigma), got {d!r}")
+            raise ValueError(
+                f"depth must be a positive integer (L in lambda = L^-1 log sigma), got {d!r}"
+            )
     if any(d is None for d in depths):
         total, at = layout.count_layers(model, x[:1], names)
         if total is None:
-            raise ValueError(f"cannot count the layers L of {layout.unknown_layout_message(model)}"
-                             f": pass depth= (L in lambda = L^-1 log sigma)")
+            raise ValueError(
+                f"cannot count the layers L of {layout.unknown_layout_message(model)}"
+                f": pass depth= (L in lambda = L^-1 log sigma)"
+            )
         counted = [at[n] for n in names] if names else [total]
-        for name, d, c in zip(names or ["the model"], depths, counted):
+        for name, d, c in zip(names or ["the model"], depths, counted, strict=True):
             if d is None and c == 0:
-                raise ValueError(f"no weight layer (Linear / Conv) on the path from the input "
-                                 f"to the output of {name!r}: pass depth=")
-        depths = [d if d is not None else c for d, c in zip(depths, counted)]
+                raise ValueError(
+                    f"no weight layer (Linear / Conv) on the path from the input "
+                    f"to the output of {name!r}: pass depth="
+                )
+        depths = [d if d is not None else c for d, c in zip(depths, counted, strict=True)]
     if not names:
         fn = layout.whole_model(model)
         stages, hooked = layout.sequential_stages(model)
@@ -99,13 +115,23 @@ def _targets(model, x, layers, depth) -> list[layout.Target]:
             stages = None  # the model's hooks read its input: the stages miss that path
         return [layout.Target(None, fn, depths[0], stages, parse_chain(model))]
     modules = dict(model.named_modules())
-    return [layout.Target(n, layout.module_output(model, n, modules[n]), d)
-            for n, d in zip(names, depths)]
+    return [
+        layout.Target(n, layout.module_output(model, n, modules[n]), d)
+        for n, d in zip(names, depths, strict=True)
+    ]
 
 
-def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool = False,
-         layers: Sequence[int] | Sequence[str] | None = None, batch_size: int | None = None,
-         depth: int | Sequence[int] | None = None, method: str = "auto"):
+def ftle(
+    model: nn.Module | Callable,
+    x,
+    k: int = 1,
+    *,
+    return_directions: bool = False,
+    layers: Sequence[int] | Sequence[str] | None = None,
+    batch_size: int | None = None,
+    depth: int | Sequence[int] | None = None,
+    method: str = "auto",
+):
     r"""Finite-time Lyapunov exponents :math:`\lambda_i^{(L)}(x) = L^{-1}\log\sigma_i(J(x))`.
 
     Parameters
@@ -156,12 +182,14 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
     ``return_directions`` the tuple ``(lam, v)``. A zero singular value gives ``-inf``, never NaN.
     """
     _check_k(k)
-    if batch_size is not None and (isinstance(batch_size, bool) or
-                                   not isinstance(batch_size, int) or batch_size < 1):
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if method not in ("auto", "fused", "generic") + generic.METHODS:
-        raise ValueError(f"method must be 'auto', 'fused', 'generic' or one of "
-                         f"{generic.METHODS}, got {method!r}")
+        raise ValueError(
+            f"method must be 'auto', 'fused', 'generic' or one of {generic.METHODS}, got {method!r}"
+        )
     if not callable(model):
         raise ValueError(f"model must be an nn.Module or a callable, got {type(model).__name__}")
     model = layout.eager_module(model)
@@ -174,19 +202,28 @@ def ftle(model: nn.Module | Callable, x, k: int = 1, *, return_directions: bool 
 
     steps = _fused_steps(model, layers, x) if method in ("auto", "fused") else None
     if method == "fused" and steps is None:
-        raise ValueError("method='fused' needs an nn.Sequential of Linear layers and "
-                         "elementwise activations (or a deepftle.MLP), integer layers and "
-                         "points of shape (P, d_in)")
+        raise ValueError(
+            "method='fused' needs an nn.Sequential of Linear layers and "
+            "elementwise activations (or a deepftle.MLP), integer layers and "
+            "points of shape (P, d_in)"
+        )
     with exact_float32():  # no TF32 on CUDA: the exponents need full float32 products
         if steps is not None:
-            out = sequential_ftle(steps, x, k=k, return_directions=return_directions,
-                                  layers=layers, batch_size=batch_size)
+            out = sequential_ftle(
+                steps,
+                x,
+                k=k,
+                return_directions=return_directions,
+                layers=layers,
+                batch_size=batch_size,
+            )
             if depth is not None:
                 out = _rescale_depth(out, steps, layers, depth, return_directions)
             return out
         with _attributes_kept(model):
-            return _generic(model, x, k, return_directions, layers, batch_size, depth, method,
-                            dtype, device)
+            return _generic(
+                model, x, k, return_directions, layers, batch_size, depth, method, dtype, device
+            )
 
 
 @contextlib.contextmanager
@@ -205,7 +242,7 @@ def _attributes_kept(model):
         yield
     finally:
         wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-        for m, before in zip(modules, saved):
+        for m, before in zip(modules, saved, strict=True):
             for name, value in list(vars(m).items()):
                 if name in before:
                     m.__dict__[name] = before[name]
@@ -218,11 +255,13 @@ def _rescale_depth(out, steps, layers, depth, return_directions):
     lam, vecs = out if return_directions else (out, None)
     counted, _ = _depths(steps, layers)
     wanted = [depth] * len(counted) if isinstance(depth, int) else list(depth)
-    if len(wanted) != len(counted) or any(isinstance(d, bool) or not isinstance(d, int) or d < 1
-                                           for d in wanted):
+    if len(wanted) != len(counted) or any(
+        isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in wanted
+    ):
         raise ValueError(f"depth must be a positive integer or one per layer, got {depth!r}")
-    factor = torch.tensor([c / d for c, d in zip(counted, wanted)], dtype=lam.dtype,
-                          device=lam.device)
+    factor = torch.tensor(
+        [c / d for c, d in zip(counted, wanted, strict=True)], dtype=lam.dtype, device=lam.device
+    )
     lam = lam * (factor.reshape(-1, *[1] * (lam.dim() - 1)) if layers is not None else factor[0])
     return (lam, vecs) if return_directions else lam
 
@@ -236,10 +275,16 @@ def _probe(fn, x, given=None):
     except ValueError:
         raise
     except Exception as exc:  # noqa: BLE001 - shape errors etc. from inside the model
-        cast = (f" (x was given as {given} and converted to {x.dtype}: the exponents need a "
-                f"continuous input)" if given is not None and given != x.dtype else "")
-        raise ValueError(f"the model failed on x of shape {tuple(x.shape)} (points of shape "
-                         f"{tuple(x.shape[1:])}){cast}: {type(exc).__name__}: {exc}") from exc
+        cast = (
+            f" (x was given as {given} and converted to {x.dtype}: the exponents need a "
+            f"continuous input)"
+            if given is not None and given != x.dtype
+            else ""
+        )
+        raise ValueError(
+            f"the model failed on x of shape {tuple(x.shape)} (points of shape "
+            f"{tuple(x.shape[1:])}){cast}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _check_differentiable(fn, x, where: str):
@@ -257,10 +302,14 @@ def _check_differentiable(fn, x, where: str):
     else:
         if not (out.is_floating_point() or out.is_complex()):
             why = f"it is a {out.dtype} tensor (argmax, rounding to integers, ...)"
-        elif not out.requires_grad or torch.autograd.grad(
-                out, xp, torch.ones_like(out), allow_unused=True)[0] is None:
-            why = ("autograd finds no path from the input to it (.detach(), torch.no_grad(), "
-                   "a detour through NumPy or a copy of the data inside the model)")
+        elif (
+            not out.requires_grad
+            or torch.autograd.grad(out, xp, torch.ones_like(out), allow_unused=True)[0] is None
+        ):
+            why = (
+                "autograd finds no path from the input to it (.detach(), torch.no_grad(), "
+                "a detour through NumPy or a copy of the data inside the model)"
+            )
     if why is not None:
         raise ValueError(f"{where} does not depend differentiably on the input: {why}")
 
@@ -269,22 +318,29 @@ RANDOMNESS_POINTS = 16  # points of the chunk that the model runs on twice (chec
 
 
 def _out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, torch.OutOfMemoryError) or isinstance(exc, RuntimeError) and (
-        "can't allocate memory" in str(exc) or "out of memory" in str(exc))
+    return (
+        isinstance(exc, torch.OutOfMemoryError)
+        or isinstance(exc, RuntimeError)
+        and ("can't allocate memory" in str(exc) or "out of memory" in str(exc))
+    )
 
 
 def _memory_error(exc, where, method, batch_size, d_in, d_out, k, itemsize):
     found = re.search(r"allocate (\d+) bytes", str(exc))
-    asked = (f"{int(found.group(1)) / 2**20:.0f} MiB" if found
-             else str(exc).splitlines()[0][:200])
+    asked = f"{int(found.group(1)) / 2**20:.0f} MiB" if found else str(exc).splitlines()[0][:200]
     jac = d_in * d_out * itemsize / 2**20
-    hint = ("a smaller batch_size= (points per chunk)" if batch_size != 1
-            else "a machine with more memory")
+    hint = (
+        "a smaller batch_size= (points per chunk)"
+        if batch_size != 1
+        else "a machine with more memory"
+    )
     if method in ("forward", "reverse") and k < min(d_in, d_out) // 4:
         hint += " or method='lanczos' (matrix-free, the top k only)"
-    return ValueError(f"out of memory computing {where} with method {method!r} (an allocation of "
-                      f"{asked}; J of one point alone is {d_out} x {d_in}, {jac:.1f} MiB): pass "
-                      f"{hint}")
+    return ValueError(
+        f"out of memory computing {where} with method {method!r} (an allocation of "
+        f"{asked}; J of one point alone is {d_out} x {d_in}, {jac:.1f} MiB): pass "
+        f"{hint}"
+    )
 
 
 def _run_generic(target, x, k, return_directions, batch_size, method, d_in, d_out, where):
@@ -299,22 +355,31 @@ def _run_generic(target, x, k, return_directions, batch_size, method, d_in, d_ou
     failures = []
     for attempt in tries:
         try:
-            lam, vecs, _ = generic.generic_ftle(target, x, k=k, want_directions=return_directions,
-                                                batch_size=batch_size, method=attempt,
-                                                d_out=d_out)
+            lam, vecs, _ = generic.generic_ftle(
+                target,
+                x,
+                k=k,
+                want_directions=return_directions,
+                batch_size=batch_size,
+                method=attempt,
+                d_out=d_out,
+            )
             return lam, vecs
         except ValueError:
             raise
         except (RuntimeError, MemoryError) as exc:
             if _out_of_memory(exc) or isinstance(exc, MemoryError):
-                raise _memory_error(exc, where, attempt, batch_size, d_in, d_out, k,
-                                    itemsize) from exc
+                raise _memory_error(
+                    exc, where, attempt, batch_size, d_in, d_out, k, itemsize
+                ) from exc
             failures.append((attempt, exc))
     # functorch refusals: .item(), data-dependent control flow, no forward-mode rule
-    said = "; ".join(f"method {m!r}: {type(e).__name__}: {str(e).splitlines()[0][:300]}"
-                     for m, e in failures)
-    raise ValueError(f"{where} could not be differentiated with torch.func (jvp / vjp under "
-                     f"vmap): {said}") from failures[-1][1]
+    said = "; ".join(
+        f"method {m!r}: {type(e).__name__}: {str(e).splitlines()[0][:300]}" for m, e in failures
+    )
+    raise ValueError(
+        f"{where} could not be differentiated with torch.func (jvp / vjp under vmap): {said}"
+    ) from failures[-1][1]
 
 
 def _in_float64(model, x):
@@ -348,20 +413,24 @@ def _warn_float32_spread(lam, depth, d_in, d_out, why):
     bound = math.log(FLOAT32_SPREAD / (max(d_in, d_out) * torch.finfo(torch.float32).eps))
     risky = int(((spread > bound) & torch.isfinite(spread)).any(dim=1).sum())
     if risky:
-        warnings.warn(f"{risky} of {lam.shape[0]} points have a sigma_i below "
-                      f"{math.exp(-bound):.1e} sigma_1, where a Jacobian formed in float32 "
-                      f"gives lambda_i only to ~max(d_in, d_out) eps sigma_1 / sigma_i > 1e-4: "
-                      f"the model could not run in float64 ({why}); pass a float64 model "
-                      f"(model.double(), x.double()) for these exponents", RuntimeWarning,
-                      stacklevel=4)
+        warnings.warn(
+            f"{risky} of {lam.shape[0]} points have a sigma_i below "
+            f"{math.exp(-bound):.1e} sigma_1, where a Jacobian formed in float32 "
+            f"gives lambda_i only to ~max(d_in, d_out) eps sigma_1 / sigma_i > 1e-4: "
+            f"the model could not run in float64 ({why}); pass a float64 model "
+            f"(model.double(), x.double()) for these exponents",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 def _generic(model, x, k, return_directions, layers, batch_size, depth, method, dtype, device):
-    if layers is not None and (isinstance(layers, int) or any(isinstance(l, int)
-                                                              for l in layers)):
-        raise ValueError("integer layers are depths of the fused path (an nn.Sequential of "
-                         "Linear layers and elementwise activations); for other models give "
-                         "module names")
+    if layers is not None and (isinstance(layers, int) or any(isinstance(l, int) for l in layers)):
+        raise ValueError(
+            "integer layers are depths of the fused path (an nn.Sequential of "
+            "Linear layers and elementwise activations); for other models give "
+            "module names"
+        )
     given = x.dtype
     x = check_points(x, dtype, device)
     single = x.dim() == 1
@@ -392,10 +461,12 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
             probes.check_independent_points(saturating(target.fn), x, where)
         d_out = probe.shape[1]
         if k > min(d_in, d_out):
-            raise ValueError(f"k must be an integer in 1..min(d_in, d_out) = "
-                             f"1..{min(d_in, d_out)}, got {k!r}")
-        lam, vecs = _run_generic(target, x, k, return_directions, batch_size, method, d_in,
-                                 d_out, where)
+            raise ValueError(
+                f"k must be an integer in 1..min(d_in, d_out) = 1..{min(d_in, d_out)}, got {k!r}"
+            )
+        lam, vecs = _run_generic(
+            target, x, k, return_directions, batch_size, method, d_in, d_out, where
+        )
         if float32_why is not None:
             _warn_float32_spread(lam, target.depth, d_in, d_out, float32_why)
         lams.append(lam)
@@ -403,5 +474,6 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
             dirs.append(vecs.reshape(x.shape[0], *in_shape, k))
     lam = torch.stack(lams).to(wanted_dtype)
     vecs = torch.stack(dirs).to(wanted_dtype) if return_directions else None
-    return layout.squeeze_result(lam, vecs, single=single, per_layer=layers is not None,
-                                 return_directions=return_directions)
+    return layout.squeeze_result(
+        lam, vecs, single=single, per_layer=layers is not None, return_directions=return_directions
+    )

@@ -30,8 +30,11 @@ from .kernels import tanh_and_derivative
 from .layout import reads_as
 from .sequential import NotFusable, _activation, _flatten
 
-_CONV = {nn.Conv1d: (F.conv1d, F.conv_transpose1d), nn.Conv2d: (F.conv2d, F.conv_transpose2d),
-         nn.Conv3d: (F.conv3d, F.conv_transpose3d)}
+_CONV = {
+    nn.Conv1d: (F.conv1d, F.conv_transpose1d),
+    nn.Conv2d: (F.conv2d, F.conv_transpose2d),
+    nn.Conv3d: (F.conv3d, F.conv_transpose3d),
+}
 
 
 class _Affine:
@@ -60,8 +63,11 @@ def _linear(module: nn.Linear) -> _Affine:
 
 def _conv(module) -> _Affine | None:
     conv, transpose = _CONV[type(module)]
-    if module.padding_mode != "zeros" or isinstance(module.padding, str) and \
-            module.padding != "valid":
+    if (
+        module.padding_mode != "zeros"
+        or isinstance(module.padding, str)
+        and module.padding != "valid"
+    ):
         return None  # circular / reflect padding, padding="same": torch.func instead
     w = module.weight.detach()
     padding = 0 if module.padding == "valid" else module.padding
@@ -76,8 +82,10 @@ def _conv(module) -> _Affine | None:
         # one input channel: the adjoint is a depthwise transposed convolution summed over
         # the output channels, for stride 1 a depthwise convolution with the flipped kernel
         # (3.1 ms instead of 6.7 ms for the bench CNN's 1 -> 8 first layer, 400 images)
-        reach = [d * (k - 1) for d, k in zip(dilation, w.shape[2:])]
-        flipped = all(s == 1 for s in stride) and all(p <= r for p, r in zip(pads, reach))
+        reach = [d * (k - 1) for d, k in zip(dilation, w.shape[2:], strict=True)]
+        flipped = all(s == 1 for s in stride) and all(
+            p <= r for p, r in zip(pads, reach, strict=True)
+        )
         w_adj = w.flip(-1, -2).contiguous(memory_format=fmt) if flipped else w
 
     def forward(h):
@@ -89,15 +97,27 @@ def _conv(module) -> _Affine | None:
     def adjoint(u, in_shape):
         u = _in_layout(u, fmt)
         if channel_sum and flipped:
-            return conv(u, w_adj, None, 1, [r - p for r, p in zip(reach, pads)], dilation,
-                        w.shape[0]).sum(1, keepdim=True)
+            return conv(
+                u,
+                w_adj,
+                None,
+                1,
+                [r - p for r, p in zip(reach, pads, strict=True)],
+                dilation,
+                w.shape[0],
+            ).sum(1, keepdim=True)
         # the transposed convolution reaches every input pixel the forward one read; the
         # pixels past the last stride step (read by no output) come from output_padding
-        extra = tuple(n - ((o - 1) * s - 2 * p + d * (k - 1) + 1) for n, o, s, p, d, k in zip(
-            in_shape[1:], u.shape[2:], stride, pads, dilation, w.shape[2:]))
+        extra = tuple(
+            n - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
+            for n, o, s, p, d, k in zip(
+                in_shape[1:], u.shape[2:], stride, pads, dilation, w.shape[2:], strict=True
+            )
+        )
         if channel_sum:
-            return transpose(u, w, None, stride, padding, extra, w.shape[0],
-                             dilation).sum(1, keepdim=True)
+            return transpose(u, w, None, stride, padding, extra, w.shape[0], dilation).sum(
+                1, keepdim=True
+            )
         return transpose(u, w, None, stride, padding, extra, groups, dilation)
 
     return _Affine(forward, linear, adjoint)
@@ -135,15 +155,19 @@ def parse_chain(model) -> list | None:
     for module in modules:
         # each child is read off its type only if it computes what its type computes
         # (layout.reads_as: no own forward, none on the instance, no hooks)
-        if reads_as(module, nn.Identity) or reads_as(module, nn.Dropout) and (
-                not module.training or module.p == 0):
+        if (
+            reads_as(module, nn.Identity)
+            or reads_as(module, nn.Dropout)
+            and (not module.training or module.p == 0)
+        ):
             continue
         if reads_as(module, nn.Linear):
             step = _linear(module)
         elif type(module) in _CONV and reads_as(module, type(module)):
             step = _conv(module)
         elif isinstance(module, nn.modules.batchnorm._BatchNorm) and reads_as(
-                module, nn.modules.batchnorm._BatchNorm):
+            module, nn.modules.batchnorm._BatchNorm
+        ):
             step = _batchnorm(module)
         elif reads_as(module, nn.Flatten):
             step = _flatten_step(module)
@@ -167,8 +191,11 @@ def chain_widest(steps, probe) -> int:
 
 
 def _layout(h) -> torch.memory_format:
-    if (h.dim() == 4 and not h.is_contiguous()
-            and h.is_contiguous(memory_format=torch.channels_last)):
+    if (
+        h.dim() == 4
+        and not h.is_contiguous()
+        and h.is_contiguous(memory_format=torch.channels_last)
+    ):
         return torch.channels_last
     return torch.contiguous_format
 
@@ -211,8 +238,12 @@ class ChainProducts:
 
     def _select(self, ids, b):
         if self.key is None or self.key[1] != b or not torch.equal(ids, self.key[0]):
-            self.diag = [d.index_select(0, ids).repeat_interleave(b, dim=0).contiguous(
-                memory_format=_layout(d)) for d in self._all]
+            self.diag = [
+                d.index_select(0, ids)
+                .repeat_interleave(b, dim=0)
+                .contiguous(memory_format=_layout(d))
+                for d in self._all
+            ]
             self.key = (ids, b)
 
     def j(self, v):
@@ -225,8 +256,9 @@ class ChainProducts:
     def jt(self, u):
         """(p b, *out_shape) -> (p b, *in_shape)."""
         diag = reversed(self.diag)
-        for step, shape, fmt in zip(reversed(self.steps), reversed(self.in_shapes),
-                                    reversed(self.in_formats)):
+        for step, shape, fmt in zip(
+            reversed(self.steps), reversed(self.in_shapes), reversed(self.in_formats), strict=True
+        ):
             if isinstance(step, _Affine):  # in the layout of the stored diagonal it meets next
                 u = step.adjoint(u, shape).contiguous(memory_format=fmt)
             else:

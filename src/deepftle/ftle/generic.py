@@ -45,8 +45,8 @@ from contextlib import contextmanager
 import torch
 from torch.func import jvp, vjp, vmap
 
-from .kernels import canonical_sign, top_eig2, top_eig_power, triangular_rank
 from .chain import ChainProducts, chain_widest
+from .kernels import canonical_sign, top_eig2, top_eig_power, triangular_rank
 from .krylov import SharedStart, block_lanczos, recheck
 from .layout import Target, run_stage
 from .saturation import saturating
@@ -137,7 +137,7 @@ def _rescale_range(dtype) -> tuple[float, float]:
     assumes the same for factors of max^(3/4) ~ 1e28 (in practice both never happen) and
     saves a pass over the frame at every stage."""
     info = torch.finfo(dtype)
-    return info.tiny ** 0.25, info.max ** 0.25
+    return info.tiny**0.25, info.max**0.25
 
 
 def forward_jacobian(stages, x, *, orthonormalise: bool, depth: int = 1):
@@ -164,8 +164,10 @@ def forward_jacobian(stages, x, *, orthonormalise: bool, depth: int = 1):
     eps = torch.finfo(x.dtype).eps * max(1, math.ceil(depth / len(stages)))
     low, high = _rescale_range(x.dtype)
     for i, stage in enumerate(stages):
+
         def push(tangent, stage=stage, h=h):
             return jvp(lambda z: run_stage(stage, z, x), (h,), (tangent,))
+
         h, t = vmap(push, out_dims=(None, 0))(t)
         if i == len(stages) - 1 and not orthonormalise:
             break
@@ -301,8 +303,7 @@ def dense_top(jac, k: int, *, want_directions: bool, exact_svd: bool):
 def _exact(target: Target, x, k, want_directions, method, exact_svd):
     if method == "forward":
         stages = target.stages or [target.fn]
-        jac, log_scale, rank = forward_jacobian(stages, x, orthonormalise=k > 1,
-                                                depth=target.depth)
+        jac, log_scale, rank = forward_jacobian(stages, x, orthonormalise=k > 1, depth=target.depth)
         if rank is not None:  # the triangular factor of J: its SVD keeps the small ones
             log_sigma, vecs = dense_top(jac, k, want_directions=want_directions, exact_svd=True)
             lost = torch.arange(k, device=x.device)[None, :] >= rank[:, None]
@@ -312,8 +313,10 @@ def _exact(target: Target, x, k, want_directions, method, exact_svd):
     else:
         jac, log_scale = reverse_jacobian(target.fn, x)
     log_sigma, vecs = dense_top(jac, k, want_directions=want_directions, exact_svd=exact_svd)
-    return (zero_below_rank(log_sigma, jac.shape[1:], x.dtype, target.depth)
-            + log_scale[:, None], vecs)
+    return (
+        zero_below_rank(log_sigma, jac.shape[1:], x.dtype, target.depth) + log_scale[:, None],
+        vecs,
+    )
 
 
 def zero_below_rank(log_sigma, shape, dtype, depth: int = 1):
@@ -335,8 +338,10 @@ def exact_chunked(target: Target, x, *, d_out, k, want_directions, method, exact
     """:func:`_exact` on ``x`` in chunks that keep J of one chunk within the byte budget."""
     d_in = x[0].numel()
     chunk = _default_chunk(method, d_in, d_out, k, x.element_size())
-    parts = [_exact(target, x[i:i + chunk], k, want_directions, method, exact_svd)
-             for i in range(0, x.shape[0], chunk)]
+    parts = [
+        _exact(target, x[i : i + chunk], k, want_directions, method, exact_svd)
+        for i in range(0, x.shape[0], chunk)
+    ]
     log_sigma = torch.cat([p[0] for p in parts])
     vecs = torch.cat([p[1] for p in parts]) if want_directions else None
     return log_sigma, vecs
@@ -370,8 +375,10 @@ class _TorchFuncProducts:
     def _embed(self, blocks, ids):
         """blocks (len(ids), n, b) of the points ids as (traced points, n, b), zero elsewhere,
         and the rows of ids among the traced points (None when they are all of them)."""
-        if (ids.numel() <= SHRINK * self.ids.numel()
-                and self.ids.numel() - ids.numel() >= SHRINK_MIN_DROP):
+        if (
+            ids.numel() <= SHRINK * self.ids.numel()
+            and self.ids.numel() - ids.numel() >= SHRINK_MIN_DROP
+        ):
             self._trace(ids)
         if ids.numel() == self.ids.numel():
             return blocks, None
@@ -383,8 +390,10 @@ class _TorchFuncProducts:
         """J^T on each column of blocks (len(ids), d_out, b): a loop over the columns (vmap
         over a few cotangents of a CNN's graph is slower than calls)."""
         full, rows = self._embed(blocks, ids)
-        cols = [self.jt(full[:, :, i].contiguous()).reshape(self.ids.numel(), -1)
-                for i in range(full.shape[2])]
+        cols = [
+            self.jt(full[:, :, i].contiguous()).reshape(self.ids.numel(), -1)
+            for i in range(full.shape[2])
+        ]
         out = torch.stack(cols, dim=2)
         return out if rows is None else out[rows]
 
@@ -411,7 +420,6 @@ class _TorchFuncProducts:
 
     def jt(self, u):  # J^T u, u (p, d_out) on the traced points
         return self.pull(u.reshape(self.out.shape))[0]
-
 
 
 def lanczos_tol(depth: int, dtype) -> float:
@@ -443,12 +451,21 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
     d_in = math.prod(in_shape)
     exact_method = "reverse" if d_out <= d_in else "forward"
     if min(d_in, d_out) < 2 * (k + LANCZOS_EXTRA_BLOCK):  # too small to iterate on
-        log_sigma, vecs = exact_chunked(target, x, d_out=d_out, k=k,
-                                        want_directions=want_directions, method=exact_method,
-                                        exact_svd=exact_svd)
+        log_sigma, vecs = exact_chunked(
+            target,
+            x,
+            d_out=d_out,
+            k=k,
+            want_directions=want_directions,
+            method=exact_method,
+            exact_svd=exact_svd,
+        )
         return log_sigma, vecs, 0, 0
-    ops = ChainProducts(target.chain, x) if target.chain is not None else _TorchFuncProducts(
-        target.fn, x)
+    ops = (
+        ChainProducts(target.chain, x)
+        if target.chain is not None
+        else _TorchFuncProducts(target.fn, x)
+    )
     output_side = d_out < d_in
     pilot = shared.basis is None  # this chunk's Ritz vectors start the next ones
 
@@ -456,23 +473,38 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
         return ops.gram(blocks, ids, output_side=output_side)
 
     tol = lanczos_tol(target.depth, x.dtype)
-    res = block_lanczos(matvec, P, min(d_in, d_out), k=k, block=k + LANCZOS_EXTRA_BLOCK,
-                        tol=tol, max_steps=_LANCZOS_STEPS, want_vectors=True, dtype=x.dtype,
-                        device=x.device, start=shared.basis)
+    res = block_lanczos(
+        matvec,
+        P,
+        min(d_in, d_out),
+        k=k,
+        block=k + LANCZOS_EXTRA_BLOCK,
+        tol=tol,
+        max_steps=_LANCZOS_STEPS,
+        want_vectors=True,
+        dtype=x.dtype,
+        device=x.device,
+        start=shared.basis,
+    )
     # the certificate: each certified answer's residual recomputed with fresh products
     certified = res.certified
     ids = torch.nonzero(certified)[:, 0]
     if ids.numel():
         fresh = torch.full((P, k), torch.inf, dtype=torch.float64, device=x.device)
-        fresh[ids] = _fresh_residuals(ops, target, x, ids, res.vectors[ids],
-                                      res.eigenvalues[ids], output_side)
+        fresh[ids] = _fresh_residuals(
+            ops, target, x, ids, res.vectors[ids], res.eigenvalues[ids], output_side
+        )
         certified = recheck(res, fresh, k, tol)
         failed = int(res.certified.sum() - certified.sum())
         if failed:
-            warnings.warn(f"{failed} of {P} points whose Lanczos iteration certified failed "
-                          f"the independent residual check (products recomputed for the "
-                          f"returned vectors differ from the iteration's): computed exactly "
-                          f"({exact_method} mode)", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"{failed} of {P} points whose Lanczos iteration certified failed "
+                f"the independent residual check (products recomputed for the "
+                f"returned vectors differ from the iteration's): computed exactly "
+                f"({exact_method} mode)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     if pilot:
         shared.learn(res.vectors[certified])
     log_sigma = 0.5 * torch.log(res.eigenvalues.clamp_min(0))
@@ -480,14 +512,21 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
     if want_directions and output_side:  # right singular vectors v = J^T u / sigma
         vecs = ops.pullback(vecs, torch.arange(P, device=x.device))
         vecs = vecs / torch.linalg.vector_norm(vecs, dim=1, keepdim=True).clamp_min(
-            torch.finfo(vecs.dtype).tiny)
+            torch.finfo(vecs.dtype).tiny
+        )
     if vecs is not None:
         vecs = vecs.double()
     todo = torch.nonzero(~certified)[:, 0]
     if todo.numel():
-        ls, vs = exact_chunked(target, x[todo], d_out=d_out, k=k,
-                               want_directions=want_directions, method=exact_method,
-                               exact_svd=exact_svd)
+        ls, vs = exact_chunked(
+            target,
+            x[todo],
+            d_out=d_out,
+            k=k,
+            want_directions=want_directions,
+            method=exact_method,
+            exact_svd=exact_svd,
+        )
         log_sigma[todo] = ls
         if vecs is not None:
             vecs[todo] = vs
@@ -504,8 +543,11 @@ def generic_ftle(target: Target, x, *, k, want_directions, batch_size, method, d
     d_in = math.prod(in_shape)
     exact_svd = x.dtype == torch.float64 and k > 1
     itemsize = torch.finfo(x.dtype).bits // 8
-    widest = chain_widest(target.chain, x[:1]) if (method == "lanczos"
-                                                    and target.chain is not None) else None
+    widest = (
+        chain_widest(target.chain, x[:1])
+        if (method == "lanczos" and target.chain is not None)
+        else None
+    )
     chunk = batch_size or _default_chunk(method, d_in, d_out, k, itemsize, widest)
     lam = torch.empty(P, k, dtype=x.dtype, device=x.device)
     dirs = torch.empty(P, d_in, k, dtype=x.dtype, device=x.device) if want_directions else None
@@ -517,15 +559,19 @@ def generic_ftle(target: Target, x, *, k, want_directions, batch_size, method, d
     if method == "lanczos" and batch_size is None and P > 2 * pilot:
         begins = [0, *range(pilot, P, chunk)]  # a small first chunk: the pilot
     # the model's tanh / sigmoid with accurate derivatives (the chain's products have them)
-    target = dataclasses.replace(target, fn=saturating(target.fn), stages=None if target.stages
-                                 is None else [saturating(s) for s in target.stages])
+    target = dataclasses.replace(
+        target,
+        fn=saturating(target.fn),
+        stages=None if target.stages is None else [saturating(s) for s in target.stages],
+    )
     with _differentiable_attention():
-        for begin, end in zip(begins, [*begins[1:], P]):
+        for begin, end in zip(begins, [*begins[1:], P], strict=True):
             rows = slice(begin, end)
             xc = x[rows]
             if method == "lanczos":
-                log_sigma, vecs, missed, steps = _lanczos(target, xc, d_out, k, want_directions,
-                                                          exact_svd, shared)
+                log_sigma, vecs, missed, steps = _lanczos(
+                    target, xc, d_out, k, want_directions, exact_svd, shared
+                )
                 stats["uncertified"] += missed
                 stats["steps"] = max(stats["steps"], steps)
             else:

@@ -80,20 +80,28 @@ def top_eig2(t: torch.Tensor, *, want_vector: bool):
     big = half >= 0
     v = torch.stack((torch.where(big, half + root, b), torch.where(big, b, root - half)), dim=1)
     n = torch.linalg.vector_norm(v, dim=1)
-    v = torch.where((n > 0)[:, None], v / safe_divisor(n)[:, None],
-                    torch.tensor([1.0, 0.0], dtype=v.dtype, device=v.device))
+    v = torch.where(
+        (n > 0)[:, None],
+        v / safe_divisor(n)[:, None],
+        torch.tensor([1.0, 0.0], dtype=v.dtype, device=v.device),
+    )
     return lam, v, trace
 
 
 def symmetric_matvec(gram: torch.Tensor, v: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
     """G v for a batch of symmetric G (P, r, r), as sum_i G[:, i, :] v_i: an elementwise product
     (into the flat ``scratch``) reduced over an outer axis, several times faster than ``bmm``."""
-    prod = scratch[:gram.numel()].view(gram.shape)
+    prod = scratch[: gram.numel()].view(gram.shape)
     return torch.mul(gram, v[:, :, None], out=prod).sum(1)
 
 
-def top_eig_power(t: torch.Tensor, tol: float, squarings: int = 3, rounds: int = 4,
-                   scratch: Sequence[torch.Tensor] | None = None):
+def top_eig_power(
+    t: torch.Tensor,
+    tol: float,
+    squarings: int = 3,
+    rounds: int = 4,
+    scratch: Sequence[torch.Tensor] | None = None,
+):
     """Largest eigenvalue of the Gram G = t t^T (t: (P, r, n)) per point, certified.
 
     Power iteration with the matrix power A = G^(2^squarings) (formed by repeated squaring,
@@ -111,7 +119,7 @@ def top_eig_power(t: torch.Tensor, tol: float, squarings: int = 3, rounds: int =
     P, r = t.shape[:2]
     if scratch is None:
         scratch = [t.new_empty(P * r * r) for _ in range(3)]
-    gram, power, square = (buf[:P * r * r].view(P, r, r) for buf in scratch)
+    gram, power, square = (buf[: P * r * r].view(P, r, r) for buf in scratch)
     torch.bmm(t, t.transpose(1, 2), out=gram)
     trace = safe_divisor(gram.diagonal(dim1=1, dim2=2).sum(1))
     torch.div(gram, trace[:, None, None], out=power)
@@ -139,14 +147,19 @@ def top_eig_power(t: torch.Tensor, tol: float, squarings: int = 3, rounds: int =
         ok = (rho > alpha) & (delta2 <= tol * rho * (rho - alpha)) & torch.isfinite(rho)
         out[todo[ok]] = rho[ok].double()
         keep = ~ok
-        todo, gram, power, v, trace, fro2 = (todo[keep], gram[keep], power[keep], v[keep],
-                                             trace[keep], fro2[keep])
+        todo, gram, power, v, trace, fro2 = (
+            todo[keep],
+            gram[keep],
+            power[keep],
+            v[keep],
+            trace[keep],
+            fro2[keep],
+        )
         if todo.numel() == 0:
             return out
     td = t[todo].double()
     out[todo] = torch.linalg.eigvalsh(td @ td.transpose(1, 2))[:, -1]
     return out
-
 
 
 def triangular_rank(rr: torch.Tensor, rel: float) -> torch.Tensor:
@@ -173,7 +186,6 @@ def tanh_and_derivative(h: torch.Tensor, u: torch.Tensor, s: torch.Tensor):
     torch.mul(u, 4, out=s).addcmul_(s, u, value=-1)
     h.sign_()
     h.addcmul_(h, u, value=-2)
-
 
 
 @contextmanager

@@ -68,10 +68,22 @@ def _certified(theta: torch.Tensor, resid: torch.Tensor, k: int, tol: float) -> 
     return ok.all(dim=1) & torch.isfinite(theta[:, :k]).all(dim=1)
 
 
-def block_lanczos(matvec: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], P: int, n: int,
-                  *, k: int, block: int, tol: float, max_steps: int, want_vectors: bool, dtype,
-                  device, seed: int = 0, first_check: int = 4,
-                  start: torch.Tensor | None = None) -> KrylovResult:
+def block_lanczos(
+    matvec: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    P: int,
+    n: int,
+    *,
+    k: int,
+    block: int,
+    tol: float,
+    max_steps: int,
+    want_vectors: bool,
+    dtype,
+    device,
+    seed: int = 0,
+    first_check: int = 4,
+    start: torch.Tensor | None = None,
+) -> KrylovResult:
     """Top-k eigenpairs of P operators of size n.
 
     ``matvec(blocks, ids)``: the products of the operators of the points ``ids`` (ascending
@@ -96,8 +108,9 @@ def block_lanczos(matvec: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], 
     if start is not None:
         s = start.shape[1]
         if start.shape[0] != n or s >= block:
-            raise ValueError(f"start must have shape (n, s < block) = ({n}, < {block}), got "
-                             f"{tuple(start.shape)}")
+            raise ValueError(
+                f"start must have shape (n, s < block) = ({n}, < {block}), got {tuple(start.shape)}"
+            )
         noise = v[:, :, :s] / torch.linalg.vector_norm(v[:, :, :s], dim=1, keepdim=True)
         v[:, :, :s] = start.detach().to("cpu", torch.float64) + START_NOISE * noise
     v = v.to(device=device, dtype=dtype)
@@ -135,14 +148,15 @@ def block_lanczos(matvec: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], 
             if stop.any():
                 idx = ids[stop]
                 eig[idx] = theta[stop, :k]
-                ritz[idx, :min(top, m)] = theta[stop, :top]
-                ritz_resid[idx, :min(top, m)] = resid[stop, :top]
+                ritz[idx, : min(top, m)] = theta[stop, :top]
+                ritz_resid[idx, : min(top, m)] = resid[stop, :top]
                 done[idx] = ok[stop]
                 certified_at[idx[ok[stop]]] = steps
                 if want_vectors:
                     y = (q[stop].double() @ s[stop, :, :k]).to(dtype)
                     vectors[idx] = y / torch.linalg.vector_norm(y, dim=1, keepdim=True).clamp_min(
-                        torch.finfo(dtype).tiny)
+                        torch.finfo(dtype).tiny
+                    )
             if stop.all():
                 break
             if stop.any():  # the certified points leave the working arrays
@@ -150,9 +164,9 @@ def block_lanczos(matvec: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], 
                 ids, v_next, b = ids[keep], v_next[keep], b[keep]
                 basis = _rows(basis, keep, m)
                 t = _rows(t, keep, m, square=True)
-        basis[:, :, m:m + block] = v_next
-        t[:, m:m + block, lo:m] = b.double()
-        t[:, lo:m, m:m + block] = t[:, m:m + block, lo:m].transpose(1, 2)
+        basis[:, :, m : m + block] = v_next
+        t[:, m : m + block, lo:m] = b.double()
+        t[:, lo:m, m : m + block] = t[:, m : m + block, lo:m].transpose(1, 2)
     return KrylovResult(eig, vectors, done, steps, certified_at, ritz, ritz_resid)
 
 
@@ -169,7 +183,7 @@ def recheck(result: KrylovResult, fresh: torch.Tensor, k: int, tol: float) -> to
     return ok & result.certified
 
 
-def _rows(x: torch.Tensor, keep: torch.Tensor, m: int, square: bool = False) -> torch.Tensor:
+def _rows(x: torch.Tensor, keep: torch.Tensor, m: int, *, square: bool = False) -> torch.Tensor:
     """The rows ``keep`` of a preallocated (P, ., width) array, copying only the first m
     columns in use (and rows, ``square``)."""
     out = x.new_empty((int(keep.sum()),) + tuple(x.shape[1:]))
@@ -203,4 +217,4 @@ class SharedStart:
         stacked = vectors.detach().transpose(0, 1).reshape(n, -1).to("cpu", torch.float64)
         stacked = stacked[:, torch.isfinite(stacked).all(dim=0)]
         if stacked.shape[1] >= self.size:
-            self.basis = torch.linalg.svd(stacked, full_matrices=False)[0][:, :self.size]
+            self.basis = torch.linalg.svd(stacked, full_matrices=False)[0][:, : self.size]

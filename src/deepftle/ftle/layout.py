@@ -16,8 +16,16 @@ from typing import Callable
 import torch
 from torch import nn
 
-COUNTED = (nn.Linear, nn.Bilinear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d,
-           nn.ConvTranspose2d, nn.ConvTranspose3d)
+COUNTED = (
+    nn.Linear,
+    nn.Bilinear,
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.ConvTranspose1d,
+    nn.ConvTranspose2d,
+    nn.ConvTranspose3d,
+)
 # modules whose own parameters do not make them a layer of the depth count
 NOT_COUNTED = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.PReLU, nn.RMSNorm)
 
@@ -35,28 +43,38 @@ class Target:
 
 def _unknown_owners(model: nn.Module) -> list[str]:
     """Modules holding parameters that neither count as a layer nor are known not to."""
-    return [f"{name or '(model)'} ({type(m).__name__})" for name, m in model.named_modules()
-            if any(True for _ in m.parameters(recurse=False))
-            and not isinstance(m, COUNTED + NOT_COUNTED)]
+    return [
+        f"{name or '(model)'} ({type(m).__name__})"
+        for name, m in model.named_modules()
+        if any(True for _ in m.parameters(recurse=False))
+        and not isinstance(m, COUNTED + NOT_COUNTED)
+    ]
 
 
 def _flat_output(y, P: int, what: str = "the model") -> torch.Tensor:
     if not isinstance(y, torch.Tensor):
         kind = type(y).__name__
-        hint = (" (select one tensor, e.g. a wrapper returning out[0])"
-                if isinstance(y, (tuple, list, dict)) else "")
+        hint = (
+            " (select one tensor, e.g. a wrapper returning out[0])"
+            if isinstance(y, (tuple, list, dict))
+            else ""
+        )
         raise ValueError(f"{what} must return a tensor (P, *out_shape), got a {kind}{hint}")
     if y.dim() == 0 or y.shape[0] != P:
-        raise ValueError(f"{what} maps {P} points to an output of shape {tuple(y.shape)}: "
-                         f"expected a leading batch axis of {P}")
+        raise ValueError(
+            f"{what} maps {P} points to an output of shape {tuple(y.shape)}: "
+            f"expected a leading batch axis of {P}"
+        )
     return y.reshape(P, -1)
 
 
 def on_copies(fn) -> Callable:
     """``fn`` called on a copy of its input: whatever it does to its input in place (``x.mul_``,
     ``torch.relu_(x)``), the caller's tensor and the engine's other passes do not see it."""
+
     def call(x):
         return fn(x.clone())
+
     return call
 
 
@@ -67,8 +85,7 @@ def detached_call(model) -> Callable:
     way the call gets a copy of its input (:func:`on_copies`)."""
     if not isinstance(model, nn.Module):
         return on_copies(model)
-    state = {**{n: p.detach() for n, p in model.named_parameters()},
-             **dict(model.named_buffers())}
+    state = {**{n: p.detach() for n, p in model.named_parameters()}, **dict(model.named_buffers())}
 
     def call(x):  # on a copy: the model may change its input in place
         return torch.func.functional_call(model, state, (x.clone(),))
@@ -81,6 +98,7 @@ def whole_model(model) -> Callable:
 
     def fn(x):
         return _flat_output(call(x), x.shape[0])
+
     return fn
 
 
@@ -104,8 +122,10 @@ def module_output(model: nn.Module, name: str, module: nn.Module) -> Callable:
         finally:
             handle.remove()
         if len(captured) != 1:
-            raise ValueError(f"module {name!r} ran {len(captured)} times in one forward pass: "
-                             f"the map to its output is not defined")
+            raise ValueError(
+                f"module {name!r} ran {len(captured)} times in one forward pass: "
+                f"the map to its output is not defined"
+            )
         return _flat_output(captured[0], x.shape[0], f"module {name!r}")
 
     return fn
@@ -115,8 +135,12 @@ def hooked(module: nn.Module) -> bool:
     """Forward hooks (on the module or on every module) that may change what it computes."""
     from torch.nn.modules import module as base
 
-    return bool(module._forward_hooks or module._forward_pre_hooks
-                or base._global_forward_hooks or base._global_forward_pre_hooks)
+    return bool(
+        module._forward_hooks
+        or module._forward_pre_hooks
+        or base._global_forward_hooks
+        or base._global_forward_pre_hooks
+    )
 
 
 def reads_as(module: nn.Module, cls: type) -> bool:
@@ -124,8 +148,12 @@ def reads_as(module: nn.Module, cls: type) -> bool:
     attributes: an instance of ``cls`` (or of a subclass) whose ``forward`` is ``cls.forward``
     (a subclass with its own ``forward`` computes something else), not replaced on the
     instance, and no forward hooks."""
-    return (isinstance(module, cls) and type(module).forward is cls.forward
-            and "forward" not in vars(module) and not hooked(module))
+    return (
+        isinstance(module, cls)
+        and type(module).forward is cls.forward
+        and "forward" not in vars(module)
+        and not hooked(module)
+    )
 
 
 def plain_sequential(module: nn.Module) -> bool:
@@ -147,8 +175,12 @@ def _own_hooks(model: nn.Module) -> tuple[list, list] | None:
     not its forward with them applied in order (hooks taking kwargs, global hooks)."""
     from torch.nn.modules import module as base
 
-    if (model._forward_hooks_with_kwargs or model._forward_pre_hooks_with_kwargs
-            or base._global_forward_hooks or base._global_forward_pre_hooks):
+    if (
+        model._forward_hooks_with_kwargs
+        or model._forward_pre_hooks_with_kwargs
+        or base._global_forward_hooks
+        or base._global_forward_pre_hooks
+    ):
         return None
     return list(model._forward_pre_hooks.values()), list(model._forward_hooks.values())
 
@@ -169,8 +201,14 @@ def sequential_stages(model: nn.Module) -> tuple[list[Callable] | None, bool]:
 
     A first child that is an ``nn.Linear`` carries its weight as ``linear_weight``: its
     Jacobian is that weight at every point."""
-    if not (isinstance(model, nn.Sequential) and type(model).forward is nn.Sequential.forward
-            and "forward" not in vars(model)) or len(model) == 0:
+    if (
+        not (
+            isinstance(model, nn.Sequential)
+            and type(model).forward is nn.Sequential.forward
+            and "forward" not in vars(model)
+        )
+        or len(model) == 0
+    ):
         return None, False
     hooks = _own_hooks(model)
     if hooks is None:
@@ -179,22 +217,26 @@ def sequential_stages(model: nn.Module) -> tuple[list[Callable] | None, bool]:
     leaves = _leaves(model)
     stages = [detached_call(child) for child in leaves]
     if pre:
+
         def before(h):
             for hook in pre:
                 result = hook(model, (h,))
                 if result is not None:
                     h = result[0] if isinstance(result, tuple) else result
             return h
+
         stages.insert(0, before)
     elif reads_as(leaves[0], nn.Linear):  # an affine first stage (see generic.folded_jacobian)
         stages[0].linear_weight = leaves[0].weight.detach()
     if post:
+
         def after(h, origin):
             for hook in post:
                 result = hook(model, (origin,), h)
                 if result is not None:
                     h = result
             return h
+
         after.reads_origin = True
         stages.append(after)
     return (stages if len(stages) > 1 else None), bool(pre or post)
@@ -237,11 +279,17 @@ def count_layers(model, probe: torch.Tensor, names: list[str]) -> tuple[int | No
     def node(out):
         return out.grad_fn if isinstance(out, torch.Tensor) else None
 
-    handles = [m.register_forward_hook(lambda m, a, out: calls.append(node(out)))
-               for m in model.modules() if isinstance(m, COUNTED)]
+    handles = [
+        m.register_forward_hook(lambda m, a, out: calls.append(node(out)))
+        for m in model.modules()
+        if isinstance(m, COUNTED)
+    ]
     for name in names:
-        handles.append(modules[name].register_forward_hook(
-            lambda m, a, out, name=name: ends.__setitem__(name, node(out))))
+        handles.append(
+            modules[name].register_forward_hook(
+                lambda m, a, out, name=name: ends.__setitem__(name, node(out))
+            )
+        )
     try:
         with torch.enable_grad():
             out = detached_call(model)(probe.detach().clone().requires_grad_(True))
@@ -250,8 +298,10 @@ def count_layers(model, probe: torch.Tensor, names: list[str]) -> tuple[int | No
             h.remove()
     missing = [n for n in names if n not in ends]
     if missing:
-        raise ValueError(f"module {missing[0]!r} does not run when the model runs on x: there "
-                         f"is no map from the input to its output")
+        raise ValueError(
+            f"module {missing[0]!r} does not run when the model runs on x: there "
+            f"is no map from the input to its output"
+        )
 
     def on_path(end) -> int:
         if end is None:

@@ -66,8 +66,10 @@ class HiddenPaths(TorchFunctionMode):
                 cut = ".data"
             elif name in ("detach", "detach_"):
                 cut = f".{name}()"
-            elif name == "requires_grad_" and not (args[1:] or [kwargs.get("requires_grad",
-                                                                            True)])[0]:
+            elif (
+                name == "requires_grad_"
+                and not (args[1:] or [kwargs.get("requires_grad", True)])[0]
+            ):
                 cut = ".requires_grad_(False)"
         inherited = next((c for c in map(self._cause_of, inputs) if c is not None), None)
         out = func(*args, **kwargs)
@@ -95,10 +97,12 @@ def _sample(x):
     return xs if xs.shape[0] >= 2 else torch.cat([xs, 2 * xs + 1])
 
 
-COUPLED = ("the exponents of a point would depend on its batch mates. Make the model act on "
-           "each point alone (eval-mode normalisation with running statistics, or LayerNorm / "
-           "GroupNorm; nn.MultiheadAttention(batch_first=True) for (P, S, E) input; no "
-           "statistic over the batch axis)")
+COUPLED = (
+    "the exponents of a point would depend on its batch mates. Make the model act on "
+    "each point alone (eval-mode normalisation with running statistics, or LayerNorm / "
+    "GroupNorm; nn.MultiheadAttention(batch_first=True) for (P, S, E) input; no "
+    "statistic over the batch axis)"
+)
 
 
 def check_independent_points(fn, x, where: str):
@@ -117,9 +121,10 @@ def check_independent_points(fn, x, where: str):
             moved = None
     if moved is not None and not _close(base[0], moved[0]):
         diff = (base[0] - moved[0]).abs().max().item()
-        raise ValueError(f"{where} couples the points of a batch: the output of a point changes "
-                         f"(by up to {diff:.3g}) when other points of the batch change; "
-                         + COUPLED)
+        raise ValueError(
+            f"{where} couples the points of a batch: the output of a point changes "
+            f"(by up to {diff:.3g}) when other points of the batch change; " + COUPLED
+        )
     gen = torch.Generator(device="cpu").manual_seed(0)
     v = torch.randn(xs.shape, generator=gen, dtype=torch.float64).to(xs)
     try:
@@ -136,26 +141,32 @@ def check_independent_points(fn, x, where: str):
         cot[i] = u[i]
         (grad,) = pull(cot)
         grad = grad.reshape(s, -1)
-        others = torch.cat([grad[:i], grad[i + 1:]])
+        others = torch.cat([grad[:i], grad[i + 1 :]])
         if bool(((others != 0) & torch.isfinite(others)).any()):
-            raise ValueError(f"{where} couples the points of a batch: the derivative of one "
-                             f"point's output reaches the inputs of other points (batch "
-                             f"statistics, attention across the batch axis, a normalisation "
-                             f"by a statistic of the batch); " + COUPLED)
+            raise ValueError(
+                f"{where} couples the points of a batch: the derivative of one "
+                f"point's output reaches the inputs of other points (batch "
+                f"statistics, attention across the batch axis, a normalisation "
+                f"by a statistic of the batch); " + COUPLED
+            )
         if jv is None:
             continue
         forward = (u[i] * jv[i]).sum().double()
         reverse = (grad[i] * v[i].reshape(-1)).sum().double()
-        scale = (torch.linalg.vector_norm(u[i]) * torch.linalg.vector_norm(jv[i])
-                 + torch.linalg.vector_norm(grad[i]) * torch.linalg.vector_norm(v[i])).double()
-        if abs(forward - reverse) > eps ** 0.5 * scale:
-            raise ValueError(f"{where} is not differentiated alike by forward mode and reverse "
-                             f"mode (u^T J v = {forward.item():.6g} against {reverse.item():.6g} "
-                             f"at point {i}): part of the output is computed from the input "
-                             f"under torch.no_grad() (or inference_mode), which forward mode "
-                             f"differentiates through and reverse mode does not, so J is not "
-                             f"defined by the model. Compute that branch with grad enabled "
-                             f"(or from a detached constant, not from the input)")
+        scale = (
+            torch.linalg.vector_norm(u[i]) * torch.linalg.vector_norm(jv[i])
+            + torch.linalg.vector_norm(grad[i]) * torch.linalg.vector_norm(v[i])
+        ).double()
+        if abs(forward - reverse) > eps**0.5 * scale:
+            raise ValueError(
+                f"{where} is not differentiated alike by forward mode and reverse "
+                f"mode (u^T J v = {forward.item():.6g} against {reverse.item():.6g} "
+                f"at point {i}): part of the output is computed from the input "
+                f"under torch.no_grad() (or inference_mode), which forward mode "
+                f"differentiates through and reverse mode does not, so J is not "
+                f"defined by the model. Compute that branch with grad enabled "
+                f"(or from a detached constant, not from the input)"
+            )
 
 
 def check_visible_paths(fn, x, where: str):
@@ -168,12 +179,14 @@ def check_visible_paths(fn, x, where: str):
         out = fn(xs)
     cause = tracker.cause(out) if isinstance(out, torch.Tensor) else None
     if cause is not None:
-        raise ValueError(f"{where} depends on the input through {cause}, a path that autograd "
-                         f"does not differentiate (a straight-through estimator, a detached "
-                         f"normalisation, ...): every method would return the Jacobian of "
-                         f"the surrogate autograd sees, not of the map. Remove the {cause} "
-                         f"from the path of the input to the output, or pass the map whose "
-                         f"Jacobian you want as a function without it")
+        raise ValueError(
+            f"{where} depends on the input through {cause}, a path that autograd "
+            f"does not differentiate (a straight-through estimator, a detached "
+            f"normalisation, ...): every method would return the Jacobian of "
+            f"the surrogate autograd sees, not of the map. Remove the {cause} "
+            f"from the path of the input to the output, or pass the map whose "
+            f"Jacobian you want as a function without it"
+        )
 
 
 def stages_agree(fn, stages, x) -> bool:
@@ -191,5 +204,7 @@ def stages_agree(fn, stages, x) -> bool:
     except (RuntimeError, NotImplementedError):
         return False
     t = t.reshape(whole.shape)
-    return bool(torch.linalg.vector_norm(t - whole)
-                <= torch.finfo(xs.dtype).eps ** 0.5 * torch.linalg.vector_norm(whole))
+    return bool(
+        torch.linalg.vector_norm(t - whole)
+        <= torch.finfo(xs.dtype).eps ** 0.5 * torch.linalg.vector_norm(whole)
+    )

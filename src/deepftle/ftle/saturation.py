@@ -48,8 +48,12 @@ def accurate_sigmoid(b):
 class _AccurateSaturation(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if (not kwargs and len(args) == 1 and isinstance(args[0], torch.Tensor)
-                and args[0].is_floating_point()):
+        if (
+            not kwargs
+            and len(args) == 1
+            and isinstance(args[0], torch.Tensor)
+            and args[0].is_floating_point()
+        ):
             if func in _TANH:
                 return accurate_tanh(args[0])
             if func in _SIGMOID:
@@ -67,8 +71,10 @@ def accurate_saturation():
 def saturating(fn):
     """``fn`` run inside :func:`accurate_saturation` (its attributes kept): only the model's
     own calls pay the mode's dispatch, not the engine's linear algebra around them."""
+
     @functools.wraps(fn)
     def call(*args):
         with _AccurateSaturation():
             return fn(*args)
+
     return call

@@ -45,9 +45,18 @@ from torch import nn
 
 from ..activations import Erf
 from .checks import as_tensor, check_points
+from .kernels import (
+    canonical_sign,
+    qr2,
+    safe_divisor,
+    tanh_and_derivative,
+    top_eig2,
+    top_eig_power,
+    triangular_rank,
+    unit_start,
+)
 from .layout import hooked, plain_sequential, reads_as, squeeze_result
-from .kernels import (canonical_sign, qr2, safe_divisor, tanh_and_derivative, top_eig2,
-                      top_eig_power, triangular_rank, unit_start)
+
 _SQRT_PI = math.sqrt(math.pi)
 
 
@@ -74,9 +83,23 @@ def _generic_derivative(module: nn.Module):
 
 
 # elementwise modules whose g' comes from one forward-mode product of the module itself
-_ELEMENTWISE = (nn.LeakyReLU, nn.Softplus, nn.GELU, nn.ELU, nn.SiLU, nn.CELU, nn.SELU, nn.Mish,
-                nn.Softsign, nn.Hardtanh, nn.Tanhshrink, nn.Hardswish, nn.Hardsigmoid,
-                nn.LogSigmoid, nn.ReLU6)
+_ELEMENTWISE = (
+    nn.LeakyReLU,
+    nn.Softplus,
+    nn.GELU,
+    nn.ELU,
+    nn.SiLU,
+    nn.CELU,
+    nn.SELU,
+    nn.Mish,
+    nn.Softsign,
+    nn.Hardtanh,
+    nn.Tanhshrink,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.LogSigmoid,
+    nn.ReLU6,
+)
 
 
 def _activation(module: nn.Module) -> _Activation | None:
@@ -87,17 +110,23 @@ def _activation(module: nn.Module) -> _Activation | None:
     if reads_as(module, nn.Tanh):  # fused in _Frame.activation (tanh_and_derivative)
         return _Activation(None, 1.0, tanh=True)
     elif reads_as(module, nn.ReLU):
+
         def run(b):
             return torch.relu(b), (b > 0).to(b.dtype)
+
         return _Activation(run, 1.0)
     elif reads_as(module, nn.Sigmoid):
+
         def run(b):  # sigmoid(b) sigmoid(-b): y (1 - y) would round to 0 for b >> 0
             y = torch.sigmoid(b)
             return y, y * torch.sigmoid(-b)
+
         return _Activation(run, 0.25)
     elif reads_as(module, Erf):
+
         def run(b):
             return torch.erf(b), (2 / _SQRT_PI) * torch.exp(-b * b)
+
         return _Activation(run, 2 / _SQRT_PI)
     elif any(reads_as(module, cls) for cls in _ELEMENTWISE):
         run = _generic_derivative(module)
@@ -112,8 +141,9 @@ def _flatten(module: nn.Module):
     a Sequential) or a module with forward hooks: its map is not the composition of its
     children, which the fused path and :mod:`.chain` read off the children."""
     if not plain_sequential(module):
-        raise NotFusable(f"{type(module).__name__} is not a plain Sequential (its own forward "
-                         f"or forward hooks)")
+        raise NotFusable(
+            f"{type(module).__name__} is not a plain Sequential (its own forward or forward hooks)"
+        )
     for child in module:
         if isinstance(child, nn.Sequential):
             yield from _flatten(child)
@@ -138,20 +168,27 @@ def parse_trunk(trunk) -> list:
     steps = []
     for index, module in enumerate(_flatten(trunk)):
         if reads_as(module, nn.Linear):
-            steps.append(_Linear(module.weight.detach(),
-                                 None if module.bias is None else module.bias.detach()))
+            steps.append(
+                _Linear(
+                    module.weight.detach(), None if module.bias is None else module.bias.detach()
+                )
+            )
         elif reads_as(module, nn.Identity):
             continue
         elif reads_as(module, nn.Dropout):
             if module.training and module.p > 0:
-                raise ValueError(f"unsupported module {index} ({module!r}): Dropout in training "
-                                 f"mode is random; call model.eval() first")
+                raise ValueError(
+                    f"unsupported module {index} ({module!r}): Dropout in training "
+                    f"mode is random; call model.eval() first"
+                )
             continue
         else:
             act = _activation(module)
             if act is None:
-                raise NotFusable(f"module {index} ({type(module).__name__}) is neither "
-                                 f"nn.Linear nor an elementwise activation")
+                raise NotFusable(
+                    f"module {index} ({type(module).__name__}) is neither "
+                    f"nn.Linear nor an elementwise activation"
+                )
             steps.append(act)
     if not any(isinstance(s, _Linear) for s in steps):
         raise NotFusable("the Sequential holds no nn.Linear layer")
@@ -161,8 +198,12 @@ def parse_trunk(trunk) -> list:
 def in_float64(steps) -> list:
     """``steps`` with the Linear layers' weights and biases in float64 (activations are
     functions of their input's dtype)."""
-    return [_Linear(s.weight.double(), None if s.bias is None else s.bias.double())
-            if isinstance(s, _Linear) else s for s in steps]
+    return [
+        _Linear(s.weight.double(), None if s.bias is None else s.bias.double())
+        if isinstance(s, _Linear)
+        else s
+        for s in steps
+    ]
 
 
 def _as_points(x, dtype, device, d_in) -> tuple[torch.Tensor, bool]:
@@ -173,8 +214,10 @@ def _as_points(x, dtype, device, d_in) -> tuple[torch.Tensor, bool]:
     if x.dim() != 2:
         raise ValueError(f"x must have shape (P, d_in) or (d_in,), got {tuple(x.shape)}")
     if x.shape[1] != d_in:
-        raise ValueError(f"shape mismatch: x has {x.shape[1]} input components but the first "
-                         f"Linear layer expects d_in = {d_in}")
+        raise ValueError(
+            f"shape mismatch: x has {x.shape[1]} input components but the first "
+            f"Linear layer expects d_in = {d_in}"
+        )
     return check_points(x, dtype, device), single
 
 
@@ -187,8 +230,10 @@ def _depths(steps, layers) -> tuple[list[int], int]:
         raise ValueError("layers must be a non-empty list of depths")
     for l in layers:
         if not isinstance(l, int) or isinstance(l, bool) or not 1 <= l <= n_linear:
-            raise ValueError(f"layers must hold integers in 1..{n_linear} (the number of Linear "
-                             f"layers), got {l!r}")
+            raise ValueError(
+                f"layers must hold integers in 1..{n_linear} (the number of Linear "
+                f"layers), got {l!r}"
+            )
     return layers, n_linear
 
 
@@ -204,15 +249,14 @@ class Workspace:
     def __init__(self, points, r, width, dtype, device):
         size = (1 + r) * points * width
         self.frames = [torch.empty(size, dtype=dtype, device=device) for _ in range(2)]
-        self.scratch = [torch.empty(points * width, dtype=dtype, device=device)
-                        for _ in range(2)]
+        self.scratch = [torch.empty(points * width, dtype=dtype, device=device) for _ in range(2)]
         self._grams = None
 
     def frame(self, which, rows, points, width):
-        return self.frames[which][:rows * points * width].view(rows, points, width)
+        return self.frames[which][: rows * points * width].view(rows, points, width)
 
     def pair(self, points, width):
-        return [s[:points * width].view(points, width) for s in self.scratch]
+        return [s[: points * width].view(points, width) for s in self.scratch]
 
     def grams(self, points, r):
         """Three flat buffers of points * r^2 elements for the power iteration (made once)."""
@@ -253,11 +297,15 @@ class _Frame:
         self.z[1:].copy_(rows0[:, None, :].expand(-1, P, -1))
         self.current = 0
         self.log_scale = torch.full((P,), log_norm0, dtype=torch.float64, device=x.device)
-        self.tri = (torch.eye(r, dtype=torch.float64, device=x.device).expand(P, r, r).clone()
-                    if orthonormalise else None)
+        self.tri = (
+            torch.eye(r, dtype=torch.float64, device=x.device).expand(P, r, r).clone()
+            if orthonormalise
+            else None
+        )
         # singular values no layer reduced to rounding noise (k > 1): see renormalise
-        self.rank = (torch.full((P,), r, dtype=torch.long, device=x.device)
-                     if orthonormalise else None)
+        self.rank = (
+            torch.full((P,), r, dtype=torch.long, device=x.device) if orthonormalise else None
+        )
         self.bad = torch.zeros(P, dtype=torch.bool, device=x.device)
 
     @property
@@ -283,10 +331,11 @@ class _Frame:
             h.copy_(y)
             t.mul_(dy)
 
-    def _flag_underflow(self, norm, threshold, ok=True):
+    def _flag_underflow(self, norm, threshold, ok: torch.Tensor | None = None):
         """Mark ``bad`` the points whose frame norm is below ``threshold``, not finite, or not
         ``ok``: inside the block they may have lost digits to underflow."""
-        self.bad |= ~((norm >= threshold) & torch.isfinite(norm) & ok)
+        fine = (norm >= threshold) & torch.isfinite(norm)
+        self.bad |= ~(fine if ok is None else fine & ok)
 
     def renormalise(self, threshold=None):
         """Keep magnitudes O(1): per-point norm rescaling (k = 1) or QR (k > 1).
@@ -313,7 +362,7 @@ class _Frame:
         if q.shape[1] < t.shape[0]:
             # a layer narrower than the frame (n < r): the tangents span at most n
             # directions, Q has n rows and R is n x r; the frame keeps n rows from here on
-            self.z = self.z[:1 + q.shape[1]]
+            self.z = self.z[: 1 + q.shape[1]]
             t = self.t
         t.copy_(q.transpose(0, 1))
         # a layer that maps a frame direction below max(n, r) eps of its largest (dead ReLU
@@ -421,8 +470,9 @@ def block_bounds(steps, dtype) -> BlockBounds | None:
     first, logs = 0.0, []
     for step in steps[1:]:
         if isinstance(step, _Linear):
-            logs.append(math.log(max(torch.linalg.matrix_norm(step.weight.double(), 2).item(),
-                                     1e-300)))
+            logs.append(
+                math.log(max(torch.linalg.matrix_norm(step.weight.double(), 2).item(), 1e-300))
+            )
         elif step.gmax is None:
             return None
         elif logs:
@@ -459,8 +509,9 @@ class Results:
     directions: torch.Tensor | None  # (len(depths), P, d_in, k)
 
     def rows(self, index) -> "Results":
-        return Results(self.lam[:, index],
-                       None if self.directions is None else self.directions[:, index])
+        return Results(
+            self.lam[:, index], None if self.directions is None else self.directions[:, index]
+        )
 
     def put(self, index, other: "Results"):
         self.lam[:, index] = other.lam
@@ -475,8 +526,9 @@ class _ChunkRun:
     points to recompute with renormalisation after every layer (else None).
     """
 
-    def __init__(self, steps, x, request: Request, out: Results, bounds: BlockBounds | None,
-                 work: Workspace):
+    def __init__(
+        self, steps, x, request: Request, out: Results, bounds: BlockBounds | None, work: Workspace
+    ):
         first_linear = isinstance(steps[0], _Linear)
         self.frame = _Frame(x, steps[0], request.start, request.orthonormalise, work)
         self.request, self.out, self.bounds = request, out, bounds
@@ -512,22 +564,32 @@ class _ChunkRun:
         frame, request, bounds = self.frame, self.request, self.bounds
         wanted = self.depth in request.depths
         if bounds is not None:
-            fits = (i_next >= len(self.rest)
-                    or self.grown + bounds.log_gamma[self.linear_index] <= bounds.log_ceiling)
+            fits = (
+                i_next >= len(self.rest)
+                or self.grown + bounds.log_gamma[self.linear_index] <= bounds.log_ceiling
+            )
             if not wanted and fits:
                 return  # the block goes on through the next layer
             threshold = bounds.floor * math.exp(self.grown)
             if self.depth == request.max_depth and frame.t.shape[0] <= 2:
-                self._store(frame.exponents(self.depth, request.k, request.q_input,
-                                            request.want_directions, threshold=threshold))
+                self._store(
+                    frame.exponents(
+                        self.depth,
+                        request.k,
+                        request.q_input,
+                        request.want_directions,
+                        threshold=threshold,
+                    )
+                )
                 return
             frame.renormalise(threshold)
             self.grown = 0.0
         else:
             frame.renormalise()
         if wanted:
-            self._store(frame.exponents(self.depth, request.k, request.q_input,
-                                        request.want_directions))
+            self._store(
+                frame.exponents(self.depth, request.k, request.q_input, request.want_directions)
+            )
 
     def _store(self, result):
         lam, vecs = result
@@ -538,8 +600,9 @@ class _ChunkRun:
                     self.out.directions[j] = vecs.to(self.out.directions.dtype)
 
 
-def propagate(steps, x, request: Request, out: Results, bounds: BlockBounds | None,
-              work: Workspace):
+def propagate(
+    steps, x, request: Request, out: Results, bounds: BlockBounds | None, work: Workspace
+):
     """Run one chunk of points (see :class:`_ChunkRun`); returns the recompute mask or None."""
     return _ChunkRun(steps, x, request, out, bounds, work).run()
 
@@ -554,14 +617,19 @@ def sequential_ftle(steps, x, *, k, return_directions, layers, batch_size):
         # lambda_2..k of a float32 trunk in float64 (the float32 weights converted exactly):
         # float32 products put errors of ~eps sigma_1 into every sigma_i, 1e-2 relative for a
         # sigma_i ~ 1e-5 sigma_1 of an ill-conditioned layer
-        out = sequential_ftle(in_float64(steps), as_tensor(x), k=k,
-                              return_directions=return_directions, layers=layers,
-                              batch_size=batch_size)
+        out = sequential_ftle(
+            in_float64(steps),
+            as_tensor(x),
+            k=k,
+            return_directions=return_directions,
+            layers=layers,
+            batch_size=batch_size,
+        )
         return tuple(o.float() for o in out) if return_directions else out.float()
     d_in = weight.shape[1]
     x, single = _as_points(x, dtype, device, d_in)
     depths, _ = _depths(steps, layers)
-    rank_bound = min([d_in] + [lin.weight.shape[0] for lin in linears[:max(depths)]])
+    rank_bound = min([d_in] + [lin.weight.shape[0] for lin in linears[: max(depths)]])
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= rank_bound:
         raise ValueError(f"k must be an integer in 1..min(d_in, N) = 1..{rank_bound}, got {k!r}")
 
@@ -580,9 +648,12 @@ def sequential_ftle(steps, x, *, k, return_directions, layers, batch_size):
     P = x.shape[0]
     if P == 0:
         raise ValueError("x holds no points")
-    out = Results(torch.empty((len(depths), P, k), dtype=dtype, device=device),
-                  torch.empty((len(depths), P, d_in, k), dtype=dtype, device=device)
-                  if return_directions else None)
+    out = Results(
+        torch.empty((len(depths), P, k), dtype=dtype, device=device),
+        torch.empty((len(depths), P, d_in, k), dtype=dtype, device=device)
+        if return_directions
+        else None,
+    )
     width = widest if q_input is not None else max(widest, d_in)
     work = Workspace(min(chunk, P), r, width, dtype, device)
     with torch.no_grad():
@@ -592,10 +663,18 @@ def sequential_ftle(steps, x, *, k, return_directions, layers, batch_size):
             if bad is not None and bad.any():
                 # underflow possible inside a block: redo these points layer by layer
                 idx = torch.nonzero(bad)[:, 0] + begin
-                redo = Results(out.lam.new_empty((len(depths), idx.numel(), k)),
-                               None if out.directions is None else out.directions.new_empty(
-                                   (len(depths), idx.numel(), d_in, k)))
+                redo = Results(
+                    out.lam.new_empty((len(depths), idx.numel(), k)),
+                    None
+                    if out.directions is None
+                    else out.directions.new_empty((len(depths), idx.numel(), d_in, k)),
+                )
                 propagate(steps, x[idx], request, redo, None, work)
                 out.put(idx, redo)
-    return squeeze_result(out.lam, out.directions, single=single, per_layer=layers is not None,
-                          return_directions=return_directions)
+    return squeeze_result(
+        out.lam,
+        out.directions,
+        single=single,
+        per_layer=layers is not None,
+        return_directions=return_directions,
+    )

@@ -29,8 +29,17 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["METHODS", "AttackFailed", "AttackSettings", "margin", "attack_batch", "attack_path",
-           "nearest_guides", "candidate_starts", "first_successful_path"]
+__all__ = [
+    "METHODS",
+    "AttackFailed",
+    "AttackSettings",
+    "margin",
+    "attack_batch",
+    "attack_path",
+    "nearest_guides",
+    "candidate_starts",
+    "first_successful_path",
+]
 
 METHODS = ("ce_l2", "margin_l2", "pgd")
 WINDOW = 200  # iterations over which a row must lower its loss by 1 %
@@ -109,8 +118,7 @@ def _evaluate(model, x, s, preprocess):
     return loss.detach(), probs[:, s.target].double(), grad
 
 
-def _attack(model, x0, s: AttackSettings, preprocess, record: bool, progress: bool,
-            guides=None):
+def _attack(model, x0, s: AttackSettings, preprocess, *, record: bool, progress: bool, guides=None):
     """The attack loop on the rows of ``x0``. L2 methods: a step is kept only if it lowers the
     row's loss (else its length is halved; after a kept step it grows back by 1.5x up to
     ``s.step``), so the loss falls monotonically and no step overshoots a narrow valley (fixed
@@ -137,8 +145,13 @@ def _attack(model, x0, s: AttackSettings, preprocess, record: bool, progress: bo
     kicks = torch.zeros(n, dtype=torch.long, device=dev)
     gen = torch.Generator().manual_seed(0)  # CPU stream: the same kicks on every device
     path = [x[0].clone()] if record else None
-    bar = tqdm(range(s.max_steps), desc="attack steps", file=sys.stderr, disable=not progress,
-               mininterval=2.0)
+    bar = tqdm(
+        range(s.max_steps),
+        desc="attack steps",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=2.0,
+    )
     checkpoint = loss.clone()
     for it in bar:
         if not active.any():
@@ -146,8 +159,9 @@ def _attack(model, x0, s: AttackSettings, preprocess, record: bool, progress: bo
         idx = torch.nonzero(active).flatten()
         cand = _step(x[idx], x0[idx], grad[idx], s, alpha[idx])
         c_loss, c_p, c_grad = _evaluate(model, cand, s, preprocess)
-        keep = (torch.ones_like(c_loss, dtype=torch.bool) if s.method == "pgd"
-                else c_loss < loss[idx])
+        keep = (
+            torch.ones_like(c_loss, dtype=torch.bool) if s.method == "pgd" else c_loss < loss[idx]
+        )
         k = idx[keep]
         x[k], loss[k], grad[k], p[k] = cand[keep], c_loss[keep], c_grad[keep], c_p[keep]
         steps[k] += 1
@@ -174,28 +188,46 @@ def _attack(model, x0, s: AttackSettings, preprocess, record: bool, progress: bo
             steps[stalled] += 1
         if record and (bool(keep[0]) or 0 in stalled.tolist()):
             path.append(x[0].clone())
-        bar.set_postfix(active=int(active.sum()), reached=int(reached.sum()),
-                        p=f"{float(p[0]):.3f}")
+        bar.set_postfix(
+            active=int(active.sum()), reached=int(reached.sum()), p=f"{float(p[0]):.3f}"
+        )
     bar.close()
     return x, reached.cpu(), best.cpu(), steps.cpu(), kicks.cpu(), path
 
 
-def attack_batch(model: nn.Module, x0: torch.Tensor, s: AttackSettings, preprocess=None,
-                 *, progress: bool = True, guides=None):
+def attack_batch(
+    model: nn.Module,
+    x0: torch.Tensor,
+    s: AttackSettings,
+    preprocess=None,
+    *,
+    progress: bool = True,
+    guides=None,
+):
     """Attack every row of ``x0`` (pixels) independently; a row stops once its target
     probability reaches ``s.stop_prob``. Returns ``(x_end, reached, best_p, steps)``: end
     images, whether each reached, its highest target probability, its number of steps."""
-    x, reached, best, steps, _, _ = _attack(model, x0, s, preprocess, False, progress, guides)
+    x, reached, best, steps, _, _ = _attack(
+        model, x0, s, preprocess, record=False, progress=progress, guides=guides
+    )
     return x, reached, best, steps
 
 
-def attack_path(model: nn.Module, x0: torch.Tensor, s: AttackSettings, preprocess=None,
-                *, progress: bool = True, guide=None):
+def attack_path(
+    model: nn.Module,
+    x0: torch.Tensor,
+    s: AttackSettings,
+    preprocess=None,
+    *,
+    progress: bool = True,
+    guide=None,
+):
     """One attack from the image ``x0`` (pixels), recording every image: returns
     ``(path (steps + 1, d), reached, best_p, kicks)``; row 0 is the start."""
     guides = None if guide is None else guide.reshape(1, -1)
-    _, reached, best, _, kicks, path = _attack(model, x0.reshape(1, -1), s, preprocess, True,
-                                               progress, guides)
+    _, reached, best, _, kicks, path = _attack(
+        model, x0.reshape(1, -1), s, preprocess, record=True, progress=progress, guides=guides
+    )
     return torch.stack(path), bool(reached[0]), float(best[0]), int(kicks[0])
 
 
@@ -210,8 +242,17 @@ def nearest_guides(starts: torch.Tensor, images: torch.Tensor, ok) -> torch.Tens
 
 
 @torch.no_grad()
-def candidate_starts(model, pixels: torch.Tensor, labels, *, source: int, min_prob: float,
-                     in_cluster=None, first: int | None = None, preprocess=None) -> list[int]:
+def candidate_starts(
+    model,
+    pixels: torch.Tensor,
+    labels,
+    *,
+    source: int,
+    min_prob: float,
+    in_cluster=None,
+    first: int | None = None,
+    preprocess=None,
+) -> list[int]:
     """Test indices of candidate start images, in increasing index order: images of class
     ``source`` classified as ``source`` with probability ``>= min_prob`` and (``in_cluster``, a
     boolean array over all images) inside the source cluster of the map; ``first`` (if given)
@@ -230,9 +271,19 @@ def candidate_starts(model, pixels: torch.Tensor, labels, *, source: int, min_pr
     return order
 
 
-def first_successful_path(model, pixels: torch.Tensor, candidates: list[int], *, k: int,
-                          s: AttackSettings, preprocess=None, log=print, guides=None,
-                          detour=None, max_detour: float = 1.0):
+def first_successful_path(
+    model,
+    pixels: torch.Tensor,
+    candidates: list[int],
+    *,
+    k: int,
+    s: AttackSettings,
+    preprocess=None,
+    log=print,
+    guides=None,
+    detour=None,
+    max_detour: float = 1.0,
+):
     """Attack the candidates in order until one reaches ``s.stop_prob`` with a detour (the
     fraction of its steps ``detour(path)`` finds in a third class) of at most ``max_detour``;
     try at most ``k``. When every path that reached detours more, the one with the smallest
@@ -243,23 +294,28 @@ def first_successful_path(model, pixels: torch.Tensor, candidates: list[int], *,
     tried, best_path = [], None
     for index in candidates[:k]:
         guide = None if guides is None else guides(index)
-        path, reached, best, kicks = attack_path(model, pixels[index], s, preprocess,
-                                                 guide=guide)
+        path, reached, best, kicks = attack_path(model, pixels[index], s, preprocess, guide=guide)
         d = float(detour(path)) if (detour is not None and reached) else 0.0
         tried.append((index, best, d))
-        log(f"start test image {index}: {len(path) - 1} steps ({kicks} pulls out of local "
+        log(
+            f"start test image {index}: {len(path) - 1} steps ({kicks} pulls out of local "
             f"minima), best p({s.target}) = {best:.4f}, "
             f"{'reached' if reached else 'NOT reached'} {s.stop_prob}"
-            + (f", {d:.1%} of its steps in a third class" if reached else ""))
+            + (f", {d:.1%} of its steps in a third class" if reached else "")
+        )
         if reached and (best_path is None or d < best_path[3]):
             best_path = (index, path, kicks, d)
         if reached and d <= max_detour:
             return index, path, kicks, tried
     if best_path is not None:
-        log(f"no path within the detour limit {max_detour:.0%}: kept start {best_path[0]} "
-            f"({best_path[3]:.1%} of its steps in a third class)")
+        log(
+            f"no path within the detour limit {max_detour:.0%}: kept start {best_path[0]} "
+            f"({best_path[3]:.1%} of its steps in a third class)"
+        )
         return best_path[0], best_path[1], best_path[2], tried
     detail = ", ".join(f"{i} (best p = {p:.4f})" for i, p, _ in tried) or "none (no candidate)"
-    raise AttackFailed(f"the {s.method} attack reached p({s.target}) >= {s.stop_prob} from none "
-                       f"of the {len(tried)} start(s) tried within {s.max_steps} steps of "
-                       f"{s.step}: {detail}; nothing written")
+    raise AttackFailed(
+        f"the {s.method} attack reached p({s.target}) >= {s.stop_prob} from none "
+        f"of the {len(tried)} start(s) tried within {s.max_steps} steps of "
+        f"{s.step}: {detail}; nothing written"
+    )

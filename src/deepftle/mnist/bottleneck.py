@@ -23,15 +23,15 @@ from ..activations import ACTIVATIONS
 from ..nets.mlp import MLP
 from ..pipeline.files import atomic_path
 
-__all__ = ["BottleneckNet", "fit_bottleneck", "local_fields", "save_bottleneck",
-           "load_bottleneck"]
+__all__ = ["BottleneckNet", "fit_bottleneck", "local_fields", "save_bottleneck", "load_bottleneck"]
 
 
 class BottleneckNet(nn.Module):
     """``trunk`` (frozen) -> ``bottleneck`` Linear(N, 2) -> ``activation`` -> ``output``."""
 
-    def __init__(self, trunk: nn.Sequential, width: int, classes: int = 10,
-                 activation: str = "tanh"):
+    def __init__(
+        self, trunk: nn.Sequential, width: int, classes: int = 10, activation: str = "tanh"
+    ):
         super().__init__()
         self.trunk = trunk
         for p in self.trunk.parameters():
@@ -55,11 +55,20 @@ class BottleneckNet(nn.Module):
 
 @torch.no_grad()
 def _hidden(trunk, x, batch=8192):
-    return torch.cat([trunk(x[s:s + batch]) for s in range(0, len(x), batch)])
+    return torch.cat([trunk(x[s : s + batch]) for s in range(0, len(x), batch)])
 
 
-def fit_bottleneck(model, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 20, lr: float = 1e-2,
-                   batch_size: int = 256, seed: int = 0, progress: bool = True):
+def fit_bottleneck(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 20,
+    lr: float = 1e-2,
+    batch_size: int = 256,
+    seed: int = 0,
+    progress: bool = True,
+):
     """Add the bottleneck to a trained :class:`deepftle.MLP` ``model`` and train it with the
     new output layer on ``(x, y)`` (network inputs and labels, on the model's device).
 
@@ -81,12 +90,17 @@ def fit_bottleneck(model, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 20,
     params = list(net.bottleneck.parameters()) + list(net.output.parameters())
     opt = torch.optim.Adam(params, lr=lr)
     rows = []
-    for epoch in tqdm(range(1, epochs + 1), desc="bottleneck epochs", file=sys.stderr,
-                      disable=not progress, mininterval=2.0):
+    for epoch in tqdm(
+        range(1, epochs + 1),
+        desc="bottleneck epochs",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=2.0,
+    ):
         perm = torch.randperm(len(x), generator=gen).to(device)
         total = 0.0
         for start in range(0, len(x), batch_size):
-            idx = perm[start:start + batch_size]
+            idx = perm[start : start + batch_size]
             loss = nn.functional.cross_entropy(net.head(hidden[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -96,23 +110,28 @@ def fit_bottleneck(model, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 20,
             acc = float((net.head(hidden).argmax(1) == y).double().mean())
         rows.append(dict(epoch=epoch, loss=total / len(x), train_accuracy=acc))
     net.eval()
-    print(f"bottleneck: train accuracy {rows[-1]['train_accuracy']:.4f} after {epochs} epochs",
-          flush=True)
+    print(
+        f"bottleneck: train accuracy {rows[-1]['train_accuracy']:.4f} after {epochs} epochs",
+        flush=True,
+    )
     return net, pd.DataFrame(rows)
 
 
 @torch.no_grad()
 def local_fields(net: BottleneckNet, x: torch.Tensor, batch: int = 8192) -> np.ndarray:
     """Bottleneck local fields ``(n, 2)`` (float64) of network inputs ``x``."""
-    out = [net.local_fields(x[s:s + batch]).double().cpu() for s in range(0, len(x), batch)]
+    out = [net.local_fields(x[s : s + batch]).double().cpu() for s in range(0, len(x), batch)]
     return torch.cat(out).numpy() if out else np.zeros((0, 2))
 
 
 def save_bottleneck(path, net: BottleneckNet, trunk_arch: dict, provenance: dict | None = None):
     """Write the bottleneck net (``state_dict`` + the trunk's and its own architecture)."""
-    payload = {"state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
-               "architecture": dict(trunk_arch), "bottleneck": dict(net.arch),
-               "provenance": {k: str(v) for k, v in (provenance or {}).items()}}
+    payload = {
+        "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "architecture": dict(trunk_arch),
+        "bottleneck": dict(net.arch),
+        "provenance": {k: str(v) for k, v in (provenance or {}).items()},
+    }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 

@@ -25,8 +25,17 @@ import numpy as np
 
 from ..pipeline.files import atomic_path
 
-__all__ = ["ARCHIVE", "ARCHIVE_MD5", "FOLDER", "BATCHES", "IMAGE_SHAPE", "CifarDataError",
-           "read_batch", "fetch_cifar10", "load_cifar10"]
+__all__ = [
+    "ARCHIVE",
+    "ARCHIVE_MD5",
+    "FOLDER",
+    "BATCHES",
+    "IMAGE_SHAPE",
+    "CifarDataError",
+    "read_batch",
+    "fetch_cifar10",
+    "load_cifar10",
+]
 
 ARCHIVE = "cifar-10-python.tar.gz"
 #: MD5 of the publisher's archive, as the publisher's page and torchvision record it
@@ -41,10 +50,17 @@ N_CLASSES = 10
 
 # what a CIFAR-10 pickle may build: numpy arrays, their dtypes, and bytes (Python 2 and 3
 # names; a protocol-2 pickle written by Python 3 builds bytes through _codecs.encode)
-_ALLOWED = {("_codecs", "encode"), ("numpy.core.multiarray", "_reconstruct"),
-            ("numpy._core.multiarray", "_reconstruct"), ("numpy", "ndarray"),
-            ("numpy", "dtype"), ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
-            ("__builtin__", "object"), ("builtins", "object")}
+_ALLOWED = {
+    ("_codecs", "encode"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("copy_reg", "_reconstructor"),
+    ("copyreg", "_reconstructor"),
+    ("__builtin__", "object"),
+    ("builtins", "object"),
+}
 
 
 class CifarDataError(RuntimeError):
@@ -66,8 +82,9 @@ def read_batch(fileobj, name: str, *, meta: bool = False):
     except CifarDataError as err:
         raise CifarDataError(f"{name}: not a CIFAR-10 batch ({err})") from None
     except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise CifarDataError(f"{name}: not a CIFAR-10 batch ({type(err).__name__}: {err})") \
-            from None
+        raise CifarDataError(
+            f"{name}: not a CIFAR-10 batch ({type(err).__name__}: {err})"
+        ) from None
     if not isinstance(d, dict):
         raise CifarDataError(f"{name}: not a CIFAR-10 batch (a {type(d).__name__}, not a dict)")
     d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
@@ -78,11 +95,14 @@ def read_batch(fileobj, name: str, *, meta: bool = False):
         return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
     data, labels = d.get("data"), d.get("labels")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
-        raise CifarDataError(f"{name}: data must be a uint8 array, got "
-                             f"{getattr(data, 'dtype', type(data).__name__)}")
+        raise CifarDataError(
+            f"{name}: data must be a uint8 array, got {getattr(data, 'dtype', type(data).__name__)}"
+        )
     if data.shape != (IMAGES_PER_BATCH, int(np.prod(IMAGE_SHAPE))):
-        raise CifarDataError(f"{name}: data has shape {data.shape}, expected "
-                             f"({IMAGES_PER_BATCH}, {int(np.prod(IMAGE_SHAPE))})")
+        raise CifarDataError(
+            f"{name}: data has shape {data.shape}, expected "
+            f"({IMAGES_PER_BATCH}, {int(np.prod(IMAGE_SHAPE))})"
+        )
     labels = np.asarray(labels if labels is not None else [], dtype=np.int64)
     if labels.shape != (IMAGES_PER_BATCH,):
         raise CifarDataError(f"{name}: {labels.size} labels for {len(data)} images")
@@ -108,7 +128,8 @@ def _locate(local: Path) -> Path:
             return candidate
     raise CifarDataError(
         f"CIFAR-10 not found at {local}: put the publisher's {ARCHIVE} (or its extracted "
-        f"{FOLDER}/ folder) there, or set cifar10.local to the path of either")
+        f"{FOLDER}/ folder) there, or set cifar10.local to the path of either"
+    )
 
 
 def _read_archive(path: Path, md5: str | None, log) -> dict:
@@ -127,8 +148,9 @@ def _read_archive(path: Path, md5: str | None, log) -> dict:
                 raw = tar.extractfile(members[name]).read()
                 out[name] = read_batch(io.BytesIO(raw), name, meta=name == META)
     except (tarfile.TarError, EOFError, OSError) as err:
-        raise CifarDataError(f"{path.name}: unreadable archive ({type(err).__name__}: "
-                             f"{err})") from None
+        raise CifarDataError(
+            f"{path.name}: unreadable archive ({type(err).__name__}: {err})"
+        ) from None
     return out
 
 
@@ -142,26 +164,41 @@ def _read_folder(folder: Path) -> dict:
     return out
 
 
-def fetch_cifar10(dest: str | Path, *, local: str | Path | None, md5: str | None = ARCHIVE_MD5,
-                  log: Callable[[str], None] = print) -> Path:
+def fetch_cifar10(
+    dest: str | Path,
+    *,
+    local: str | Path | None,
+    md5: str | None = ARCHIVE_MD5,
+    log: Callable[[str], None] = print,
+) -> Path:
     """Check the user's CIFAR-10 copy ``local`` and write ``dest`` (``.npz``: ``x_train``
     (50000, 3072) and ``x_test`` (10000, 3072) uint8 rows, ``y_train``, ``y_test``,
     ``label_names``). ``md5`` checks an archive (``None``: no check, for test archives)."""
     if not local:
-        raise CifarDataError(f"CIFAR-10 has no download: set cifar10.local to the publisher's "
-                             f"{ARCHIVE} or its extracted {FOLDER}/ folder")
+        raise CifarDataError(
+            f"CIFAR-10 has no download: set cifar10.local to the publisher's "
+            f"{ARCHIVE} or its extracted {FOLDER}/ folder"
+        )
     found = _locate(Path(local).expanduser())
     log(f"CIFAR-10 from {found}")
     batches = _read_archive(found, md5, log) if found.is_file() else _read_folder(found)
     x_train = np.concatenate([batches[b][0] for b in TRAIN_BATCHES])
     y_train = np.concatenate([batches[b][1] for b in TRAIN_BATCHES])
     x_test, y_test = batches["test_batch"]
-    log(f"  {len(x_train)} training and {len(x_test)} test images, classes "
-        f"{', '.join(batches[META])}")
+    log(
+        f"  {len(x_train)} training and {len(x_test)} test images, classes "
+        f"{', '.join(batches[META])}"
+    )
     with atomic_path(dest) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
-                     label_names=np.array(batches[META]))
+            np.savez(
+                fh,
+                x_train=x_train,
+                y_train=y_train,
+                x_test=x_test,
+                y_test=y_test,
+                label_names=np.array(batches[META]),
+            )
     return Path(dest)
 
 

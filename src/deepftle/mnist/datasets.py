@@ -41,10 +41,10 @@ class ImageSet:
 
 SETS = {
     "mnist": ImageSet("mnist", "MNIST", (1, 28, 28), (PIXEL_MEAN,), (PIXEL_STD,)),
-    "fashion_mnist": ImageSet("fashion_mnist", "Fashion-MNIST", (1, 28, 28), (0.2860,),
-                              (0.3530,)),
-    "cifar10": ImageSet("cifar10", "CIFAR-10", (3, 32, 32), (0.4914, 0.4822, 0.4465),
-                        (0.2470, 0.2435, 0.2616)),
+    "fashion_mnist": ImageSet("fashion_mnist", "Fashion-MNIST", (1, 28, 28), (0.2860,), (0.3530,)),
+    "cifar10": ImageSet(
+        "cifar10", "CIFAR-10", (3, 32, 32), (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+    ),
 }
 
 
@@ -57,11 +57,12 @@ class ImageData:
         for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
             x, y = np.asarray(x), np.asarray(y)
             if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != image_set.d_in:
-                raise ValueError(f"{image_set.name} {split} images must be uint8 rows of "
-                                 f"{image_set.d_in}, got {x.dtype} {x.shape}")
+                raise ValueError(
+                    f"{image_set.name} {split} images must be uint8 rows of "
+                    f"{image_set.d_in}, got {x.dtype} {x.shape}"
+                )
             if y.shape != (len(x),):
-                raise ValueError(f"{image_set.name} {split}: {len(x)} images but {y.size} "
-                                 f"labels")
+                raise ValueError(f"{image_set.name} {split}: {len(x)} images but {y.size} labels")
         self.x_train, self.x_test = np.asarray(x_train), np.asarray(x_test)
         self.y_train = np.asarray(y_train, dtype=np.int64)
         self.y_test = np.asarray(y_test, dtype=np.int64)
@@ -71,9 +72,9 @@ class ImageData:
         x = torch.as_tensor(self.x_train if split == "train" else self.x_test)
         c = self.set.image[0]
         mean = torch.tensor(self.set.mean, dtype=torch.float32).repeat_interleave(
-            self.set.d_in // c)
-        std = torch.tensor(self.set.std, dtype=torch.float32).repeat_interleave(
-            self.set.d_in // c)
+            self.set.d_in // c
+        )
+        std = torch.tensor(self.set.std, dtype=torch.float32).repeat_interleave(self.set.d_in // c)
         return ((x.to(torch.float32) / 255.0 - mean) / std).to(device)
 
     def labels(self, split: str, device="cpu") -> torch.Tensor:
@@ -96,6 +97,8 @@ def load_image_set(key: str, source) -> ImageData:
             source = Path(list(source)[0]).parent
         arrays = load_mnist(Path(source))
     data = ImageData(SETS[key], *arrays)
-    print(f"{SETS[key].name} from {source}: train {data.x_train.shape}, test "
-          f"{data.x_test.shape}", flush=True)
+    print(
+        f"{SETS[key].name} from {source}: train {data.x_train.shape}, test {data.x_test.shape}",
+        flush=True,
+    )
     return data

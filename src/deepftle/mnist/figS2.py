@@ -8,8 +8,14 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline.claims import below_floor, bookkeeping, floor_claim, floor_note, spearman
-from .statistics import (MIN_PAIRS, decile_gap_claim, decile_means, equal_width_bins,
-                         error_auroc_claim, rank_trend_claim)
+from .statistics import (
+    MIN_PAIRS,
+    decile_gap_claim,
+    decile_means,
+    equal_width_bins,
+    error_auroc_claim,
+    rank_trend_claim,
+)
 
 __all__ = ["figS2_architecture", "figS2_tables", "figS2_claims", "figS2_summary"]
 
@@ -25,8 +31,7 @@ def figS2_architecture(figS2: dict, train: dict) -> dict:
     if kind not in ("cnn", "resmlp"):
         raise ValueError(f"mnist.figS2.arch must be cnn or resmlp, got {kind!r}")
     if not isinstance(figS2.get(kind), dict):
-        raise ValueError(f"mnist.figS2.{kind}: the settings of the {kind} architecture are "
-                         f"missing")
+        raise ValueError(f"mnist.figS2.{kind}: the settings of the {kind} architecture are missing")
     return dict(kind=kind, **figS2[kind], activation=train["activation"])
 
 
@@ -34,16 +39,22 @@ def figS2_tables(ftle: dict, n_bins: int = 60) -> dict:
     """Test error and H in equal-width λ₁ bins (``bins``, as Fig. 4(b)), the number of test
     images with λ₁ = -inf (not binned), and what the figure states about the nets."""
     error = (~np.asarray(ftle["correct"], dtype=bool)).astype(float)
-    return dict(bins=equal_width_bins(ftle["lam1"], error, ftle["H"], n_bins),
-                n_neg_inf=int(np.isneginf(ftle["lam1"]).sum()),
-                ensemble_size=int(ftle["ensemble_size"]), arch=str(ftle["arch"]),
-                depth=int(ftle["depth"]), n_test=int(len(ftle["lam1"])), n_bins=int(n_bins),
-                test_accuracy=np.asarray(ftle["test_accuracy"], dtype=float),
-                epochs=int(ftle["epochs"]))
+    return dict(
+        bins=equal_width_bins(ftle["lam1"], error, ftle["H"], n_bins),
+        n_neg_inf=int(np.isneginf(ftle["lam1"]).sum()),
+        ensemble_size=int(ftle["ensemble_size"]),
+        arch=str(ftle["arch"]),
+        depth=int(ftle["depth"]),
+        n_test=int(len(ftle["lam1"])),
+        n_bins=int(n_bins),
+        test_accuracy=np.asarray(ftle["test_accuracy"], dtype=float),
+        epochs=int(ftle["epochs"]),
+    )
 
 
-def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1, *, settings,
-                 figure: str = "figS2") -> list:
+def figS2_claims(
+    ftle: dict, min_accuracy: float, decile: float = 0.1, *, settings, figure: str = "figS2"
+) -> list:
     """The claims of Fig. 4(b), for the other architecture, each with its interval over the
     test images (``settings``: :class:`deepftle.pipeline.claims.ClaimSettings`): error and H
     rise with λ₁ (Spearman ρ), λ₁ ranks errors above correct predictions (AUROC, beside the
@@ -61,23 +72,59 @@ def figS2_claims(ftle: dict, min_accuracy: float, decile: float = 0.1, *, settin
     note = floor_note(below)
     pct = f"{decile:.0%}"
     return [
-        floor_claim(figure, below, f"every net of the {arch} ensemble reaches "
-                    f"{min_accuracy:.0%} test accuracy"),
-        bookkeeping(figure, f"train accuracy of the {arch} net (net 0)",
-                    float(np.asarray(ftle["train_accuracy"])[0]), ">=", float(min_accuracy),
-                    n=1),
-        rank_trend_claim(figure, f"test error rises with lambda_1, {arch} (Spearman rho, test "
-                         f"set){note}", lam, err, settings=settings),
-        error_auroc_claim(figure, f"lambda_1 predicts misclassification, {arch} (AUROC; "
-                          f"baseline: softmax confidence){note}", lam, err, ftle["probs"],
-                          settings=settings),
-        rank_trend_claim(figure, f"predictive uncertainty H ({m}-net ensemble) rises with "
-                         f"lambda_1, {arch} (Spearman rho, test set){note}", lam, H,
-                         settings=settings),
-        decile_gap_claim(figure, f"test error in the top {pct} of lambda_1 minus the bottom "
-                         f"{pct}, {arch}{note}", lam, err, decile, settings=settings),
-        decile_gap_claim(figure, f"H in the top {pct} of lambda_1 minus the bottom {pct}, "
-                         f"{arch}{note}", lam, H, decile, settings=settings),
+        floor_claim(
+            figure,
+            below,
+            f"every net of the {arch} ensemble reaches {min_accuracy:.0%} test accuracy",
+        ),
+        bookkeeping(
+            figure,
+            f"train accuracy of the {arch} net (net 0)",
+            float(np.asarray(ftle["train_accuracy"])[0]),
+            ">=",
+            float(min_accuracy),
+            n=1,
+        ),
+        rank_trend_claim(
+            figure,
+            f"test error rises with lambda_1, {arch} (Spearman rho, test set){note}",
+            lam,
+            err,
+            settings=settings,
+        ),
+        error_auroc_claim(
+            figure,
+            f"lambda_1 predicts misclassification, {arch} (AUROC; "
+            f"baseline: softmax confidence){note}",
+            lam,
+            err,
+            ftle["probs"],
+            settings=settings,
+        ),
+        rank_trend_claim(
+            figure,
+            f"predictive uncertainty H ({m}-net ensemble) rises with "
+            f"lambda_1, {arch} (Spearman rho, test set){note}",
+            lam,
+            H,
+            settings=settings,
+        ),
+        decile_gap_claim(
+            figure,
+            f"test error in the top {pct} of lambda_1 minus the bottom {pct}, {arch}{note}",
+            lam,
+            err,
+            decile,
+            settings=settings,
+        ),
+        decile_gap_claim(
+            figure,
+            f"H in the top {pct} of lambda_1 minus the bottom {pct}, {arch}{note}",
+            lam,
+            H,
+            decile,
+            settings=settings,
+        ),
     ]
 
 
@@ -86,9 +133,12 @@ def figS2_summary(ftle: dict, decile: float = 0.1) -> pd.DataFrame:
     lam = np.asarray(ftle["lam1"], dtype=float)
     err = (~np.asarray(ftle["correct"], dtype=bool)).astype(float)
     e = decile_means(lam, err, decile)
-    rows = [("n_test", len(lam)), ("lam1_mean", float(np.mean(lam[np.isfinite(lam)]))),
-            ("error_all", float(err.mean())), ("error_bottom_decile", e["bottom"]),
-            ("error_top_decile", e["top"]),
-            ("spearman_lam1_H_single_net",
-             spearman(lam, ftle["H_single"], min_pairs=MIN_PAIRS))]
+    rows = [
+        ("n_test", len(lam)),
+        ("lam1_mean", float(np.mean(lam[np.isfinite(lam)]))),
+        ("error_all", float(err.mean())),
+        ("error_bottom_decile", e["bottom"]),
+        ("error_top_decile", e["top"]),
+        ("spearman_lam1_H_single_net", spearman(lam, ftle["H_single"], min_pairs=MIN_PAIRS)),
+    ]
     return pd.DataFrame(rows, columns=["quantity", "value"])

@@ -49,8 +49,9 @@ def figS3_claims(ftles: dict, min_accuracy: dict, decile: float = 0.1, *, settin
     names its data set."""
     claims = []
     for (set_key, kind), ftle in ftles.items():
-        for c in figS2_claims(ftle, min_accuracy[set_key][kind], decile, settings=settings,
-                              figure="figS3"):
+        for c in figS2_claims(
+            ftle, min_accuracy[set_key][kind], decile, settings=settings, figure="figS3"
+        ):
             claims.append(dataclasses.replace(c, claim=f"{_label(set_key)}: {c.claim}"))
     return claims
 
@@ -74,7 +75,13 @@ def figS3_tables(ftles: dict, maps: dict, n_bins: int = 60) -> dict:
     out_maps = {}
     for set_key, m in maps.items():
         lam = np.asarray(ftles[(set_key, "mlp")]["lam1"], dtype=float)
-        coords = np.asarray(m["test_coords"], dtype=float)[:len(lam)]
-        out_maps[set_key] = pd.DataFrame(dict(x=coords[:, 0], y=coords[:, 1], lam1=lam,
-                                              label=np.asarray(m["test_label"])[:len(lam)]))
+        coords = np.asarray(m["test_coords"], dtype=float)[: len(lam)]
+        out_maps[set_key] = pd.DataFrame(
+            dict(
+                x=coords[:, 0],
+                y=coords[:, 1],
+                lam1=lam,
+                label=np.asarray(m["test_label"])[: len(lam)],
+            )
+        )
     return dict(panels=panels, maps=out_maps)

@@ -22,8 +22,17 @@ from ..nets.train import class_error, cross_entropy_loss, train_config
 from ..nets.train import train as train_loop
 from .data import load_mnist, pixels, standardise
 
-__all__ = ["MnistData", "load_tensors", "net_architecture", "describe_protocol",
-           "train_mnist_net", "train_mnist_nets", "load_mnist_net", "softmax_probs", "predict_all"]
+__all__ = [
+    "MnistData",
+    "load_tensors",
+    "net_architecture",
+    "describe_protocol",
+    "train_mnist_net",
+    "train_mnist_nets",
+    "load_mnist_net",
+    "softmax_probs",
+    "predict_all",
+]
 
 
 class MnistData:
@@ -31,8 +40,9 @@ class MnistData:
 
     def __init__(self, folder: str | Path):
         self.x_train, self.y_train, self.x_test, self.y_test = load_mnist(Path(folder))
-        print(f"MNIST from {folder}: train {self.x_train.shape}, test {self.x_test.shape}",
-              flush=True)
+        print(
+            f"MNIST from {folder}: train {self.x_train.shape}, test {self.x_test.shape}", flush=True
+        )
 
     def inputs(self, split: str, device="cpu") -> torch.Tensor:
         """Standardised network inputs of ``split`` (train / test) on ``device``."""
@@ -58,12 +68,17 @@ NET_SETTINGS = ("width", "depth", "activation", "epochs", "seed")
 def net_architecture(train: dict) -> dict:
     """The MLP architecture of the ``mnist.train`` config (784 pixels -> 10 classes, softmax):
     what :func:`train_mnist_net` builds and what the later stages require of its checkpoint."""
-    return dict(d_in=784, width=train["width"], depth=train["depth"], d_out=10,
-                activation=train["activation"], output="softmax")
+    return dict(
+        d_in=784,
+        width=train["width"],
+        depth=train["depth"],
+        d_out=10,
+        activation=train["activation"],
+        output="softmax",
+    )
 
 
-def _build(train: dict, seed: int, width: int | None, epochs: int | None,
-           arch: dict | None = None):
+def _build(train: dict, seed: int, width: int | None, epochs: int | None, arch: dict | None = None):
     """``(protocol, model, generator, TrainConfig)`` of one net: ``train`` with the ``width`` /
     ``epochs`` overrides, the model (the ``train`` MLP, or ``arch``: a
     :func:`deepftle.nets.archs.build_net` dict) initialised (fan-in) from
@@ -81,8 +96,9 @@ def _build(train: dict, seed: int, width: int | None, epochs: int | None,
     return p, model, gen, cfg
 
 
-def initial_net(train: dict, *, seed: int, width: int | None = None,
-                arch: dict | None = None) -> torch.nn.Module:
+def initial_net(
+    train: dict, *, seed: int, width: int | None = None, arch: dict | None = None
+) -> torch.nn.Module:
     """The net of the ``mnist.train`` protocol with seed ``seed`` as it starts training: the
     same initial weights :func:`train_mnist_net` draws (in eval mode)."""
     return _build(train, seed, width, None, arch)[1].eval()
@@ -90,13 +106,18 @@ def initial_net(train: dict, *, seed: int, width: int | None = None,
 
 def _report(p, seed, history, model):
     last = history.iloc[-1]
-    print(f"{describe(model.arch)}, {p['epochs']} epochs, seed {seed}: train accuracy "
-          f"{1 - last['train_error']:.4%}, test accuracy {1 - last['test_error']:.4%}", flush=True)
+    print(
+        f"{describe(model.arch)}, {p['epochs']} epochs, seed {seed}: train accuracy "
+        f"{1 - last['train_error']:.4%}, test accuracy {1 - last['test_error']:.4%}",
+        flush=True,
+    )
 
 
 def _splits(data: MnistData, device):
-    return ((data.inputs("train", device), data.labels("train", device)),
-            (data.inputs("test", device), data.labels("test", device)))
+    return (
+        (data.inputs("train", device), data.labels("train", device)),
+        (data.inputs("test", device), data.labels("test", device)),
+    )
 
 
 def describe_protocol(train: dict) -> str:
@@ -105,19 +126,29 @@ def describe_protocol(train: dict) -> str:
     return f"{name} lr {train['lr']:g}, {train['schedule']}, {int(train['epochs'])} epochs"
 
 
-def train_mnist_net(data: MnistData, train: dict, device, *, seed: int, width: int | None = None,
-                    epochs: int | None = None, progress: bool = True, arch: dict | None = None):
+def train_mnist_net(
+    data: MnistData,
+    train: dict,
+    device,
+    *,
+    seed: int,
+    width: int | None = None,
+    epochs: int | None = None,
+    progress: bool = True,
+    arch: dict | None = None,
+):
     """Build, initialise (fan-in, seeded) and train one net of the ``mnist.train`` protocol;
     ``width`` / ``epochs`` override the config's; ``arch`` (a :func:`deepftle.nets.archs.build_net`
     dict) replaces its MLP by another architecture. Returns ``(model on the CPU, history)``."""
     if arch is None:  # the MLP: a population of one (hand-written backward, same arithmetic)
-        return train_mnist_nets(data, train, device, [dict(seed=seed, width=width,
-                                                           epochs=epochs)],
-                                progress=progress)[0]
+        return train_mnist_nets(
+            data, train, device, [dict(seed=seed, width=width, epochs=epochs)], progress=progress
+        )[0]
     p, model, gen, cfg = _build(train, seed, width, epochs, arch)
     model.to(device)
-    history, _ = train_loop(model, *_splits(data, device), cfg, cross_entropy_loss, class_error,
-                            gen, progress=progress)
+    history, _ = train_loop(
+        model, *_splits(data, device), cfg, cross_entropy_loss, class_error, gen, progress=progress
+    )
     _report(p, seed, history, model)
     return model.cpu(), history
 
@@ -131,20 +162,30 @@ def train_mnist_nets(data: MnistData, train: dict, device, nets, *, progress: bo
     if not built:
         raise ValueError("train_mnist_nets: no nets given")
     if len({(b[0]["width"], b[0]["epochs"]) for b in built}) != 1:
-        raise ValueError(f"train_mnist_nets trains one layout and epoch count; got "
-                         f"{sorted({(b[0]['width'], b[0]['epochs']) for b in built})}")
+        raise ValueError(
+            f"train_mnist_nets trains one layout and epoch count; got "
+            f"{sorted({(b[0]['width'], b[0]['epochs']) for b in built})}"
+        )
     models = [model.to(device) for _, model, _, _ in built]
-    results = train_population(models, *_splits(data, device), built[0][3], cross_entropy_loss,
-                               class_error, [gen for _, _, gen, _ in built], progress=progress)
+    results = train_population(
+        models,
+        *_splits(data, device),
+        built[0][3],
+        cross_entropy_loss,
+        class_error,
+        [gen for _, _, gen, _ in built],
+        progress=progress,
+    )
     out = []
-    for (p, _, _, _), n, model, (history, _) in zip(built, nets, models, results):
+    for (p, _, _, _), n, model, (history, _) in zip(built, nets, models, results, strict=True):
         _report(p, n["seed"], history, model)
         out.append((model.cpu(), history))
     return out
 
 
-def load_mnist_net(path, train: dict, device="cpu", width: int | None = None,
-                   arch: dict | None = None):
+def load_mnist_net(
+    path, train: dict, device="cpu", width: int | None = None, arch: dict | None = None
+):
     """A trained net of the ``mnist.train`` layout (``width`` overrides) or of ``arch``, in
     eval mode on ``device`` with its parameters frozen."""
     if arch is None:
@@ -158,8 +199,10 @@ def load_mnist_net(path, train: dict, device="cpu", width: int | None = None,
 @torch.no_grad()
 def softmax_probs(model, x: torch.Tensor, batch: int = 8192) -> np.ndarray:
     """Softmax outputs ``(n, classes)`` as float64 (computed on ``x``'s device, in batches)."""
-    out = [torch.softmax(model(x[s:s + batch]), dim=1).double().cpu() for s in
-           range(0, len(x), batch)]
+    out = [
+        torch.softmax(model(x[s : s + batch]), dim=1).double().cpu()
+        for s in range(0, len(x), batch)
+    ]
     return torch.cat(out).numpy() if out else np.zeros((0, 10))
 
 

@@ -48,7 +48,7 @@ def crossing_peak(lam1, pred, source: int, window: float = WINDOW) -> float:
     if not left.size or lam.size < 3:
         return float("nan")
     half = max(1, int(round(window * lam.size)))
-    near = lam[max(0, left[0] - half):left[0] + half + 1]
+    near = lam[max(0, left[0] - half) : left[0] + half + 1]
     return float(np.nanmax(near) - max(lam[0], lam[-1]))
 
 
@@ -58,8 +58,17 @@ def _abs_cos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(den > 0, num / den, torch.full_like(num, float("nan")))
 
 
-def path_statistics(model, images: np.ndarray, *, source: int, target: int, preprocess,
-                    n_random: int = 20, seed: int = 0, batch: int = 4096) -> dict:
+def path_statistics(
+    model,
+    images: np.ndarray,
+    *,
+    source: int,
+    target: int,
+    preprocess,
+    n_random: int = 20,
+    seed: int = 0,
+    batch: int = 4096,
+) -> dict:
     """The statistics of the module's docstring for one path (``images``: (n + 1, 784) pixels
     in [0, 1]; ``model``: a net with ``trunk`` and a softmax head; ``preprocess``: pixels to the
     net's input). Returns the per-step arrays (``lam1``, ``pred``) and the summary."""
@@ -69,7 +78,7 @@ def path_statistics(model, images: np.ndarray, *, source: int, target: int, prep
     lam1 = lam[:, 0].double().cpu().numpy()
     v1 = v[:, :, 0]
     with torch.no_grad():
-        logits = torch.cat([model(x[i:i + batch]) for i in range(0, len(x), batch)])
+        logits = torch.cat([model(x[i : i + batch]) for i in range(0, len(x), batch)])
     pred = logits.argmax(1).cpu().numpy()
     dx = torch.diff(torch.as_tensor(images, dtype=torch.float64, device=dev), dim=0).float()
     moved = torch.linalg.vector_norm(dx, dim=1) > 0
@@ -79,10 +88,14 @@ def path_statistics(model, images: np.ndarray, *, source: int, target: int, prep
     gen = torch.Generator().manual_seed(int(seed))
     _, vjp = torch.func.vjp(model.trunk, xs)
     width = model.trunk(xs[:1]).shape[-1]
-    cos_rows = torch.stack([
-        _abs_cos(vjp(torch.randn(len(xs), width, generator=gen).to(dev))[0]
-                 .reshape(len(xs), -1), dx)
-        for _ in range(int(n_random))]).mean(0)
+    cos_rows = torch.stack(
+        [
+            _abs_cos(
+                vjp(torch.randn(len(xs), width, generator=gen).to(dev))[0].reshape(len(xs), -1), dx
+            )
+            for _ in range(int(n_random))
+        ]
+    ).mean(0)
     # the gradient toward the strongest competitor that is neither the target nor the source
     xg = xs.clone().requires_grad_(True)
     out = model(xg)
@@ -92,16 +105,23 @@ def path_statistics(model, images: np.ndarray, *, source: int, target: int, prep
     (grad,) = torch.autograd.grad(torch.log_softmax(out, 1).gather(1, other[:, None]).sum(), xg)
     cos_other = _abs_cos(grad.reshape(len(xs), -1).detach(), dx)
     m = moved.cpu().numpy()
-    mean = lambda t: (float(np.nanmean(t.detach().double().cpu().numpy()[m])) if m.any()
-                      else np.nan)
+    mean = lambda t: float(np.nanmean(t.detach().double().cpu().numpy()[m])) if m.any() else np.nan
     classes = visited_classes(pred)
     first = list(dict.fromkeys(classes))
     others = (pred != int(source)) & (pred != int(target))
-    return dict(lam1=lam1, pred=pred, classes=">".join(str(c) for c in first),
-                class_changes=len(classes) - 1,
-                detour=float(others.mean()), interior_max=bool(0 < int(np.argmax(lam1))
-                                                               < len(lam1) - 1),
-                crossing_peak=crossing_peak(lam1, pred, source), cos_v1=mean(cos_v1),
-                cos_rowspace=mean(cos_rows), cos_other=mean(cos_other),
-                lam1_start=float(lam1[0]), lam1_end=float(lam1[-1]),
-                lam1_max=float(np.nanmax(lam1)), steps=int(len(images) - 1))
+    return dict(
+        lam1=lam1,
+        pred=pred,
+        classes=">".join(str(c) for c in first),
+        class_changes=len(classes) - 1,
+        detour=float(others.mean()),
+        interior_max=bool(0 < int(np.argmax(lam1)) < len(lam1) - 1),
+        crossing_peak=crossing_peak(lam1, pred, source),
+        cos_v1=mean(cos_v1),
+        cos_rowspace=mean(cos_rows),
+        cos_other=mean(cos_other),
+        lam1_start=float(lam1[0]),
+        lam1_end=float(lam1[-1]),
+        lam1_max=float(np.nanmax(lam1)),
+        steps=int(len(images) - 1),
+    )

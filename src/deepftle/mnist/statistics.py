@@ -8,10 +8,23 @@ import heapq
 import numpy as np
 import pandas as pd
 
-__all__ = ["entropy", "ensemble_entropy", "equal_width_bins", "class_box", "box_table",
-           "summary_table", "cluster_centres", "nearest_cluster", "decile_means", "MIN_PAIRS",
-           "rank_trend_claim", "error_auroc_claim", "decile_gap_claim",
-           "nested_claim", "mains_claims"]
+__all__ = [
+    "entropy",
+    "ensemble_entropy",
+    "equal_width_bins",
+    "class_box",
+    "box_table",
+    "summary_table",
+    "cluster_centres",
+    "nearest_cluster",
+    "decile_means",
+    "MIN_PAIRS",
+    "rank_trend_claim",
+    "error_auroc_claim",
+    "decile_gap_claim",
+    "nested_claim",
+    "mains_claims",
+]
 
 #: the fewest finite pairs an MNIST trend (:func:`deepftle.pipeline.claims.spearman`) is computed
 #: on: a sweep of two widths gives NaN (the claim fails), not a ρ of ±1
@@ -58,10 +71,19 @@ def equal_width_bins(lam, error, H, n_bins: int = 60, min_count: int = 5) -> pd.
         if n < min_count:
             continue
         err = float(e[sel].mean())
-        rows.append(dict(bin=b, lam_lo=float(edges[b]), lam_hi=float(edges[b + 1]),
-                         lam_mean=float(0.5 * (edges[b] + edges[b + 1])), n=n, error=err,
-                         error_se=float(np.sqrt(err * (1 - err) / n)), H_mean=float(h[sel].mean()),
-                         H_se=float(h[sel].std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0))
+        rows.append(
+            dict(
+                bin=b,
+                lam_lo=float(edges[b]),
+                lam_hi=float(edges[b + 1]),
+                lam_mean=float(0.5 * (edges[b] + edges[b + 1])),
+                n=n,
+                error=err,
+                error_se=float(np.sqrt(err * (1 - err) / n)),
+                H_mean=float(h[sel].mean()),
+                H_se=float(h[sel].std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -96,8 +118,12 @@ def decile_means(lam, values, decile: float = 0.1) -> dict:
         raise ValueError(f"decile must be in (0, 0.5], got {decile!r}")
     order = np.argsort(l, kind="stable")
     m = max(1, int(round(decile * len(l))))
-    return dict(bottom=float(v[order[:m]].mean()), top=float(v[order[-m:]].mean()),
-                lam_bottom_max=float(l[order[m - 1]]), lam_top_min=float(l[order[-m]]))
+    return dict(
+        bottom=float(v[order[:m]].mean()),
+        top=float(v[order[-m:]].mean()),
+        lam_bottom_max=float(l[order[m - 1]]),
+        lam_top_min=float(l[order[-m]]),
+    )
 
 
 def class_box(coords, fraction: float = 0.93) -> dict:
@@ -110,8 +136,9 @@ def class_box(coords, fraction: float = 0.93) -> dict:
     """
     c = np.asarray(coords, dtype=np.float64)
     if len(c) == 0:
-        return dict(x0=np.nan, x1=np.nan, y0=np.nan, y1=np.nan, n=0, inside=0, fraction=np.nan,
-                    area=np.nan)
+        return dict(
+            x0=np.nan, x1=np.nan, y0=np.nan, y1=np.nan, n=0, inside=0, fraction=np.nan, area=np.nan
+        )
     med = np.median(c, axis=0)
     dx, dy = np.abs(c[:, 0] - med[0]), np.abs(c[:, 1] - med[1])
     k = max(1, int(np.ceil(fraction * len(c) - 1e-9)))
@@ -128,8 +155,16 @@ def class_box(coords, fraction: float = 0.93) -> dict:
                 best = (a * b, a, b)
     _, a, b = best
     inside = int(np.sum((dx <= a) & (dy <= b)))
-    return dict(x0=med[0] - a, x1=med[0] + a, y0=med[1] - b, y1=med[1] + b, n=len(c),
-                inside=inside, fraction=inside / len(c), area=4 * a * b)
+    return dict(
+        x0=med[0] - a,
+        x1=med[0] + a,
+        y0=med[1] - b,
+        y1=med[1] + b,
+        n=len(c),
+        inside=inside,
+        fraction=inside / len(c),
+        area=4 * a * b,
+    )
 
 
 def box_table(coords, labels, correct, fraction: float = 0.93, classes=range(10)) -> pd.DataFrame:
@@ -146,8 +181,9 @@ def box_table(coords, labels, correct, fraction: float = 0.93, classes=range(10)
     return pd.DataFrame(rows)
 
 
-def summary_table(history, lam_test, error_test, H_test, boxes: pd.DataFrame,
-                  *, decile: float = 0.1) -> pd.DataFrame:
+def summary_table(
+    history, lam_test, error_test, H_test, boxes: pd.DataFrame, *, decile: float = 0.1
+) -> pd.DataFrame:
     """Long table (quantity, value): train/test accuracy, Spearman ρ(λ₁, error) and ρ(λ₁, H)
     on the test set, error in the top/bottom λ₁ decile, per class box fraction and area."""
     from scipy.stats import spearmanr
@@ -157,30 +193,37 @@ def summary_table(history, lam_test, error_test, H_test, boxes: pd.DataFrame,
     err = np.asarray(error_test, dtype=np.float64)
     H = np.asarray(H_test, dtype=np.float64)
     finite = np.isfinite(lam)
-    rows = [("train_accuracy", 1 - float(last["train_error"])),
-            ("test_accuracy", 1 - float(last["test_error"])),
-            ("test_n", int(len(lam))),
-            ("test_n_lam1_neg_inf", int((~finite).sum()))]
+    rows = [
+        ("train_accuracy", 1 - float(last["train_error"])),
+        ("test_accuracy", 1 - float(last["test_error"])),
+        ("test_n", int(len(lam))),
+        ("test_n_lam1_neg_inf", int((~finite).sum())),
+    ]
     l, e, h = lam[finite], err[finite], H[finite]
     rho_e = spearmanr(l, e)
     rho_h = spearmanr(l, h)
-    rows += [("spearman_lam1_error", float(rho_e.statistic)),
-             ("spearman_lam1_error_p", float(rho_e.pvalue)),
-             ("spearman_lam1_H", float(rho_h.statistic)),
-             ("spearman_lam1_H_p", float(rho_h.pvalue))]
+    rows += [
+        ("spearman_lam1_error", float(rho_e.statistic)),
+        ("spearman_lam1_error_p", float(rho_e.pvalue)),
+        ("spearman_lam1_H", float(rho_h.statistic)),
+        ("spearman_lam1_H_p", float(rho_h.pvalue)),
+    ]
     d = decile_means(l, e, decile)
-    rows += [("error_bottom_decile", d["bottom"]),
-             ("error_top_decile", d["top"]),
-             ("error_all", float(e.mean())),
-             ("lam1_bottom_decile_max", d["lam_bottom_max"]),
-             ("lam1_top_decile_min", d["lam_top_min"])]
+    rows += [
+        ("error_bottom_decile", d["bottom"]),
+        ("error_top_decile", d["top"]),
+        ("error_all", float(e.mean())),
+        ("lam1_bottom_decile_max", d["lam_bottom_max"]),
+        ("lam1_top_decile_min", d["lam_top_min"]),
+    ]
     for _, r in boxes.iterrows():
         c = int(r["cls"])
-        rows += [(f"box_fraction_class{c}", float(r["fraction"])),
-                 (f"box_area_class{c}", float(r["area"])),
-                 (f"box_area_rel_class{c}", float(r["area_rel"]))]
+        rows += [
+            (f"box_fraction_class{c}", float(r["fraction"])),
+            (f"box_area_class{c}", float(r["area"])),
+            (f"box_area_rel_class{c}", float(r["area_rel"])),
+        ]
     return pd.DataFrame(rows, columns=["quantity", "value"])
-
 
 
 def rank_trend_claim(figure: str, text: str, x, y, *, settings, sign: str = ">"):
@@ -196,12 +239,24 @@ def rank_trend_claim(figure: str, text: str, x, y, *, settings, sign: str = ">")
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     estimate = spearman(x, y, min_pairs=MIN_PAIRS)
-    ci = settings.interval(f"{figure}/{text}",
-                           lambda idx: spearman(x[idx], y[idx], min_pairs=MIN_PAIRS), len(x))
-    p = (float(spearmanr(x, y, alternative="greater" if sign == ">" else "less").pvalue)
-         if np.isfinite(estimate) else float("nan"))
-    return direction(figure, text, estimate, ci, sign=sign, n=int(ok.sum()), p_value=p,
-                     null="no monotone association (Spearman, t approximation)")
+    ci = settings.interval(
+        f"{figure}/{text}", lambda idx: spearman(x[idx], y[idx], min_pairs=MIN_PAIRS), len(x)
+    )
+    p = (
+        float(spearmanr(x, y, alternative="greater" if sign == ">" else "less").pvalue)
+        if np.isfinite(estimate)
+        else float("nan")
+    )
+    return direction(
+        figure,
+        text,
+        estimate,
+        ci,
+        sign=sign,
+        n=int(ok.sum()),
+        p_value=p,
+        null="no monotone association (Spearman, t approximation)",
+    )
 
 
 def error_auroc_claim(figure: str, text: str, lam, error, probs, *, settings):
@@ -216,11 +271,18 @@ def error_auroc_claim(figure: str, text: str, lam, error, probs, *, settings):
     doubt = 1.0 - np.asarray(probs, dtype=float).max(axis=1)
     ok = np.isfinite(lam)
     lam, error, doubt = lam[ok], error[ok], doubt[ok]
-    ci = settings.interval(f"{figure}/{text}", lambda idx: auroc(lam[idx], error[idx]),
-                           len(lam))
-    return direction(figure, text, auroc(lam, error), ci, sign=">", against=0.5,
-                     n=int(ok.sum()), baseline=auroc(doubt, error),
-                     null="AUROC 0.5: lambda_1 does not rank errors above correct predictions")
+    ci = settings.interval(f"{figure}/{text}", lambda idx: auroc(lam[idx], error[idx]), len(lam))
+    return direction(
+        figure,
+        text,
+        auroc(lam, error),
+        ci,
+        sign=">",
+        against=0.5,
+        n=int(ok.sum()),
+        baseline=auroc(doubt, error),
+        null="AUROC 0.5: lambda_1 does not rank errors above correct predictions",
+    )
 
 
 def decile_gap_claim(figure: str, text: str, lam, values, decile: float, *, settings):
@@ -234,14 +296,28 @@ def decile_gap_claim(figure: str, text: str, lam, values, decile: float, *, sett
         d = decile_means(lam[idx], values[idx], decile)
         return d["top"] - d["bottom"]
 
-    return direction(figure, text, gap(np.arange(len(lam))),
-                     settings.interval(f"{figure}/{text}", gap, len(lam)), sign=">",
-                     n=int(np.isfinite(lam).sum()))
+    return direction(
+        figure,
+        text,
+        gap(np.arange(len(lam))),
+        settings.interval(f"{figure}/{text}", gap, len(lam)),
+        sign=">",
+        n=int(np.isfinite(lam).sum()),
+    )
 
 
-def nested_claim(figure: str, text: str, per_net, *, settings, against: float, sign: str = ">",
-                 baseline: float = float("nan"), p_value: float = float("nan"),
-                 null: str = ""):
+def nested_claim(
+    figure: str,
+    text: str,
+    per_net,
+    *,
+    settings,
+    against: float,
+    sign: str = ">",
+    baseline: float = float("nan"),
+    p_value: float = float("nan"),
+    null: str = "",
+):
     """A direction claim on the mean over nets of a per-input statistic: ``per_net`` is a list
     of ``(statistic, n_inputs)``, ``statistic(index)`` the net's value on those of its inputs;
     the interval resamples nets, then each drawn net's inputs
@@ -251,11 +327,25 @@ def nested_claim(figure: str, text: str, per_net, *, settings, against: float, s
 
     sizes = [n for _, n in per_net]
     estimate = float(np.mean([f(np.arange(n)) for f, n in per_net]))
-    ci = nested_bootstrap_ci(lambda draw: float(np.mean([per_net[j][0](idx) for j, idx in draw])),
-                             sizes, n_boot=settings.n_boot, level=settings.level,
-                             rng=claim_rng(settings.seed, f"{figure}/{text}"))
-    return direction(figure, text, estimate, ci, sign=sign, against=against, n=int(sum(sizes)),
-                     baseline=baseline, p_value=p_value, null=null)
+    ci = nested_bootstrap_ci(
+        lambda draw: float(np.mean([per_net[j][0](idx) for j, idx in draw])),
+        sizes,
+        n_boot=settings.n_boot,
+        level=settings.level,
+        rng=claim_rng(settings.seed, f"{figure}/{text}"),
+    )
+    return direction(
+        figure,
+        text,
+        estimate,
+        ci,
+        sign=sign,
+        against=against,
+        n=int(sum(sizes)),
+        baseline=baseline,
+        p_value=p_value,
+        null=null,
+    )
 
 
 def mains_claims(figure: str, mains: dict, *, settings) -> list:
@@ -284,26 +374,41 @@ def mains_claims(figure: str, mains: dict, *, settings) -> list:
         return out
 
     def p_max(y):
-        ps = [float(spearmanr(lam[j][ok[j]], y[j][ok[j]], alternative="greater").pvalue)
-              for j in range(k)]
+        ps = [
+            float(spearmanr(lam[j][ok[j]], y[j][ok[j]], alternative="greater").pvalue)
+            for j in range(k)
+        ]
         return max(ps)
 
     what = f"{k} main nets x their test images"
     return [
-        nested_claim(figure, f"test error rises with lambda_1 (Spearman rho, mean over {what})",
-                     per_net(lambda l_, e, h, d: spearman(l_, e, min_pairs=MIN_PAIRS)),
-                     settings=settings, against=0.0, p_value=p_max(err.astype(float)),
-                     null="no monotone association in some net (largest one-sided p, t "
-                     "approximation)"),
-        nested_claim(figure, f"lambda_1 predicts misclassification (AUROC, mean over {what}; "
-                     "baseline: softmax confidence)", per_net(lambda l_, e, h, d: auroc(l_, e)),
-                     settings=settings, against=0.5,
-                     baseline=float(np.mean([auroc(doubt[j], err[j]) for j in range(k)])),
-                     null="AUROC 0.5: lambda_1 does not rank errors above correct predictions"),
-        nested_claim(figure, f"predictive uncertainty H (of the other nets) rises with lambda_1 "
-                     f"(Spearman rho, mean over {what})",
-                     per_net(lambda l_, e, h, d: spearman(l_, h, min_pairs=MIN_PAIRS)),
-                     settings=settings, against=0.0, p_value=p_max(H),
-                     null="no monotone association in some net (largest one-sided p, t "
-                     "approximation)"),
+        nested_claim(
+            figure,
+            f"test error rises with lambda_1 (Spearman rho, mean over {what})",
+            per_net(lambda l_, e, h, d: spearman(l_, e, min_pairs=MIN_PAIRS)),
+            settings=settings,
+            against=0.0,
+            p_value=p_max(err.astype(float)),
+            null="no monotone association in some net (largest one-sided p, t approximation)",
+        ),
+        nested_claim(
+            figure,
+            f"lambda_1 predicts misclassification (AUROC, mean over {what}; "
+            "baseline: softmax confidence)",
+            per_net(lambda l_, e, h, d: auroc(l_, e)),
+            settings=settings,
+            against=0.5,
+            baseline=float(np.mean([auroc(doubt[j], err[j]) for j in range(k)])),
+            null="AUROC 0.5: lambda_1 does not rank errors above correct predictions",
+        ),
+        nested_claim(
+            figure,
+            f"predictive uncertainty H (of the other nets) rises with lambda_1 "
+            f"(Spearman rho, mean over {what})",
+            per_net(lambda l_, e, h, d: spearman(l_, h, min_pairs=MIN_PAIRS)),
+            settings=settings,
+            against=0.0,
+            p_value=p_max(H),
+            null="no monotone association in some net (largest one-sided p, t approximation)",
+        ),
     ]

@@ -34,15 +34,30 @@ class TSNEMap:
         return np.asarray(self.embedding.transform(x, n_iter=n_iter), dtype=np.float64)
 
 
-def fit_tsne(x, *, perplexity: float = 30.0, pca: bool = True, n_jobs: int = 1, seed: int = 0,
-             n_iter: int = 500, early_exaggeration_iter: int = 250,
-             verbose: bool = True) -> TSNEMap:
+def fit_tsne(
+    x,
+    *,
+    perplexity: float = 30.0,
+    pca: bool = True,
+    n_jobs: int = 1,
+    seed: int = 0,
+    n_iter: int = 500,
+    early_exaggeration_iter: int = 250,
+    verbose: bool = True,
+) -> TSNEMap:
     """openTSNE on ``x`` (rows = inputs). ``pca``: PCA initialisation (else random)."""
     from openTSNE import TSNE
 
-    tsne = TSNE(n_components=2, perplexity=perplexity, initialization="pca" if pca else "random",
-                n_jobs=n_jobs, random_state=seed, n_iter=n_iter,
-                early_exaggeration_iter=early_exaggeration_iter, verbose=verbose)
+    tsne = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        initialization="pca" if pca else "random",
+        n_jobs=n_jobs,
+        random_state=seed,
+        n_iter=n_iter,
+        early_exaggeration_iter=early_exaggeration_iter,
+        verbose=verbose,
+    )
     old = sys.stdout
     sys.stdout = sys.stderr  # openTSNE prints its progress; keep it in the job log
     try:

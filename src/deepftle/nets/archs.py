@@ -28,8 +28,7 @@ from ..activations import ACTIVATIONS
 from .init import init_mlp
 from .mlp import MLP
 
-__all__ = ["SmallCNN", "ResidualBlock", "ResMLP", "KINDS", "build_net", "init_net",
-           "describe"]
+__all__ = ["SmallCNN", "ResidualBlock", "ResMLP", "KINDS", "build_net", "init_net", "describe"]
 
 KINDS = ("mlp", "cnn", "resmlp")
 IMAGE = (1, 28, 28)
@@ -51,15 +50,30 @@ class SmallCNN(nn.Module):
     """Two convolutions and one dense hidden layer on images of shape ``image`` (channels,
     height, width; default 1 x 28 x 28), given as flattened inputs."""
 
-    def __init__(self, channels=(8, 16), kernel: int = 5, stride: int = 2, hidden: int = 32,
-                 activation: str = "tanh", d_out: int = 10, image=IMAGE):
+    def __init__(
+        self,
+        channels=(8, 16),
+        kernel: int = 5,
+        stride: int = 2,
+        hidden: int = 32,
+        activation: str = "tanh",
+        d_out: int = 10,
+        image=IMAGE,
+    ):
         super().__init__()
         channels = list(channels)
         if len(channels) != 2:
-            raise ValueError(f"channels must list the filters of the two convolutions, got "
-                             f"{channels!r}")
-        _positive_ints(channels_1=channels[0], channels_2=channels[1], kernel=kernel,
-                       stride=stride, hidden=hidden, d_out=d_out)
+            raise ValueError(
+                f"channels must list the filters of the two convolutions, got {channels!r}"
+            )
+        _positive_ints(
+            channels_1=channels[0],
+            channels_2=channels[1],
+            kernel=kernel,
+            stride=stride,
+            hidden=hidden,
+            d_out=d_out,
+        )
         image = tuple(int(v) for v in image)
         if len(image) != 3:
             raise ValueError(f"image must be (channels, height, width), got {image!r}")
@@ -69,17 +83,31 @@ class SmallCNN(nn.Module):
         for _ in channels:
             h, w = (h - kernel) // stride + 1, (w - kernel) // stride + 1
             if min(h, w) < 1:
-                raise ValueError(f"kernel {kernel} with stride {stride} leaves no pixels after "
-                                 f"two convolutions of a {image[1]} x {image[2]} image")
-        self.arch = dict(kind="cnn", channels=channels, kernel=kernel, stride=stride,
-                         hidden=hidden, activation=activation, d_out=d_out)
+                raise ValueError(
+                    f"kernel {kernel} with stride {stride} leaves no pixels after "
+                    f"two convolutions of a {image[1]} x {image[2]} image"
+                )
+        self.arch = dict(
+            kind="cnn",
+            channels=channels,
+            kernel=kernel,
+            stride=stride,
+            hidden=hidden,
+            activation=activation,
+            d_out=d_out,
+        )
         if image != IMAGE:  # the MNIST image stays implicit: its checkpoints name no image
             self.arch["image"] = list(image)
         self.trunk = nn.Sequential(
             nn.Unflatten(1, image),
-            nn.Conv2d(image[0], channels[0], kernel, stride=stride), g(),
-            nn.Conv2d(channels[0], channels[1], kernel, stride=stride), g(),
-            nn.Flatten(), nn.Linear(channels[1] * h * w, hidden), g())
+            nn.Conv2d(image[0], channels[0], kernel, stride=stride),
+            g(),
+            nn.Conv2d(channels[0], channels[1], kernel, stride=stride),
+            g(),
+            nn.Flatten(),
+            nn.Linear(channels[1] * h * w, hidden),
+            g(),
+        )
         self.head = nn.Linear(hidden, d_out)
         self.ftle_depth = 3
 
@@ -102,15 +130,23 @@ class ResidualBlock(nn.Module):
 class ResMLP(nn.Module):
     """An input layer to ``width`` units and ``depth`` residual blocks (flattened inputs)."""
 
-    def __init__(self, width: int = 20, depth: int = 16, activation: str = "tanh",
-                 d_in: int = 784, d_out: int = 10):
+    def __init__(
+        self,
+        width: int = 20,
+        depth: int = 16,
+        activation: str = "tanh",
+        d_in: int = 784,
+        d_out: int = 10,
+    ):
         super().__init__()
         _positive_ints(width=width, depth=depth, d_in=d_in, d_out=d_out)
         g = _activation(activation)
-        self.arch = dict(kind="resmlp", width=width, depth=depth, activation=activation,
-                         d_in=d_in, d_out=d_out)
-        self.trunk = nn.Sequential(nn.Linear(d_in, width), g(),
-                                   *[ResidualBlock(width, activation) for _ in range(depth)])
+        self.arch = dict(
+            kind="resmlp", width=width, depth=depth, activation=activation, d_in=d_in, d_out=d_out
+        )
+        self.trunk = nn.Sequential(
+            nn.Linear(d_in, width), g(), *[ResidualBlock(width, activation) for _ in range(depth)]
+        )
         self.head = nn.Linear(width, d_out)
         self.ftle_depth = depth + 1
 
@@ -142,8 +178,7 @@ def init_net(model: nn.Module, generator: torch.Generator) -> None:
         for m in model.modules():
             if isinstance(m, (nn.Linear, nn.Conv2d)):
                 fan_in = m.weight[0].numel()
-                m.weight.copy_(torch.randn(m.weight.shape, generator=generator)
-                               / math.sqrt(fan_in))
+                m.weight.copy_(torch.randn(m.weight.shape, generator=generator) / math.sqrt(fan_in))
                 m.bias.zero_()
 
 
@@ -154,9 +189,12 @@ def describe(arch: dict) -> str:
     if kind == "cnn":
         c1, c2 = arch["channels"]
         k, s = arch["kernel"], arch["stride"]
-        return (f"{g} CNN: conv {c1}@{k}x{k}/{s}, conv {c2}@{k}x{k}/{s}, dense "
-                f"{arch['hidden']} (L = 3)")
+        return (
+            f"{g} CNN: conv {c1}@{k}x{k}/{s}, conv {c2}@{k}x{k}/{s}, dense {arch['hidden']} (L = 3)"
+        )
     if kind == "resmlp":
-        return (f"residual {g} MLP: N = {arch['width']}, {arch['depth']} blocks x + {g}(Wx - θ) "
-                f"(L = {arch['depth'] + 1})")
+        return (
+            f"residual {g} MLP: N = {arch['width']}, {arch['depth']} blocks x + {g}(Wx - θ) "
+            f"(L = {arch['depth'] + 1})"
+        )
     return f"{g} MLP: N = {arch['width']}, L = {arch['depth']}"

@@ -36,8 +36,9 @@ _NUMPY_ACT = {
 }
 
 
-def mean_field_gain(a: float, activation: str = "tanh", sigma_theta: float = 0.0,
-                    iterations: int = 200) -> tuple[float, float]:
+def mean_field_gain(
+    a: float, activation: str = "tanh", sigma_theta: float = 0.0, iterations: int = 200
+) -> tuple[float, float]:
     r"""Fixed point :math:`q^*` of
     :math:`q \mapsto a\langle g(\sqrt q z)^2\rangle + \sigma_\theta^2` with :math:`a = N\sigma_w^2`,
     and the gain :math:`G = \langle g'(\sqrt{q^*} z)^2\rangle`.
@@ -50,7 +51,7 @@ def mean_field_gain(a: float, activation: str = "tanh", sigma_theta: float = 0.0
     z, w = _gauss_hermite()
 
     def f(q):
-        return a * float(np.sum(w * g(math.sqrt(q) * z) ** 2)) + sigma_theta ** 2 - q
+        return a * float(np.sum(w * g(math.sqrt(q) * z) ** 2)) + sigma_theta**2 - q
 
     lo, hi = 1e-12, 1.0
     while f(hi) > 0 and hi < 1e12:
@@ -89,8 +90,13 @@ def sigma_w_for(s: float, width: int, activation: str = "tanh", sigma_theta: flo
 FIRST_LAYER = ("width", "fan_in")
 
 
-def init_mlp(model: MLP, generator: torch.Generator, s: float | None = None,
-             sigma_theta: float = 0.0, first_layer: str = "width") -> float | None:
+def init_mlp(
+    model: MLP,
+    generator: torch.Generator,
+    s: float | None = None,
+    sigma_theta: float = 0.0,
+    first_layer: str = "width",
+) -> float | None:
     r"""Draw weights and thresholds in place.
 
     Hidden weights :math:`N(0,\sigma_w^2)` with :math:`N_{in}\sigma_w^2 = 1` (``s=None``) or with
@@ -113,7 +119,8 @@ def init_mlp(model: MLP, generator: torch.Generator, s: float | None = None,
                 std = 1 / math.sqrt(lin.in_features)
             lin.weight.copy_(torch.randn(lin.weight.shape, generator=generator) * std)
             lin.bias.copy_(torch.randn(lin.bias.shape, generator=generator) * sigma_theta)
-        model.head.weight.copy_(torch.randn(model.head.weight.shape, generator=generator)
-                                / math.sqrt(arch["width"]))
+        model.head.weight.copy_(
+            torch.randn(model.head.weight.shape, generator=generator) / math.sqrt(arch["width"])
+        )
         model.head.bias.zero_()
     return sigma_w

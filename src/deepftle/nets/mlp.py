@@ -26,8 +26,15 @@ class MLP(nn.Module):
     ``output="softmax"``: ``forward`` returns logits, read through softmax by the loss.
     """
 
-    def __init__(self, d_in: int, width: int, depth: int, d_out: int = 1,
-                 activation: str = "tanh", output: str = "tanh"):
+    def __init__(
+        self,
+        d_in: int,
+        width: int,
+        depth: int,
+        d_out: int = 1,
+        activation: str = "tanh",
+        output: str = "tanh",
+    ):
         super().__init__()
         for name, value in (("d_in", d_in), ("width", width), ("depth", depth), ("d_out", d_out)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -36,8 +43,9 @@ class MLP(nn.Module):
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-        self.arch = dict(d_in=d_in, width=width, depth=depth, d_out=d_out,
-                         activation=activation, output=output)
+        self.arch = dict(
+            d_in=d_in, width=width, depth=depth, d_out=d_out, activation=activation, output=output
+        )
         layers: list[nn.Module] = []
         for i in range(depth):
             layers += [nn.Linear(d_in if i == 0 else width, width), ACTIVATIONS[activation]()]

@@ -37,8 +37,16 @@ import torch
 from torch import nn
 
 from .mlp import MLP
-from .train import (TrainConfig, TrainingDiverged, class_error, cross_entropy_loss,
-                    energy_loss, optimizer_and_schedule, run_epochs, sign_error)
+from .train import (
+    TrainConfig,
+    TrainingDiverged,
+    class_error,
+    cross_entropy_loss,
+    energy_loss,
+    optimizer_and_schedule,
+    run_epochs,
+    sign_error,
+)
 
 __all__ = ["train_population"]
 
@@ -46,6 +54,7 @@ EVAL_BATCH = 8192  # rows per evaluation chunk, as deepftle.nets.train.evaluate
 
 
 # ----------------------------------------------------------------------------- losses
+
 
 def _energy_batched(out, t):
     """H per member: out (S, B, 1), t (S, B) -> (S,)."""
@@ -59,16 +68,25 @@ def _sign_error_batched(out, t):
 
 def _cross_entropy_batched(logits, labels):
     s, b, c = logits.shape
-    return nn.functional.cross_entropy(logits.reshape(s * b, c), labels.reshape(s * b),
-                                       reduction="none").view(s, b).mean(dim=1)
+    return (
+        nn.functional.cross_entropy(
+            logits.reshape(s * b, c), labels.reshape(s * b), reduction="none"
+        )
+        .view(s, b)
+        .mean(dim=1)
+    )
 
 
 def _class_error_batched(logits, labels):
     return (logits.argmax(dim=2) != labels).to(torch.float64).mean(dim=1)
 
 
-_BATCHED = {energy_loss: _energy_batched, sign_error: _sign_error_batched,
-            cross_entropy_loss: _cross_entropy_batched, class_error: _class_error_batched}
+_BATCHED = {
+    energy_loss: _energy_batched,
+    sign_error: _sign_error_batched,
+    cross_entropy_loss: _cross_entropy_batched,
+    class_error: _class_error_batched,
+}
 
 
 def _energy_output_grad(out, t):
@@ -79,8 +97,11 @@ def _energy_output_grad(out, t):
 def _cross_entropy_output_grad(logits, labels):
     """d CE / d logits per member of the mean cross-entropy over B: (softmax - onehot) / B."""
     grad = torch.softmax(logits, dim=2)
-    grad.scatter_add_(2, labels.unsqueeze(2),
-                      torch.full(labels.shape + (1,), -1.0, dtype=grad.dtype, device=grad.device))
+    grad.scatter_add_(
+        2,
+        labels.unsqueeze(2),
+        torch.full(labels.shape + (1,), -1.0, dtype=grad.dtype, device=grad.device),
+    )
     return grad.div_(logits.shape[1])
 
 
@@ -104,6 +125,7 @@ def _tanh_(h: torch.Tensor) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- the population
 
+
 class _Stack:
     """The members' parameters stacked: per linear layer (hidden layers, then the head) a
     weight ``(S, n_in, n_out)`` (transposed, so that the forward products need no transpose)
@@ -115,31 +137,37 @@ class _Stack:
     changes no number, only the per-tensor overhead.
     """
 
-    def __init__(self, models: Sequence[MLP], readout_only: bool):
+    def __init__(self, models: Sequence[MLP], *, readout_only: bool):
         lins = [m.hidden_linears() + [m.head] for m in models]
         head = len(lins[0]) - 1
         with torch.no_grad():
-            stacked = [(torch.stack([ls[i].weight.T for ls in lins]),
-                        torch.stack([ls[i].bias for ls in lins]).unsqueeze(1))
-                       for i in range(head + 1)]
+            stacked = [
+                (
+                    torch.stack([ls[i].weight.T for ls in lins]),
+                    torch.stack([ls[i].bias for ls in lins]).unsqueeze(1),
+                )
+                for i in range(head + 1)
+            ]
         trainable = [not readout_only or i == head for i in range(head + 1)]
         p0 = stacked[0][0]
-        total = sum(t.numel() for pair, tr in zip(stacked, trainable) if tr for t in pair)
+        total = sum(
+            t.numel() for pair, tr in zip(stacked, trainable, strict=True) if tr for t in pair
+        )
         self.flat = torch.empty(total, dtype=p0.dtype, device=p0.device)
         self.flat.grad = torch.zeros_like(self.flat)
         self.weights, self.biases = [], []
         offset = 0
-        for (w, b), tr in zip(stacked, trainable):
+        for (w, b), tr in zip(stacked, trainable, strict=True):
             views = []
             for t in (w, b):
                 if not tr:
                     views.append(t.clone())
                     continue
-                view = self.flat[offset:offset + t.numel()].view(t.shape)
+                view = self.flat[offset : offset + t.numel()].view(t.shape)
                 with torch.no_grad():
                     view.copy_(t)
                 view.requires_grad_(True)
-                view.grad = self.flat.grad[offset:offset + t.numel()].view(t.shape)
+                view.grad = self.flat.grad[offset : offset + t.numel()].view(t.shape)
                 offset += t.numel()
                 views.append(view)
             self.weights.append(views[0])
@@ -150,8 +178,10 @@ class _Stack:
         self.tanh_head = first.arch["output"] == "tanh"
         # state_dict key of each stacked tensor, for snapshots and write-back
         names = {id(p): n for n, p in first.named_parameters()}
-        self.keys = ([names[id(lin.weight)] for lin in lins[0]],
-                     [names[id(lin.bias)] for lin in lins[0]])
+        self.keys = (
+            [names[id(lin.weight)] for lin in lins[0]],
+            [names[id(lin.bias)] for lin in lins[0]],
+        )
         self.order = list(first.state_dict())
 
     def zero_grad(self) -> None:
@@ -161,7 +191,7 @@ class _Stack:
         """Per-member inputs ``(S, B, d_in)`` -> outputs ``(S, B, d_out)``."""
         h = x
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = torch.baddbmm(b, h, w)
             if i < last:
                 h = self.act(h)
@@ -174,7 +204,7 @@ class _Stack:
         acts = [x]
         h = x
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = torch.baddbmm(b, h, w)
             if i < last:
                 h = _tanh_(h)
@@ -224,14 +254,16 @@ class _Stack:
     def state_dict(self, member: int) -> dict[str, torch.Tensor]:
         """Member ``member``'s parameters, keyed and ordered as ``MLP.state_dict()``, on CPU."""
         flat = {}
-        for w, b, kw, kb in zip(self.weights, self.biases, *self.keys):
+        for w, b, kw, kb in zip(self.weights, self.biases, *self.keys, strict=True):
             flat[kw] = w[member].detach().T.cpu().clone(memory_format=torch.contiguous_format)
             flat[kb] = b[member, 0].detach().cpu().clone(memory_format=torch.contiguous_format)
         return {k: flat[k] for k in self.order}
 
     @torch.no_grad()
     def write_back(self, model: MLP, member: int) -> None:
-        for w, b, lin in zip(self.weights, self.biases, model.hidden_linears() + [model.head]):
+        for w, b, lin in zip(
+            self.weights, self.biases, model.hidden_linears() + [model.head], strict=True
+        ):
             lin.weight.copy_(w[member].T)
             lin.bias.copy_(b[member, 0])
 
@@ -240,24 +272,29 @@ def _check_members(models, generators):
     if len(models) == 0:
         raise ValueError("a population needs at least one model")
     if len(generators) != len(models):
-        raise ValueError(f"need one generator per model: {len(models)} models, "
-                         f"{len(generators)} generators")
+        raise ValueError(
+            f"need one generator per model: {len(models)} models, {len(generators)} generators"
+        )
     for name, objs in (("model", models), ("generator", generators)):
         if len({id(o) for o in objs}) != len(objs):
-            raise ValueError(f"the same {name} object is given for two members; each member "
-                             f"needs its own")
+            raise ValueError(
+                f"the same {name} object is given for two members; each member needs its own"
+            )
     if not all(isinstance(m, MLP) for m in models):
         raise ValueError("every member must be a deepftle.nets.mlp.MLP")
     arch = models[0].arch
     for i, m in enumerate(models):
         if m.arch != arch:
-            raise ValueError(f"member {i} has layout {m.arch}, member 0 has {arch}: a population "
-                             f"trains one layout")
+            raise ValueError(
+                f"member {i} has layout {m.arch}, member 0 has {arch}: a population "
+                f"trains one layout"
+            )
         p = next(m.parameters())
         p0 = next(models[0].parameters())
         if (p.device, p.dtype) != (p0.device, p0.dtype):
-            raise ValueError(f"member {i} is on {p.device}/{p.dtype}, member 0 on "
-                             f"{p0.device}/{p0.dtype}")
+            raise ValueError(
+                f"member {i} is on {p.device}/{p.dtype}, member 0 on {p0.device}/{p0.dtype}"
+            )
 
 
 @torch.no_grad()
@@ -268,8 +305,8 @@ def _evaluate(stack: _Stack, x, y, loss_b, error_b, batch: int = EVAL_BATCH):
     loss = torch.zeros(s, dtype=torch.float64)
     err = torch.zeros(s, dtype=torch.float64)
     for start in range(0, len(x), batch):
-        out = stack.forward_shared(x[start:start + batch])
-        yb = y[start:start + batch]
+        out = stack.forward_shared(x[start : start + batch])
+        yb = y[start : start + batch]
         yb = yb.unsqueeze(0).expand(s, *yb.shape)
         n = out.shape[1]
         loss += loss_b(out, yb).double().cpu() * n
@@ -277,9 +314,18 @@ def _evaluate(stack: _Stack, x, y, loss_b, error_b, batch: int = EVAL_BATCH):
     return loss / len(x), err / len(x)
 
 
-def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainConfig, loss_fn,
-                     error_fn, generators: Sequence[torch.Generator], *, progress: bool = True,
-                     on_diverge: str = "raise"):
+def train_population(
+    models: Sequence[MLP],
+    train_data,
+    test_data,
+    cfg: TrainConfig,
+    loss_fn,
+    error_fn,
+    generators: Sequence[torch.Generator],
+    *,
+    progress: bool = True,
+    on_diverge: str = "raise",
+):
     """Train ``S = len(models)`` networks of one layout at once, each as
     :func:`deepftle.nets.train.train` would train it alone with ``generators[i]``.
 
@@ -305,13 +351,14 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
     s_count = len(models)
     x, y = train_data
     loss_b, error_b = _batched(loss_fn), _batched(error_fn)
-    stack = _Stack(models, cfg.readout_only)
+    stack = _Stack(models, readout_only=cfg.readout_only)
     # tanh nets with the two losses of deepftle.nets.train: the hand-written backward of
     # _Stack.backward (the same gradient as autograd, without its graph); others: autograd
     output_grad = _OUTPUT_GRAD.get(loss_fn) if type(stack.act) is nn.Tanh else None
     # Adam: the fused kernel, one pass over the flat buffer (~7 % of a step at S = 16)
     opt, sched = optimizer_and_schedule(
-        [stack.flat], cfg, len(x), fused=stack.flat.device.type in ("cpu", "cuda") or None)
+        [stack.flat], cfg, len(x), fused=stack.flat.device.type in ("cpu", "cuda") or None
+    )
 
     rows = [[] for _ in models]
     snapshots = [{} for _ in models]
@@ -321,8 +368,7 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
     def diverge(members, epoch, what, values):
         for i in members:
             who = f"member {i} of {s_count}: " if s_count > 1 else ""  # one net: as train()
-            err = TrainingDiverged(f"{who}training diverged at epoch {epoch}: {what} "
-                                   f"{values[i]!r}")
+            err = TrainingDiverged(f"{who}training diverged at epoch {epoch}: {what} {values[i]!r}")
             err.members = [i]
             failed[i] = err
             stack.write_back(models[i], i)
@@ -338,18 +384,32 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
     def record(epoch):
         loss, err = _evaluate(stack, x, y, loss_b, error_b)
         test_loss, test_err = _evaluate(stack, *test_data, loss_b, error_b)
-        bad = [i for i in range(s_count) if i not in failed
-               and not (math.isfinite(loss[i]) and math.isfinite(test_loss[i]))]
+        bad = [
+            i
+            for i in range(s_count)
+            if i not in failed and not (math.isfinite(loss[i]) and math.isfinite(test_loss[i]))
+        ]
         if bad:
-            diverge(bad, epoch, "loss, test loss",
-                    {i: (float(loss[i]), float(test_loss[i])) for i in bad})
+            diverge(
+                bad,
+                epoch,
+                "loss, test loss",
+                {i: (float(loss[i]), float(test_loss[i])) for i in bad},
+            )
         lr = opt.param_groups[0]["lr"]
         for i in range(s_count):
             if i in failed:
                 continue
-            rows[i].append(dict(epoch=epoch, loss=float(loss[i]), train_error=float(err[i]),
-                                test_loss=float(test_loss[i]), test_error=float(test_err[i]),
-                                lr=lr))
+            rows[i].append(
+                dict(
+                    epoch=epoch,
+                    loss=float(loss[i]),
+                    train_error=float(err[i]),
+                    test_loss=float(test_loss[i]),
+                    test_error=float(test_err[i]),
+                    lr=lr,
+                )
+            )
         alive = [i for i in range(s_count) if i not in failed]
         mean_loss = sum(float(loss[i]) for i in alive) / max(1, len(alive))
         worst = max((float(test_err[i]) for i in alive), default=math.nan)
@@ -365,7 +425,7 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
         perms = torch.stack([torch.randperm(len(x), generator=g) for g in generators])
         perms = perms.to(x.device)
         for start in range(0, len(x), cfg.batch_size):
-            idx = perms[:, start:start + cfg.batch_size]
+            idx = perms[:, start : start + cfg.batch_size]
             batch = idx.shape[1]
             idx = idx.reshape(-1)
             xb = x.index_select(0, idx).view(s_count, batch, *x.shape[1:])
@@ -385,14 +445,22 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
                 losses.sum().backward()
             else:
                 delta = output_grad(out, yb)
-                stack.backward(torch.ops.aten.tanh_backward(delta, out) if stack.tanh_head
-                               else delta)
+                stack.backward(
+                    torch.ops.aten.tanh_backward(delta, out) if stack.tanh_head else delta
+                )
             opt.step()
             if sched is not None:
                 sched.step()
 
-    run_epochs(cfg, train_epoch, record, snapshot, desc=f"epochs ({s_count} nets)",
-               progress=progress, stop=lambda: len(failed) == s_count)  # all diverged: stop
+    run_epochs(
+        cfg,
+        train_epoch,
+        record,
+        snapshot,
+        desc=f"epochs ({s_count} nets)",
+        progress=progress,
+        stop=lambda: len(failed) == s_count,
+    )  # all diverged: stop
 
     for i, model in enumerate(models):
         if i not in failed:
@@ -401,5 +469,6 @@ def train_population(models: Sequence[MLP], train_data, test_data, cfg: TrainCon
             for p in model.trunk.parameters():
                 p.requires_grad_(False)
         model.eval()
-    return [failed[i] if i in failed else (pd.DataFrame(rows[i]), snapshots[i])
-            for i in range(s_count)]
+    return [
+        failed[i] if i in failed else (pd.DataFrame(rows[i]), snapshots[i]) for i in range(s_count)
+    ]

@@ -21,9 +21,21 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-__all__ = ["TrainConfig", "TrainingDiverged", "energy_loss", "sign_error", "cross_entropy_loss",
-           "class_error", "train", "evaluate", "width_scaled_lr", "train_config", "TRAIN_SETTINGS",
-           "optimizer_and_schedule", "run_epochs"]
+__all__ = [
+    "TrainConfig",
+    "TrainingDiverged",
+    "energy_loss",
+    "sign_error",
+    "cross_entropy_loss",
+    "class_error",
+    "train",
+    "evaluate",
+    "width_scaled_lr",
+    "train_config",
+    "TRAIN_SETTINGS",
+    "optimizer_and_schedule",
+    "run_epochs",
+]
 
 
 class TrainingDiverged(RuntimeError):
@@ -51,16 +63,16 @@ def class_error(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    optimizer: str = "sgd"            # "sgd" or "adam"
+    optimizer: str = "sgd"  # "sgd" or "adam"
     lr: float = 0.05
     epochs: int = 60
     batch_size: int = 64
-    schedule: str = "constant"        # "constant" or "cosine"
+    schedule: str = "constant"  # "constant" or "cosine"
     momentum: float = 0.0
     weight_decay: float = 0.0
     readout_only: bool = False
     snapshot_epochs: tuple[int, ...] = field(default_factory=tuple)
-    eval_every: int = 1               # evaluate both sets every this many epochs and the last
+    eval_every: int = 1  # evaluate both sets every this many epochs and the last
 
     def evaluates(self, epoch: int) -> bool:
         """Whether the training and test sets are evaluated (a history row) after ``epoch``:
@@ -74,12 +86,16 @@ class TrainConfig:
             raise ValueError(f"schedule must be constant or cosine, got {self.schedule!r}")
         if not self.lr > 0:
             raise ValueError(f"learning rate must be > 0, got {self.lr!r}")
-        if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or \
-                self.eval_every < 1:
+        if (
+            isinstance(self.eval_every, bool)
+            or not isinstance(self.eval_every, int)
+            or self.eval_every < 1
+        ):
             raise ValueError(f"eval_every must be a positive integer, got {self.eval_every!r}")
         if self.epochs < 0 or self.batch_size < 1:
-            raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {self.epochs}, "
-                             f"{self.batch_size}")
+            raise ValueError(
+                f"need epochs >= 0 and batch_size >= 1, got {self.epochs}, {self.batch_size}"
+            )
 
 
 def width_scaled_lr(lr: float, width: int, lr_width: float | None) -> float:
@@ -97,12 +113,27 @@ def width_scaled_lr(lr: float, width: int, lr_width: float | None) -> float:
 
 #: the keys of a config's optimiser block that :func:`train_config` reads (``toy.train``;
 #: ``mnist.train`` holds a subset of them beside the net's layout and seed)
-TRAIN_SETTINGS = ("optimizer", "lr", "batch_size", "schedule", "momentum", "weight_decay",
-                  "lr_width", "eval_every")
+TRAIN_SETTINGS = (
+    "optimizer",
+    "lr",
+    "batch_size",
+    "schedule",
+    "momentum",
+    "weight_decay",
+    "lr_width",
+    "eval_every",
+)
 
 
-def train_config(settings: dict, *, epochs: int, width: int | None = None,
-                 readout_only: bool = False, snapshot_epochs=(), ignore=()) -> TrainConfig:
+def train_config(
+    settings: dict,
+    *,
+    epochs: int,
+    width: int | None = None,
+    readout_only: bool = False,
+    snapshot_epochs=(),
+    ignore=(),
+) -> TrainConfig:
     """The :class:`TrainConfig` of one net from a config's optimiser block: the one place a
     settings dict becomes a TrainConfig.
 
@@ -113,22 +144,32 @@ def train_config(settings: dict, *, epochs: int, width: int | None = None,
     layout and seed keys that ``mnist.train`` holds beside its optimiser settings)."""
     unknown = sorted(set(settings) - set(TRAIN_SETTINGS) - set(ignore))
     if unknown:
-        raise ValueError(f"unknown training setting(s) {unknown}; allowed: "
-                         f"{sorted(TRAIN_SETTINGS)}")
+        raise ValueError(
+            f"unknown training setting(s) {unknown}; allowed: {sorted(TRAIN_SETTINGS)}"
+        )
     missing = sorted({"optimizer", "lr", "batch_size", "schedule"} - set(settings))
     if missing:
         raise ValueError(f"missing training setting(s) {missing}")
     lr_width = settings.get("lr_width")
     if lr_width is not None and width is None:
         raise ValueError("lr_width scales the learning rate with the net's width: give width")
-    lr = (float(settings["lr"]) if lr_width is None else
-          width_scaled_lr(settings["lr"], width, lr_width))
-    return TrainConfig(optimizer=settings["optimizer"], lr=lr, epochs=int(epochs),
-                       batch_size=int(settings["batch_size"]), schedule=settings["schedule"],
-                       momentum=settings.get("momentum", 0.0),
-                       weight_decay=settings.get("weight_decay", 0.0), readout_only=readout_only,
-                       eval_every=int(settings.get("eval_every", 1)),
-                       snapshot_epochs=tuple(int(e) for e in snapshot_epochs))
+    lr = (
+        float(settings["lr"])
+        if lr_width is None
+        else width_scaled_lr(settings["lr"], width, lr_width)
+    )
+    return TrainConfig(
+        optimizer=settings["optimizer"],
+        lr=lr,
+        epochs=int(epochs),
+        batch_size=int(settings["batch_size"]),
+        schedule=settings["schedule"],
+        momentum=settings.get("momentum", 0.0),
+        weight_decay=settings.get("weight_decay", 0.0),
+        readout_only=readout_only,
+        eval_every=int(settings.get("eval_every", 1)),
+        snapshot_epochs=tuple(int(e) for e in snapshot_epochs),
+    )
 
 
 @torch.no_grad()
@@ -137,10 +178,10 @@ def evaluate(model, x, y, loss_fn, error_fn, *, batch: int = 8192) -> tuple[floa
     model.eval()
     loss, err = 0.0, 0.0
     for start in range(0, len(x), batch):
-        out = model(x[start:start + batch])
+        out = model(x[start : start + batch])
         n = len(out)
-        loss += float(loss_fn(out, y[start:start + batch])) * n
-        err += float(error_fn(out, y[start:start + batch])) * n
+        loss += float(loss_fn(out, y[start : start + batch])) * n
+        err += float(error_fn(out, y[start : start + batch])) * n
     return loss / len(x), err / len(x)
 
 
@@ -158,28 +199,35 @@ def optimizer_and_schedule(params, cfg: TrainConfig, n_train: int, *, fused: boo
     steps once per minibatch and decays the learning rate to 0 over the ``cfg.epochs`` epochs
     of ``n_train`` training points."""
     if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
-                              weight_decay=cfg.weight_decay)
+        opt = torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
     else:
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total = max(1, cfg.epochs * steps_per_epoch)
-    sched = (torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
-        if cfg.schedule == "cosine" else None)
+    sched = (
+        torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+        )
+        if cfg.schedule == "cosine"
+        else None
+    )
     return opt, sched
 
 
-def run_epochs(cfg: TrainConfig, train_epoch, record, snapshot, *, desc: str,
-               progress: bool = True, stop=None) -> None:
+def run_epochs(
+    cfg: TrainConfig, train_epoch, record, snapshot, *, desc: str, progress: bool = True, stop=None
+) -> None:
     """The epochs of one training run, as every loop runs them: ``record(epoch)`` (evaluate,
     append the history rows, return the progress bar's fields) and ``snapshot(epoch)`` before
     training, then per epoch ``train_epoch(epoch)``, ``record`` where ``cfg.evaluates(epoch)``
     and ``snapshot``; ``stop()`` (optional) true after an epoch ends the run early."""
     record(0)
     snapshot(0)
-    bar = tqdm(range(1, cfg.epochs + 1), desc=desc, file=sys.stderr, disable=not progress,
-               mininterval=2.0)
+    bar = tqdm(
+        range(1, cfg.epochs + 1), desc=desc, file=sys.stderr, disable=not progress, mininterval=2.0
+    )
     for epoch in bar:
         train_epoch(epoch)
         if cfg.evaluates(epoch):
@@ -189,8 +237,17 @@ def run_epochs(cfg: TrainConfig, train_epoch, record, snapshot, *, desc: str,
             break
 
 
-def train(model: nn.Module, train_data, test_data, cfg: TrainConfig, loss_fn, error_fn,
-          generator: torch.Generator, *, progress: bool = True):
+def train(
+    model: nn.Module,
+    train_data,
+    test_data,
+    cfg: TrainConfig,
+    loss_fn,
+    error_fn,
+    generator: torch.Generator,
+    *,
+    progress: bool = True,
+):
     """Train ``model`` in place.
 
     ``train_data`` / ``test_data`` are ``(x, y)`` tensors on the model's device. Returns
@@ -208,26 +265,37 @@ def train(model: nn.Module, train_data, test_data, cfg: TrainConfig, loss_fn, er
         loss, err = evaluate(model, x, y, loss_fn, error_fn)
         test_loss, test_err = evaluate(model, *test_data, loss_fn, error_fn)
         if not (math.isfinite(loss) and math.isfinite(test_loss)):
-            raise TrainingDiverged(f"training diverged at epoch {epoch}: loss {loss!r}, "
-                                   f"test loss {test_loss!r}")
-        rows.append(dict(epoch=epoch, loss=loss, train_error=err, test_loss=test_loss,
-                         test_error=test_err, lr=opt.param_groups[0]["lr"]))
+            raise TrainingDiverged(
+                f"training diverged at epoch {epoch}: loss {loss!r}, test loss {test_loss!r}"
+            )
+        rows.append(
+            dict(
+                epoch=epoch,
+                loss=loss,
+                train_error=err,
+                test_loss=test_loss,
+                test_error=test_err,
+                lr=opt.param_groups[0]["lr"],
+            )
+        )
         return dict(loss=f"{loss:.4g}", test_error=f"{test_err:.4f}")
 
     def snapshot(epoch):
         if epoch in cfg.snapshot_epochs:
-            snapshots[epoch] = copy.deepcopy({k: v.detach().cpu()
-                                              for k, v in model.state_dict().items()})
+            snapshots[epoch] = copy.deepcopy(
+                {k: v.detach().cpu() for k, v in model.state_dict().items()}
+            )
 
     def train_epoch(epoch):
         model.train()
         perm = torch.randperm(len(x), generator=generator).to(x.device)
         for start in range(0, len(x), cfg.batch_size):
-            idx = perm[start:start + cfg.batch_size]
+            idx = perm[start : start + cfg.batch_size]
             loss = loss_fn(model(x[idx]), y[idx])
             if not torch.isfinite(loss):
-                raise TrainingDiverged(f"training diverged at epoch {epoch}: minibatch loss "
-                                       f"{float(loss)!r}")
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch}: minibatch loss {float(loss)!r}"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -41,18 +41,46 @@ import numpy as np
 
 from .files import read_tsv, save_tsv
 
-__all__ = ["Claim", "ClaimSettings", "direction", "equivalence", "magnitude", "bookkeeping",
-           "claims_table", "write_claims", "gather_claims", "claim_counts", "summary_line",
-           "COLUMNS", "KINDS", "STATUSES", "spearman", "below_floor", "floor_claim",
-           "floor_note"]
+__all__ = [
+    "Claim",
+    "ClaimSettings",
+    "direction",
+    "equivalence",
+    "magnitude",
+    "bookkeeping",
+    "claims_table",
+    "write_claims",
+    "gather_claims",
+    "claim_counts",
+    "summary_line",
+    "COLUMNS",
+    "KINDS",
+    "STATUSES",
+    "spearman",
+    "below_floor",
+    "floor_claim",
+    "floor_note",
+]
 
-COLUMNS = ["figure", "claim", "kind", "n", "estimate", "ci_low", "ci_high", "p_value", "null",
-           "baseline", "margin", "status", "holds"]
+COLUMNS = [
+    "figure",
+    "claim",
+    "kind",
+    "n",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "null",
+    "baseline",
+    "margin",
+    "status",
+    "holds",
+]
 KINDS = ("direction", "magnitude", "equivalence", "bookkeeping")
 STATUSES = ("holds", "point only", "fails", "bookkeeping")
 
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-        "==": operator.eq}
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 
 
 @dataclass(frozen=True)
@@ -70,8 +98,9 @@ class ClaimSettings:
     n_boot: int = 2000
     n_perm: int = 10000
     seed: int = 0
-    equivalence: dict = field(default_factory=lambda: {"log_N_slope": 0.25,
-                                                       "independent_of_N": 0.25})
+    equivalence: dict = field(
+        default_factory=lambda: {"log_N_slope": 0.25, "independent_of_N": 0.25}
+    )
     magnitude_read_factor: float = 2.0
     magnitude_relative: float = 0.2
 
@@ -84,13 +113,18 @@ class ClaimSettings:
             raise ValueError(f"config key claims must be a mapping, got {type(cfg).__name__}")
         unknown, missing = sorted(set(cfg) - names), sorted(names - set(cfg))
         if unknown or missing:
-            raise ValueError(f"config section claims: unknown keys {unknown}, missing keys "
-                             f"{missing}")
-        out = cls(level=float(cfg["level"]), n_boot=int(cfg["n_boot"]),
-                  n_perm=int(cfg["n_perm"]), seed=int(cfg["seed"]),
-                  equivalence={str(k): float(v) for k, v in cfg["equivalence"].items()},
-                  magnitude_read_factor=float(cfg["magnitude_read_factor"]),
-                  magnitude_relative=float(cfg["magnitude_relative"]))
+            raise ValueError(
+                f"config section claims: unknown keys {unknown}, missing keys {missing}"
+            )
+        out = cls(
+            level=float(cfg["level"]),
+            n_boot=int(cfg["n_boot"]),
+            n_perm=int(cfg["n_perm"]),
+            seed=int(cfg["seed"]),
+            equivalence={str(k): float(v) for k, v in cfg["equivalence"].items()},
+            magnitude_read_factor=float(cfg["magnitude_read_factor"]),
+            magnitude_relative=float(cfg["magnitude_relative"]),
+        )
         if not 0 < out.level < 1:
             raise ValueError(f"config key claims.level must be in (0, 1), got {out.level}")
         if out.n_boot < 1 or out.n_perm < 1:
@@ -101,8 +135,10 @@ class ClaimSettings:
         """The half-width of the equivalence band ``name`` (an error naming the key when the
         config has none)."""
         if name not in self.equivalence:
-            raise ValueError(f"config key claims.equivalence.{name} is missing (bands: "
-                             f"{sorted(self.equivalence)})")
+            raise ValueError(
+                f"config key claims.equivalence.{name} is missing (bands: "
+                f"{sorted(self.equivalence)})"
+            )
         return self.equivalence[name]
 
     def interval(self, key: str, statistic, n_rows: int, strata=None) -> tuple[float, float]:
@@ -111,13 +147,21 @@ class ClaimSettings:
         (:func:`deepftle.pipeline.resampling.bootstrap_ci`)."""
         from .resampling import bootstrap_ci, claim_rng
 
-        return bootstrap_ci(statistic, n_rows, strata=strata, n_boot=self.n_boot,
-                            level=self.level, rng=claim_rng(self.seed, key))
+        return bootstrap_ci(
+            statistic,
+            n_rows,
+            strata=strata,
+            n_boot=self.n_boot,
+            level=self.level,
+            rng=claim_rng(self.seed, key),
+        )
 
     def tolerance(self, published: float, read_error: float) -> float:
         """A magnitude claim's tolerance around ``published``."""
-        return max(self.magnitude_read_factor * float(read_error),
-                   self.magnitude_relative * abs(float(published)))
+        return max(
+            self.magnitude_read_factor * float(read_error),
+            self.magnitude_relative * abs(float(published)),
+        )
 
 
 @dataclass(frozen=True)
@@ -145,53 +189,134 @@ def _fmt(v: float) -> str:
 
 def _decide(estimate: float, ci, lower: float, upper: float) -> str:
     """holds / point only / fails for the open region (lower, upper)."""
-    inside = (lambda v: math.isfinite(v) and lower < v < upper)
+    inside = lambda v: math.isfinite(v) and lower < v < upper
     if not inside(float(estimate)):
         return "fails"
     lo, hi = (float(ci[0]), float(ci[1])) if ci is not None else (math.nan, math.nan)
     return "holds" if inside(lo) and inside(hi) and lo <= hi else "point only"
 
 
-def _row(figure, text, kind, n, estimate, ci, lower, upper, margin, *, p_value=math.nan,
-         null="", baseline=math.nan) -> Claim:
+def _row(
+    figure,
+    text,
+    kind,
+    n,
+    estimate,
+    ci,
+    lower,
+    upper,
+    margin,
+    *,
+    p_value=math.nan,
+    null="",
+    baseline=math.nan,
+) -> Claim:
     estimate = float(estimate)
     lo, hi = (float(ci[0]), float(ci[1])) if ci is not None else (math.nan, math.nan)
     status = _decide(estimate, (lo, hi), lower, upper)
-    return Claim(figure, text, kind, int(n), estimate, lo, hi, float(p_value), str(null),
-                 float(baseline), margin, status, status == "holds")
+    return Claim(
+        figure,
+        text,
+        kind,
+        int(n),
+        estimate,
+        lo,
+        hi,
+        float(p_value),
+        str(null),
+        float(baseline),
+        margin,
+        status,
+        status == "holds",
+    )
 
 
-def direction(figure: str, text: str, estimate, ci, *, sign: str, n: int, against: float = 0.0,
-              p_value: float = math.nan, null: str = "", baseline: float = math.nan) -> Claim:
+def direction(
+    figure: str,
+    text: str,
+    estimate,
+    ci,
+    *,
+    sign: str,
+    n: int,
+    against: float = 0.0,
+    p_value: float = math.nan,
+    null: str = "",
+    baseline: float = math.nan,
+) -> Claim:
     """A direction claim: ``estimate`` (with the interval ``ci``) above (``sign=">"``) or below
     (``"<"``) ``against``."""
     if sign not in (">", "<"):
         raise ValueError(f"claim {text!r}: sign must be '>' or '<', got {sign!r}")
     lower, upper = (against, math.inf) if sign == ">" else (-math.inf, against)
-    return _row(figure, text, "direction", n, estimate, ci, lower, upper,
-                f"{sign} {_fmt(against)}", p_value=p_value, null=null, baseline=baseline)
+    return _row(
+        figure,
+        text,
+        "direction",
+        n,
+        estimate,
+        ci,
+        lower,
+        upper,
+        f"{sign} {_fmt(against)}",
+        p_value=p_value,
+        null=null,
+        baseline=baseline,
+    )
 
 
-def equivalence(figure: str, text: str, estimate, ci, *, target: float, band: float, n: int,
-                p_value: float = math.nan, null: str = "") -> Claim:
+def equivalence(
+    figure: str,
+    text: str,
+    estimate,
+    ci,
+    *,
+    target: float,
+    band: float,
+    n: int,
+    p_value: float = math.nan,
+    null: str = "",
+) -> Claim:
     """An equivalence claim: ``estimate`` within ``band`` of ``target`` (two one-sided tests:
     the whole interval inside the band)."""
     if not band > 0:
         raise ValueError(f"claim {text!r}: the equivalence band must be > 0, got {band!r}")
     lower, upper = target - band, target + band
-    return _row(figure, text, "equivalence", n, estimate, ci, lower, upper,
-                f"in [{_fmt(lower)}, {_fmt(upper)}]", p_value=p_value, null=null)
+    return _row(
+        figure,
+        text,
+        "equivalence",
+        n,
+        estimate,
+        ci,
+        lower,
+        upper,
+        f"in [{_fmt(lower)}, {_fmt(upper)}]",
+        p_value=p_value,
+        null=null,
+    )
 
 
-def magnitude(figure: str, text: str, estimate, ci, *, published: float, tolerance: float,
-              n: int) -> Claim:
+def magnitude(
+    figure: str, text: str, estimate, ci, *, published: float, tolerance: float, n: int
+) -> Claim:
     """A magnitude claim: ``estimate`` within ``tolerance`` of the ``published`` value (the
     baseline column holds the published value)."""
     if not tolerance > 0:
         raise ValueError(f"claim {text!r}: the tolerance must be > 0, got {tolerance!r}")
     lower, upper = published - tolerance, published + tolerance
-    return _row(figure, text, "magnitude", n, estimate, ci, lower, upper,
-                f"in [{_fmt(lower)}, {_fmt(upper)}]", baseline=published)
+    return _row(
+        figure,
+        text,
+        "magnitude",
+        n,
+        estimate,
+        ci,
+        lower,
+        upper,
+        f"in [{_fmt(lower)}, {_fmt(upper)}]",
+        baseline=published,
+    )
 
 
 def bookkeeping(figure: str, text: str, value, op: str, threshold, *, n: int) -> Claim:
@@ -201,8 +326,21 @@ def bookkeeping(figure: str, text: str, value, op: str, threshold, *, n: int) ->
         raise ValueError(f"claim {text!r}: unknown comparison {op!r}; use one of {sorted(_OPS)}")
     val, thr = float(value), float(threshold)
     ok = (not math.isnan(val)) and bool(_OPS[op](val, thr))
-    return Claim(figure, text, "bookkeeping", int(n), val, math.nan, math.nan, math.nan, "",
-                 math.nan, f"{op} {_fmt(thr)}", "bookkeeping", ok)
+    return Claim(
+        figure,
+        text,
+        "bookkeeping",
+        int(n),
+        val,
+        math.nan,
+        math.nan,
+        math.nan,
+        "",
+        math.nan,
+        f"{op} {_fmt(thr)}",
+        "bookkeeping",
+        ok,
+    )
 
 
 def claims_table(claims):
@@ -254,9 +392,11 @@ def summary_line(table) -> str:
     """One line: how many claims hold with their interval, at the point estimate only, fail."""
     c = claim_counts(table)
     n = c["holds"] + c["point only"] + c["fails"]
-    return (f"{n} claims: {c['holds']} hold with their 95 % interval, {c['point only']} at the "
-            f"point estimate only, {c['fails']} fail ({c['bookkeeping']} bookkeeping rows not "
-            "counted)")
+    return (
+        f"{n} claims: {c['holds']} hold with their 95 % interval, {c['point only']} at the "
+        f"point estimate only, {c['fails']} fail ({c['bookkeeping']} bookkeeping rows not "
+        "counted)"
+    )
 
 
 def spearman(x, y, *, min_pairs: int = 2) -> float:
@@ -276,8 +416,9 @@ def spearman(x, y, *, min_pairs: int = 2) -> float:
         raise ValueError(f"min_pairs must be >= 2, got {min_pairs!r}")
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"spearman needs two 1-D sequences of one length, got shapes {x.shape} "
-                         f"and {y.shape}")
+        raise ValueError(
+            f"spearman needs two 1-D sequences of one length, got shapes {x.shape} and {y.shape}"
+        )
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() < int(min_pairs):
         return math.nan
@@ -302,8 +443,14 @@ def floor_claim(figure: str, below, subject: str) -> Claim:
     value is the number of nets below (``below``: :func:`below_floor` of every net), and it
     holds at 0."""
     below = np.asarray(below, dtype=bool)
-    return bookkeeping(figure, f"{subject} (nets below the floor, of {below.size})",
-                       int(below.sum()), "==", 0, n=below.size)
+    return bookkeeping(
+        figure,
+        f"{subject} (nets below the floor, of {below.size})",
+        int(below.sum()),
+        "==",
+        0,
+        n=below.size,
+    )
 
 
 def floor_note(below) -> str:
@@ -324,8 +471,10 @@ def _main(argv=None) -> None:
     ap.add_argument("table")
     table = read_tsv(ap.parse_args(argv).table)
     for row in table.itertuples():
-        print(f"{row.figure:6s} {row.status:11s} {row.estimate:10.4g} [{row.ci_low:.4g}, "
-              f"{row.ci_high:.4g}] {row.margin:18s} {row.claim}")
+        print(
+            f"{row.figure:6s} {row.status:11s} {row.estimate:10.4g} [{row.ci_low:.4g}, "
+            f"{row.ci_high:.4g}] {row.margin:18s} {row.claim}"
+        )
     print(summary_line(table))
 
 

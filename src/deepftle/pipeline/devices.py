@@ -27,8 +27,14 @@ import torch
 
 from ..ftle.precision import exact_float32
 
-__all__ = ["resolve_device", "job_device", "set_deterministic", "DEFAULT_LOCK_DIR",
-           "FAKE_GPUS_ENV", "LOCK_DIR_ENV"]
+__all__ = [
+    "resolve_device",
+    "job_device",
+    "set_deterministic",
+    "DEFAULT_LOCK_DIR",
+    "FAKE_GPUS_ENV",
+    "LOCK_DIR_ENV",
+]
 
 DEFAULT_LOCK_DIR = ".snakemake/gpu-locks"
 FAKE_GPUS_ENV = "DEEPFTLE_FAKE_GPUS"  # tests only
@@ -127,8 +133,14 @@ def _acquire(n: int, lock_dir: Path, poll_s: float, timeout_s: float | None):
 
 
 @contextlib.contextmanager
-def job_device(name: str = "auto", *, lock_dir=None, poll_s: float = 0.5,
-               timeout_s: float | None = None, deterministic: bool = False):
+def job_device(
+    name: str = "auto",
+    *,
+    lock_dir=None,
+    poll_s: float = 0.5,
+    timeout_s: float | None = None,
+    deterministic: bool = False,
+):
     """The device a pipeline job runs on, held for the job's lifetime; prints it to the log.
 
     ``cpu`` (or ``auto`` without CUDA) yields the CPU and locks nothing. CUDA: locks a free
@@ -154,15 +166,19 @@ def job_device(name: str = "auto", *, lock_dir=None, poll_s: float = 0.5,
     i, fd, path = _acquire(n, directory, poll_s, timeout_s)
     try:
         if fake:
-            print(f"device: cpu (fake GPU {i} of {n} from {FAKE_GPUS_ENV}; lock {path})",
-                  flush=True)
+            print(
+                f"device: cpu (fake GPU {i} of {n} from {FAKE_GPUS_ENV}; lock {path})", flush=True
+            )
             yield torch.device("cpu")
         else:
             torch.cuda.set_device(i)
             device = torch.device("cuda", i)
-            print(f"device: {device} ({torch.cuda.get_device_name(i)}; "
-                  f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')}; "
-                  f"lock {path})", flush=True)
+            print(
+                f"device: {device} ({torch.cuda.get_device_name(i)}; "
+                f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')}; "
+                f"lock {path})",
+                flush=True,
+            )
             with exact_float32():
                 yield device
     finally:

@@ -22,8 +22,16 @@ import numpy as np
 
 from .._version import __version__
 
-__all__ = ["atomic_path", "config_hash", "provenance", "save_npz", "load_npz", "save_tsv",
-           "read_tsv", "log_to"]
+__all__ = [
+    "atomic_path",
+    "config_hash",
+    "provenance",
+    "save_npz",
+    "load_npz",
+    "save_tsv",
+    "read_tsv",
+    "log_to",
+]
 
 
 @contextlib.contextmanager
@@ -54,8 +62,9 @@ def config_hash(params) -> str:
 def _git_commit() -> str:
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() if out.returncode == 0 else "unknown"
@@ -65,9 +74,14 @@ def provenance(params, device: str = "cpu") -> dict:
     """What produced a result: parameter hash, package/torch versions, git commit, device."""
     import torch
 
-    return {"config_hash": config_hash(params), "deepftle": __version__,
-            "torch": str(torch.__version__), "git_commit": _git_commit(), "device": str(device),
-            "params": json.dumps(params, sort_keys=True, default=str)}
+    return {
+        "config_hash": config_hash(params),
+        "deepftle": __version__,
+        "torch": str(torch.__version__),
+        "git_commit": _git_commit(),
+        "device": str(device),
+        "params": json.dumps(params, sort_keys=True, default=str),
+    }
 
 
 def save_npz(path: str | Path, provenance: dict | None = None, **arrays) -> None:

@@ -34,6 +34,7 @@ def job(smk, *, device: bool = False):
             yield None
             return
         cfg = smk.config
-        with job_device(cfg["device"], lock_dir=cfg.get("gpu_lock_dir"),
-                        deterministic=cfg.get("deterministic")) as dev:
+        with job_device(
+            cfg["device"], lock_dir=cfg.get("gpu_lock_dir"), deterministic=cfg.get("deterministic")
+        ) as dev:
             yield dev

@@ -14,8 +14,18 @@ from pathlib import Path
 
 __all__ = ["Published", "read_published", "PUBLISHED_COLUMNS"]
 
-PUBLISHED_COLUMNS = ["figure", "panel", "quantity", "L", "N", "x", "value", "read_error",
-                     "unit", "method"]
+PUBLISHED_COLUMNS = [
+    "figure",
+    "panel",
+    "quantity",
+    "L",
+    "N",
+    "x",
+    "value",
+    "read_error",
+    "unit",
+    "method",
+]
 
 
 @dataclass(frozen=True)
@@ -29,10 +39,16 @@ class Published:
         """``(value, read_error)`` of the one row that matches; an error naming the file and
         the key when none or several do."""
         want = dict(L=L, N=N, x=x)
-        hits = [r for r in self.rows if r["figure"] == figure and r["quantity"] == quantity
-                and all(_same(r[k], v) for k, v in want.items())]
-        key = f"{figure}/{quantity}" + "".join(f" {k}={v}" for k, v in want.items()
-                                                if v is not None)
+        hits = [
+            r
+            for r in self.rows
+            if r["figure"] == figure
+            and r["quantity"] == quantity
+            and all(_same(r[k], v) for k, v in want.items())
+        ]
+        key = f"{figure}/{quantity}" + "".join(
+            f" {k}={v}" for k, v in want.items() if v is not None
+        )
         if len(hits) != 1:
             raise ValueError(f"{self.path}: {len(hits)} rows for {key}, expected one")
         return hits[0]["value"], hits[0]["read_error"]
@@ -60,8 +76,9 @@ def _number(path, line_no, column, text, *, required):
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{path}, line {line_no}: column {column} is not a number: "
-                         f"{text!r}") from None
+        raise ValueError(
+            f"{path}, line {line_no}: column {column} is not a number: {text!r}"
+        ) from None
     if not math.isfinite(value):
         raise ValueError(f"{path}, line {line_no}: column {column} is not finite: {text!r}")
     return value
@@ -80,9 +97,10 @@ def read_published(path: str | Path) -> Published:
     for line_no, line in enumerate(lines[1:], start=2):
         cells = line.split("\t")
         if len(cells) != len(PUBLISHED_COLUMNS):
-            raise ValueError(f"{path}, line {line_no}: {len(cells)} columns, expected "
-                             f"{len(PUBLISHED_COLUMNS)}")
-        row = dict(zip(PUBLISHED_COLUMNS, cells))
+            raise ValueError(
+                f"{path}, line {line_no}: {len(cells)} columns, expected {len(PUBLISHED_COLUMNS)}"
+            )
+        row = dict(zip(PUBLISHED_COLUMNS, cells, strict=True))
         for column in ("L", "N", "x"):
             row[column] = _number(path, line_no, column, row[column], required=False)
         for column in ("value", "read_error"):

@@ -27,8 +27,16 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["claim_rng", "bootstrap_ci", "nested_bootstrap_ci", "permutation_p",
-           "within_slope", "auroc", "wilson_ci", "MIN_FINITE"]
+__all__ = [
+    "claim_rng",
+    "bootstrap_ci",
+    "nested_bootstrap_ci",
+    "permutation_p",
+    "within_slope",
+    "auroc",
+    "wilson_ci",
+    "MIN_FINITE",
+]
 
 #: an interval needs at least this fraction of the resamples to give a finite statistic;
 #: otherwise it is NaN (a claim then holds at most at its point estimate)
@@ -58,8 +66,15 @@ def _check_level(level: float, n_boot: int) -> None:
         raise ValueError(f"n_boot must be >= 1, got {n_boot!r}")
 
 
-def bootstrap_ci(statistic: Callable[[np.ndarray], float], n_rows: int, *, strata=None,
-                 n_boot: int, level: float, rng: np.random.Generator) -> tuple[float, float]:
+def bootstrap_ci(
+    statistic: Callable[[np.ndarray], float],
+    n_rows: int,
+    *,
+    strata=None,
+    n_boot: int,
+    level: float,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
     """Percentile interval of ``statistic(index)`` over ``n_boot`` resamples of row indices.
 
     ``statistic`` receives an integer index array into the table (rows may repeat) and
@@ -98,9 +113,14 @@ def _unique(labels: np.ndarray) -> list:
     return out
 
 
-def nested_bootstrap_ci(statistic: Callable[[list[np.ndarray]], float],
-                        sizes: Sequence[int], *, n_boot: int, level: float,
-                        rng: np.random.Generator) -> tuple[float, float]:
+def nested_bootstrap_ci(
+    statistic: Callable[[list[np.ndarray]], float],
+    sizes: Sequence[int],
+    *,
+    n_boot: int,
+    level: float,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
     """Percentile interval of ``statistic`` over two-stage resamples: nets drawn with
     replacement from ``len(sizes)`` nets, then, for each drawn net ``j``, ``sizes[j]`` of its
     inputs with replacement. ``statistic`` receives a list of ``(net, input index array)``
@@ -117,8 +137,15 @@ def nested_bootstrap_ci(statistic: Callable[[list[np.ndarray]], float],
     return _interval(draws, level, int(n_boot))
 
 
-def permutation_p(statistic: Callable[[np.ndarray], float], x, *, strata=None,
-                  alternative: str, n_perm: int, rng: np.random.Generator) -> float:
+def permutation_p(
+    statistic: Callable[[np.ndarray], float],
+    x,
+    *,
+    strata=None,
+    alternative: str,
+    n_perm: int,
+    rng: np.random.Generator,
+) -> float:
     """One-sided p-value of ``statistic(x)`` under the null that the labels ``x`` are
     exchangeable inside each stratum.
 
@@ -136,8 +163,11 @@ def permutation_p(statistic: Callable[[np.ndarray], float], x, *, strata=None,
     if not np.isfinite(observed):
         return math.nan
     sign = 1.0 if alternative == "greater" else -1.0
-    groups = ([np.arange(x.size)] if strata is None
-              else [np.flatnonzero(np.asarray(strata) == u) for u in _unique(np.asarray(strata))])
+    groups = (
+        [np.arange(x.size)]
+        if strata is None
+        else [np.flatnonzero(np.asarray(strata) == u) for u in _unique(np.asarray(strata))]
+    )
     n_arrangements = 1
     for g in groups:
         n_arrangements *= _distinct_arrangements(x[g])
@@ -148,7 +178,7 @@ def permutation_p(statistic: Callable[[np.ndarray], float], x, *, strata=None,
         count = total = 0
         for combo in itertools.product(*[_arrangements(x[g]) for g in groups]):
             perm = x.copy()
-            for g, values in zip(groups, combo):
+            for g, values in zip(groups, combo, strict=True):
                 perm[g] = values
             t = statistic(perm)
             total += 1

@@ -30,14 +30,15 @@ def margin_region(margin: str) -> tuple[float, float]:
         return float(lo), float(hi)
     for op, region in ((">=", "lower"), ("<=", "upper"), (">", "lower"), ("<", "upper")):
         if text.startswith(op):
-            value = float(text[len(op):])
+            value = float(text[len(op) :])
             return (value, math.inf) if region == "lower" else (-math.inf, value)
     raise ValueError(f"cannot read the margin {margin!r}")
 
 
 def _limits(row, lo: float, hi: float) -> tuple[float, float]:
-    values = [v for v in (row.estimate, row.ci_low, row.ci_high, row.baseline, lo, hi)
-              if np.isfinite(v)]
+    values = [
+        v for v in (row.estimate, row.ci_low, row.ci_high, row.baseline, lo, hi) if np.isfinite(v)
+    ]
     a, b = min(values), max(values)
     pad = 0.15 * (b - a) if b > a else max(abs(a), 1.0) * 0.1
     return a - pad, b + pad
@@ -52,14 +53,13 @@ def plot_claims(table: pd.DataFrame, figure: str, pdf_path, png_path) -> None:
         raise ValueError(f"{figure}: no claims to draw")
     n = len(rows)
     fig, axes = plt.subplots(n, 1, figsize=(9.5, 0.62 * n + 0.9), squeeze=False)
-    for ax, row in zip(axes[:, 0], rows.itertuples()):
+    for ax, row in zip(axes[:, 0], rows.itertuples(), strict=True):
         lo, hi = margin_region(row.margin)
         left, right = _limits(row, lo, hi)
         ax.axvspan(max(lo, left), min(hi, right), color="#56B4E9", alpha=0.25, lw=0)
         colour = STATUS_COLOURS[row.status]
         if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
-            ax.plot([row.ci_low, row.ci_high], [0, 0], color=colour, lw=2.5,
-                    solid_capstyle="butt")
+            ax.plot([row.ci_low, row.ci_high], [0, 0], color=colour, lw=2.5, solid_capstyle="butt")
         if np.isfinite(row.estimate):
             ax.plot([row.estimate], [0], "o", color=colour, ms=6, zorder=3)
         if np.isfinite(row.baseline):
@@ -71,13 +71,23 @@ def plot_claims(table: pd.DataFrame, figure: str, pdf_path, png_path) -> None:
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
         label = textwrap.shorten(str(row.claim), 95, placeholder=" ...")
-        ax.text(0.0, 1.02, f"{label}  [{row.kind}, n = {row.n}, {row.status}]",
-                transform=ax.transAxes, fontsize=6.5, va="bottom")
+        ax.text(
+            0.0,
+            1.02,
+            f"{label}  [{row.kind}, n = {row.n}, {row.status}]",
+            transform=ax.transAxes,
+            fontsize=6.5,
+            va="bottom",
+        )
     counts = rows["status"].value_counts()
-    fig.suptitle(f"{figure}: {counts.get('holds', 0)} hold with their 95 % interval, "
-                 f"{counts.get('point only', 0)} at the point estimate only, "
-                 f"{counts.get('fails', 0)} fail ({n_book} bookkeeping rows not drawn). "
-                 "Shaded: margin; bar: 95 % interval; dot: estimate; diamond: published value "
-                 "or baseline", fontsize=7, y=1.0)
+    fig.suptitle(
+        f"{figure}: {counts.get('holds', 0)} hold with their 95 % interval, "
+        f"{counts.get('point only', 0)} at the point estimate only, "
+        f"{counts.get('fails', 0)} fail ({n_book} bookkeeping rows not drawn). "
+        "Shaded: margin; bar: 95 % interval; dot: estimate; diamond: published value "
+        "or baseline",
+        fontsize=7,
+        y=1.0,
+    )
     fig.tight_layout(h_pad=0.6)
     save(fig, pdf_path, png_path)

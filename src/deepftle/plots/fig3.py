@@ -45,8 +45,14 @@ def _panel_a(ax, errors):
             continue
         floor = 1e-2  # 0.01 %: an error of 0 stays visible on the log axis
         ax.plot(d.N, np.maximum(100 * d["mean"], floor), ls, color="k", lw=1.3, label=label)
-        ax.fill_between(d.N, np.maximum(100 * d["min"], floor),
-                        np.maximum(100 * d["max"], floor), color="k", alpha=0.12, lw=0)
+        ax.fill_between(
+            d.N,
+            np.maximum(100 * d["min"], floor),
+            np.maximum(100 * d["max"], floor),
+            color="k",
+            alpha=0.12,
+            lw=0,
+        )
     ax.set(xscale="log", yscale="log", xlabel="$N$", ylabel="Test error (%)")
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -80,16 +86,27 @@ def _panel_b(ax, summ, fit, min_accuracy):
     lo = np.nanmin(summ[["lam_d_mean", "lam_c_mean"]].to_numpy())
     hi = np.nanmax(summ[["lam_d_mean", "lam_c_mean"]].to_numpy())
     ax.set_ylim(lo - 0.5, hi + 0.8)
-    handles += [Line2D([], [], color="0.3", ls="-", label=r"$L\langle\lambda_1\rangle_d$"),
-                Line2D([], [], color="0.3", ls="--", label=r"$L\langle\lambda_1\rangle_c$"),
-                Line2D([], [], color="0.3", ls=":",
-                       label=rf"$-C_cL+\log N$, $C_c={fit['C_c']:.2f}$")]
+    handles += [
+        Line2D([], [], color="0.3", ls="-", label=r"$L\langle\lambda_1\rangle_d$"),
+        Line2D([], [], color="0.3", ls="--", label=r"$L\langle\lambda_1\rangle_c$"),
+        Line2D([], [], color="0.3", ls=":", label=rf"$-C_cL+\log N$, $C_c={fit['C_c']:.2f}$"),
+    ]
     n_bad = int(summ.n_below_floor.sum())
     if n_bad:
-        handles.append(Line2D([], [], marker="o", mfc="none", mec="0.3", ls="none",
-                              label=f"{n_bad} net(s) < {100 * min_accuracy:g} % acc."))
-    ax.legend(handles=handles, fontsize=6, frameon=False, loc="upper left",
-              bbox_to_anchor=(1.01, 1.0))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                mfc="none",
+                mec="0.3",
+                ls="none",
+                label=f"{n_bad} net(s) < {100 * min_accuracy:g} % acc.",
+            )
+        )
+    ax.legend(
+        handles=handles, fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0)
+    )
     ax.set(xscale="log", xlabel="$N$", ylabel=r"$L\lambda_1^{(L)}(\boldsymbol{x})$")
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -97,8 +114,16 @@ def _panel_b(ax, summ, fit, min_accuracy):
     ax.text(0.02, 0.97, "(b)", transform=ax.transAxes, ha="left", va="top")
 
 
-def plot_fig3(errors: pd.DataFrame, crossover: pd.DataFrame, fit: dict, pdf, png,
-              *, min_accuracy: float, note: str = ""):
+def plot_fig3(
+    errors: pd.DataFrame,
+    crossover: pd.DataFrame,
+    fit: dict,
+    pdf,
+    png,
+    *,
+    min_accuracy: float,
+    note: str = "",
+):
     """``errors``: N, mode, seed, test_error (panel a); ``crossover``: N, L, seed, lam_d, lam_c,
     below_floor (panel b); ``fit``: C_c, C_d (:func:`deepftle.circle.crossover.fit_crossover`);
     ``note`` is printed under the figure (e.g. where the run departs from the paper's protocol).
@@ -106,8 +131,9 @@ def plot_fig3(errors: pd.DataFrame, crossover: pd.DataFrame, fit: dict, pdf, png
     import matplotlib.pyplot as plt
 
     style.setup()
-    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(7.0, 2.6),
-                                     gridspec_kw=dict(width_ratios=[1, 2.0]))
+    fig, (ax_a, ax_b) = plt.subplots(
+        1, 2, figsize=(7.0, 2.6), gridspec_kw=dict(width_ratios=[1, 2.0])
+    )
     summ_a = _panel_a(ax_a, errors)
     summ_b = summarise_crossover(crossover)
     _panel_b(ax_b, summ_b, fit, min_accuracy)

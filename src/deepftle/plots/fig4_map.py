@@ -9,8 +9,15 @@ from matplotlib.colors import TwoSlopeNorm
 
 from .style import LAMBDA_CMAP
 
-__all__ = ["LAM", "map_norm", "lambda_colorbar", "draw_map", "cluster_labels", "draw_path",
-           "box_zoom"]
+__all__ = [
+    "LAM",
+    "map_norm",
+    "lambda_colorbar",
+    "draw_map",
+    "cluster_labels",
+    "draw_path",
+    "box_zoom",
+]
 
 LAM = r"$\lambda_1^{(L)}(\mathbf{x})$"
 BACKGROUND = "0.93"  # λ₁ ≈ 0 is white in the diverging map
@@ -47,8 +54,13 @@ def draw_map(ax, m, norm, size=None):
     ax.set_facecolor(BACKGROUND)
     sc = ax.scatter(xs, ys, c=ls, cmap=LAMBDA_CMAP, norm=norm, s=size, lw=0, rasterized=True)
     if (~finite).any():
-        ax.text(0.01, 0.01, f"{int((~finite).sum())} images with λ₁ = −∞ not shown",
-                transform=ax.transAxes, fontsize=6)
+        ax.text(
+            0.01,
+            0.01,
+            f"{int((~finite).sum())} images with λ₁ = −∞ not shown",
+            transform=ax.transAxes,
+            fontsize=6,
+        )
     return sc, (xs, ys, ls)
 
 
@@ -66,9 +78,17 @@ def cluster_labels(ax, centres):
         d = (np.array([x, y]) - mid) / span
         n = np.hypot(*d)
         off = 0.045 * d / n * span if n > 0 else np.zeros(2)
-        ax.text(x + off[0], y + off[1], str(c), fontsize=11, fontweight="bold", ha="center",
-                va="center", zorder=9,
-                path_effects=_halo())
+        ax.text(
+            x + off[0],
+            y + off[1],
+            str(c),
+            fontsize=11,
+            fontweight="bold",
+            ha="center",
+            va="center",
+            zorder=9,
+            path_effects=_halo(),
+        )
 
 
 def _halo():
@@ -85,10 +105,12 @@ def draw_path(ax, x, y, lam, norm, *, lw=2.0, ends=True):
     if len(pts) >= 2:
         seg = np.stack([pts[:-1], pts[1:]], axis=1)
         val = 0.5 * (lam[:-1] + lam[1:])
-        ax.add_collection(LineCollection(seg, colors="k", linewidths=lw + 1.5, zorder=5,
-                                         capstyle="round"))
-        lc = LineCollection(seg, cmap=LAMBDA_CMAP, norm=norm, linewidths=lw, zorder=6,
-                            capstyle="round")
+        ax.add_collection(
+            LineCollection(seg, colors="k", linewidths=lw + 1.5, zorder=5, capstyle="round")
+        )
+        lc = LineCollection(
+            seg, cmap=LAMBDA_CMAP, norm=norm, linewidths=lw, zorder=6, capstyle="round"
+        )
         lc.set_array(np.ma.masked_invalid(val))
         ax.add_collection(lc)
     if ends:
@@ -105,8 +127,9 @@ def _free_spot(ax, w, h, pts, avoid):
             r, t = left + w, bottom + h
             if any(a0 < r and a1 > left and b0 < t and b1 > bottom for a0, a1, b0, b1 in avoid):
                 continue
-            n = np.sum((pts[:, 0] >= left) & (pts[:, 0] <= r) & (pts[:, 1] >= bottom)
-                       & (pts[:, 1] <= t))
+            n = np.sum(
+                (pts[:, 0] >= left) & (pts[:, 0] <= r) & (pts[:, 1] >= bottom) & (pts[:, 1] <= t)
+            )
             if best is None or n < best[0]:
                 best = (n, left, bottom)
     if best is None or best[0] > 0.003 * len(pts):
@@ -144,15 +167,31 @@ def box_zoom(ax, box, drawn, norm, *, blowup: float = 3.0, path=None, max_frac: 
     ins = ax.inset_axes([left, bottom, w, h])
     ins.set_facecolor(BACKGROUND)
     inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
-    ins.scatter(xs[inside], ys[inside], c=ls[inside], cmap=LAMBDA_CMAP, norm=norm, s=6, lw=0,
-                rasterized=True)
+    ins.scatter(
+        xs[inside],
+        ys[inside],
+        c=ls[inside],
+        cmap=LAMBDA_CMAP,
+        norm=norm,
+        s=6,
+        lw=0,
+        rasterized=True,
+    )
     ins.set_xlim(x0, x1)
     ins.set_ylim(y0, y1)
     ins.set_xticks([])
     ins.set_yticks([])
     for s in ins.spines.values():
         s.set_lw(1.2)
-    ins.text(0.03, 0.97, f"{blowup * scale:.3g}× zoom", transform=ins.transAxes, fontsize=7,
-             va="top", ha="left", path_effects=_halo())
+    ins.text(
+        0.03,
+        0.97,
+        f"{blowup * scale:.3g}× zoom",
+        transform=ins.transAxes,
+        fontsize=7,
+        va="top",
+        ha="left",
+        path_effects=_halo(),
+    )
     ax.indicate_inset_zoom(ins, edgecolor="0.5", alpha=0.9)
     return ins

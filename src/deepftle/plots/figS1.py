@@ -23,16 +23,35 @@ def plot_figS1(lam: pd.DataFrame, pdf, png, width: int, depth: int) -> None:
         c = S_COLOURS.get(round(float(s), 6), None)
         ax.plot(d.epoch, d["median"], color=c, lw=1.3, label=rf"$\log GN\sigma_w^2={s:g}$")
         ax.fill_between(d.epoch, d.q10, d.q90, color=c, alpha=0.2, lw=0)
-        ax.plot([d.epoch.min()], [0.5 * s], marker="_", ms=22, mew=2.5, color=c, ls="none",
-                zorder=5)
-    ax.plot([], [], marker="_", ms=12, mew=2.5, color="0.3", ls="none",
-            label=r"epoch 0 prediction $\frac{1}{2}\,\log GN\sigma_w^2$")
+        ax.plot(
+            [d.epoch.min()], [0.5 * s], marker="_", ms=22, mew=2.5, color=c, ls="none", zorder=5
+        )
+    ax.plot(
+        [],
+        [],
+        marker="_",
+        ms=12,
+        mew=2.5,
+        color="0.3",
+        ls="none",
+        label=r"epoch 0 prediction $\frac{1}{2}\,\log GN\sigma_w^2$",
+    )
     ax.axhline(0, color="0.5", lw=0.5)
-    ax.set(xlabel="epoch", ylabel=r"$\lambda_1^{(L)}(\boldsymbol{x})$ (test inputs)",
-           title=f"$N={width}$, $L={depth}$: median, 10-90 %")
+    ax.set(
+        xlabel="epoch",
+        ylabel=r"$\lambda_1^{(L)}(\boldsymbol{x})$ (test inputs)",
+        title=f"$N={width}$, $L={depth}$: median, 10-90 %",
+    )
     ax.legend(fontsize=7, frameon=False)
     if masked:
-        ax.text(0.99, 0.01, f"{masked} values $\\lambda_1=-\\infty$ excluded from quantiles",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=6)
+        ax.text(
+            0.99,
+            0.01,
+            f"{masked} values $\\lambda_1=-\\infty$ excluded from quantiles",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=6,
+        )
     fig.tight_layout()
     style.save(fig, pdf, png)

@@ -25,21 +25,36 @@ def plot_figS2(t: dict, pdf, png, min_accuracy: float):
     ax_h = error_entropy_panel(ax, t["bins"], t["ensemble_size"], tag="")
     acc = np.asarray(t["test_accuracy"], dtype=float)
     below = below_floor(acc, min_accuracy)
-    accs = (f"test accuracy {100 * acc[0]:.2f} %" if len(acc) == 1 else
-            f"test accuracy {100 * acc[0]:.2f} % (ensemble {100 * acc.min():.2f}-"
-            f"{100 * acc.max():.2f} %)")
+    accs = (
+        f"test accuracy {100 * acc[0]:.2f} %"
+        if len(acc) == 1
+        else f"test accuracy {100 * acc[0]:.2f} % (ensemble {100 * acc.min():.2f}-"
+        f"{100 * acc.max():.2f} %)"
+    )
     epochs = f"{t['epochs']} epoch{'' if t['epochs'] == 1 else 's'}"
     ax.set_title(f"{t['arch']}, {epochs}; {accs}", fontsize=8, loc="left")
-    notes = [f"{t['n_test']} MNIST test images in {t['n_bins']} equal-width bins of λ₁ "
-             f"({len(t['bins'])} with ≥ 5 images drawn)"]
+    notes = [
+        f"{t['n_test']} MNIST test images in {t['n_bins']} equal-width bins of λ₁ "
+        f"({len(t['bins'])} with ≥ 5 images drawn)"
+    ]
     if t["n_neg_inf"]:
         notes.append(f"{t['n_neg_inf']} with λ₁ = −∞ not shown")
     if below.any():
         for spine in list(ax.spines.values()) + list(ax_h.spines.values()):
             spine.set(color=FLOOR_COLOUR, linestyle="--", linewidth=1.5)
-        notes.append(f"{int(below.sum())} of {len(acc)} nets below the "
-                     f"{100 * min_accuracy:g} % accuracy floor")
-        ax.text(0.0, 1.13, f"below the accuracy floor ({100 * min_accuracy:g} % test accuracy)",
-                transform=ax.transAxes, ha="left", va="bottom", color=FLOOR_COLOUR, fontsize=9)
+        notes.append(
+            f"{int(below.sum())} of {len(acc)} nets below the "
+            f"{100 * min_accuracy:g} % accuracy floor"
+        )
+        ax.text(
+            0.0,
+            1.13,
+            f"below the accuracy floor ({100 * min_accuracy:g} % test accuracy)",
+            transform=ax.transAxes,
+            ha="left",
+            va="bottom",
+            color=FLOOR_COLOUR,
+            fontsize=9,
+        )
     fig.text(0.5, -0.02, "; ".join(notes), ha="center", va="top", fontsize=7)
     save(fig, pdf, png)

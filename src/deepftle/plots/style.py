@@ -27,6 +27,10 @@ def save(fig, pdf_path: str | Path, png_path: str | Path) -> None:
     """Write the figure as PDF and PNG atomically, then close it."""
     for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, bbox_inches="tight",
-                        metadata={"CreationDate": None} if fmt == "pdf" else None)
+            fig.savefig(
+                tmp,
+                format=fmt,
+                bbox_inches="tight",
+                metadata={"CreationDate": None} if fmt == "pdf" else None,
+            )
     plt.close(fig)
