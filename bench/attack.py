@@ -16,9 +16,9 @@ import pandas as pd
 import torch
 import yaml
 
-from deepftle.mnist.attack import AttackSettings, attack_batch, nearest_guides
-from deepftle.mnist.data import pixels, standardise
-from deepftle.mnist.nets import load_mnist_net, load_tensors
+from deepftle.images.attack import AttackSettings, attack_batch, nearest_guides
+from deepftle.images.data import pixels, standardise
+from deepftle.images.nets import load_mnist_net, load_tensors
 from deepftle.pipeline.files import save_tsv
 
 ROOT = Path(__file__).resolve().parents[1]

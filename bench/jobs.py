@@ -212,7 +212,7 @@ def training_spec(job: dict, config: dict) -> TrainSpec | None:
             **dict(common, optimizer=sweep["optimizer"], batch_size=int(sweep["batch_size"])),
         )
     if rule == "train_mnist_figS2":
-        from deepftle.mnist.figS2 import figS2_architecture
+        from deepftle.images.figS2 import figS2_architecture
 
         arch = figS2_architecture(mnist["figS2"], train)
         return TrainSpec(
@@ -222,7 +222,7 @@ def training_spec(job: dict, config: dict) -> TrainSpec | None:
             **common,
         )
     if rule == "train_figS3":
-        from deepftle.mnist.figS3 import figS3_architecture
+        from deepftle.images.figS3 import figS3_architecture
 
         arch = figS3_architecture(wc["arch"], wc["dataset"], train, mnist["figS2"]["cnn"])
         arch.setdefault("kind", "mlp")

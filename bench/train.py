@@ -214,7 +214,7 @@ def job_overhead(reps: int = 3) -> float:
         sys.executable,
         "-c",
         "import torch, pandas, deepftle.nets.population, "
-        "deepftle.circle.nets, deepftle.mnist.nets, "
+        "deepftle.circle.nets, deepftle.images.nets, "
         "deepftle.pipeline.files",
     ]
     best = float("inf")

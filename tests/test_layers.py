@@ -11,7 +11,7 @@ Layers (subpackages of ``deepftle``) and what each may import of the package:
 - ``nets`` (MLP and other architectures, initialisation, checkpoints, training, populations):
   itself, ``ftle``, ``activations``, and ``pipeline.files`` (checkpoints are written atomically,
   as every result file);
-- ``circle`` and ``mnist`` (the two problems): themselves, ``ftle``, ``activations``, ``nets`` and
+- ``circle`` and ``images`` (the circle problem; image data sets and nets): themselves, ``ftle``, ``activations``, ``nets`` and
   ``pipeline``; never each other;
 - ``plots`` (drawing only): itself and ``pipeline`` (atomic writes); no training code.
 
@@ -40,7 +40,7 @@ ALLOWED = {
     "pipeline": {"pipeline", "ftle", "activations", "_version"},
     "nets": {"nets", "ftle", "activations", "pipeline.files"},
     "circle": {"circle", "ftle", "activations", "nets", "pipeline"},
-    "mnist": {"mnist", "ftle", "activations", "nets", "pipeline"},
+    "images": {"images", "ftle", "activations", "nets", "pipeline"},
     "plots": {"plots", "pipeline"},
 }
 TORCH_FREE = {"deepftle.pipeline.seeds"}
@@ -247,9 +247,9 @@ def test_the_checks_catch_what_they_should(tmp_path):
         "plots/__init__.py": "",
         "plots/fig.py": "import deepftle.nets.mlp\n",
         "circle/__init__.py": "",
-        "circle/x.py": "from ..mnist import y\n",
-        "mnist/__init__.py": "",
-        "mnist/y.py": "from deepftle import __version__\n",
+        "circle/x.py": "from ..images import y\n",
+        "images/__init__.py": "",
+        "images/y.py": "from deepftle import __version__\n",
     }
     for name, text in files.items():
         (pkg / name).parent.mkdir(parents=True, exist_ok=True)
@@ -261,8 +261,8 @@ def test_the_checks_catch_what_they_should(tmp_path):
         "deepftle.ftle:1 imports deepftle._version",
         "deepftle.flat: in no layer",
         "deepftle.plots.fig:1 imports deepftle.nets.mlp",
-        "deepftle.circle.x:1 imports deepftle.mnist.y",
-        "deepftle.mnist.y:1 imports deepftle ",
+        "deepftle.circle.x:1 imports deepftle.images.y",
+        "deepftle.images.y:1 imports deepftle ",
     ):
         assert wrong in errors
     assert "nets.mlp:1" not in errors and "nets.archs" not in errors

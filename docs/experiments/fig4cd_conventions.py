@@ -40,8 +40,8 @@ import yaml  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
 import deepftle  # noqa: E402
-from deepftle.mnist.data import PIXEL_STD  # noqa: E402
-from deepftle.mnist.nets import _build, load_mnist_net, load_tensors, net_seed  # noqa: E402
+from deepftle.images.data import PIXEL_STD  # noqa: E402
+from deepftle.images.nets import _build, load_mnist_net, load_tensors, net_seed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

@@ -300,7 +300,7 @@ def test_mnist_nets_take_their_settings_from_the_one_builder(overlay):
     """The main and the sweep nets of every MNIST config: their TrainConfig holds the config's
     optimiser keys, the absent ones at their defaults (momentum 0: plain SGD / Adam); a
     momentum in the settings is honoured; the layout keys are not optimiser settings."""
-    from deepftle.mnist.nets import NET_SETTINGS, _build
+    from deepftle.images.nets import NET_SETTINGS, _build
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     if overlay:

@@ -23,17 +23,15 @@ def write_configs(out: str | Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     checksums = write_synthetic_mnist(out / "mnist-data", n_train=300, n_test=100, gz=True)
     mnist = yaml.safe_load((ROOT / "tests/config/test_mnist.yaml").read_text())
-    mnist["mnist"]["data"]["local"] = str((out / "mnist-data").resolve())
-    mnist["mnist"]["data"]["checksums"] = checksums
-    fashion = mnist["mnist"]["figS3"]["fashion_mnist"]["data"]
-    fashion["local"] = str((out / "mnist-data").resolve())
-    fashion["checksums"] = checksums
+    for key in ("mnist", "fashion_mnist"):
+        mnist["datasets"][key]["local"] = str((out / "mnist-data").resolve())
+        mnist["datasets"][key]["checksums"] = checksums
     mnist_cfg = out / "test_mnist.yaml"
     # key order kept: Snakemake compares params (dicts) by their text, so sorting keys would
     # make runs with tests/config/test.yaml look like a parameter change
     mnist_cfg.write_text(yaml.safe_dump(mnist, sort_keys=False))
     both = yaml.safe_load((ROOT / "tests/config/test.yaml").read_text())
-    both["mnist"] = mnist["mnist"]
+    both["mnist"], both["datasets"] = mnist["mnist"], mnist["datasets"]
     all_cfg = out / "test_all.yaml"
     all_cfg.write_text(yaml.safe_dump(both, sort_keys=False))
     return mnist_cfg, all_cfg

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepftle.mnist.data import FILES, sha256, write_idx
+from deepftle.images.data import FILES, sha256, write_idx
 
 
 def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ from helpers.mnist_synthetic import write_synthetic_mnist
 from torch.func import jacrev, vmap
 
 import deepftle
-from deepftle.mnist.figS2 import figS2_architecture
+from deepftle.images.figS2 import figS2_architecture
 from deepftle.nets.archs import ResMLP, SmallCNN, build_net, describe, init_net
 
 CNN = dict(kind="cnn", channels=[4, 6], kernel=5, stride=2, hidden=12, activation="tanh")
@@ -125,7 +125,7 @@ def test_config_selects_one_architecture_with_the_main_activation():
 @pytest.mark.parametrize("arch", [CNN, RES])
 def test_trained_by_the_mnist_stage(arch, tmp_path):
     """train_mnist_net with ``arch`` learns the synthetic digits and is repeatable bit for bit."""
-    from deepftle.mnist.nets import load_mnist_net, load_tensors, train_mnist_net
+    from deepftle.images.nets import load_mnist_net, load_tensors, train_mnist_net
 
     write_synthetic_mnist(tmp_path / "d", n_train=300, n_test=100)
     data = load_tensors(tmp_path / "d")

@@ -369,7 +369,7 @@ class _TinyMnist:
 
 
 def test_mnist_nets_reproduce_train_mnist_net():
-    from deepftle.mnist.nets import train_mnist_net, train_mnist_nets
+    from deepftle.images.nets import train_mnist_net, train_mnist_nets
 
     p = dict(
         width=12,

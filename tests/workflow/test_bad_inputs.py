@@ -20,7 +20,7 @@ import yaml
 from helpers.mnist_synthetic import write_synthetic_mnist
 from helpers.pipelines import ROOT, TOY_CONFIG, run_snakemake
 
-from deepftle.mnist.data import FILES, MnistDataError, fetch_mnist, load_mnist, write_idx
+from deepftle.images.data import FILES, MnistDataError, fetch_mnist, load_mnist, write_idx
 from deepftle.nets.checkpoints import load_model, save_model
 from deepftle.nets.init import init_mlp
 from deepftle.nets.mlp import MLP

@@ -12,7 +12,7 @@ import yaml
 from helpers.pipelines import run_snakemake
 
 import deepftle
-from deepftle.mnist.nets import load_tensors
+from deepftle.images.nets import load_tensors
 from deepftle.pipeline.claims import COLUMNS, STATUSES
 from deepftle.pipeline.files import load_npz, read_tsv
 

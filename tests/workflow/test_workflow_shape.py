@@ -73,13 +73,13 @@ def test_rules_leave_defaults_to_the_profiles():
 
 
 # rules whose logic is not a stage function: the figures (deepftle.plots), the data sources
-# (deepftle.mnist.data, deepftle.mnist.cifar) and the claims table (deepftle.pipeline.claims)
+# (deepftle.images.data, deepftle.images.cifar) and the claims table (deepftle.pipeline.claims)
 NOT_STAGES = ("plot_", "mnist_data", "fashion_mnist_data", "cifar10_data", "claims")
 
 
 def test_every_stage_script_calls_the_stage_function_named_like_its_rule():
     from deepftle.circle import stages as circle_stages
-    from deepftle.mnist import stages as mnist_stages
+    from deepftle.images import stages as mnist_stages
 
     for path in SCRIPTS:
         if path.stem.startswith(NOT_STAGES[0]) or path.stem in NOT_STAGES[1:]:

@@ -1,6 +1,6 @@
 # What every stage file shares: result paths, log and benchmark locations, the software
 # environment, GPU resources, the figure targets. Functions and constants only; rules live in
-# the stage files (circle.smk, mnist.smk, figS2.smk) and in targets.smk.
+# the stage files (datasets.smk, circle.smk, mnist.smk, analyses.smk) and in targets.smk.
 import importlib.util
 import os
 
@@ -10,8 +10,26 @@ _spec = importlib.util.spec_from_file_location(
     "deepftle_seeds", os.path.join(workflow.basedir, "src", "deepftle", "pipeline", "seeds.py"))
 SEEDS = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(SEEDS)
+# deepftle.images.protocol likewise: a protocol section (mnist.train) split into the plain net
+# spec every training job passes to deepftle.images.nets.NetSpec.from_config
+_spec = importlib.util.spec_from_file_location(
+    "deepftle_protocol",
+    os.path.join(workflow.basedir, "src", "deepftle", "images", "protocol.py"))
+PROTOCOL = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(PROTOCOL)
+protocol_net = PROTOCOL.protocol_net
+PROTOCOL_LAYOUT = PROTOCOL.PROTOCOL_LAYOUT
 
 RESULTS = "results"
+# the files each image data set's rule writes (datasets.smk); the names are those the readers of
+# deepftle.images.data and deepftle.images.cifar expect
+_IDX = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte")
+DATASET_FILES = {
+    "mnist": [os.path.join("resources", "mnist", n) for n in _IDX],
+    "fashion_mnist": [os.path.join("resources", "fashion_mnist", n) for n in _IDX],
+    "cifar10": [os.path.join("resources", "cifar10", "cifar10.npz")],
+}
 FIG_DIR = os.path.join(RESULTS, "figures")
 CLAIMS_ALL = os.path.join(RESULTS, "claims.tsv")
 # the values read off the published figures that magnitude claims are held against

@@ -1,6 +1,6 @@
 # Figure 4: MNIST (config section `mnist`). Every arrow a file; every rule calls the function of
-# deepftle.mnist.stages named like it or its output (plots: deepftle.plots):
-#   mnist_data -> train_mnist, train_mnist_member (or train_mnist_ensemble), train_mnist_width
+# deepftle.images.stages named like it or its output (plots: deepftle.plots):
+#   mnist_data (datasets.smk) -> train_mnist, train_mnist_member (or train_mnist_ensemble), train_mnist_width
 #   -> ftle_mnist (lambda_1 of every image; H of the ensemble), width_sweep
 #   -> bottleneck_mnist (the map of Fig. 4a) -> adversarial_path, attack_paths (many starts)
 #   -> mnist_summary (+ claims fig4)
@@ -10,21 +10,6 @@
 include: "mnist_helpers.smk"
 
 
-rule mnist_data:
-    output:
-        MNIST_FILES,
-    params:
-        data=MNIST_CFG["data"],
-    log:
-        log_file("mnist_data"),
-    benchmark:
-        bench_file("mnist_data")
-    conda:
-        CONDA_ENV
-    script:
-        "../scripts/mnist_data.py"
-
-
 rule train_mnist:
     input:
         data=MNIST_FILES,
@@ -32,8 +17,7 @@ rule train_mnist:
         net=mnist_path("net.pt"),
         history=mnist_path("history.tsv"),
     params:
-        train=MNIST_CFG["train"],
-        net={"seed": MNIST_CFG["train"]["seed"]},
+        spec=mnist_main_net(0),
     log:
         log_file("train_mnist"),
     benchmark:
@@ -62,8 +46,7 @@ for _kind in MNIST_NET_KINDS:
         wildcard_constraints:
             **MNIST_NET_KINDS[_kind]["constraints"],
         params:
-            train=MNIST_NET_KINDS[_kind]["train"],
-            net=lambda w, kind=_kind: mnist_net_params(kind, w),
+            spec=lambda w, kind=_kind: mnist_net_params(kind, w),
         log:
             log_file(f"train_mnist_{_kind}", MNIST_NET_KINDS[_kind]["stem"]),
         benchmark:
@@ -87,8 +70,7 @@ if SEEDS.trains_as_population(MNIST_CFG["train"]["width"], config["population"][
             nets=[mnist_path("ensemble", f"member{m}.pt") for m in MEMBERS],
             histories=[mnist_path("ensemble", f"member{m}.history.tsv") for m in MEMBERS],
         params:
-            train=MNIST_CFG["train"],
-            nets=[mnist_member_net(m) for m in MEMBERS],
+            specs=[mnist_member_net(m) for m in MEMBERS],
         log:
             log_file("train_mnist_ensemble"),
         benchmark:
@@ -111,7 +93,7 @@ rule ftle_mnist:
     output:
         mnist_path("ftle.npz"),
     params:
-        train=MNIST_CFG["train"],
+        arch=MNIST_ARCH,
         ftle=MNIST_CFG["ftle"],
     log:
         log_file("ftle_mnist"),
@@ -135,7 +117,7 @@ rule ftle_mnist_mains:
     output:
         mnist_path("mains.npz"),
     params:
-        train=MNIST_CFG["train"],
+        arch=MNIST_ARCH,
         ftle=MNIST_CFG["ftle"],
     log:
         log_file("ftle_mnist_mains"),
@@ -156,8 +138,8 @@ rule width_sweep:
     output:
         mnist_path("width_sweep.tsv"),
     params:
-        train=SWEEP_TRAIN,
-        nets=[mnist_width_net(w, r) | {"realisation": r} for w, r in WIDTH_NETS],
+        specs=[mnist_width_net(w, r) for w, r in WIDTH_NETS],
+        realisations=[r for _, r in WIDTH_NETS],
         n_test=MNIST_CFG["width_sweep"]["n_test"],
         min_accuracy=MNIST_CFG["width_sweep"]["min_accuracy"],
         ftle=MNIST_CFG["ftle"],
@@ -181,7 +163,7 @@ rule bottleneck_mnist:
         net=mnist_path("bottleneck.pt"),
         coords=mnist_path("bottleneck.npz"),
     params:
-        train=MNIST_CFG["train"],
+        arch=MNIST_ARCH,
         bottleneck=MNIST_CFG["bottleneck"],
     log:
         log_file("bottleneck_mnist"),
@@ -203,7 +185,7 @@ rule embed_mnist:
         model=mnist_path("embedding.pkl"),
         coords=mnist_path("embedding.npz"),
     params:
-        train=MNIST_CFG["train"],
+        arch=MNIST_ARCH,
         tsne=MNIST_CFG["tsne"],
     log:
         log_file("embed_mnist"),
@@ -227,7 +209,7 @@ rule adversarial_path:
     output:
         mnist_path("adversarial.npz"),
     params:
-        train=MNIST_CFG["train"],
+        arch=MNIST_ARCH,
         attack=MNIST_CFG["adversarial"],
     log:
         log_file("adversarial_path"),
@@ -249,7 +231,7 @@ rule attack_paths:
     output:
         mnist_path("attack_paths.tsv"),
     params:
-        train=MNIST_CFG["train"],
+        arch=MNIST_ARCH,
         attack=MNIST_CFG["adversarial"],
     log:
         log_file("attack_paths"),
@@ -271,7 +253,7 @@ rule adversarial_tsne:
     output:
         mnist_path("adversarial_tsne.npz"),
     params:
-        train=MNIST_CFG["train"],
+        arch=MNIST_ARCH,
         tsne=MNIST_CFG["tsne"],
     log:
         log_file("adversarial_tsne"),
@@ -325,8 +307,8 @@ rule plot_fig4:
         png=report(FIG4["png"], caption="../report/fig4.rst", category="Figure 4"),
     params:
         fig=MNIST_CFG["fig4"],
-        sweep=dict(SWEEP_TRAIN, epochs=MNIST_CFG["width_sweep"]["epochs"]),
-        main=MNIST_CFG["train"],
+        sweep=mnist_width_net(WIDTHS[0], 0),
+        main=mnist_main_net(0),
     log:
         log_file("plot_fig4"),
     benchmark:

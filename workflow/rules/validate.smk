@@ -10,6 +10,27 @@ def _config_key(prefix, path):
     return key or "(top level)"
 
 
+# Config entries that moved: the old dotted path -> the new one. A config that still holds an
+# old path stops before any job with a message naming the new place.
+MOVED_KEYS = {
+    "mnist.data": "datasets.mnist",
+    "mnist.figS3.fashion_mnist.data": "datasets.fashion_mnist",
+    "mnist.figS3.cifar10.local": "datasets.cifar10.local",
+}
+
+
+def _check_moved_keys():
+    from snakemake.exceptions import WorkflowError
+
+    for old, new in MOVED_KEYS.items():
+        *parents, key = old.split(".")
+        node = config
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and key in node:
+            raise WorkflowError(f"invalid configuration: {old} has moved to {new}")
+
+
 def _validate_config():
     """Check the top level, then each stage's section against its own schema file, before any
     job runs. The error names the offending key with its full path (toy.fig2.widths[1])."""
@@ -18,6 +39,7 @@ def _validate_config():
 
     checks = [("", config, "config")]
     checks += [(s, config[s], s) for s in ("toy", "mnist") if isinstance(config.get(s), dict)]
+    checks += [(s, config[s], s) for s in ("datasets", "analyses") if isinstance(config.get(s), dict)]
     for prefix, data, name in checks:
         try:
             validate(data, os.path.join(workflow.basedir, f"workflow/schemas/{name}.schema.yaml"))
@@ -41,4 +63,5 @@ def _validate_config():
                                 f"(schema: workflow/schemas/{name}.schema.yaml)") from None
 
 
+_check_moved_keys()
 _validate_config()

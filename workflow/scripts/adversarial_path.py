@@ -2,8 +2,8 @@
 (candidate starts in a fixed, logged order; fails naming every start if none reaches it), with
 lambda_1, v1 alignment, probabilities and bottleneck position of every image."""
 
-from deepftle.mnist import stages
-from deepftle.mnist.nets import load_tensors
+from deepftle.images import stages
+from deepftle.images.datasets import load_image_set
 from deepftle.pipeline.files import load_npz, provenance, save_npz
 from deepftle.pipeline.job import job
 
@@ -12,11 +12,11 @@ with job(sm, device=True) as device:
     a = dict(sm.params.attack)
     coords, _ = load_npz(sm.input.coords)
     arrays = stages.adversarial_path(
-        load_tensors(sm.input.data),
+        load_image_set("mnist", sm.input.data),
         sm.input.net,
         sm.input.bottleneck,
         coords,
-        train=dict(sm.params.train),
+        arch=dict(sm.params.arch),
         a=a,
         device=device,
         log=lambda msg: print(msg, flush=True),

@@ -1,7 +1,7 @@
 """cifar10_data: the user's CIFAR-10 copy (archive or extracted folder) checked and written as
 resources/cifar10/cifar10.npz."""
 
-from deepftle.mnist.cifar import fetch_cifar10
+from deepftle.images.cifar import fetch_cifar10
 from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821

@@ -2,8 +2,8 @@
 
 import pickle
 
-from deepftle.mnist import stages
-from deepftle.mnist.nets import load_tensors
+from deepftle.images import stages
+from deepftle.images.datasets import load_image_set
 from deepftle.pipeline.files import atomic_path, provenance, save_npz
 from deepftle.pipeline.job import job
 
@@ -11,7 +11,7 @@ sm = snakemake  # noqa: F821
 with job(sm):
     p = dict(sm.params.tsne)
     emb, arrays = stages.embed_mnist(
-        load_tensors(sm.input.data), sm.input.net, dict(sm.params.train), p
+        load_image_set("mnist", sm.input.data), sm.input.net, dict(sm.params.arch), p
     )
     with atomic_path(sm.output.model) as tmp, open(tmp, "wb") as fh:
         pickle.dump(emb, fh, protocol=pickle.HIGHEST_PROTOCOL)

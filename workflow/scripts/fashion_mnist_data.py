@@ -3,7 +3,7 @@ folder, Debian package, mirrors)."""
 
 from pathlib import Path
 
-from deepftle.mnist.data import fetch_fashion_mnist
+from deepftle.images.data import fetch_fashion_mnist
 from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821

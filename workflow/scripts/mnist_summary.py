@@ -1,6 +1,6 @@
 """mnist_summary: the summary table (accuracies, correlations, boxes) and the claims of Fig. 4."""
 
-from deepftle.mnist import stages
+from deepftle.images import stages
 from deepftle.pipeline.claims import ClaimSettings, write_claims
 from deepftle.pipeline.files import load_npz, provenance, read_tsv, save_tsv
 from deepftle.pipeline.job import job

@@ -1,7 +1,7 @@
 """plot_fig4: Figure 4 in the published layout, and the tables behind it."""
 
-from deepftle.mnist.fig4 import fig4_tables
-from deepftle.mnist.nets import describe_protocol
+from deepftle.images.fig4 import fig4_tables
+from deepftle.images.nets import NetSpec, describe_protocol
 from deepftle.pipeline.files import load_npz, provenance, read_tsv, save_tsv
 from deepftle.pipeline.job import job
 from deepftle.plots.fig4 import plot_fig4
@@ -31,6 +31,6 @@ with job(sm):
         sm.output.png,
         blowup=p["blowup"],
         box_class=p["box_class"],
-        sweep_protocol=describe_protocol(sm.params.sweep),
-        main_protocol=describe_protocol(sm.params.main),
+        sweep_protocol=describe_protocol(NetSpec.from_config(dict(sm.params.sweep))),
+        main_protocol=describe_protocol(NetSpec.from_config(dict(sm.params.main))),
     )

@@ -1,7 +1,7 @@
 """plot_fig4_tsne: the openTSNE map with the colouring and box of Fig. 4(a), and where openTSNE
 `transform` places the attack path's images."""
 
-from deepftle.mnist.fig4 import tsne_tables
+from deepftle.images.fig4 import tsne_tables
 from deepftle.pipeline.files import load_npz, provenance, save_tsv
 from deepftle.pipeline.job import job
 from deepftle.plots.fig4_tsne import plot_tsne

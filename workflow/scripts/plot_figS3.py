@@ -3,8 +3,8 @@ coloured by lambda_1; the binned table behind it."""
 
 import pandas as pd
 
-from deepftle.mnist.datasets import SETS
-from deepftle.mnist.figS3 import figS3_tables
+from deepftle.images.analysis import figure_tables
+from deepftle.images.datasets import SETS
 from deepftle.pipeline.files import load_npz, provenance, save_tsv
 from deepftle.pipeline.job import job
 from deepftle.plots.figS3 import plot_figS3
@@ -12,9 +12,11 @@ from deepftle.plots.figS3 import plot_figS3
 sm = snakemake  # noqa: F821
 with job(sm):
     p = sm.params
-    ftles = {tuple(pair): load_npz(f)[0] for pair, f in zip(p.pairs, sm.input.ftles, strict=True)}
+    instances = {
+        tuple(k): load_npz(f)[0] for k, f in zip(p.instances, sm.input.arrays, strict=True)
+    }
     maps = {s: load_npz(f)[0] for s, f in zip(p.sets, sm.input.maps, strict=True)}
-    t = figS3_tables(ftles, maps, p.n_bins)
+    t = figure_tables(instances, maps, p.n_bins)
     bins = pd.concat(
         [panel["bins"].assign(data_set=s, arch=a) for (s, a), panel in t["panels"].items()],
         ignore_index=True,

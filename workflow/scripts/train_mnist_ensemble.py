@@ -1,9 +1,10 @@
 """train_mnist_ensemble: ensemble members 1 .. M-1 of the mnist.train protocol as one
 population job; one checkpoint and history per member."""
 
-from deepftle.mnist import stages
-from deepftle.mnist.data import PIXEL_MEAN, PIXEL_STD
-from deepftle.mnist.nets import load_tensors
+from deepftle.images import stages
+from deepftle.images.data import PIXEL_MEAN, PIXEL_STD
+from deepftle.images.datasets import load_image_set
+from deepftle.images.nets import NetSpec
 from deepftle.nets.checkpoints import save_model
 from deepftle.pipeline.files import provenance, save_tsv
 from deepftle.pipeline.job import job
@@ -11,10 +12,9 @@ from deepftle.pipeline.job import job
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
     nets = stages.train_mnist_ensemble(
-        load_tensors(sm.input.data),
-        train=dict(sm.params.train),
+        load_image_set("mnist", sm.input.data),
+        specs=[NetSpec.from_config(dict(s)) for s in sm.params.specs],
         device=device,
-        nets=[dict(n) for n in sm.params.nets],
     )
     for net, net_path, history_path in zip(nets, sm.output.nets, sm.output.histories, strict=True):
         prov = {k: str(v) for k, v in provenance(net["params"], device).items()}

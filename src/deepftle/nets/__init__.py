@@ -2,4 +2,4 @@
 (:mod:`.archs`), initialisation and the mean-field gain (:mod:`.init`), checkpoints
 (:mod:`.checkpoints`), the training loop (:mod:`.train`) and populations of nets trained at once
 (:mod:`.population`). Imports nothing of the problems (:mod:`deepftle.circle`,
-:mod:`deepftle.mnist`) that use them."""
+:mod:`deepftle.images`) that use them."""

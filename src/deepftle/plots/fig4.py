@@ -2,7 +2,7 @@
 fields b₁, b₂) coloured by λ₁, cluster labels, the box of recognised 0s with its zoom and the
 adversarial path; (b) test error (%) and H vs λ₁ on two y axes; (c), (d) mean and standard
 deviation of λ₁ vs the width N. Plotting only: the tables come from
-:func:`deepftle.mnist.fig4.fig4_tables`."""
+:func:`deepftle.images.fig4.fig4_tables`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ H_COLOUR = "tab:green"
 
 def error_entropy_panel(ax, bins, ensemble_size, tag="(b)"):
     """Panel (b): test error (%, black, left axis) and H (green, right axis) against the λ₁
-    bins of :func:`deepftle.mnist.statistics.equal_width_bins`. Returns the H axis."""
+    bins of :func:`deepftle.images.statistics.equal_width_bins`. Returns the H axis."""
     ax.plot(bins["lam_mean"], 100 * bins["error"], "k-", lw=1.2)
     ax.set_ylabel("Test error (%)")
     ax.set_xlabel(LAM)

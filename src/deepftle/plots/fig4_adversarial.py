@@ -13,7 +13,7 @@ __all__ = ["plot_adversarial"]
 
 
 def plot_adversarial(path, align, arrays: dict, pdf, png):
-    """``path``: :func:`deepftle.mnist.fig4.path_table`; ``align``: its alignment table;
+    """``path``: :func:`deepftle.images.fig4.path_table`; ``align``: its alignment table;
     ``arrays``: adversarial.npz (images and attack settings)."""
     import matplotlib.pyplot as plt
 

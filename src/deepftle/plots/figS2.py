@@ -1,7 +1,7 @@
 """Fig. S2: Fig. 4(b)'s layout for another architecture: test error (%) and predictive
 uncertainty H against λ₁⁽ᴸ⁾(x) in equal-width bins, two y axes, titled with the architecture.
 Nets below the accuracy floor get a dashed orange frame and a note. Plotting only: the table
-comes from :func:`deepftle.mnist.figS2.figS2_tables`."""
+comes from :func:`deepftle.images.analysis.analysis_bins`."""
 
 from __future__ import annotations
 

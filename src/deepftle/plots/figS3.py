@@ -2,7 +2,7 @@
 λ₁ for the MLP and for the CNN, in Fig. 4(b)'s layout, and the MLP's bottleneck map of the test
 images coloured by λ₁ (diverging, white at 0). Each panel states its nets' test accuracies
 beside the published state of the art for the set; nets below their accuracy floor get a dashed
-orange frame. Plotting only: the tables come from :func:`deepftle.mnist.figS3.figS3_tables`."""
+orange frame. Plotting only: the tables come from :func:`deepftle.images.analysis.figure_tables`."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _accuracies(acc: np.ndarray) -> str:
 
 
 def plot_figS3(t: dict, pdf, png, *, names: dict, state_of_the_art: dict, min_accuracy: dict):
-    """``t``: :func:`deepftle.mnist.figS3.figS3_tables`; ``names``: data-set key -> name;
+    """``t``: :func:`deepftle.images.analysis.figure_tables`; ``names``: data-set key -> name;
     ``state_of_the_art``: key -> published test accuracy; ``min_accuracy``: key -> arch ->
     floor."""
     import matplotlib.pyplot as plt
