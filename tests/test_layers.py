@@ -11,8 +11,8 @@ Layers (subpackages of ``deepftle``) and what each may import of the package:
 - ``nets`` (MLP and other architectures, initialisation, checkpoints, training, populations):
   itself, ``ftle``, ``activations``, and ``pipeline.files`` (checkpoints are written atomically,
   as every result file);
-- ``circle`` and ``images`` (the circle problem; image data sets and nets): themselves, ``ftle``, ``activations``, ``nets`` and
-  ``pipeline``; never each other;
+- ``circle`` and ``images`` (the circle problem; the image data sets, nets and analyses):
+  themselves, ``ftle``, ``activations``, ``nets`` and ``pipeline``; never each other;
 - ``plots`` (drawing only): itself and ``pipeline`` (atomic writes); no training code.
 
 No module imports the package root ``deepftle`` (it re-exports the public names and sits above

@@ -300,15 +300,16 @@ def test_mnist_nets_take_their_settings_from_the_one_builder(overlay):
     """The main and the sweep nets of every MNIST config: their TrainConfig holds the config's
     optimiser keys, the absent ones at their defaults (momentum 0: plain SGD / Adam); a
     momentum in the settings is honoured; the layout keys are not optimiser settings."""
-    from deepftle.images.nets import NET_SETTINGS, _build
+    from deepftle.images.nets import NetSpec
+    from deepftle.images.protocol import protocol_net
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     if overlay:
         cfg = _merged(cfg, yaml.safe_load((ROOT / overlay).read_text()))
     mnist = cfg["mnist"]
     for p in (mnist["train"], dict(mnist["train"], **mnist["width_sweep"].get("train", {}))):
-        built = _build(p, seed=1, width=4, epochs=2)[3]
-        assert built == TrainConfig(
+        built = NetSpec.from_config(protocol_net(p, seed=1, width=4, epochs=2))
+        assert built.train == TrainConfig(
             optimizer=p["optimizer"],
             lr=p["lr"],
             epochs=2,
@@ -317,7 +318,9 @@ def test_mnist_nets_take_their_settings_from_the_one_builder(overlay):
             weight_decay=p["weight_decay"],
             eval_every=p.get("eval_every", 1),
         )
-        assert train_config(dict(p, momentum=0.9), epochs=1, ignore=NET_SETTINGS).momentum == 0.9
+        assert built.arch["width"] == 4 and built.arch["depth"] == p["depth"]
+        moment = NetSpec.from_config(protocol_net(dict(p, momentum=0.9), seed=1, epochs=1))
+        assert moment.train.momentum == 0.9
         with pytest.raises(ValueError, match=r"unknown training setting\(s\) \['activation'"):
             train_config(p, epochs=1)
     with pytest.raises(ValueError, match="give width"):

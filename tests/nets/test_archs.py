@@ -13,7 +13,6 @@ from helpers.mnist_synthetic import write_synthetic_mnist
 from torch.func import jacrev, vmap
 
 import deepftle
-from deepftle.images.figS2 import figS2_architecture
 from deepftle.nets.archs import ResMLP, SmallCNN, build_net, describe, init_net
 
 CNN = dict(kind="cnn", channels=[4, 6], kernel=5, stride=2, hidden=12, activation="tanh")
@@ -109,45 +108,41 @@ def test_bad_settings_are_named():
         ResMLP(activation="sigmoid")
     with pytest.raises(ValueError, match="unknown architecture kind 'vit'"):
         build_net({"kind": "vit"})
-    with pytest.raises(ValueError, match="mnist.figS2.arch"):
-        figS2_architecture({"arch": "mlp"}, {"activation": "tanh"})
-    with pytest.raises(ValueError, match="mnist.figS2.resmlp"):
-        figS2_architecture({"arch": "resmlp"}, {"activation": "tanh"})
 
 
-def test_config_selects_one_architecture_with_the_main_activation():
-    sel = {"arch": "resmlp", "resmlp": {"width": 20, "depth": 16}}
-    arch = figS2_architecture(sel, {"activation": "erf"})
+def test_the_analysis_gives_the_project_architecture_the_main_activation():
+    from deepftle.images.analysis import AnalysisSpec
+
+    entry = dict(
+        data={"set": "mnist"},
+        model={"arch": {"kind": "resmlp", "width": 20, "depth": 16, "activation": "erf"}},
+        checkpoints=["a.pt"],
+    )
+    arch = AnalysisSpec.from_config("x", entry).model.arch
     assert arch == dict(kind="resmlp", width=20, depth=16, activation="erf")
     assert "L = 17" in describe(arch) and "L = 3" in describe(CNN)
 
 
 @pytest.mark.parametrize("arch", [CNN, RES])
-def test_trained_by_the_mnist_stage(arch, tmp_path):
-    """train_mnist_net with ``arch`` learns the synthetic digits and is repeatable bit for bit."""
-    from deepftle.images.nets import load_mnist_net, load_tensors, train_mnist_net
+def test_trained_by_the_image_stage(arch, tmp_path):
+    """train_net of a NetSpec with ``arch`` learns the synthetic digits and is repeatable bit for
+    bit; load_net reads it back frozen."""
+    from deepftle.images.datasets import load_image_set
+    from deepftle.images.nets import NetSpec, load_net, train_net
+    from deepftle.nets.train import train_config
 
     write_synthetic_mnist(tmp_path / "d", n_train=300, n_test=100)
-    data = load_tensors(tmp_path / "d")
-    train = dict(
-        optimizer="adam",
-        lr=0.003,
-        schedule="cosine",
-        batch_size=32,
-        weight_decay=0.0,
-        activation="tanh",
-        seed=0,
-    )
-    runs = [
-        train_mnist_net(data, train, "cpu", seed=5, epochs=4, arch=arch, progress=False)
-        for _ in range(2)
-    ]
+    data = load_image_set("mnist", tmp_path / "d")
+    optimiser = dict(optimizer="adam", lr=0.003, schedule="cosine", batch_size=32)
+    spec = NetSpec(arch=dict(arch), train=train_config(optimiser, epochs=4), seed=5)
+    runs = [train_net(data, spec, "cpu", progress=False) for _ in range(2)]
     (m1, h1), (m2, h2) = runs
     assert len(h1) == 5 and h1["test_error"].iloc[-1] < 0.5 < h1["test_error"].iloc[0]
     for p1, p2 in zip(m1.parameters(), m2.parameters(), strict=True):
         assert torch.equal(p1, p2)
+    assert NetSpec.from_config(spec.to_config()) == spec
     deepftle.save_model(tmp_path / "n.pt", m1)
-    back = load_mnist_net(tmp_path / "n.pt", train, arch=arch)
+    back = load_net(tmp_path / "n.pt", spec.arch)
     x = data.inputs("test")
     assert np.array_equal(back(x).numpy(), m1.eval()(x).detach().numpy())
     assert not any(p.requires_grad for p in back.parameters())

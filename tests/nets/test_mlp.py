@@ -88,7 +88,7 @@ def test_checkpoint_round_trip_and_wrong_architecture(tmp_path):
 
 
 def test_mnist_stages_check_the_trained_architecture(tmp_path):
-    from deepftle.images.nets import net_architecture
+    from deepftle.images.protocol import mlp_architecture as net_architecture
 
     train = {"width": 6, "depth": 3, "activation": "tanh"}
     path = tmp_path / "net.pt"

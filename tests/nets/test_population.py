@@ -353,7 +353,7 @@ def test_toy_recipe_reproduces_train_toy():
 
 
 class _TinyMnist:
-    """The MnistData interface over random arrays (inputs already standardised)."""
+    """The DataSet interface over random arrays (inputs already standardised)."""
 
     def __init__(self):
         self.data = {
@@ -368,8 +368,9 @@ class _TinyMnist:
         return self.data[split][1].to(device)
 
 
-def test_mnist_nets_reproduce_train_mnist_net():
-    from deepftle.images.nets import train_mnist_net, train_mnist_nets
+def test_image_nets_as_a_population_reproduce_the_training_loop():
+    from deepftle.images.nets import NetSpec, train_net, train_nets
+    from deepftle.images.protocol import protocol_net
 
     p = dict(
         width=12,
@@ -383,94 +384,13 @@ def test_mnist_nets_reproduce_train_mnist_net():
         weight_decay=0.0,
     )
     data = _TinyMnist()
-    nets = [dict(seed=3, epochs=2), dict(seed=4, epochs=2)]
-    group = train_mnist_nets(data, p, "cpu", nets, progress=False)
-    for n, (model, hist) in zip(nets, group, strict=True):
-        ref, ref_hist = train_mnist_net(data, p, "cpu", progress=False, **n)
+    specs = [NetSpec.from_config(protocol_net(p, seed=s, epochs=2)) for s in (3, 4)]
+    group = train_nets(data, specs, "cpu", progress=False)
+    for spec, (model, hist) in zip(specs, group, strict=True):
+        ref, ref_hist = train_net(data, spec, "cpu", progress=False)
         assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
         for a, b in zip(model.state_dict().values(), ref.state_dict().values(), strict=True):
             assert float((a - b).abs().max()) < TOL[torch.float32]
-    with pytest.raises(ValueError, match="one layout and epoch count"):
-        train_mnist_nets(data, p, "cpu", [dict(seed=3), dict(seed=4, epochs=1)], progress=False)
-
-
-def test_snapshots_are_contiguous_copies():
-    tr, te = circle_data(64, torch.float32), circle_data(32, torch.float32, seed=1)
-    cfg = TrainConfig(epochs=2, batch_size=16, snapshot_epochs=(1, 2))
-    nets = toy_nets(torch.float32, seeds=(1, 2))
-    (_, snaps), _ = train_population(
-        nets,
-        tr,
-        te,
-        cfg,
-        energy_loss,
-        sign_error,
-        [torch.Generator().manual_seed(s) for s in (1, 2)],
-        progress=False,
-    )
-    assert not torch.equal(snaps[1]["head.weight"], snaps[2]["head.weight"])
-    assert torch.equal(snaps[2]["head.weight"], nets[0].head.weight.detach())
-    for state in snaps.values():
-        assert list(state) == list(nets[0].state_dict())
-        assert all(t.is_contiguous() for t in state.values())
-
-
-def test_docs_population_example_runs(capsys):
-    import re
-    from pathlib import Path
-
-    page = (Path(__file__).resolve().parents[2] / "docs" / "performance.md").read_text()
-    section = page.split("## Population training", 1)[1]
-    block = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
-    exec(compile(block, "docs/performance.md", "exec"), {})
-    errors = eval(capsys.readouterr().out)
-    assert len(errors) == 4 and all(0 <= e <= 1 for e in errors)
-
-
-@pytest.mark.parametrize("activation", ["relu", "erf", "softplus"])
-def test_other_activations_match_solo(activation):
-    dtype = torch.float64
-    tr, te = circle_data(128, dtype), circle_data(64, dtype, seed=1)
-    cfg = TrainConfig(optimizer="adam", lr=1e-2, epochs=2, batch_size=32)
-    nets = []
-    for seed in (1, 2):
-        net = MLP(2, 8, 3, activation=activation)
-        init_mlp(net, torch.Generator().manual_seed(seed))
-        nets.append(net.to(dtype))
-    solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, energy_loss, sign_error, (3, 4))
-    w, h = max_diffs(solo_nets, solo, nets, pop, 128, 64)
-    assert w < TOL[dtype] and h < TOL[dtype], (w, h)
-
-
-@pytest.mark.parametrize("case", ["energy_tanh_head", "cross_entropy", "readout_only"])
-def test_hand_written_backward_equals_autograd(case):
-    """_Stack.backward (the tanh nets' hand-written gradient) against autograd of the same
-    stacked forward, float64, every layer and member: equal to rounding (1e-12)."""
-    from deepftle.nets.population import _BATCHED, _OUTPUT_GRAD, _Stack
-
-    torch.manual_seed(0)
-    if case == "cross_entropy":
-        nets, loss_fn = mnist_nets(torch.float64), cross_entropy_loss
-        x, y = mnist_like(3 * 16, torch.float64)
-        y = y.view(3, 16)
-    else:
-        nets, loss_fn = toy_nets(torch.float64), energy_loss
-        x, y = circle_data(3 * 16, torch.float64)
-        y = y.view(3, 16)
-    x = x.view(3, 16, -1)
-    readout = case == "readout_only"
-    auto, hand = (
-        _Stack(copy.deepcopy(nets), readout_only=readout),
-        _Stack(copy.deepcopy(nets), readout_only=readout),
-    )
-    auto.zero_grad()
-    _BATCHED[loss_fn](auto.forward(x), y).sum().backward()
-    out = hand.forward_cached(x)
-    delta = _OUTPUT_GRAD[loss_fn](out, y)
-    hand.backward(delta * (1 - out.square()) if hand.tanh_head else delta)
-    assert torch.equal(hand.flat.detach(), auto.flat.detach())
-    scale = auto.flat.grad.abs().max()
-    assert scale > 1e-3
-    torch.testing.assert_close(hand.flat.grad, auto.flat.grad, rtol=0, atol=1e-12 * scale)
-    if readout:  # only the heads train: the flat buffer holds their weights and thresholds
-        assert hand.flat.numel() == 3 * (nets[0].head.weight.numel() + 1)
+    other = NetSpec.from_config(protocol_net(p, seed=4, epochs=1))
+    with pytest.raises(ValueError, match="one layout and training configuration"):
+        train_nets(data, [specs[0], other], "cpu", progress=False)

@@ -190,7 +190,7 @@ def _mnist_case(workdir: Path, damage) -> tuple:
     checksums = write_synthetic_mnist(workdir / "local", 30, 10)
     damage(workdir / "local")
     cfg = yaml.safe_load((ROOT / "tests/config/test_mnist.yaml").read_text())
-    cfg["mnist"]["data"].update(local=str(workdir / "local"), checksums=checksums)
+    cfg["datasets"]["mnist"].update(local=str(workdir / "local"), checksums=checksums)
     (workdir / "c.yaml").write_text(yaml.safe_dump(cfg))
     return run_snakemake(workdir, workdir / "c.yaml", "resources/mnist/" + FILES[0])
 

@@ -77,15 +77,70 @@ CASES = {
     ),
     "duplicate-seeds": ({"toy": {"fig3a": {"seeds": [0, 0]}}}, False, "toy.fig3a.seeds"),
     "bad-checksum": (
-        {"mnist": {"data": {"checksums": {"t10k-labels-idx1-ubyte": "xyz"}}}},
+        {
+            "datasets": {
+                "mnist": {
+                    "checksums": {
+                        "train-images-idx3-ubyte": "0" * 64,
+                        "train-labels-idx1-ubyte": "0" * 64,
+                        "t10k-images-idx3-ubyte": "0" * 64,
+                        "t10k-labels-idx1-ubyte": "xyz",
+                    }
+                }
+            }
+        },
         False,
-        "mnist.data.checksums.t10k-labels-idx1-ubyte",
+        "datasets.mnist.checksums.t10k-labels-idx1-ubyte",
     ),
     "figS2-arch-bad-enum": ({"mnist": {"figS2": {"arch": "vit"}}}, False, "mnist.figS2.arch"),
     "figS2-one-channel": (
         {"mnist": {"figS2": {"cnn": {"channels": [8]}}}},
         False,
         "mnist.figS2.cnn.channels",
+    ),
+    "moved-mnist-data": (
+        {"mnist": {"data": {"local": None}}},
+        False,
+        "mnist.data has moved to datasets.mnist",
+    ),
+    "moved-cifar-local": (
+        {"mnist": {"figS3": {"cifar10": {"local": None}}}},
+        False,
+        "mnist.figS3.cifar10.local has moved to datasets.cifar10.local",
+    ),
+    "analysis-unknown-key": (
+        {
+            "analyses": {
+                "mine": dict(
+                    {
+                        "data": {"npz": "a.npz"},
+                        "model": {"builder": "a.py:f"},
+                        "checkpoints": ["a.pt"],
+                    },
+                    colour=1,
+                )
+            }
+        },
+        False,
+        "analyses.mine.colour",
+    ),
+    "analysis-no-nets": (
+        {"analyses": {"mine": {"data": {"set": "mnist"}, "model": {"builder": "a.py:f"}}}},
+        False,
+        "analyses.mine",
+    ),
+    "analysis-name-taken": (
+        {
+            "analyses": {
+                "mnist-cnn": {
+                    "data": {"npz": "a.npz"},
+                    "model": {"builder": "a.py:f"},
+                    "checkpoints": ["a.pt"],
+                }
+            }
+        },
+        False,
+        "analyses.mnist-cnn: the name is taken",
     ),
     "missing-top-level-key": (_without("device"), True, "device"),
     "missing-toy-key": (_without("toy", "seed"), True, "toy.seed"),

@@ -12,7 +12,7 @@ import yaml
 from helpers.pipelines import run_snakemake
 
 import deepftle
-from deepftle.images.nets import load_tensors
+from deepftle.images.datasets import load_image_set
 from deepftle.pipeline.claims import COLUMNS, STATUSES
 from deepftle.pipeline.files import load_npz, read_tsv
 
@@ -140,12 +140,12 @@ def test_figS2_pipeline_on_synthetic_mnist(full_pipeline_run):
     res = tmp_path / "results"
     for ext in ("pdf", "png"):
         assert (res / "figures" / f"figS2.{ext}").stat().st_size > 10_000
-    run = res / "mnist/figS2" / cfg["arch"]
+    run = res / "analyses" / f"mnist-{cfg['arch']}"
     m = cfg["ensemble_size"]
     assert m == 2
     for n in range(m):
         assert len(read_tsv(run / f"net{n}.history.tsv")) == cfg["epochs"] + 1
-        assert (res / f"logs/train_mnist_figS2/net{n}.log").exists()
+        assert (res / f"logs/train_analysis_net/mnist-{cfg['arch']}/net{n}.log").exists()
     f, prov = load_npz(run / "ftle.npz")
     assert str(f["kind"]) == "cnn" and int(f["depth"]) == 3 and prov["config_hash"]
     assert len(f["lam1"]) == 100 and np.isfinite(f["lam1"]).all()  # all synthetic test images
@@ -153,7 +153,7 @@ def test_figS2_pipeline_on_synthetic_mnist(full_pipeline_run):
     assert not np.allclose(f["H"], f["H_single"])  # H is the ensemble's, not net 0's own
     # lambda_1 is the CNN trunk's: recompute it at a few images from the checkpoint
     net = deepftle.load_model(run / "net0.pt")
-    data = load_tensors(tmp_path / "resources/mnist")
+    data = load_image_set("mnist", tmp_path / "resources/mnist")
     x = data.inputs("test")[:5]
     lam = deepftle.ftle(net.eval().trunk, x, depth=3)[:, 0].double().numpy()
     np.testing.assert_allclose(f["lam1"][:5], lam, atol=1e-6)
@@ -170,7 +170,7 @@ def test_figS2_pipeline_on_synthetic_mnist(full_pipeline_run):
     assert floor["estimate"] == below and bool(floor["holds"]) == (below == 0)
     if below:  # the tiny nets are below the floor: every trend claim says so
         assert claims["claim"].iloc[2:].str.contains("below the accuracy floor").all()
-    for rule in ("train_mnist_figS2", "ftle_mnist_figS2", "claims_figS2", "plot_figS2"):
+    for rule in ("train_analysis_net", "ftle_analysis", "claims_figS2", "plot_figS2"):
         assert (res / "benchmarks" / rule).exists(), rule
     dry = run_snakemake(tmp_path, config, "figS2", "-n", timeout=600)
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr

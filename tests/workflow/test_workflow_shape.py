@@ -12,7 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = sorted((ROOT / "workflow" / "rules").glob("*.smk"))
 SCRIPTS = sorted((ROOT / "workflow" / "scripts").glob("*.py"))
 # scripts shared by the rules a loop makes from them: script -> pattern of those rule names
-SHARED = {"train_toy_group": r"train_toy_group_\{_exp\}", "train_mnist": r"train_mnist_\{_kind\}"}
+SHARED = {
+    "train_toy_group": r"train_toy_group_\{_exp\}",
+    "train_mnist": r"train_mnist_\{_kind\}",
+    "claims_figure": r"claims_figS[23]",
+}
 
 
 def _rule_script_pairs():
@@ -79,6 +83,7 @@ NOT_STAGES = ("plot_", "mnist_data", "fashion_mnist_data", "cifar10_data", "clai
 
 def test_every_stage_script_calls_the_stage_function_named_like_its_rule():
     from deepftle.circle import stages as circle_stages
+    from deepftle.images import analysis as analysis_stages
     from deepftle.images import stages as mnist_stages
 
     for path in SCRIPTS:
@@ -90,13 +95,13 @@ def test_every_stage_script_calls_the_stage_function_named_like_its_rule():
             if isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and isinstance(node.func.value, ast.Name)
-            and node.func.value.id == "stages"
+            and node.func.value.id in ("stages", "analysis")
         }
         # one function serves the solo and the population training of a problem's nets
-        name = {"train_toy_group": "train_toy", "train_mnist_figS2": "train_mnist"}.get(
-            path.stem, path.stem
+        name = {"train_toy_group": "train_toy"}.get(path.stem, path.stem)
+        owner = next(
+            (m for m in (circle_stages, analysis_stages) if hasattr(m, name)), mnist_stages
         )
-        owner = circle_stages if hasattr(circle_stages, name) else mnist_stages
         assert name in calls, f"{path.name} calls {sorted(calls)}, not stages.{name}"
         assert callable(getattr(owner, name, None)), f"no stage function {name}"
         assert name in owner.__all__, f"{owner.__name__}.{name} is not public"

@@ -1,17 +1,17 @@
 """ftle_analysis: lambda_1 of net 0 at every analysed test input, the predictions, H of the
 ensemble and every net's accuracies (ftle.npz), and the per-input table lambda.tsv."""
 
-from deepftle.images.analysis import AnalysisSpec, analysis_arrays, lambda_table, load_data
+from deepftle.images import analysis
 from deepftle.pipeline.files import provenance, read_tsv, save_npz, save_tsv
 from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
-    spec = AnalysisSpec.from_config(sm.wildcards.analysis, dict(sm.params.entry))
+    spec = analysis.AnalysisSpec.from_config(sm.wildcards.analysis, dict(sm.params.entry))
     histories = [read_tsv(h) for h in sm.input.histories] if spec.trains else None
-    arrays = analysis_arrays(
+    arrays = analysis.ftle_analysis(
         spec,
-        load_data(spec, sm.input.data),
+        analysis.load_data(spec, sm.input.data),
         list(sm.input.nets),
         histories,
         device=device,
@@ -19,4 +19,4 @@ with job(sm, device=True) as device:
     )
     prov = provenance(dict(sm.params.entry, ftle=dict(sm.params.ftle)), device)
     save_npz(sm.output.arrays, prov, **arrays)
-    save_tsv(sm.output.table, lambda_table(arrays), prov)
+    save_tsv(sm.output.table, analysis.lambda_table(arrays), prov)

@@ -3,7 +3,7 @@ architecture is written as a deepftle checkpoint, a user's model as its state_di
 
 import torch
 
-from deepftle.images.analysis import AnalysisSpec, load_data, train_analysis_net
+from deepftle.images import analysis
 from deepftle.images.datasets import SETS
 from deepftle.nets.checkpoints import save_model
 from deepftle.pipeline.files import atomic_path, provenance, save_tsv
@@ -11,8 +11,10 @@ from deepftle.pipeline.job import job
 
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
-    spec = AnalysisSpec.from_config(sm.wildcards.analysis, dict(sm.params.entry))
-    net = train_analysis_net(spec, load_data(spec, sm.input.data), int(sm.wildcards.net), device)
+    spec = analysis.AnalysisSpec.from_config(sm.wildcards.analysis, dict(sm.params.entry))
+    net = analysis.train_analysis_net(
+        spec, analysis.load_data(spec, sm.input.data), int(sm.wildcards.net), device
+    )
     prov = {k: str(v) for k, v in provenance(net["params"], device).items()}
     if spec.model.is_project:
         extra = {}

@@ -61,15 +61,17 @@ __all__ = [
     "load_checkpoint",
     "check_checkpoints",
     "train_analysis_net",
-    "analysis_arrays",
+    "ftle_analysis",
     "lambda_table",
     "analysis_claims",
     "analysis_summary",
     "analysis_bins",
     "embed_analysis",
+    "claims_analysis",
+    "claims_figure",
     "figure_claims",
     "figure_summary",
-    "analysis_bottleneck",
+    "bottleneck_analysis",
     "figure_tables",
 ]
 
@@ -457,7 +459,7 @@ def _lam1(model, x, spec: AnalysisSpec, batch_size=None) -> np.ndarray:
     return lam[:, 0].double().cpu().numpy()
 
 
-def analysis_arrays(
+def ftle_analysis(
     spec: AnalysisSpec, data: DataSet, net_paths, histories=None, *, device, batch_size=None
 ) -> dict:
     """The per-input arrays of the analysis over its first ``points`` test inputs: net 0's λ₁,
@@ -642,6 +644,26 @@ def analysis_claims(
     return claims
 
 
+def claims_analysis(spec: AnalysisSpec, arrays: dict, *, settings) -> tuple:
+    """claims_analysis: the claims of one analysis (:func:`analysis_claims`, figure
+    ``analysis:<name>``, against its floor) and its summary table."""
+    claims = analysis_claims(
+        arrays, spec.min_accuracy, settings=settings, figure=f"analysis:{spec.name}"
+    )
+    return claims, analysis_summary(arrays)
+
+
+def claims_figure(
+    instances: dict, min_accuracy: dict, *, settings, figure: str, name_sets: bool
+) -> tuple:
+    """claims_figS2, claims_figS3: the claims of every analysis a figure draws
+    (:func:`figure_claims`) and its summary table (:func:`figure_summary`)."""
+    claims = figure_claims(
+        instances, min_accuracy, settings=settings, figure=figure, name_sets=name_sets
+    )
+    return claims, figure_summary(instances)
+
+
 def analysis_summary(arrays: dict, decile: float = 0.1) -> pd.DataFrame:
     """Long table (quantity, value) of the numbers the docs and the report quote, with each
     net's test accuracy."""
@@ -729,7 +751,7 @@ def figure_summary(instances: dict, decile: float = 0.1) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)[["data_set", "arch", "quantity", "value"]]
 
 
-def analysis_bottleneck(spec: AnalysisSpec, data: DataSet, net_path, b: dict, device) -> dict:
+def bottleneck_analysis(spec: AnalysisSpec, data: DataSet, net_path, b: dict, device) -> dict:
     """The bottleneck map of Fig. 4(a) (:func:`deepftle.images.bottleneck.fit_bottleneck_map`)
     of the analysis's net 0, an MLP of the project's: the local fields of the test inputs and
     the bottleneck net's accuracies."""

@@ -132,7 +132,6 @@ def train_config(
     width: int | None = None,
     readout_only: bool = False,
     snapshot_epochs=(),
-    ignore=(),
 ) -> TrainConfig:
     """The :class:`TrainConfig` of one net from a config's optimiser block: the one place a
     settings dict becomes a TrainConfig.
@@ -140,9 +139,8 @@ def train_config(
     ``settings`` holds optimizer, lr, batch_size, schedule and optionally momentum (absent:
     0), weight_decay (absent: 0), lr_width (absent or None: one learning rate for every width;
     else :func:`width_scaled_lr` of the net's ``width``, which must then be given) and
-    eval_every (absent: 1). Any other key is an error unless named in ``ignore`` (e.g. the
-    layout and seed keys that ``mnist.train`` holds beside its optimiser settings)."""
-    unknown = sorted(set(settings) - set(TRAIN_SETTINGS) - set(ignore))
+    eval_every (absent: 1). Any other key is an error naming it."""
+    unknown = sorted(set(settings) - set(TRAIN_SETTINGS))
     if unknown:
         raise ValueError(
             f"unknown training setting(s) {unknown}; allowed: {sorted(TRAIN_SETTINGS)}"
