@@ -18,7 +18,9 @@ import yaml
 
 from deepftle.images.attack import AttackSettings, attack_batch, nearest_guides
 from deepftle.images.data import pixels, standardise
-from deepftle.images.nets import load_mnist_net, load_tensors
+from deepftle.images.datasets import load_image_set
+from deepftle.images.nets import load_net
+from deepftle.images.protocol import mlp_architecture
 from deepftle.pipeline.files import save_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +41,8 @@ def main(argv=None):
     ap.add_argument("--out", default="results/bench/attack.tsv")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    data = load_tensors(args.data)
-    model = load_mnist_net(args.net, cfg["train"])
+    data = load_image_set("mnist", args.data)
+    model = load_net(args.net, mlp_architecture(cfg["train"]))
     x = pixels(data.x_test)
     with torch.no_grad():
         pred = model(standardise(x)).argmax(1).numpy()

@@ -211,26 +211,31 @@ def training_spec(job: dict, config: dict) -> TrainSpec | None:
             epochs=int(mnist["width_sweep"]["epochs"]),
             **dict(common, optimizer=sweep["optimizer"], batch_size=int(sweep["batch_size"])),
         )
-    if rule == "train_mnist_figS2":
-        from deepftle.images.figS2 import figS2_architecture
+    if rule == "train_analysis_net":
+        from deepftle.images.analysis import AnalysisSpec
 
-        arch = figS2_architecture(mnist["figS2"], train)
-        return TrainSpec(
-            tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in arch.items())),
-            1,
-            epochs=int(mnist["figS2"]["epochs"]),
-            **common,
+        name = wc["analysis"]
+        set_key, kind = name.rsplit("-", 1)  # Fig. S2's analyses are on mnist, S3's not
+        s2 = set_key == "mnist"
+        blocks = dict(mnist["figS2"], mlp={})
+        arch = (
+            dict(kind="mlp", width=train["width"], depth=train["depth"])
+            if kind == "mlp"
+            else dict(kind=kind, **blocks[kind])
         )
-    if rule == "train_figS3":
-        from deepftle.images.figS3 import figS3_architecture
-
-        arch = figS3_architecture(wc["arch"], wc["dataset"], train, mnist["figS2"]["cnn"])
+        entry = dict(
+            data={"set": set_key},
+            model={"arch": dict(arch, activation=train["activation"])},
+            checkpoints=["-"],
+        )
+        arch = AnalysisSpec.from_config(name, entry).model.arch
         arch.setdefault("kind", "mlp")
-        n_train, n_test = (50000, 10000) if wc["dataset"] == "cifar10" else MNIST_SIZES
+        n_train, n_test = (50000, 10000) if set_key == "cifar10" else MNIST_SIZES
+        epochs = mnist["figS2"]["epochs"] if s2 else mnist["figS3"]["epochs"][kind]
         return TrainSpec(
             tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in arch.items())),
             1,
-            epochs=int(mnist["figS3"]["epochs"][wc["arch"]]),
+            epochs=int(epochs),
             **dict(common, n_train=n_train, n_test=n_test),
         )
     return None

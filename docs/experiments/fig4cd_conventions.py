@@ -41,7 +41,10 @@ from scipy.stats import spearmanr  # noqa: E402
 
 import deepftle  # noqa: E402
 from deepftle.images.data import PIXEL_STD  # noqa: E402
-from deepftle.images.nets import _build, load_mnist_net, load_tensors, net_seed  # noqa: E402
+from deepftle.images.datasets import load_image_set  # noqa: E402
+from deepftle.images.nets import NetSpec, initial_net, load_net  # noqa: E402
+from deepftle.images.protocol import mlp_architecture, protocol_net  # noqa: E402
+from deepftle.pipeline.seeds import job_seed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -106,7 +109,7 @@ def sweep_nets(folder: Path, train: dict):
     nets = {}
     for path in sorted(folder.glob("N*.pt")):
         width = int(path.stem[1:])
-        nets[width] = load_mnist_net(path, train, width=width)
+        nets[width] = load_net(path, mlp_architecture(train, width))
     if not nets:
         raise FileNotFoundError(f"no N<width>.pt nets in {folder}")
     return nets
@@ -116,8 +119,10 @@ def init_nets(widths, train: dict):
     """The sweep's nets at initialisation: the seeds of ``train_mnist_width``, no training."""
     nets = {}
     for w in widths:
-        _, model, _, _ = _build(train, net_seed(train, "width", w), w, 0)
-        nets[w] = model.eval()
+        seed = job_seed(train["seed"], "width", w)
+        nets[w] = initial_net(
+            NetSpec.from_config(protocol_net(train, seed=seed, width=w, epochs=0))
+        )
     return nets
 
 
@@ -218,7 +223,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     train = yaml.safe_load(Path(args.config).read_text())["mnist"]["train"]
-    data = load_tensors(args.data)
+    data = load_image_set("mnist", args.data)
     inputs = {"test": data.inputs("test")[: args.n], "train": data.inputs("train")[: args.n]}
     rows = []
     widths = [int(w) for w in args.init_widths.split(",") if w]
