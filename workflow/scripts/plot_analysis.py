@@ -11,7 +11,9 @@ with job(sm):
     spec = AnalysisSpec.from_config(sm.wildcards.analysis, dict(sm.params.entry))
     arrays, _ = load_npz(sm.input.arrays)
     emb, _ = load_npz(sm.input.tsne)
-    t = analysis_bins(arrays, sm.params.n_bins)
+    # at most n_bins, and about 25 inputs per bin on average: a small test set stays readable
+    n_bins = min(sm.params.n_bins, max(5, len(arrays["lam1"]) // 25))
+    t = analysis_bins(arrays, n_bins)
     save_tsv(sm.output.bins, t["bins"], provenance(dict(sm.params)))
     plot_analysis(
         t,

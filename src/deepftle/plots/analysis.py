@@ -31,7 +31,8 @@ def plot_analysis(t: dict, emb: dict, pdf, png, *, title: str, min_accuracy: flo
         1, 2, width_ratios=[1.25, 1], wspace=0.55, left=0.09, right=0.9, top=0.8, bottom=0.2
     )
     ax = fig.add_subplot(gs[0, 0])
-    ax_h = error_entropy_panel(ax, t["bins"], t["ensemble_size"], tag="(a)")
+    ax_h = error_entropy_panel(ax, t["bins"], t["ensemble_size"], tag="")
+    ax.set_title("(a) test error and H against λ₁", fontsize=8, loc="left")
     acc = np.asarray(t["test_accuracy"], dtype=float)
     accs = (
         f"test accuracy {100 * acc[0]:.2f} %"
