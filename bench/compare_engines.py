@@ -39,7 +39,7 @@ def _git(*args) -> str:
 MOVED = {
     r"from \.\.?model import Erf\b": "from deepftle.activations import Erf",
     r"from \.\.model import MLP\b": "from deepftle.nets.mlp import MLP",
-    r"from \.\.devices import exact_float32\b": "from deepftle.ftle.precision import exact_float32",
+    r"from \.\.devices import exact_float32\b": "from deepftle.ftle import exact_float32",
 }
 
 

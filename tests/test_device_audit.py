@@ -48,9 +48,9 @@ HOST = {
     "moved on the next line (perms.to(x.device))",
     ("nets/population.py", "_evaluate"): "per-member sums accumulated on the CPU (.cpu() of "
     "each batch's loss): a few floats per batch",
-    ("ftle/checks.py", "as_tensor"): "the user's array becomes a tensor (check_points then "
+    ("ftle/_checks.py", "as_tensor"): "the user's array becomes a tensor (check_points then "
     "moves it: .to(device))",
-    ("ftle/krylov.py", "block_lanczos"): "the random start block is drawn on the CPU (the same "
+    ("ftle/_krylov.py", "block_lanczos"): "the random start block is drawn on the CPU (the same "
     "numbers on every device), the warm-start columns "
     "added there, then moved (v.to(device))",
     ("circle/stages.py", "ftle_snapshots"): "test inputs loaded on the CPU; snapshot_lam1 "

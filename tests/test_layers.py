@@ -239,7 +239,7 @@ def test_the_checks_catch_what_they_should(tmp_path):
         "activations.py": "",
         "_version.py": "",
         "ftle/__init__.py": "from .. import activations, _version\n",
-        "ftle/api.py": "def f():\n    from ..nets import mlp\n",
+        "ftle/_api.py": "def f():\n    from ..nets import mlp\n",
         "nets/__init__.py": "",
         "nets/mlp.py": "from . import archs\n",
         "nets/archs.py": "def g():\n    from .mlp import MLP\n",
@@ -257,7 +257,7 @@ def test_the_checks_catch_what_they_should(tmp_path):
     assert cycles(tmp_path) == [["deepftle.nets.archs", "deepftle.nets.mlp"]]
     errors = "\n".join(layering_errors(tmp_path))
     for wrong in (
-        "deepftle.ftle.api:2 imports deepftle.nets.mlp",
+        "deepftle.ftle._api:2 imports deepftle.nets.mlp",
         "deepftle.ftle:1 imports deepftle._version",
         "deepftle.flat: in no layer",
         "deepftle.plots.fig:1 imports deepftle.nets.mlp",

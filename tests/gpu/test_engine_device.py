@@ -21,7 +21,7 @@ from test_ftle_generic import reference as float64_reference
 from torch import nn
 
 import deepftle
-from deepftle.ftle.precision import exact_float32
+from deepftle.ftle import exact_float32
 from deepftle.nets.init import init_mlp
 from deepftle.nets.mlp import MLP
 from deepftle.nets.population import train_population

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from ..ftle.precision import exact_float32
+from ..ftle import exact_float32
 
 __all__ = [
     "resolve_device",

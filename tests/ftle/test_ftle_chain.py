@@ -1,6 +1,6 @@
 """The Lanczos path's chain products and warm start keep its answers.
 
-- :mod:`deepftle.ftle.chain`: J v and J^T u of Sequentials of affine maps (Linear,
+- :mod:`deepftle.ftle._chain`: J v and J^T u of Sequentials of affine maps (Linear,
   convolutions 1-3-D with stride, padding, dilation, groups, one input channel, eval-mode
   BatchNorm, Flatten) and activations equal float64 ``jacrev``; modules it cannot take make it
   decline (the generic path then uses torch.func);
@@ -23,8 +23,9 @@ from torch import nn
 from torch.func import jacrev, vmap
 
 import deepftle
-from deepftle.ftle import generic, krylov
-from deepftle.ftle.chain import ChainProducts, parse_chain
+from deepftle.ftle import _generic as generic
+from deepftle.ftle import _krylov as krylov
+from deepftle.ftle._chain import ChainProducts, parse_chain
 
 
 def _seeded(build):
@@ -277,7 +278,7 @@ def _with_scaling_hook(model):
 def test_sequentials_that_are_not_their_childrens_composition(variant):
     """A Sequential subclass with its own forward, or forward hooks, is not the composition of
     its children: neither the chain nor the fused path may read it off them."""
-    from deepftle.ftle.sequential import NotFusable, parse_trunk
+    from deepftle.ftle._sequential import NotFusable, parse_trunk
 
     torch.manual_seed(1)
     layers = [nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Flatten(), nn.Linear(144, 20), nn.Tanh()]

@@ -7,8 +7,6 @@ import contextlib
 
 import torch
 
-__all__ = ["exact_float32"]
-
 
 @contextlib.contextmanager
 def exact_float32():

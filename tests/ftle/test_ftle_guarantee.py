@@ -507,7 +507,7 @@ def test_the_exact_zero_gives_minus_inf_on_the_staged_forward_path():
 
 def test_checks_cost_a_few_points_whatever_the_batch(monkeypatch):
     """The coupling and hidden-path checks run the model on SAMPLE_POINTS points only."""
-    from deepftle.ftle import probes
+    from deepftle.ftle import _probes as probes
 
     seen = []
     real = probes._sample

@@ -12,22 +12,22 @@ once (the points are the batch; the tangents or cotangents of one point are mapp
   every child, the last one included: the singular values are those of the triangular
   factor), as in the fused path, so depth neither overflows nor loses the small singular
   values. Nested Sequentials are opened; a Sequential's own forward hooks are a last stage
-  (see :func:`.layout.sequential_stages`).
+  (see :func:`._layout.sequential_stages`).
 - ``reverse``: :math:`J_p` from d_out cotangents (``torch.func.vjp``), for small outputs (a
   10-class head over 784 or 3072 inputs). Without directions, a leading ``nn.Linear`` that
-  narrows the input is folded in by QR (:func:`folded_jacobian`).
+  narrows the input is folded in by QR (:func:`_folded_jacobian`).
 - ``lanczos``: when both sides are large and only the top k are wanted, block Lanczos on
   :math:`J^T J` (or :math:`J J^T`, the smaller side), stopped by the Kato-Temple bound
-  (:mod:`.krylov`) at a relative accuracy of :math:`\sigma_1^2` that bounds the exponent
-  error by 1e-5 (float32) or 1e-12 (float64) (:func:`lanczos_tol`); points that certified
+  (:mod:`._krylov`) at a relative accuracy of :math:`\sigma_1^2` that bounds the exponent
+  error by 1e-5 (float32) or 1e-12 (float64) (:func:`_lanczos_tol`); points that certified
   leave the iteration; uncertified points are computed exactly. The products: for an
   ``nn.Sequential`` of affine maps and elementwise activations (a CNN of convolutions,
-  ``Flatten`` and ``Linear``) by :mod:`.chain`, without autograd, in chunks sized for the CPU
+  ``Flatten`` and ``Linear``) by :mod:`._chain`, without autograd, in chunks sized for the CPU
   cache (:data:`CHAIN_CHUNK_BYTES`); for any other model one JVP (``torch.func.linearize``:
   the primal computation is traced once per chunk) and one VJP per step, re-traced on the
   running points when half have left (:class:`_Linearised`). The first
   :data:`PILOT_POINTS` points start from random blocks; the directions of their top Ritz
-  vectors then start every other point (:class:`.krylov.SharedStart`).
+  vectors then start every other point (:class:`._krylov.SharedStart`).
 
 With J formed, :math:`\sigma_1` alone (k = 1) comes from the Gram of the smaller side in the
 model's dtype, by the fused path's kernels (closed form for 2 x 2, else certified power
@@ -45,11 +45,11 @@ from contextlib import contextmanager
 import torch
 from torch.func import jvp, vjp, vmap
 
-from .chain import ChainProducts, chain_widest
-from .kernels import canonical_sign, top_eig2, top_eig_power, triangular_rank
-from .krylov import SharedStart, block_lanczos, recheck
-from .layout import Target, run_stage
-from .saturation import saturating
+from ._chain import ChainProducts, chain_widest
+from ._kernels import canonical_sign, top_eig2, top_eig_power, triangular_rank
+from ._krylov import SharedStart, block_lanczos, recheck
+from ._layout import Target, run_stage
+from ._saturation import saturating
 
 METHODS = ("forward", "reverse", "lanczos")
 MATERIALISE_MAX = 64  # min(d_in, d_out) up to which J is formed rather than iterated on
@@ -74,7 +74,7 @@ SHRINK_MIN_DROP = 128  # ... when at least this many points leave (a trace has a
 
 
 @contextmanager
-def _differentiable_attention():
+def differentiable_attention():
     """Attention through differentiable kernels: the fused CPU attention kernels and the
     transformer layers' fast path have no forward-mode rule."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -108,7 +108,7 @@ def choose_method(d_in: int, d_out: int, k: int, method: str) -> str:
 
 def _default_chunk(method, d_in, d_out, k, itemsize, widest=None) -> int:
     """Points per chunk: (co)tangents of J, or the Krylov basis, within a byte budget; for a
-    chain (:mod:`.chain`, ``widest``: its largest activation, elements per point) the Lanczos
+    chain (:mod:`._chain`, ``widest``: its largest activation, elements per point) the Lanczos
     chunks are also small enough for one product's widest stage to stay in the CPU cache
     (:data:`CHAIN_CHUNK_BYTES`)."""
     if method in ("forward", "reverse"):  # (co)tangents of the widest stage: J's size
@@ -140,7 +140,7 @@ def _rescale_range(dtype) -> tuple[float, float]:
     return info.tiny**0.25, info.max**0.25
 
 
-def forward_jacobian(stages, x, *, orthonormalise: bool, depth: int = 1):
+def _forward_jacobian(stages, x, *, orthonormalise: bool, depth: int = 1):
     """J of the composed ``stages`` at every point, and the log of a per-point factor it was
     divided by. Renormalised between stages (see module doc): with ``orthonormalise`` by QR
     after every stage (the last one included), else each point's frame is divided by its norm
@@ -152,7 +152,7 @@ def forward_jacobian(stages, x, *, orthonormalise: bool, depth: int = 1):
     orthonormal columns: the same singular values and right singular vectors, the small ones
     to the relative accuracy of each stage rather than of J), and ``rank`` (P,): the number
     of singular values that no stage reduced to rounding noise: the least rank of a stage's
-    R at ``max(D, r) eps`` relative (:func:`.kernels.triangular_rank`), ``eps`` scaled by the
+    R at ``max(D, r) eps`` relative (:func:`._kernels.triangular_rank`), ``eps`` scaled by the
     layers a stage holds (``depth`` over the number of stages, at least 1); the others are
     zero to working precision (a softmax stage: 1^T J = 0)."""
     P = x.shape[0]
@@ -207,7 +207,7 @@ def _cotangent_chunk(P, d_in, d_out, itemsize) -> int | None:
     return None if c >= d_out else c
 
 
-def reverse_jacobian(fn, x):
+def _reverse_jacobian(fn, x):
     """J at every point from d_out cotangents: (P, d_out, d_in), log factor 0. The
     cotangents pass the backward pass in chunks (:func:`_cotangent_chunk`), so that the
     memory of one call does not grow with d_out."""
@@ -227,7 +227,7 @@ def _leading_weight(target: Target):
     return w if w is not None and w.shape[0] < w.shape[1] else None
 
 
-def folded_jacobian(stages, weight, x):
+def _folded_jacobian(stages, weight, x):
     r"""K = U R^T with the same singular values as J, for a Sequential whose first stage is
     ``nn.Linear`` (weight W, n_1 < d_in): (P, d_out, n_1), log factor 0.
 
@@ -244,7 +244,7 @@ def folded_jacobian(stages, weight, x):
             h = run_stage(stage, h, x)
         return h.reshape(P, -1)
 
-    u, log_scale = reverse_jacobian(rest, h)
+    u, log_scale = _reverse_jacobian(rest, h)
     r = torch.linalg.qr(weight.T, mode="r")[1]  # (n_1, n_1)
     return u @ r.T.to(u.dtype), log_scale
 
@@ -257,12 +257,12 @@ def _gram(a, b, k):
     return a.double() @ b.double()
 
 
-def dense_top(jac, k: int, *, want_directions: bool, exact_svd: bool):
+def _dense_top(jac, k: int, *, want_directions: bool, exact_svd: bool):
     """log sigma_1..k (P, k) and right singular vectors (P, d_in, k) of J (P, m, n).
 
     sigma_1 alone (k = 1, no directions) comes from the Gram of the smaller side in J's dtype
     like the fused path: closed form for a 2 x 2 Gram, else the certified power iteration
-    (:func:`.kernels.top_eig_power`, Kato-Temple to 1e-6 relative in float32, 1e-13 in
+    (:func:`._kernels.top_eig_power`, Kato-Temple to 1e-6 relative in float32, 1e-13 in
     float64; float64 ``eigvalsh`` for the points it does not certify)."""
     m, n = jac.shape[1:]
     if exact_svd:
@@ -303,23 +303,25 @@ def dense_top(jac, k: int, *, want_directions: bool, exact_svd: bool):
 def _exact(target: Target, x, k, want_directions, method, exact_svd):
     if method == "forward":
         stages = target.stages or [target.fn]
-        jac, log_scale, rank = forward_jacobian(stages, x, orthonormalise=k > 1, depth=target.depth)
+        jac, log_scale, rank = _forward_jacobian(
+            stages, x, orthonormalise=k > 1, depth=target.depth
+        )
         if rank is not None:  # the triangular factor of J: its SVD keeps the small ones
-            log_sigma, vecs = dense_top(jac, k, want_directions=want_directions, exact_svd=True)
+            log_sigma, vecs = _dense_top(jac, k, want_directions=want_directions, exact_svd=True)
             lost = torch.arange(k, device=x.device)[None, :] >= rank[:, None]
             return log_sigma.masked_fill(lost, -math.inf) + log_scale[:, None], vecs
     elif not want_directions and (weight := _leading_weight(target)) is not None:
-        jac, log_scale = folded_jacobian(target.stages, weight, x)
+        jac, log_scale = _folded_jacobian(target.stages, weight, x)
     else:
-        jac, log_scale = reverse_jacobian(target.fn, x)
-    log_sigma, vecs = dense_top(jac, k, want_directions=want_directions, exact_svd=exact_svd)
+        jac, log_scale = _reverse_jacobian(target.fn, x)
+    log_sigma, vecs = _dense_top(jac, k, want_directions=want_directions, exact_svd=exact_svd)
     return (
-        zero_below_rank(log_sigma, jac.shape[1:], x.dtype, target.depth) + log_scale[:, None],
+        _zero_below_rank(log_sigma, jac.shape[1:], x.dtype, target.depth) + log_scale[:, None],
         vecs,
     )
 
 
-def zero_below_rank(log_sigma, shape, dtype, depth: int = 1):
+def _zero_below_rank(log_sigma, shape, dtype, depth: int = 1):
     """-inf for the singular values of a formed J that are zero to working precision.
 
     J (m x n) computed in ``dtype`` through ``depth`` layers carries absolute errors of order
@@ -334,7 +336,7 @@ def zero_below_rank(log_sigma, shape, dtype, depth: int = 1):
     return log_sigma.masked_fill(below, -math.inf)
 
 
-def exact_chunked(target: Target, x, *, d_out, k, want_directions, method, exact_svd):
+def _exact_chunked(target: Target, x, *, d_out, k, want_directions, method, exact_svd):
     """:func:`_exact` on ``x`` in chunks that keep J of one chunk within the byte budget."""
     d_in = x[0].numel()
     chunk = _default_chunk(method, d_in, d_out, k, x.element_size())
@@ -422,7 +424,7 @@ class _TorchFuncProducts:
         return self.pull(u.reshape(self.out.shape))[0]
 
 
-def lanczos_tol(depth: int, dtype) -> float:
+def _lanczos_tol(depth: int, dtype) -> float:
     """Relative accuracy of sigma^2 asked of the Kato-Temple bound.
 
     A relative error delta of sigma_1^2 moves lambda_1 = log(sigma_1^2) / (2 L) by
@@ -437,7 +439,7 @@ def _fresh_residuals(ops, target: Target, x, ids, vectors, theta, output_side):
     """||A y_i - theta_i y_i|| for the returned unit Ritz vectors y_i (p, n, k) of the points
     ``ids``, with products computed anew: by a new torch.func operator for models whose
     products come from torch.func, by the chain's products (pure functions of the point's
-    stored g'(b), see :mod:`.chain`) for chains."""
+    stored g'(b), see :mod:`._chain`) for chains."""
     if not isinstance(ops, ChainProducts):
         ops = _TorchFuncProducts(target.fn, x[ids])
         ids = torch.arange(ids.numel(), device=x.device)
@@ -451,7 +453,7 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
     d_in = math.prod(in_shape)
     exact_method = "reverse" if d_out <= d_in else "forward"
     if min(d_in, d_out) < 2 * (k + LANCZOS_EXTRA_BLOCK):  # too small to iterate on
-        log_sigma, vecs = exact_chunked(
+        log_sigma, vecs = _exact_chunked(
             target,
             x,
             d_out=d_out,
@@ -472,7 +474,7 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
     def matvec(blocks, ids):
         return ops.gram(blocks, ids, output_side=output_side)
 
-    tol = lanczos_tol(target.depth, x.dtype)
+    tol = _lanczos_tol(target.depth, x.dtype)
     res = block_lanczos(
         matvec,
         P,
@@ -518,7 +520,7 @@ def _lanczos(target: Target, x, d_out, k, want_directions, exact_svd, shared: Sh
         vecs = vecs.double()
     todo = torch.nonzero(~certified)[:, 0]
     if todo.numel():
-        ls, vs = exact_chunked(
+        ls, vs = _exact_chunked(
             target,
             x[todo],
             d_out=d_out,
@@ -564,7 +566,7 @@ def generic_ftle(target: Target, x, *, k, want_directions, batch_size, method, d
         fn=saturating(target.fn),
         stages=None if target.stages is None else [saturating(s) for s in target.stages],
     )
-    with _differentiable_attention():
+    with differentiable_attention():
         for begin, end in zip(begins, [*begins[1:], P], strict=True):
             rows = slice(begin, end)
             xc = x[rows]

@@ -88,7 +88,7 @@ def top_eig2(t: torch.Tensor, *, want_vector: bool):
     return lam, v, trace
 
 
-def symmetric_matvec(gram: torch.Tensor, v: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
+def _symmetric_matvec(gram: torch.Tensor, v: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
     """G v for a batch of symmetric G (P, r, r), as sum_i G[:, i, :] v_i: an elementwise product
     (into the flat ``scratch``) reduced over an outer axis, several times faster than ``bmm``."""
     prod = scratch[: gram.numel()].view(gram.shape)
@@ -138,9 +138,9 @@ def top_eig_power(
     todo = torch.arange(P, device=t.device)
     for round_ in range(rounds):
         if round_:
-            v = symmetric_matvec(power, v, scratch[2])
+            v = _symmetric_matvec(power, v, scratch[2])
         v = v / safe_divisor(torch.linalg.vector_norm(v, dim=1))[:, None]
-        w = symmetric_matvec(gram, v, scratch[2])
+        w = _symmetric_matvec(gram, v, scratch[2])
         rho = (v * w).sum(1)
         delta2 = (w - rho[:, None] * v).square().sum(1)
         alpha = torch.minimum(trace - rho, torch.sqrt((fro2 - rho * rho).clamp_min(0)))

@@ -4,11 +4,11 @@ Autograd differentiates ``y = tanh b`` as :math:`1 - y^2` and ``y = sigmoid b`` 
 :math:`y (1 - y)`: in saturation ``y`` rounds to :math:`\pm 1` (tanh, float32 from
 :math:`|b| \approx 9`, float64 from 19) or to 1 (sigmoid, :math:`b \gg 0`) and the derivative
 to 0, while the exact one (:math:`\operatorname{sech}^2 b \approx 4 e^{-2|b|}`) is a normal
-number far beyond. Inside :func:`accurate_saturation` the calls ``torch.tanh``,
+number far beyond. Inside :func:`_accurate_saturation` the calls ``torch.tanh``,
 ``Tensor.tanh``, ``F.tanh``, ``torch.sigmoid``, ``Tensor.sigmoid``, ``F.sigmoid`` and
 ``torch.special.expit`` keep their value and get a derivative accurate to a few ulps
 everywhere (from :math:`u = \sigma(-2|b|)`: :math:`\operatorname{sech}^2 b = 4u(1 - u)`, as
-the fused path's :func:`.kernels.tanh_and_derivative`; :math:`\sigma'(b) = \sigma(b)
+the fused path's :func:`._kernels.tanh_and_derivative`; :math:`\sigma'(b) = \sigma(b)
 \sigma(-b)`). In-place forms (``tanh_``) and calls with ``out=`` are left as they are.
 """
 
@@ -31,14 +31,14 @@ def _with_derivative(value, surrogate):
     return value.detach() + (surrogate - surrogate.detach())
 
 
-def accurate_tanh(b):
+def _accurate_tanh(b):
     """tanh b whose derivative is 4 u (1 - u), u = sigmoid(-2|b|), on either side of 0."""
     positive = b >= 0
     surrogate = torch.where(positive, -2 * torch.sigmoid(-2 * b), 2 * torch.sigmoid(2 * b))
     return _with_derivative(torch.tanh(b), surrogate)
 
 
-def accurate_sigmoid(b):
+def _accurate_sigmoid(b):
     """sigmoid b whose derivative is sigmoid(b) sigmoid(-b) on either side of 0."""
     positive = b >= 0
     surrogate = torch.where(positive, -torch.sigmoid(-b), torch.sigmoid(b))
@@ -55,21 +55,21 @@ class _AccurateSaturation(TorchFunctionMode):
             and args[0].is_floating_point()
         ):
             if func in _TANH:
-                return accurate_tanh(args[0])
+                return _accurate_tanh(args[0])
             if func in _SIGMOID:
-                return accurate_sigmoid(args[0])
+                return _accurate_sigmoid(args[0])
         return func(*args, **kwargs)
 
 
 @contextlib.contextmanager
-def accurate_saturation():
+def _accurate_saturation():
     """tanh and sigmoid with accurate derivatives while inside (see module doc)."""
     with _AccurateSaturation():
         yield
 
 
 def saturating(fn):
-    """``fn`` run inside :func:`accurate_saturation` (its attributes kept): only the model's
+    """``fn`` run inside :func:`_accurate_saturation` (its attributes kept): only the model's
     own calls pay the mode's dispatch, not the engine's linear algebra around them."""
 
     @functools.wraps(fn)

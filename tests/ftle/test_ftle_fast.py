@@ -8,8 +8,9 @@ from test_ftle import random_trunk
 from torch import nn
 
 import deepftle
-from deepftle.ftle import kernels, sequential
-from deepftle.ftle.sequential import Request, Results
+from deepftle.ftle import _kernels as kernels
+from deepftle.ftle import _sequential as sequential
+from deepftle.ftle._sequential import _Request, _Results
 
 
 def frames(P, r, n, dtype, seed=0, gap=None):
@@ -89,12 +90,12 @@ def test_block_renormalisation_equals_every_layer(d, n, depth, scale, bias):
     for dtype, tol in ((torch.float64, 1e-11), (torch.float32, 2e-5)):
         trunk = tanh_trunk(d, n, depth, scale, bias, dtype)
         fast = deepftle.ftle(trunk, x.to(dtype))
-        saved = sequential.block_bounds
-        sequential.block_bounds = lambda steps, dt: None  # renormalise after every layer
+        saved = sequential._block_bounds
+        sequential._block_bounds = lambda steps, dt: None  # renormalise after every layer
         try:
             slow = deepftle.ftle(trunk, x.to(dtype))
         finally:
-            sequential.block_bounds = saved
+            sequential._block_bounds = saved
         assert not torch.isnan(fast).any()
         assert torch.equal(torch.isfinite(fast), torch.isfinite(slow))
         fin = torch.isfinite(slow)
@@ -104,20 +105,20 @@ def test_block_renormalisation_equals_every_layer(d, n, depth, scale, bias):
 def test_block_bounds_and_fallback_flags():
     trunk = tanh_trunk(2, 10, 60, 0.3, 4.0, torch.float32)
     steps = sequential.parse_trunk(trunk)
-    floor, log_ceiling, first, log_gamma = sequential.block_bounds(steps, torch.float32)
+    floor, log_ceiling, first, log_gamma = sequential._block_bounds(steps, torch.float32)
     assert len(log_gamma) == 59 and first == 0.0 and log_ceiling == pytest.approx(math.log(1e10))
     x = torch.rand(50, 2) * 2 - 1
     q1, r1 = torch.linalg.qr(steps[0].weight.T)
     lam = torch.empty(1, 50, 1)
-    work = sequential.Workspace(50, 2, 10, torch.float32, torch.device("cpu"))
-    request = Request([60], 1, False, kernels.unit_start(r1), q1)
-    bad = sequential.propagate(
-        steps, x, request, Results(lam, None), sequential.block_bounds(steps, torch.float32), work
+    work = sequential._Workspace(50, 2, 10, torch.float32, torch.device("cpu"))
+    request = _Request([60], 1, False, kernels.unit_start(r1), q1)
+    bad = sequential._propagate(
+        steps, x, request, _Results(lam, None), sequential._block_bounds(steps, torch.float32), work
     )
     assert bad.any()  # the saturated contracting net underflows inside blocks: redone exactly
     # unknown sup|g'| (generic activation): every layer
     assert (
-        sequential.block_bounds(
+        sequential._block_bounds(
             sequential.parse_trunk(nn.Sequential(nn.Linear(2, 3), nn.Softplus(), nn.Linear(3, 3))),
             torch.float32,
         )
@@ -134,10 +135,10 @@ def test_typical_deep_net_needs_no_fallback(depth):
     x = torch.rand(200, 2, generator=torch.Generator().manual_seed(4)) * 2 - 1
     q1, r1 = torch.linalg.qr(steps[0].weight.T)
     lam = torch.empty(1, 200, 1)
-    work = sequential.Workspace(200, 2, 50, torch.float32, torch.device("cpu"))
-    request = Request([depth], 1, False, kernels.unit_start(r1), q1)
-    bad = sequential.propagate(
-        steps, x, request, Results(lam, None), sequential.block_bounds(steps, torch.float32), work
+    work = sequential._Workspace(200, 2, 50, torch.float32, torch.device("cpu"))
+    request = _Request([depth], 1, False, kernels.unit_start(r1), q1)
+    bad = sequential._propagate(
+        steps, x, request, _Results(lam, None), sequential._block_bounds(steps, torch.float32), work
     )
     assert not bad.any()
     assert torch.isfinite(lam).all()

@@ -13,7 +13,7 @@ convolution, :math:`u W`) in reverse order. Compared with ``torch.func`` (a trac
 ``linearize`` and a ``vjp``), nothing is traced: keeping only the points still running in the
 Lanczos iteration (its active set) is an index into the stored diagonals, every block of
 vectors passes the network as one batch, and the chunks can be small enough for the
-activations of a product to stay in the CPU's cache (see :data:`.generic.CHAIN_CHUNK_BYTES`).
+activations of a product to stay in the CPU's cache (see :data:`._generic.CHAIN_CHUNK_BYTES`).
 
 :func:`parse_chain` returns None for any other module (pooling, ``padding="same"``, residual
 blocks, a Sequential subclass with its own ``forward``, forward hooks ...): the generic path
@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .kernels import tanh_and_derivative
-from .layout import reads_as
-from .sequential import NotFusable, _activation, _flatten
+from ._kernels import tanh_and_derivative
+from ._layout import reads_as
+from ._sequential import NotFusable, elementwise_activation, flat_children
 
 _CONV = {
     nn.Conv1d: (F.conv1d, F.conv_transpose1d),
@@ -148,13 +148,13 @@ def parse_chain(model) -> list | None:
     if not isinstance(model, nn.Sequential):
         return None
     try:
-        modules = list(_flatten(model))
+        modules = list(flat_children(model))
     except NotFusable:  # its own forward or hooks: torch.func sees what it computes
         return None
     steps = []
     for module in modules:
         # each child is read off its type only if it computes what its type computes
-        # (layout.reads_as: no own forward, none on the instance, no hooks)
+        # (_layout.reads_as: no own forward, none on the instance, no hooks)
         if (
             reads_as(module, nn.Identity)
             or reads_as(module, nn.Dropout)
@@ -172,7 +172,7 @@ def parse_chain(model) -> list | None:
         elif reads_as(module, nn.Flatten):
             step = _flatten_step(module)
         else:
-            step = _activation(module)
+            step = elementwise_activation(module)
         if step is None:
             return None
         steps.append(step)
@@ -201,7 +201,7 @@ def _layout(h) -> torch.memory_format:
 
 
 def _tanh(b):
-    """tanh b and sech^2 b (:func:`.kernels.tanh_and_derivative`, accurate in saturation)."""
+    """tanh b and sech^2 b (:func:`._kernels.tanh_and_derivative`, accurate in saturation)."""
     h, u, s = b.clone(), torch.empty_like(b), torch.empty_like(b)
     tanh_and_derivative(h, u, s)
     return h, s

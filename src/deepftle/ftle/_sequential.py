@@ -44,8 +44,8 @@ import torch
 from torch import nn
 
 from ..activations import Erf
-from .checks import as_tensor, check_points
-from .kernels import (
+from ._checks import as_tensor, check_points
+from ._kernels import (
     canonical_sign,
     qr2,
     safe_divisor,
@@ -55,7 +55,7 @@ from .kernels import (
     triangular_rank,
     unit_start,
 )
-from .layout import hooked, plain_sequential, reads_as, squeeze_result
+from ._layout import hooked, plain_sequential, reads_as, squeeze_result
 
 _SQRT_PI = math.sqrt(math.pi)
 
@@ -102,11 +102,11 @@ _ELEMENTWISE = (
 )
 
 
-def _activation(module: nn.Module) -> _Activation | None:
+def elementwise_activation(module: nn.Module) -> _Activation | None:
     """Closed-form (g, g') for known elementwise modules; None if not elementwise.
 
     A module is read as one of these types only if it computes what the type computes
-    (:func:`.layout.reads_as`: a subclass with its own ``forward`` is another function)."""
+    (:func:`._layout.reads_as`: a subclass with its own ``forward`` is another function)."""
     if reads_as(module, nn.Tanh):  # fused in _Frame.activation (tanh_and_derivative)
         return _Activation(None, 1.0, tanh=True)
     elif reads_as(module, nn.ReLU):
@@ -135,18 +135,18 @@ def _activation(module: nn.Module) -> _Activation | None:
     return _Activation(run)
 
 
-def _flatten(module: nn.Module):
+def flat_children(module: nn.Module):
     """The leaves of a plain ``nn.Sequential`` (nested ones opened). Raises
     :class:`NotFusable` for a subclass with its own ``forward`` (a residual block written as
     a Sequential) or a module with forward hooks: its map is not the composition of its
-    children, which the fused path and :mod:`.chain` read off the children."""
+    children, which the fused path and :mod:`._chain` read off the children."""
     if not plain_sequential(module):
         raise NotFusable(
             f"{type(module).__name__} is not a plain Sequential (its own forward or forward hooks)"
         )
     for child in module:
         if isinstance(child, nn.Sequential):
-            yield from _flatten(child)
+            yield from flat_children(child)
         elif hooked(child):
             raise NotFusable(f"{type(child).__name__} has forward hooks")
         else:
@@ -166,7 +166,7 @@ def parse_trunk(trunk) -> list:
     if not isinstance(trunk, nn.Sequential):
         raise NotFusable(f"not a torch.nn.Sequential: {type(trunk).__name__}")
     steps = []
-    for index, module in enumerate(_flatten(trunk)):
+    for index, module in enumerate(flat_children(trunk)):
         if reads_as(module, nn.Linear):
             steps.append(
                 _Linear(
@@ -183,7 +183,7 @@ def parse_trunk(trunk) -> list:
                 )
             continue
         else:
-            act = _activation(module)
+            act = elementwise_activation(module)
             if act is None:
                 raise NotFusable(
                     f"module {index} ({type(module).__name__}) is neither "
@@ -195,7 +195,7 @@ def parse_trunk(trunk) -> list:
     return steps
 
 
-def in_float64(steps) -> list:
+def _in_float64(steps) -> list:
     """``steps`` with the Linear layers' weights and biases in float64 (activations are
     functions of their input's dtype)."""
     return [
@@ -221,7 +221,7 @@ def _as_points(x, dtype, device, d_in) -> tuple[torch.Tensor, bool]:
     return check_points(x, dtype, device), single
 
 
-def _depths(steps, layers) -> tuple[list[int], int]:
+def layer_depths(steps, layers) -> tuple[list[int], int]:
     n_linear = sum(isinstance(s, _Linear) for s in steps)
     if layers is None:
         return [n_linear], n_linear
@@ -237,7 +237,7 @@ def _depths(steps, layers) -> tuple[list[int], int]:
     return layers, n_linear
 
 
-class Workspace:
+class _Workspace:
     """Flat buffers reused by every chunk of one ``ftle`` call (no per-layer allocation).
 
     Two ping-pong buffers hold the stacked frame ``[h; t_1; ...; t_r]`` of shape (1 + r, P, n)
@@ -277,7 +277,7 @@ class _Frame:
     g'(b) in place.
     """
 
-    def __init__(self, x, first, start, orthonormalise, work: Workspace):
+    def __init__(self, x, first, start, orthonormalise, work: _Workspace):
         """``start`` = (rows, log_norm) from ``unit_start``: the tangent rows shared by all
         points (R_1 after a first Linear layer, else the identity) and their scale."""
         self.orthonormalise = orthonormalise
@@ -443,8 +443,8 @@ def _default_batch(r, width, dtype) -> int:
     return max(64, budget // ((1 + r) * max(width, 1) * itemsize))
 
 
-class BlockBounds(NamedTuple):
-    """Growth bounds for k = 1 block renormalisation (see :func:`block_bounds`)."""
+class _BlockBounds(NamedTuple):
+    """Growth bounds for k = 1 block renormalisation (see :func:`_block_bounds`)."""
 
     floor: float  # a frame norm below floor * growth may have lost digits to underflow
     log_ceiling: float  # log of the largest growth a block may accumulate before rescaling
@@ -452,7 +452,7 @@ class BlockBounds(NamedTuple):
     log_gamma: list[float]  # log max(gamma_l, 1) for Linear layers 2..L
 
 
-def block_bounds(steps, dtype) -> BlockBounds | None:
+def _block_bounds(steps, dtype) -> _BlockBounds | None:
     """Per-Linear growth bounds for k = 1 block renormalisation, or None (every layer).
 
     gamma_l = ||W_l||_2 * prod(sup|g'|) over the activations up to the next Linear bounds the
@@ -479,11 +479,11 @@ def block_bounds(steps, dtype) -> BlockBounds | None:
             logs[-1] += math.log(step.gmax)
         else:  # activations of the first layer
             first += math.log(step.gmax)
-    return BlockBounds(floor, math.log(ceiling), max(first, 0.0), [max(g, 0.0) for g in logs])
+    return _BlockBounds(floor, math.log(ceiling), max(first, 0.0), [max(g, 0.0) for g in logs])
 
 
 @dataclass(frozen=True)
-class Request:
+class _Request:
     """What one ``ftle`` call asks of every chunk of points."""
 
     depths: list[int]  # depths l at which lambda^(l) is wanted (1..L)
@@ -502,18 +502,18 @@ class Request:
 
 
 @dataclass
-class Results:
+class _Results:
     """Output arrays of a call, or a view of them for one chunk of points."""
 
     lam: torch.Tensor  # (len(depths), P, k)
     directions: torch.Tensor | None  # (len(depths), P, d_in, k)
 
-    def rows(self, index) -> "Results":
-        return Results(
+    def rows(self, index) -> "_Results":
+        return _Results(
             self.lam[:, index], None if self.directions is None else self.directions[:, index]
         )
 
-    def put(self, index, other: "Results"):
+    def put(self, index, other: "_Results"):
         self.lam[:, index] = other.lam
         if self.directions is not None:
             self.directions[:, index] = other.directions
@@ -527,7 +527,13 @@ class _ChunkRun:
     """
 
     def __init__(
-        self, steps, x, request: Request, out: Results, bounds: BlockBounds | None, work: Workspace
+        self,
+        steps,
+        x,
+        request: _Request,
+        out: _Results,
+        bounds: _BlockBounds | None,
+        work: _Workspace,
     ):
         first_linear = isinstance(steps[0], _Linear)
         self.frame = _Frame(x, steps[0], request.start, request.orthonormalise, work)
@@ -600,8 +606,8 @@ class _ChunkRun:
                     self.out.directions[j] = vecs.to(self.out.directions.dtype)
 
 
-def propagate(
-    steps, x, request: Request, out: Results, bounds: BlockBounds | None, work: Workspace
+def _propagate(
+    steps, x, request: _Request, out: _Results, bounds: _BlockBounds | None, work: _Workspace
 ):
     """Run one chunk of points (see :class:`_ChunkRun`); returns the recompute mask or None."""
     return _ChunkRun(steps, x, request, out, bounds, work).run()
@@ -618,7 +624,7 @@ def sequential_ftle(steps, x, *, k, return_directions, layers, batch_size):
         # float32 products put errors of ~eps sigma_1 into every sigma_i, 1e-2 relative for a
         # sigma_i ~ 1e-5 sigma_1 of an ill-conditioned layer
         out = sequential_ftle(
-            in_float64(steps),
+            _in_float64(steps),
             as_tensor(x),
             k=k,
             return_directions=return_directions,
@@ -628,7 +634,7 @@ def sequential_ftle(steps, x, *, k, return_directions, layers, batch_size):
         return tuple(o.float() for o in out) if return_directions else out.float()
     d_in = weight.shape[1]
     x, single = _as_points(x, dtype, device, d_in)
-    depths, _ = _depths(steps, layers)
+    depths, _ = layer_depths(steps, layers)
     rank_bound = min([d_in] + [lin.weight.shape[0] for lin in linears[: max(depths)]])
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= rank_bound:
         raise ValueError(f"k must be an integer in 1..min(d_in, N) = 1..{rank_bound}, got {k!r}")
@@ -639,37 +645,37 @@ def sequential_ftle(steps, x, *, k, return_directions, layers, batch_size):
         q_input, rows0 = torch.linalg.qr(weight.T)
     else:
         rows0 = torch.eye(d_in, dtype=dtype, device=device)
-    request = Request(depths, k, return_directions, unit_start(rows0), q_input)
+    request = _Request(depths, k, return_directions, unit_start(rows0), q_input)
     r = rows0.shape[0]
     widest = max(lin.weight.shape[0] for lin in linears)  # tangent rows are hidden-width long
     chunk = batch_size or _default_batch(r, widest, dtype)
-    bounds = None if request.orthonormalise else block_bounds(steps, dtype)
+    bounds = None if request.orthonormalise else _block_bounds(steps, dtype)
 
     P = x.shape[0]
     if P == 0:
         raise ValueError("x holds no points")
-    out = Results(
+    out = _Results(
         torch.empty((len(depths), P, k), dtype=dtype, device=device),
         torch.empty((len(depths), P, d_in, k), dtype=dtype, device=device)
         if return_directions
         else None,
     )
     width = widest if q_input is not None else max(widest, d_in)
-    work = Workspace(min(chunk, P), r, width, dtype, device)
+    work = _Workspace(min(chunk, P), r, width, dtype, device)
     with torch.no_grad():
         for begin in range(0, P, chunk):
             rows = slice(begin, min(begin + chunk, P))
-            bad = propagate(steps, x[rows], request, out.rows(rows), bounds, work)
+            bad = _propagate(steps, x[rows], request, out.rows(rows), bounds, work)
             if bad is not None and bad.any():
                 # underflow possible inside a block: redo these points layer by layer
                 idx = torch.nonzero(bad)[:, 0] + begin
-                redo = Results(
+                redo = _Results(
                     out.lam.new_empty((len(depths), idx.numel(), k)),
                     None
                     if out.directions is None
                     else out.directions.new_empty((len(depths), idx.numel(), d_in, k)),
                 )
-                propagate(steps, x[idx], request, redo, None, work)
+                _propagate(steps, x[idx], request, redo, None, work)
                 out.put(idx, redo)
     return squeeze_result(
         out.lam,

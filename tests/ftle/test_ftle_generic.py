@@ -96,7 +96,7 @@ def test_leading_linear_is_folded_in_reverse_mode(monkeypatch):
     """A Sequential opening with a narrowing nn.Linear (784 -> 12): sigma_i from U R^T
     (W^T = Q R), never the 784-long cotangents; the same exponents as the float64 reference,
     with and without the fold (directions, which need Q, take the unfolded path)."""
-    from deepftle.ftle import generic
+    from deepftle.ftle import _generic as generic
 
     torch.manual_seed(0)
     model64 = (
@@ -109,8 +109,8 @@ def test_leading_linear_is_folded_in_reverse_mode(monkeypatch):
     x64 = torch.randn(6, 784, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     lam_ref, _ = reference(model64, x64, 3)
     folded = []
-    fold = generic.folded_jacobian
-    monkeypatch.setattr(generic, "folded_jacobian", lambda *a: folded.append(1) or fold(*a))
+    fold = generic._folded_jacobian
+    monkeypatch.setattr(generic, "_folded_jacobian", lambda *a: folded.append(1) or fold(*a))
     model32 = copy.deepcopy(model64).float()
     for k in (1, 3):
         lam = deepftle.ftle(model64, x64, k=k, method="reverse")

@@ -38,7 +38,7 @@ class Target:
     fn: Callable[[torch.Tensor], torch.Tensor]  # (P, *in_shape) -> (P, d_out)
     depth: int
     stages: list[Callable] | None = None  # consecutive pieces of fn (forward-mode renormalisation)
-    chain: list | None = None  # fn as affine maps and activations (:mod:`.chain`), if it is one
+    chain: list | None = None  # fn as affine maps and activations (:mod:`._chain`), if it is one
 
 
 def _unknown_owners(model: nn.Module) -> list[str]:
@@ -78,7 +78,7 @@ def on_copies(fn) -> Callable:
     return call
 
 
-def detached_call(model) -> Callable:
+def _detached_call(model) -> Callable:
     """``model`` as a function of its input only: a module runs with its parameters detached
     (``torch.func.functional_call``), so that no autograd graph is built for the weights (3x
     faster VJPs of a small CNN); hooks on its submodules still fire. Either
@@ -94,7 +94,7 @@ def detached_call(model) -> Callable:
 
 
 def whole_model(model) -> Callable:
-    call = detached_call(model)
+    call = _detached_call(model)
 
     def fn(x):
         return _flat_output(call(x), x.shape[0])
@@ -109,7 +109,7 @@ def module_output(model: nn.Module, name: str, module: nn.Module) -> Callable:
     transforms carrying the tangents of that moment), so that what the model does with the
     tensor afterwards (``ReLU(inplace=True)``, ``out += identity``) does not change the map."""
 
-    call = detached_call(model)
+    call = _detached_call(model)
 
     def keep(captured, out):
         captured.append(out.clone() if isinstance(out, torch.Tensor) else out)
@@ -215,7 +215,7 @@ def sequential_stages(model: nn.Module) -> tuple[list[Callable] | None, bool]:
         return None, False
     pre, post = hooks
     leaves = _leaves(model)
-    stages = [detached_call(child) for child in leaves]
+    stages = [_detached_call(child) for child in leaves]
     if pre:
 
         def before(h):
@@ -226,7 +226,7 @@ def sequential_stages(model: nn.Module) -> tuple[list[Callable] | None, bool]:
             return h
 
         stages.insert(0, before)
-    elif reads_as(leaves[0], nn.Linear):  # an affine first stage (see generic.folded_jacobian)
+    elif reads_as(leaves[0], nn.Linear):  # an affine first stage (see _generic._folded_jacobian)
         stages[0].linear_weight = leaves[0].weight.detach()
     if post:
 
@@ -292,7 +292,7 @@ def count_layers(model, probe: torch.Tensor, names: list[str]) -> tuple[int | No
         )
     try:
         with torch.enable_grad():
-            out = detached_call(model)(probe.detach().clone().requires_grad_(True))
+            out = _detached_call(model)(probe.detach().clone().requires_grad_(True))
     finally:
         for h in handles:
             h.remove()

@@ -10,7 +10,7 @@ answer is the derivative of each point's own map only if
   ``torch.no_grad()`` (forward mode differentiates through it, reverse mode does not, so
   the two disagree: :func:`check_independent_points`), and no input-dependent tensor reaches
   the output through ``.detach()`` or ``.data`` (a straight-through estimator: both modes
-  see the surrogate, not the map), found by :class:`HiddenPaths`.
+  see the surrogate, not the map), found by :class:`_HiddenPaths`.
 
 Every check runs on :data:`SAMPLE_POINTS` points whatever the number of points: two forward
 passes, one JVP and ``SAMPLE_POINTS`` VJPs of the sample, and one forward pass under a
@@ -26,7 +26,7 @@ from torch.func import jvp, vjp
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from .layout import run_stage
+from ._layout import run_stage
 
 SAMPLE_POINTS = 3  # points that the checks run on (two at least: see check_independent_points)
 
@@ -37,7 +37,7 @@ def _is_data_access(func) -> bool:
     return getattr(func, "__self__", None) is _DATA and getattr(func, "__name__", "") == "__get__"
 
 
-class HiddenPaths(TorchFunctionMode):
+class _HiddenPaths(TorchFunctionMode):
     """Follows, during one forward pass whose input requires grad (and whose parameters do
     not), the floating tensors that depend on the input by a path that autograd does not
     record: the result of ``.detach()`` / ``detach_()`` / ``.data`` / ``requires_grad_(False)``
@@ -171,10 +171,10 @@ def check_independent_points(fn, x, where: str):
 
 def check_visible_paths(fn, x, where: str):
     """The output of ``fn`` on the sample must not depend on the input through ``.detach()``,
-    ``.data`` or ``requires_grad_(False)`` (:class:`HiddenPaths`); the Jacobian autograd
+    ``.data`` or ``requires_grad_(False)`` (:class:`_HiddenPaths`); the Jacobian autograd
     computes is then not the derivative of the map. ValueError naming the operation."""
     xs = _sample(x).requires_grad_(True)
-    tracker = HiddenPaths()
+    tracker = _HiddenPaths()
     with torch.enable_grad(), tracker:
         out = fn(xs)
     cause = tracker.cause(out) if isinstance(out, torch.Tensor) else None

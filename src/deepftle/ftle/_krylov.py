@@ -21,7 +21,7 @@ Active set: a point that certified costs nothing more. Its Ritz pair is stored a
 the working arrays (basis, projection); ``matvec`` is called with the indices of the points
 still running, so that the caller can evaluate the products on those points only. The Ritz
 problem (a batched ``eigh`` of the (m b) x (m b) projections) is solved from step
-``first_check`` on, every step, on one CPU thread (:func:`.kernels.lapack_one_thread`).
+``first_check`` on, every step, on one CPU thread (:func:`._kernels.lapack_one_thread`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Callable, NamedTuple
 
 import torch
 
-from .kernels import lapack_one_thread
+from ._kernels import lapack_one_thread
 
 START_NOISE = 0.1  # random part of a warm-started block column (relative to its unit length)
 

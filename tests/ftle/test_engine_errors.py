@@ -200,7 +200,7 @@ def test_a_drifting_operator_fails_the_certificate(monkeypatch):
     """Products right on the first call only (what linearize gave for in-place activations):
     the Lanczos answer fails the residual check with fresh products, is computed exactly, and
     a warning says so."""
-    from deepftle.ftle import generic
+    from deepftle.ftle import _generic as generic
 
     gram = generic._TorchFuncProducts.gram
 
@@ -220,7 +220,7 @@ def test_a_drifting_operator_fails_the_certificate(monkeypatch):
 
 
 def test_reverse_mode_in_cotangent_chunks_gives_the_same_jacobian(monkeypatch):
-    from deepftle.ftle import generic
+    from deepftle.ftle import _generic as generic
 
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(20, 30), nn.Tanh(), nn.Linear(30, 12)).double().eval()
@@ -234,7 +234,7 @@ def test_reverse_mode_in_cotangent_chunks_gives_the_same_jacobian(monkeypatch):
 
 
 def test_out_of_memory_is_a_value_error_that_says_how_much(monkeypatch):
-    from deepftle.ftle import generic
+    from deepftle.ftle import _generic as generic
 
     def refuse(*args, **kwargs):
         raise RuntimeError(

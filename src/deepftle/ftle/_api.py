@@ -2,7 +2,7 @@ r"""The public entry point :func:`ftle`: checks the arguments and picks the path
 
 A ``torch.nn.Sequential`` of ``nn.Linear`` layers and elementwise activations (and a module
 that declares itself one by ``as_sequential()``, as the ``deepftle.MLP`` object does) takes the
-fused path (:mod:`.sequential`); any other model or callable the generic path (:mod:`.generic`).
+fused path (:mod:`._sequential`); any other model or callable the generic path (:mod:`._generic`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from . import generic, layout, probes
-from .chain import parse_chain
-from .checks import (
+from . import _generic as generic
+from . import _layout as layout
+from . import _probes as probes
+from ._chain import parse_chain
+from ._checks import (
     as_tensor,
     check_deterministic,
     check_dtype,
@@ -28,9 +30,9 @@ from .checks import (
     check_points,
     model_dtype_device,
 )
-from .precision import exact_float32
-from .saturation import saturating
-from .sequential import NotFusable, _depths, parse_trunk, sequential_ftle
+from ._precision import exact_float32
+from ._saturation import saturating
+from ._sequential import NotFusable, layer_depths, parse_trunk, sequential_ftle
 
 
 def _as_sequential(model) -> nn.Sequential | None:
@@ -148,7 +150,7 @@ def ftle(
         Sequentials, ``Identity`` and eval-mode ``Dropout`` allowed), and ``deepftle.MLP``,
         take the fused path. Runs on the model's device and in its dtype (float32 or
         float64; ``k > 1`` on a float32 model in float64); on CUDA with TF32 switched off for
-        the call (:func:`deepftle.ftle.precision.exact_float32`).
+        the call (:func:`deepftle.ftle.exact_float32`).
     x:
         Inputs ``(P, *in_shape)`` (or ``(d_in,)`` for one point of a vector input), tensor or
         array.
@@ -253,7 +255,7 @@ def _attributes_kept(model):
 def _rescale_depth(out, steps, layers, depth, return_directions):
     """Fused results use L = number of Linear layers: divide by ``depth`` instead."""
     lam, vecs = out if return_directions else (out, None)
-    counted, _ = _depths(steps, layers)
+    counted, _ = layer_depths(steps, layers)
     wanted = [depth] * len(counted) if isinstance(depth, int) else list(depth)
     if len(wanted) != len(counted) or any(
         isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in wanted
@@ -270,7 +272,7 @@ def _probe(fn, x, given=None):
     """``fn`` on the first point, with errors from inside the model turned into ValueError.
     ``given``: the dtype of x as passed, when it was converted (integers)."""
     try:
-        with torch.no_grad(), generic._differentiable_attention():
+        with torch.no_grad(), generic.differentiable_attention():
             return fn(x[:1])
     except ValueError:
         raise
@@ -295,7 +297,7 @@ def _check_differentiable(fn, x, where: str):
     why = None
     xp = x[:1].detach().clone().requires_grad_(True)
     try:
-        with torch.enable_grad(), generic._differentiable_attention():
+        with torch.enable_grad(), generic.differentiable_attention():
             out = fn(xp)
     except Exception as exc:  # noqa: BLE001 - e.g. .numpy() on a tensor that requires grad
         why = f"it fails when the input requires grad ({type(exc).__name__}: {exc})"
@@ -392,7 +394,7 @@ def _in_float64(model, x):
     try:
         twin = copy.deepcopy(model).double() if isinstance(model, nn.Module) else model
         x64 = x.double()
-        with torch.no_grad(), generic._differentiable_attention():
+        with torch.no_grad(), generic.differentiable_attention():
             out = layout.on_copies(twin)(x64[:1])
         if isinstance(out, torch.Tensor) and out.dtype == torch.float64:
             return twin, x64, None
@@ -440,7 +442,7 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
         raise ValueError("x holds no points")
     call = layout.on_copies(model)
     _probe(call, x, given)
-    with generic._differentiable_attention():
+    with generic.differentiable_attention():
         check_deterministic(call, x[:RANDOMNESS_POINTS])
     wanted_dtype = x.dtype
     float32_why = None  # why a float32 model runs in float32 for k > 1
@@ -456,7 +458,7 @@ def _generic(model, x, k, return_directions, layers, batch_size, depth, method, 
         _check_differentiable(target.fn, x, where)
         if not torch.isfinite(probe).all():
             raise ValueError(f"{where} is not finite at the first point")
-        with generic._differentiable_attention():
+        with generic.differentiable_attention():
             probes.check_visible_paths(target.fn, x, where)
             probes.check_independent_points(saturating(target.fn), x, where)
         d_out = probe.shape[1]
