@@ -55,3 +55,15 @@ def test_identical_writes_are_bitwise_identical(tmp_path):
     for name in ("a.npz", "b.npz"):
         files.save_npz(tmp_path / name, provenance=prov, x=np.arange(5.0))
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+def test_an_exact_tsv_gives_back_every_float64_bit(tmp_path):
+    import pandas as pd
+
+    from deepftle.pipeline.files import read_tsv, save_tsv
+
+    v = np.random.default_rng(0).normal(size=200) * 10.0 ** np.arange(-100, 100)
+    save_tsv(tmp_path / "a.tsv", pd.DataFrame(dict(v=v)), exact=True)
+    assert np.array_equal(read_tsv(tmp_path / "a.tsv")["v"].to_numpy(), v)
+    save_tsv(tmp_path / "b.tsv", pd.DataFrame(dict(v=v)))
+    assert not np.array_equal(read_tsv(tmp_path / "b.tsv")["v"].to_numpy(), v)

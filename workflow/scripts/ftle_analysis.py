@@ -19,4 +19,4 @@ with job(sm, device=True) as device:
     )
     prov = provenance(dict(sm.params.entry, ftle=dict(sm.params.ftle)), device)
     save_npz(sm.output.arrays, prov, **arrays)
-    save_tsv(sm.output.table, analysis.lambda_table(arrays), prov)
+    save_tsv(sm.output.table, analysis.lambda_table(arrays), prov, exact=True)

@@ -100,14 +100,17 @@ def load_npz(path: str | Path) -> tuple[dict, dict]:
     return arrays, prov
 
 
-def save_tsv(path: str | Path, table, provenance: dict | None = None) -> None:
+def save_tsv(
+    path: str | Path, table, provenance: dict | None = None, *, exact: bool = False
+) -> None:
     """Atomically write a pandas DataFrame as TSV, provenance as leading ``#`` lines.
-    Infinite values are written as ``inf``/``-inf``."""
+    Infinite values are written as ``inf``/``-inf``. Floats carry 10 significant digits, or
+    with ``exact`` 17, so that reading the file back gives every float64 bit for bit."""
     with atomic_path(path) as tmp:
         with open(tmp, "w") as fh:
             for key, value in sorted((provenance or {}).items()):
                 fh.write(f"# {key}: {value}\n")
-            table.to_csv(fh, sep="\t", index=False, float_format="%.10g")
+            table.to_csv(fh, sep="\t", index=False, float_format="%.17g" if exact else "%.10g")
 
 
 def read_tsv(path: str | Path):
