@@ -21,7 +21,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "workflow" / "schemas"
 PAGE = ROOT / "docs" / "configuration.md"
-SECTIONS = {"toy": "toy.schema.yaml", "mnist": "mnist.schema.yaml"}
+SECTIONS = {
+    "datasets": "datasets.schema.yaml",
+    "toy": "toy.schema.yaml",
+    "mnist": "mnist.schema.yaml",
+}
 
 
 def _resolve(node: dict, root: dict) -> dict:

@@ -189,7 +189,10 @@ def accuracy_section(results: Path) -> list[str]:
                 "Fig. 4(c, d) width sweep", [float(r["test_accuracy"]) for r in rows], below
             )
         )
-    for summary, label in ((results / "figS3" / "summary.tsv", "Fig. S3"),):
+    for summary, label in (
+        (results / "figures" / "figS2_summary.tsv", "Fig. S2"),
+        (results / "figures" / "figS3_summary.tsv", "Fig. S3"),
+    ):
         if summary.exists():
             rows, _ = read_tsv(summary)
             for key in sorted({(r["data_set"], r["arch"]) for r in rows}):

@@ -100,8 +100,10 @@ def figure_targets(figure):
         "fig4": lambda: (list(rules.plot_fig4.output) + list(rules.plot_fig4_adversarial.output)
                          + list(rules.plot_fig4_tsne.output)
                          + [rules.mnist_summary.output.summary]),
-        "figS2": lambda: list(rules.plot_figS2.output) + [rules.claims_figS2.output.summary],
-        "figS3": lambda: list(rules.plot_figS3.output) + [rules.claims_figS3.output.summary],
+        "figS2": lambda: (list(rules.plot_figS2.output) + [rules.claims_figS2.output.summary]
+                          + [analysis_path(FIGS2_NAME, "lambda.tsv")]),
+        "figS3": lambda: (list(rules.plot_figS3.output) + [rules.claims_figS3.output.summary]
+                          + [analysis_path(n, "lambda.tsv") for n in FIGS3_NAMES]),
     }[figure]()
     claimed = figure in CLAIMED_FIGURES
     return files + ([claims_file(figure), forest_file(figure, ".pdf"),
@@ -109,5 +111,7 @@ def figure_targets(figure):
 
 
 def final_targets():
-    """What `all` makes: every figure's files and the gathered claims table."""
-    return [f for figure in FIGURES for f in figure_targets(figure)] + [CLAIMS_ALL]
+    """What `all` makes: every figure's files, the gathered claims table and every analysis the
+    config's `analyses:` section names (analyses.smk)."""
+    return ([f for figure in FIGURES for f in figure_targets(figure)] + [CLAIMS_ALL]
+            + [f for name in USER_ANALYSES for f in analysis_targets(name)])
