@@ -1,6 +1,6 @@
 """Write ``docs/configuration.md``: every configuration key, from the schemas' descriptions.
 
-One table per section (``workflow/schemas/config.schema.yaml`` and the ``toy`` / ``mnist``
+One table per section (``workflow/schemas/config.schema.yaml`` and the ``circle`` / ``mnist``
 schemas it delegates to): the dotted key, its type and allowed values, the value in
 ``config.yaml`` and in the ``config/paper.yaml`` overlay where that differs, and the schema's
 description. Nothing is typed by hand; rerun after changing a schema or a default:
@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "workflow" / "schemas"
 PAGE = ROOT / "docs" / "configuration.md"
-SECTIONS = {"toy": "toy.schema.yaml", "mnist": "mnist.schema.yaml"}
+SECTIONS = {"circle": "circle.schema.yaml", "mnist": "mnist.schema.yaml"}
 
 
 def _resolve(node: dict, root: dict) -> dict:

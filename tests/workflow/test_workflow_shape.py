@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = sorted((ROOT / "workflow" / "rules").glob("*.smk"))
 SCRIPTS = sorted((ROOT / "workflow" / "scripts").glob("*.py"))
 # scripts shared by the rules a loop makes from them: script -> pattern of those rule names
-SHARED = {"train_toy_group": r"train_toy_group_\{_exp\}", "train_mnist": r"train_mnist_\{_kind\}"}
+SHARED = {
+    "train_circle_group": r"train_circle_group_\{_exp\}",
+    "train_mnist": r"train_mnist_\{_kind\}",
+}
 
 
 def _rule_script_pairs():
@@ -93,7 +96,7 @@ def test_every_stage_script_calls_the_stage_function_named_like_its_rule():
             and node.func.value.id == "stages"
         }
         # one function serves the solo and the population training of a problem's nets
-        name = {"train_toy_group": "train_toy", "train_mnist_figS2": "train_mnist"}.get(
+        name = {"train_circle_group": "train_circle", "train_mnist_figS2": "train_mnist"}.get(
             path.stem, path.stem
         )
         owner = circle_stages if hasattr(circle_stages, name) else mnist_stages

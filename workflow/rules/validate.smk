@@ -3,7 +3,7 @@
 # (Kept out of the Snakefile so that no snakefile mixes functions and rules: snakemake --lint.)
 
 def _config_key(prefix, path):
-    """Dotted name of a config entry: toy.fig2.widths[1]."""
+    """Dotted name of a config entry: circle.fig2.widths[1]."""
     key = prefix
     for part in path:
         key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
@@ -12,12 +12,12 @@ def _config_key(prefix, path):
 
 def _validate_config():
     """Check the top level, then each stage's section against its own schema file, before any
-    job runs. The error names the offending key with its full path (toy.fig2.widths[1])."""
+    job runs. The error names the offending key with its full path (circle.fig2.widths[1])."""
     import jsonschema
     from snakemake.exceptions import WorkflowError
 
     checks = [("", config, "config")]
-    checks += [(s, config[s], s) for s in ("toy", "mnist") if isinstance(config.get(s), dict)]
+    checks += [(s, config[s], s) for s in ("circle", "mnist") if isinstance(config.get(s), dict)]
     for prefix, data, name in checks:
         try:
             validate(data, os.path.join(workflow.basedir, f"workflow/schemas/{name}.schema.yaml"))
