@@ -4,11 +4,15 @@ Each case is a ``--configfile`` override (deep-merged onto config.yaml, as a use
 it), or, for a missing required key, a full config with that key deleted passed with
 ``--replace-workflow-config``. All cases run ``snakemake -n`` in their own empty work
 directory, two at a time; the parametrised tests then check one case each.
+A top-level key that was renamed (``RENAMED_KEYS`` of workflow/rules/validate.smk) is
+rejected the same way, by a message that names the new key and the config file holding the old.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -102,6 +106,17 @@ CASES = {
 }
 
 
+def _renamed_keys() -> dict:
+    """RENAMED_KEYS of workflow/rules/validate.smk (old top-level key -> new)."""
+    text = (ROOT / "workflow/rules/validate.smk").read_text()
+    found = re.search(r"^RENAMED_KEYS = (\{.*?^\})", text, re.S | re.M)
+    assert found, "workflow/rules/validate.smk defines no RENAMED_KEYS"
+    return ast.literal_eval(found.group(1))
+
+
+RENAMED_KEYS = _renamed_keys()
+
+
 def _dry_run(workdir: Path, cfg: dict, replace: bool, target: str = "all"):
     workdir.mkdir(parents=True)
     (workdir / "override.yaml").write_text(yaml.safe_dump(cfg))
@@ -130,6 +145,13 @@ def runs(tmp_path_factory):
     """Every case, plus a valid control, run two at a time (one process each, ~3 s idle)."""
     base = tmp_path_factory.mktemp("configs")
     jobs = dict(CASES)
+    # a renamed key in a user's config (the section as it was before the rename)
+    jobs.update(
+        {
+            f"renamed-{old}": ({old: DEFAULTS.get(new, {})}, False, None)
+            for old, new in RENAMED_KEYS.items()
+        }
+    )
     jobs["valid-control"] = (
         yaml.safe_load((ROOT / "tests/config/test.yaml").read_text()),
         False,
@@ -147,6 +169,25 @@ def runs(tmp_path_factory):
 
 def test_enough_cases():
     assert len(CASES) >= 15
+
+
+def test_renamed_keys():
+    assert RENAMED_KEYS.get("toy") == "circle"
+
+
+@pytest.mark.parametrize("old", sorted(RENAMED_KEYS))
+def test_renamed_key_is_rejected_naming_the_new_one(runs, old):
+    workdir, run = runs[f"renamed-{old}"]
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    expected = (
+        f"invalid configuration: config key '{old}' was renamed to '{RENAMED_KEYS[old]}' "
+        f"(config file {workdir / 'override.yaml'}); rename it there"
+    )
+    assert expected in out, out[-3000:]
+    # rejected before planning: no job listed, nothing written in the work directory
+    assert "Job stats" not in out and "rule " not in out
+    assert sorted(p.name for p in workdir.iterdir() if p.name != ".snakemake") == ["override.yaml"]
 
 
 def test_valid_config_passes_the_same_check(runs):

@@ -2,6 +2,36 @@
 # workflow/schemas/config.schema.yaml, then each stage's section against its own schema file.
 # (Kept out of the Snakefile so that no snakefile mixes functions and rules: snakemake --lint.)
 
+# Top-level config keys that were renamed, old -> new. A config that holds an old key is rejected
+# before any job runs, by a message that names the new key and the config file holding the old.
+RENAMED_KEYS = {
+    "toy": "circle",
+}
+
+
+def _check_renamed_keys():
+    """Stop on a top-level key of RENAMED_KEYS, naming its new name and where it was set."""
+    import yaml
+    from snakemake.exceptions import WorkflowError
+
+    for old, new in RENAMED_KEYS.items():
+        if old not in config:
+            continue
+        files = []
+        for path in workflow.configfiles:
+            try:
+                with open(path) as f:
+                    data = yaml.safe_load(f)
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict) and old in data:
+                files.append(str(path))
+        where = (f"config file {', '.join(files)}" if files
+                 else "set on the command line with --config")
+        raise WorkflowError(f"invalid configuration: config key '{old}' was renamed to "
+                            f"'{new}' ({where}); rename it there")
+
+
 def _config_key(prefix, path):
     """Dotted name of a config entry: circle.fig2.widths[1]."""
     key = prefix
@@ -41,4 +71,5 @@ def _validate_config():
                                 f"(schema: workflow/schemas/{name}.schema.yaml)") from None
 
 
+_check_renamed_keys()
 _validate_config()
