@@ -174,20 +174,20 @@ def training_spec(job: dict, config: dict) -> TrainSpec | None:
     """The :class:`TrainSpec` of a training job, or None for any other job (a least-squares
     readout is a linear solve, not a training loop)."""
     rule, wc, n_nets = job["rule"], job["wildcards"], sum(o.endswith(".pt") for o in job["outputs"])
-    toy, mnist = config["toy"], config["mnist"]
-    if rule == "train_toy" or rule.startswith("train_toy_group_"):
-        exp = wc.get("exp") or rule.removeprefix("train_toy_group_")
-        if wc.get("mode") == "readout" and toy["readout"]["solver"] == "lstsq":
+    circle, mnist = config["circle"], config["mnist"]
+    if rule == "train_circle" or rule.startswith("train_circle_group_"):
+        exp = wc.get("exp") or rule.removeprefix("train_circle_group_")
+        if wc.get("mode") == "readout" and circle["readout"]["solver"] == "lstsq":
             return None
         return TrainSpec(
             _circle_arch(wc["N"], wc["L"]),
             n_nets,
-            toy["train"]["optimizer"],
-            int(toy["train"]["batch_size"]),
-            int(toy["data"]["n_train"]),
-            int(toy["data"]["n_test"]),
-            int(toy[exp]["epochs"]),
-            int(toy["train"].get("eval_every", 1)),
+            circle["train"]["optimizer"],
+            int(circle["train"]["batch_size"]),
+            int(circle["data"]["n_train"]),
+            int(circle["data"]["n_test"]),
+            int(circle[exp]["epochs"]),
+            int(circle["train"].get("eval_every", 1)),
         )
     train = mnist["train"]
     common = dict(

@@ -1,6 +1,6 @@
 """Write ``docs/configuration.md``: every configuration key, from the schemas' descriptions.
 
-One table per section (``workflow/schemas/config.schema.yaml`` and the ``toy`` / ``mnist``
+One table per section (``workflow/schemas/config.schema.yaml`` and the ``circle`` / ``mnist``
 schemas it delegates to): the dotted key, its type and allowed values, the value in
 ``config.yaml`` and in the ``config/paper.yaml`` overlay where that differs, and the schema's
 description. Nothing is typed by hand; rerun after changing a schema or a default:
@@ -23,7 +23,7 @@ SCHEMAS = ROOT / "workflow" / "schemas"
 PAGE = ROOT / "docs" / "configuration.md"
 SECTIONS = {
     "datasets": "datasets.schema.yaml",
-    "toy": "toy.schema.yaml",
+    "circle": "circle.schema.yaml",
     "mnist": "mnist.schema.yaml",
 }
 

@@ -209,8 +209,8 @@ def accuracy_section(results: Path) -> list[str]:
 def floors_section(results: Path) -> list[str]:
     out = ["## Accuracy floors", ""]
     for name, path in (
-        ("Fig. 2", results / "toy" / "ridges.tsv"),
-        ("Fig. 3(b)", results / "toy" / "crossover.tsv"),
+        ("Fig. 2", results / "circle" / "ridges.tsv"),
+        ("Fig. 3(b)", results / "circle" / "crossover.tsv"),
     ):
         if not path.exists():
             continue

@@ -1,7 +1,7 @@
 """Shared fixtures. ``full_pipeline_run``: one complete run of the tiny Figures 1-4, S1, S2
 pipeline (tests/config/test.yaml plus a synthetic MNIST-format data set), made once per test
 session and reused by every test that only reads its results or dry-runs on it (end-to-end
-checks, determinism, provenance, report). ``toy_pipeline_run`` is its work directory. What the
+checks, determinism, provenance, report). ``circle_pipeline_run`` is its work directory. What the
 tests share besides fixtures lives in ``tests/helpers/``."""
 
 from __future__ import annotations
@@ -37,6 +37,6 @@ def full_pipeline_run(tmp_path_factory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def toy_pipeline_run(full_pipeline_run) -> Path:
+def circle_pipeline_run(full_pipeline_run) -> Path:
     """Work directory of the finished tiny run (results/ inside). Read only."""
     return full_pipeline_run[0]

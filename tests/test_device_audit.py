@@ -55,7 +55,10 @@ HOST = {
     "added there, then moved (v.to(device))",
     ("circle/stages.py", "ftle_snapshots"): "test inputs loaded on the CPU; snapshot_lam1 "
     "moves them",
-    ("circle/stages.py", "train_toy"): "the data set loaded on the CPU; train_toy_nets moves it",
+    (
+        "circle/stages.py",
+        "train_circle",
+    ): "the data set loaded on the CPU; train_circle_nets moves it",
 }
 
 

@@ -1,10 +1,10 @@
 """What moves our Fig. 3 away from the published one: one factor at a time against the default.
 
 Fig. 3(b): L<lambda_1>_c (centre) and L<lambda_1>_d (decision boundary), their contrast and the
-test accuracy of nets trained with the default protocol (``config.yaml``, ``toy.fig3b``: fan-in
+test accuracy of nets trained with the default protocol (``config.yaml``, ``circle.fig3b``: fan-in
 first layer, plain SGD lr 0.05 * min(1, 100/N), batch 64, cosine decay over 20 epochs,
 thresholds zero and trained, tanh output, redraws of realisations below 99 % training accuracy,
-at most 3) and with one thing changed, on the same seeds (the pipeline's own: ``toy_net`` of the
+at most 3) and with one thing changed, on the same seeds (the pipeline's own: ``circle_net`` of the
 default config, realisations 0 and 1, so the baseline nets are the default run's). Factors:
 
 - ``first_layer``: sigma_1^2 = 1/N like the hidden layers (``width``) instead of 1/d_in;
@@ -27,7 +27,7 @@ default config, realisations 0 and 1, so the baseline nets are the default run's
 
 Fig. 3(a) (L = 2, N = 4, 32, 128): random features (``mode=readout``) with the default
 least-squares readout, first layer ``width``, sigma_theta 0.5 / 2, or an SGD readout; fully
-trained nets with the default (``toy.fig3a``: sigma_theta = 1, fan-in, cosine, 20 epochs), first
+trained nets with the default (``circle.fig3a``: sigma_theta = 1, fan-in, cosine, 20 epochs), first
 layer ``width``, sigma_theta = 0, constant lr for 20 or 200 epochs.
 
 Every net gives one row of ``--out`` (TSV, appended as it goes; a rerun skips what is there):
@@ -64,7 +64,7 @@ import deepftle.circle.nets as circle_nets
 from deepftle.circle.crossover import boundary_centre_means, fit_crossover
 from deepftle.circle.data import circle_data
 from deepftle.circle.fields import field_on_grid
-from deepftle.circle.nets import toy_net, train_toy, train_toy_nets
+from deepftle.circle.nets import circle_net, train_circle, train_circle_nets
 from deepftle.circle.ridges import grid_distance
 from deepftle.ftle import ftle
 from deepftle.nets.init import init_mlp
@@ -114,20 +114,20 @@ MEASURES = {
 # ----------------------------------------------------------------------------- config
 
 
-def toy_config() -> dict:
-    return yaml.safe_load((ROOT / "config.yaml").read_text())["toy"]
+def circle_config() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text())["circle"]
 
 
-def settings_for(toy: dict, block: str, *, readout_mode: bool = False, **override) -> dict:
+def settings_for(circle: dict, block: str, *, readout_mode: bool = False, **override) -> dict:
     """What the pipeline's ``train_params`` selects for a figure block, with overrides of the
-    block's keys (``first_layer``, ``sigma_theta``, ``epochs``, ``redraws``) or of ``toy.train``
+    block's keys (``first_layer``, ``sigma_theta``, ``epochs``, ``redraws``) or of ``circle.train``
     (``train={...}``)."""
     keys = ("sigma_theta", "epochs", "first_layer", "redraws", "min_accuracy")
-    exp = {k: toy[block][k] for k in keys if k in toy[block]}
-    train_set = dict(toy["train"], **override.pop("train", {}))
-    readout_set = dict(toy["readout"], **override.pop("readout", {}))
+    exp = {k: circle[block][k] for k in keys if k in circle[block]}
+    train_set = dict(circle["train"], **override.pop("train", {}))
+    readout_set = dict(circle["readout"], **override.pop("readout", {}))
     exp.update(override)
-    s = dict(seed=toy["seed"], train=train_set, experiment=exp)
+    s = dict(seed=circle["seed"], train=train_set, experiment=exp)
     if readout_mode:
         s["readout"] = readout_set
     return s
@@ -151,7 +151,7 @@ def _linear_output_net(width, depth, *, s, sigma_theta, seed, first_layer="width
 
 @contextlib.contextmanager
 def linear_output():
-    """Build every net of ``train_toy_nets`` with a linear output (the library has no option)."""
+    """Build every net of ``train_circle_nets`` with a linear output (the library has no option)."""
     original = circle_nets.make_net
     circle_nets.make_net = _linear_output_net
     try:
@@ -296,7 +296,7 @@ def net_row(panel, factor, variant, net, history, seconds, *, c=math.nan, d=math
 def nets_for(settings, N, L, *, mode="full", seeds=SEEDS, **replace):
     nets = []
     for seed in seeds:
-        net = toy_net(settings, N, L, 0.0, seed, mode=mode)
+        net = circle_net(settings, N, L, 0.0, seed, mode=mode)
         net = dataclasses.replace(net, **replace) if replace else net
         object.__setattr__(net, "_realisation", seed)  # the wildcard seed, for the table
         nets.append(net)
@@ -306,7 +306,7 @@ def nets_for(settings, N, L, *, mode="full", seeds=SEEDS, **replace):
 def train_measured(
     table,
     data,
-    toy,
+    circle,
     factor,
     variant,
     settings,
@@ -321,7 +321,7 @@ def train_measured(
     """Train the nets of one Fig. 3(b) variant (both seeds of a layout as one population job,
     as the pipeline does) and append their rows; ``measures``: extra (factor, variant) -> key
     rows measured on the same nets."""
-    fb = toy["fig3b"]
+    fb = circle["fig3b"]
     measures = dict(measures or {})
     for L in depths:
         for N in widths:
@@ -338,7 +338,7 @@ def train_measured(
             t0 = time.perf_counter()
             with context():
                 if trainer is None:
-                    results = train_toy_nets(nets, data, progress=False, on_diverge="continue")
+                    results = train_circle_nets(nets, data, progress=False, on_diverge="continue")
                 else:
                     results = [trainer(n, data) for n in nets]
             seconds = (time.perf_counter() - t0) / len(nets)
@@ -368,14 +368,14 @@ def train_measured(
             yield nets, results
 
 
-def run_3b(table, data, toy, job):
-    base = settings_for(toy, "fig3b")
+def run_3b(table, data, circle, job):
+    base = settings_for(circle, "fig3b")
     if job == "baseline":
         # baseline nets, every way of measuring them; then 'redraws off' from the same draws
         for _nets, _results in train_measured(
             table,
             data,
-            toy,
+            circle,
             "baseline",
             "default",
             base,
@@ -384,10 +384,10 @@ def run_3b(table, data, toy, job):
             pass
         return
     if job == "redraws_off":
-        off = settings_for(toy, "fig3b", redraws=0)
+        off = settings_for(circle, "fig3b", redraws=0)
         old = pd.read_csv(table.path, sep="\t")
         b = old[(old.factor == "baseline") & (old.panel == "3b")]
-        fb = toy["fig3b"]
+        fb = circle["fig3b"]
         for L in sorted(b.L.unique()):
             for N in WIDTHS_B:
                 for net in nets_for(off, N, int(L)):
@@ -410,7 +410,7 @@ def run_3b(table, data, toy, job):
                         )
                         continue
                     t0 = time.perf_counter()
-                    model, history = train_toy_nets([net], data, progress=False)[0][:2]
+                    model, history = train_circle_nets([net], data, progress=False)[0][:2]
                     c, d = measure(model, fb["grid"], fb["boundary_delta"], fb["centre_radius"])[
                         "trunk"
                     ]
@@ -434,7 +434,7 @@ def run_3b(table, data, toy, job):
         for _ in train_measured(
             table,
             data,
-            toy,
+            circle,
             "output",
             "linear",
             base,
@@ -488,8 +488,8 @@ def run_3b(table, data, toy, job):
         ),
     }
     factor, variant, override, kw = variants[job]
-    settings = settings_for(toy, "fig3b", **override)
-    for _ in train_measured(table, data, toy, factor, variant, settings, **kw):
+    settings = settings_for(circle, "fig3b", **override)
+    for _ in train_measured(table, data, circle, factor, variant, settings, **kw):
         pass
     if job == "lr_width_none":  # N <= 100: lr_width changes nothing, the baseline's nets
         old = pd.read_csv(table.path, sep="\t")
@@ -509,8 +509,8 @@ def run_3b(table, data, toy, job):
         )
 
 
-def run_3a(table, data, toy, job):
-    fa = toy["fig3a"]
+def run_3a(table, data, circle, job):
+    fa = circle["fig3a"]
     L = fa["depth"]
     variants = {
         "rf_default": ("random features", "default (fan_in, sigma_theta 1, lstsq)", "readout", {}),
@@ -555,7 +555,7 @@ def run_3a(table, data, toy, job):
         ),
     }
     factor, variant, mode, override = variants[job]
-    settings = settings_for(toy, "fig3a", readout_mode=(mode == "readout"), **override)
+    settings = settings_for(circle, "fig3a", readout_mode=(mode == "readout"), **override)
     for N in WIDTHS_A:
         nets = nets_for(settings, N, L, mode=mode)
         probe = [
@@ -567,9 +567,9 @@ def run_3a(table, data, toy, job):
         print(f"[3a] {factor} / {variant}: N = {N}", flush=True)
         t0 = time.perf_counter()
         if mode == "readout" and nets[0].readout_solver == "lstsq":
-            results = [train_toy(n, data, progress=False) for n in nets]
+            results = [train_circle(n, data, progress=False) for n in nets]
         else:
-            results = train_toy_nets(nets, data, progress=False, on_diverge="continue")
+            results = train_circle_nets(nets, data, progress=False, on_diverge="continue")
         seconds = (time.perf_counter() - t0) / len(nets)
         table.add(
             [
@@ -777,8 +777,8 @@ def main(argv=None):
         summary(args.out)
         return
     torch.set_num_threads(1)
-    toy = toy_config()
-    d = toy["data"]
+    circle = circle_config()
+    d = circle["data"]
     data = circle_data(d["n_train"], d["n_test"], d["seed"])
     table = Table(args.out)
     for job in args.jobs.split(","):
@@ -786,7 +786,9 @@ def main(argv=None):
             sys.exit(f"unknown job {job!r}; known: {JOBS}")
         t0 = time.perf_counter()
         print(f"== {job}", flush=True)
-        (run_3a if job in JOBS_3A or job == "full_constant_200" else run_3b)(table, data, toy, job)
+        (run_3a if job in JOBS_3A or job == "full_constant_200" else run_3b)(
+            table, data, circle, job
+        )
         print(f"== {job} done in {time.perf_counter() - t0:.0f} s", flush=True)
 
 

@@ -1,7 +1,7 @@
 """Fig. 3(a)'s random-feature error under the choices the paper leaves open.
 
 L = 2 random tanh layers of N units, the readout fitted by ridge least squares (the pipeline's
-``toy.readout``), test error on the circle data of the default config, mean of three seeds, for
+``circle.readout``), test error on the circle data of the default config, mean of three seeds, for
 each variant: the first layer's variance (sigma_w^2 ~ 1/N as the hidden layers, or 1/d_in), the
 threshold spread sigma_theta, the ridge, the training-set size and the meaning of "L = 2".
 Writes ``docs/fig3a-variants.tsv`` and ``docs/fig3a-variants.png`` (one curve per variant, the

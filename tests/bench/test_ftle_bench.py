@@ -48,7 +48,7 @@ def test_ftle_bench_quick(tmp_path, capsys):
 def test_pipeline_summary(tmp_path):
     pipeline = load("pipeline")
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-    for rel, s in (("train_toy/fig2/N5_L8.tsv", "12.5"), ("mnist_data/main.tsv", "3.0")):
+    for rel, s in (("train_circle/fig2/N5_L8.tsv", "12.5"), ("mnist_data/main.tsv", "3.0")):
         path = tmp_path / "benchmarks" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(header + f"{s}\t0:00:12\t100.0\t1\t1\t1\t0\t0\t1\t2.0\n")
@@ -56,7 +56,7 @@ def test_pipeline_summary(tmp_path):
         ["--benchmarks", str(tmp_path / "benchmarks"), "--out", str(tmp_path / "pipeline.tsv")]
     )
     assert total == 15.5
-    assert rows[0]["rule"] == "train_toy" and rows[0]["wildcards"] == "fig2/N5_L8"
+    assert rows[0]["rule"] == "train_circle" and rows[0]["wildcards"] == "fig2/N5_L8"
     assert (tmp_path / "pipeline.tsv").read_text().startswith("rule\twildcards\tseconds")
 
 

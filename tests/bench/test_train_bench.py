@@ -45,13 +45,13 @@ def test_planned_jobs_and_specs():
         (j["rule"], tuple(sorted(j["wildcards"].items()))): jobs.training_spec(j, config)
         for j in planned
     }
-    groups = [s for (rule, _), s in specs.items() if rule == "train_toy_group_fig3b"]
-    assert groups and all(s.S == len(config["toy"]["fig3b"]["seeds"]) for s in groups)
-    assert all(s.epochs == config["toy"]["fig3b"]["epochs"] for s in groups)
+    groups = [s for (rule, _), s in specs.items() if rule == "train_circle_group_fig3b"]
+    assert groups and all(s.S == len(config["circle"]["fig3b"]["seeds"]) for s in groups)
+    assert all(s.epochs == config["circle"]["fig3b"]["epochs"] for s in groups)
     readouts = [
         s
         for (rule, wc), s in specs.items()
-        if rule == "train_toy" and dict(wc).get("mode") == "readout"
+        if rule == "train_circle" and dict(wc).get("mode") == "readout"
     ]
     assert readouts and all(s is None for s in readouts)  # least squares: not a training loop
     assert specs[("circle_data", ())] is None

@@ -33,7 +33,7 @@ def test_job_seed_is_stable_and_distinct():
 
 
 def test_net_seeds_have_one_owner():
-    """The workflow keeps no copy of job_seed (deepftle.circle.nets.toy_net derives every net's
+    """The workflow keeps no copy of job_seed (deepftle.circle.nets.circle_net derives every net's
     seed), and the seed does not depend on whether wildcards arrive as strings or numbers."""
     from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Toy-problem stages on tiny data: repeatability, readout, field, config schema (fast)."""
+"""Circle-problem stages on tiny data: repeatability, readout, field, config schema (fast)."""
 
 from pathlib import Path
 
@@ -9,7 +9,7 @@ import yaml
 
 from deepftle.circle.data import circle_data
 from deepftle.circle.fields import field_on_grid, snapshot_lam1
-from deepftle.circle.nets import toy_net, train_toy
+from deepftle.circle.nets import circle_net, train_circle
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN = dict(
@@ -21,7 +21,7 @@ def _net(width, depth, sigma_theta, seed, mode="full", epochs=2, readout=None, e
     exp = dict(sigma_theta=sigma_theta, epochs=epochs)
     if every:
         exp["snapshot_every"] = every
-    return toy_net(
+    return circle_net(
         dict(seed=seed, train=TRAIN, experiment=exp, readout=readout),
         width,
         depth,
@@ -37,7 +37,7 @@ def data():
 
 
 def test_full_training_is_bitwise_repeatable_with_snapshots(data):
-    runs = [train_toy(_net(8, 3, 0.0, 11, every=1), data, progress=False) for _ in range(2)]
+    runs = [train_circle(_net(8, 3, 0.0, 11, every=1), data, progress=False) for _ in range(2)]
     (m1, h1, s1, sw1), (m2, h2, s2, _) = runs
     assert all(
         torch.equal(a, b)
@@ -52,10 +52,10 @@ def test_full_training_is_bitwise_repeatable_with_snapshots(data):
 @pytest.mark.parametrize("solver", ["lstsq", "sgd"])
 def test_readout_keeps_the_hidden_layers(data, solver):
     readout = dict(solver=solver, ridge=1e-6)
-    model, hist, _, _ = train_toy(
+    model, hist, _, _ = train_circle(
         _net(64, 2, 1.0, 5, "readout", epochs=5, readout=readout), data, progress=False
     )
-    ref, _, _, _ = train_toy(_net(64, 2, 1.0, 5, epochs=0), data, progress=False)
+    ref, _, _, _ = train_circle(_net(64, 2, 1.0, 5, epochs=0), data, progress=False)
     for a, b in zip(
         model.trunk.state_dict().values(), ref.trunk.state_dict().values(), strict=True
     ):
@@ -66,7 +66,7 @@ def test_readout_keeps_the_hidden_layers(data, solver):
 
 
 def test_field_on_grid_shapes(data):
-    model, _, _, _ = train_toy(_net(5, 2, 0.0, 1, epochs=0), data, progress=False)
+    model, _, _, _ = train_circle(_net(5, 2, 0.0, 1, epochs=0), data, progress=False)
     f = field_on_grid(model, n=11)
     assert f["lam1"].shape == f["output"].shape == (11, 11) and f["v1"].shape == (11, 11, 2)
     assert (f["lam1"] >= f["lam2"]).all() and np.isfinite(f["lam1"]).all()
@@ -74,21 +74,21 @@ def test_field_on_grid_shapes(data):
     assert f["x1"][0] == -1 and f["x1"][-1] == 1
 
 
-def test_toy_schema_accepts_defaults_and_rejects_bad_values():
+def test_circle_schema_accepts_defaults_and_rejects_bad_values():
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
-    schema = str(REPO / "workflow/schemas/toy.schema.yaml")
+    schema = str(REPO / "workflow/schemas/circle.schema.yaml")
     for cfg in ("config.yaml", "tests/config/test.yaml"):
-        validate(yaml.safe_load((REPO / cfg).read_text())["toy"], schema)
-    toy = yaml.safe_load((REPO / "config.yaml").read_text())["toy"]
+        validate(yaml.safe_load((REPO / cfg).read_text())["circle"], schema)
+    circle = yaml.safe_load((REPO / "config.yaml").read_text())["circle"]
     for path, value in (
         (("train", "optimizer"), "rmsprop"),
         (("fig2", "widths"), [0]),
         (("field", "grid"), 2),
         (("fig2", "colour"), "red"),
     ):
-        bad = yaml.safe_load(yaml.safe_dump(toy))
+        bad = yaml.safe_load(yaml.safe_dump(circle))
         bad[path[0]][path[1]] = value
         with pytest.raises(WorkflowError):
             validate(bad, schema)
@@ -99,12 +99,14 @@ def test_redraws_replace_realisations_below_the_training_floor(data):
     redraw_seed, at most `redraws` times; one that reaches it keeps its first draw."""
     import dataclasses
 
-    from deepftle.circle.nets import make_net, redraw_seed, train_toy_nets
+    from deepftle.circle.nets import make_net, redraw_seed, train_circle_nets
 
     exp = dict(sigma_theta=0.0, epochs=0, min_accuracy=1.0, redraws=2)
-    net = toy_net(dict(seed=5, train=TRAIN, experiment=exp), 6, 2, 0.0, 0)
+    net = circle_net(dict(seed=5, train=TRAIN, experiment=exp), 6, 2, 0.0, 0)
     assert (net.floor, net.redraws) == (1.0, 2)
-    ((model, history, _, _),) = train_toy_nets([net], data, progress=False)  # never reaches 100 %
+    ((model, history, _, _),) = train_circle_nets(
+        [net], data, progress=False
+    )  # never reaches 100 %
     assert set(history.draw) == {2} and set(history.init_seed) == {redraw_seed(net.seed, 2)}
     fresh, _ = make_net(6, 2, s=0.0, sigma_theta=0.0, seed=redraw_seed(net.seed, 2))
     assert all(
@@ -112,7 +114,7 @@ def test_redraws_replace_realisations_below_the_training_floor(data):
         for a, b in zip(model.state_dict().values(), fresh.state_dict().values(), strict=True)
     )
     easy = dataclasses.replace(net, floor=1e-9)
-    ((_, history, _, _),) = train_toy_nets([easy], data, progress=False)
+    ((_, history, _, _),) = train_circle_nets([easy], data, progress=False)
     assert set(history.draw) == {0} and set(history.init_seed) == {net.seed}
     assert len({redraw_seed(net.seed, d) for d in range(3)}) == 3
     with pytest.raises(ValueError, match="redraws"):

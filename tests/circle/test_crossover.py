@@ -14,7 +14,7 @@ from helpers.published import published
 from deepftle.circle.claims import fig2_claims, fig3_claims, mark_accuracy
 from deepftle.circle.crossover import boundary_centre_means, fit_crossover
 from deepftle.circle.data import R0
-from deepftle.circle.nets import toy_net
+from deepftle.circle.nets import circle_net
 from deepftle.circle.ridges import boundary_normal_cos
 from deepftle.nets.train import TrainConfig, train_config, width_scaled_lr
 from deepftle.pipeline.claims import ClaimSettings
@@ -269,7 +269,7 @@ def test_one_owner_builds_the_training_settings(mode, solver):
         experiment=dict(sigma_theta=0.0, epochs=3, snapshot_every=2),
         readout=dict(solver=solver or "lstsq", ridge=1e-6),
     )
-    net = toy_net(settings, 512, 4, 0.0, 1, mode=mode)
+    net = circle_net(settings, 512, 4, 0.0, 1, mode=mode)
     assert net.train.lr == pytest.approx(0.05 * 100 / 512)
     assert net.train == TrainConfig(
         lr=net.train.lr,

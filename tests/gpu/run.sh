@@ -5,7 +5,7 @@
 #    reference: |d lambda| <= 1e-4 in float32 for the fused path and the generic path (CNN,
 #    residual, LayerNorm, transformer), TF32 off inside the engine, population training on
 #    the GPU against solo training on the CPU (< 1e-4);
-# 2. the tiny Figures 1-4, S1-S3 pipeline (the configs of tests/helpers/configs.py: toy nets and
+# 2. the tiny Figures 1-4, S1-S3 pipeline (the configs of tests/helpers/configs.py: circle nets and
 #    synthetic MNIST-format data, no network) twice, with `device: cuda` and `device: cpu`;
 #    every training / FTLE job of the CUDA run must log a CUDA device;
 # 3. every data file of the two runs compared (tests/slurm/compare.py --normwise): max |a - b|

@@ -2,7 +2,7 @@
 
 ``python tests/helpers/configs.py OUTDIR`` writes OUTDIR/mnist-data/ (synthetic MNIST-format
 IDX files, no network), OUTDIR/test_mnist.yaml (tests/config/test_mnist.yaml pointing at them,
-with their checksums) and OUTDIR/test_all.yaml (toy section of tests/config/test.yaml plus that
+with their checksums) and OUTDIR/test_all.yaml (circle section of tests/config/test.yaml plus that
 mnist section: Figures 1-4 in one run). Prints the two config paths.
 """
 

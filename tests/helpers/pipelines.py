@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TOY_CONFIG = ROOT / "tests/config/test.yaml"
-TOY_TARGETS = ("fig1", "fig2", "fig3", "figS1")
+CIRCLE_CONFIG = ROOT / "tests/config/test.yaml"
+CIRCLE_TARGETS = ("fig1", "fig2", "fig3", "figS1")
 FULL_TARGETS = ("fig1", "fig2", "fig3", "figS1", "fig4", "figS2", "figS3")
 
 
@@ -31,10 +31,10 @@ def run_snakemake(workdir, configfile, *args, timeout=900):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-def run_toy_pipeline(workdir: Path) -> Path:
+def run_circle_pipeline(workdir: Path) -> Path:
     """The tiny Figures 1-3, S1 run in ``workdir``; fails the test if Snakemake fails."""
     workdir.mkdir(parents=True, exist_ok=True)
-    run = run_snakemake(workdir, TOY_CONFIG, *TOY_TARGETS)
+    run = run_snakemake(workdir, CIRCLE_CONFIG, *CIRCLE_TARGETS)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     return workdir
 

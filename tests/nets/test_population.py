@@ -5,7 +5,7 @@ are batched (``baddbmm``) where the solo net's are single (``addmm``), its reduc
 another order, and its Adam is the fused kernel (same formula, one pass). So every member
 differs from its solo run by rounding only, carried along by the training dynamics. Measured
 for these tests (3 epochs): float64 max |weight diff| 2.3e-16 (MNIST-shaped) and 2.2e-15
-(toy), asserted < 1e-11; float32 7.3e-8 and 1.7e-6, asserted < 1e-4 absolute on O(1) weights and
+(circle), asserted < 1e-11; float32 7.3e-8 and 1.7e-6, asserted < 1e-4 absolute on O(1) weights and
 losses: far above the drift, far below what training moves (> 1e-2 here). A chaotic member
 (s = 1, lr 0.1) amplifies rounding ~30x per epoch (float64 5e-12, float32 2e-3 after 3 epochs):
 that is the training's own sensitivity, the same between two solo runs, so the tests use the
@@ -17,7 +17,7 @@ import copy
 import pytest
 import torch
 
-from deepftle.circle.nets import toy_layout, toy_net, train_toy, train_toy_nets
+from deepftle.circle.nets import circle_layout, circle_net, train_circle, train_circle_nets
 from deepftle.nets.init import init_mlp
 from deepftle.nets.mlp import MLP
 from deepftle.nets.population import train_population
@@ -41,7 +41,7 @@ def circle_data(n, dtype, seed=0):
     return x, t
 
 
-def toy_nets(dtype, seeds=(1, 2, 3)):
+def circle_nets(dtype, seeds=(1, 2, 3)):
     nets = []
     for i, seed in enumerate(seeds):
         net = MLP(2, 10, 4)
@@ -106,7 +106,7 @@ def max_diffs(solo_nets, solo, pop_nets, pop, n_train, n_test):
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_toy_sgd_members_equal_solo_runs(dtype):
+def test_circle_sgd_members_equal_solo_runs(dtype):
     tr, te = circle_data(300, dtype), circle_data(200, dtype, seed=1)
     cfg = TrainConfig(
         optimizer="sgd",
@@ -117,14 +117,16 @@ def test_toy_sgd_members_equal_solo_runs(dtype):
         weight_decay=1e-3,
         snapshot_epochs=(0, 2),
     )
-    nets = toy_nets(dtype)
+    nets = circle_nets(dtype)
     solo_nets, solo, pop = solo_and_population(
         nets, tr, te, cfg, energy_loss, sign_error, (11, 12, 13)
     )
     w, h = max_diffs(solo_nets, solo, nets, pop, 300, 200)
     assert w < TOL[dtype] and h < TOL[dtype], (w, h)
     # training moved the weights far more than the tolerance: the comparison has teeth
-    moved = float((solo_nets[0].head.weight - toy_nets(dtype)[0].head.weight).detach().abs().max())
+    moved = float(
+        (solo_nets[0].head.weight - circle_nets(dtype)[0].head.weight).detach().abs().max()
+    )
     assert moved > 100 * TOL[dtype]
     for (_hs, ss), (hp, sp) in zip(solo, pop, strict=True):
         assert list(hp.epoch) == [0, 1, 2, 3]
@@ -160,7 +162,7 @@ def test_readout_only_and_generic_loss_match_solo():
     def custom_loss(out, t):  # not one of deepftle.nets.train's: batched by torch.vmap
         return (out.reshape(t.shape) - t).abs().mean()
 
-    nets = toy_nets(dtype)
+    nets = circle_nets(dtype)
     trunk0 = [p.clone() for p in nets[0].trunk.parameters()]
     solo_nets, solo, pop = solo_and_population(
         nets, tr, te, cfg, custom_loss, sign_error, (1, 2, 3)
@@ -176,7 +178,7 @@ def test_diverged_member_is_named_and_others_unaffected():
     dtype = torch.float64
     tr, te = circle_data(100, dtype), circle_data(50, dtype, seed=1)
     cfg = TrainConfig(optimizer="sgd", lr=0.1, epochs=2, batch_size=25)
-    nets = toy_nets(dtype)
+    nets = circle_nets(dtype)
     with torch.no_grad():
         nets[1].head.weight[0, 0] = float("nan")
     with pytest.raises(
@@ -309,7 +311,7 @@ def test_bad_populations_are_refused():
         )
 
 
-def _toy_settings(epochs=2, every=None):
+def _circle_settings(epochs=2, every=None):
     exp = dict(sigma_theta=0.0, epochs=epochs)
     if every:
         exp["snapshot_every"] = every
@@ -321,35 +323,35 @@ def _toy_settings(epochs=2, every=None):
     )
 
 
-def test_toy_recipe_reproduces_train_toy():
+def test_circle_recipe_reproduces_train_circle():
     x, t = circle_data(200, torch.float32)
     xt, tt = circle_data(100, torch.float32, seed=1)
     data = dict(x_train=x, t_train=t, x_test=xt, t_test=tt)
-    settings = _toy_settings(every=1)
-    nets = [toy_net(settings, 10, 3, s, seed) for s, seed in ((0.0, 0), (0.2, 1), (0.0, 2))]
-    assert len({toy_layout(n) for n in nets}) == 1
-    pop = train_toy_nets(nets, data, progress=False)
+    settings = _circle_settings(every=1)
+    nets = [circle_net(settings, 10, 3, s, seed) for s, seed in ((0.0, 0), (0.2, 1), (0.0, 2))]
+    assert len({circle_layout(n) for n in nets}) == 1
+    pop = train_circle_nets(nets, data, progress=False)
     for (model, hist, snaps, sigma_w), net in zip(pop, nets, strict=True):
-        ref_model, ref_hist, ref_snaps, ref_sigma = train_toy(net, data, progress=False)
+        ref_model, ref_hist, ref_snaps, ref_sigma = train_circle(net, data, progress=False)
         assert sigma_w == ref_sigma
         assert float((hist.loss - ref_hist.loss).abs().max()) < TOL[torch.float32]
         for a, b in zip(model.state_dict().values(), ref_model.state_dict().values(), strict=True):
             assert float((a - b).abs().max()) < TOL[torch.float32]
         assert sorted(snaps) == sorted(ref_snaps) == [0, 1, 2]
-    readout = [toy_net(settings, 10, 3, 0.0, seed, mode="readout") for seed in (0, 1)]
-    got = train_toy_nets(readout, data, progress=False)
+    readout = [circle_net(settings, 10, 3, 0.0, seed, mode="readout") for seed in (0, 1)]
+    got = train_circle_nets(readout, data, progress=False)
     assert (
         got[1][1]
         .drop(columns=["draw", "init_seed"])
-        .equals(train_toy(readout[1], data, progress=False)[1])
+        .equals(train_circle(readout[1], data, progress=False)[1])
     )
     assert set(got[1][1].draw) == {0} and set(got[1][1].init_seed) == {readout[1].seed}
-    other = toy_net(settings, 12, 3, 0.0, 0)
-    assert toy_layout(other) != toy_layout(nets[0])
+    other = circle_net(settings, 12, 3, 0.0, 0)
+    assert circle_layout(other) != circle_layout(nets[0])
     with pytest.raises(ValueError, match="one layout"):
-        train_toy_nets(nets + [other], data, progress=False)
+        train_circle_nets(nets + [other], data, progress=False)
     with pytest.raises(ValueError, match="at least one"):
-        train_toy_nets([], data, progress=False)
+        train_circle_nets([], data, progress=False)
 
 
 class _TinyMnist:
@@ -394,3 +396,85 @@ def test_image_nets_as_a_population_reproduce_the_training_loop():
     other = NetSpec.from_config(protocol_net(p, seed=4, epochs=1))
     with pytest.raises(ValueError, match="one layout and training configuration"):
         train_nets(data, [specs[0], other], "cpu", progress=False)
+
+
+def test_snapshots_are_contiguous_copies():
+    tr, te = circle_data(64, torch.float32), circle_data(32, torch.float32, seed=1)
+    cfg = TrainConfig(epochs=2, batch_size=16, snapshot_epochs=(1, 2))
+    nets = circle_nets(torch.float32, seeds=(1, 2))
+    (_, snaps), _ = train_population(
+        nets,
+        tr,
+        te,
+        cfg,
+        energy_loss,
+        sign_error,
+        [torch.Generator().manual_seed(s) for s in (1, 2)],
+        progress=False,
+    )
+    assert not torch.equal(snaps[1]["head.weight"], snaps[2]["head.weight"])
+    assert torch.equal(snaps[2]["head.weight"], nets[0].head.weight.detach())
+    for state in snaps.values():
+        assert list(state) == list(nets[0].state_dict())
+        assert all(t.is_contiguous() for t in state.values())
+
+
+def test_docs_population_example_runs(capsys):
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "performance.md").read_text()
+    section = page.split("## Population training", 1)[1]
+    block = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    exec(compile(block, "docs/performance.md", "exec"), {})
+    errors = eval(capsys.readouterr().out)
+    assert len(errors) == 4 and all(0 <= e <= 1 for e in errors)
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf", "softplus"])
+def test_other_activations_match_solo(activation):
+    dtype = torch.float64
+    tr, te = circle_data(128, dtype), circle_data(64, dtype, seed=1)
+    cfg = TrainConfig(optimizer="adam", lr=1e-2, epochs=2, batch_size=32)
+    nets = []
+    for seed in (1, 2):
+        net = MLP(2, 8, 3, activation=activation)
+        init_mlp(net, torch.Generator().manual_seed(seed))
+        nets.append(net.to(dtype))
+    solo_nets, solo, pop = solo_and_population(nets, tr, te, cfg, energy_loss, sign_error, (3, 4))
+    w, h = max_diffs(solo_nets, solo, nets, pop, 128, 64)
+    assert w < TOL[dtype] and h < TOL[dtype], (w, h)
+
+
+@pytest.mark.parametrize("case", ["energy_tanh_head", "cross_entropy", "readout_only"])
+def test_hand_written_backward_equals_autograd(case):
+    """_Stack.backward (the tanh nets' hand-written gradient) against autograd of the same
+    stacked forward, float64, every layer and member: equal to rounding (1e-12)."""
+    from deepftle.nets.population import _BATCHED, _OUTPUT_GRAD, _Stack
+
+    torch.manual_seed(0)
+    if case == "cross_entropy":
+        nets, loss_fn = mnist_nets(torch.float64), cross_entropy_loss
+        x, y = mnist_like(3 * 16, torch.float64)
+        y = y.view(3, 16)
+    else:
+        nets, loss_fn = circle_nets(torch.float64), energy_loss
+        x, y = circle_data(3 * 16, torch.float64)
+        y = y.view(3, 16)
+    x = x.view(3, 16, -1)
+    readout = case == "readout_only"
+    auto, hand = (
+        _Stack(copy.deepcopy(nets), readout_only=readout),
+        _Stack(copy.deepcopy(nets), readout_only=readout),
+    )
+    auto.zero_grad()
+    _BATCHED[loss_fn](auto.forward(x), y).sum().backward()
+    out = hand.forward_cached(x)
+    delta = _OUTPUT_GRAD[loss_fn](out, y)
+    hand.backward(delta * (1 - out.square()) if hand.tanh_head else delta)
+    assert torch.equal(hand.flat.detach(), auto.flat.detach())
+    scale = auto.flat.grad.abs().max()
+    assert scale > 1e-3
+    torch.testing.assert_close(hand.flat.grad, auto.flat.grad, rtol=0, atol=1e-12 * scale)
+    if readout:  # only the heads train: the flat buffer holds their weights and thresholds
+        assert hand.flat.numel() == 3 * (nets[0].head.weight.numel() + 1)

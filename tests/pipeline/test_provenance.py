@@ -1,4 +1,4 @@
-"""Every result file of the tiny toy run (npz, tsv, pt) says what produced it: the hash of
+"""Every result file of the tiny circle run (npz, tsv, pt) says what produced it: the hash of
 its parameters, package version, git commit, torch version and device; no timestamps."""
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def _provenance(path):
 
 
 @pytest.mark.slow
-def test_every_result_file_carries_provenance(toy_pipeline_run):
-    res = toy_pipeline_run / "results"
+def test_every_result_file_carries_provenance(circle_pipeline_run):
+    res = circle_pipeline_run / "results"
     files = [
         p
         for p in sorted(res.rglob("*"))
@@ -69,7 +69,8 @@ def test_every_result_file_carries_provenance(toy_pipeline_run):
     assert not problems, "\n".join(problems)
     # parameters that differ give different hashes: the two Fig. 2 nets of the tiny config
     h = [
-        _provenance(res / f"toy/nets/fig2/N5_L{L}_s0_seed0_full.pt")["config_hash"] for L in (2, 4)
+        _provenance(res / f"circle/nets/fig2/N5_L{L}_s0_seed0_full.pt")["config_hash"]
+        for L in (2, 4)
     ]
     assert h[0] != h[1]
     assert np.all([len(v) for v in h])

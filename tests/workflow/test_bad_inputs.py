@@ -5,7 +5,7 @@ Library level: MNIST files (truncated, flipped data byte, flipped header byte, w
 magic, wrong dimensions, image/label count mismatch, missing label file), checkpoints for
 another architecture or with a tampered state, -inf exponents in tables and figures.
 Rule level (snakemake runs): the mnist_data rule on a flipped byte and on a missing label
-file, and train_toy on a configuration whose training diverges.
+file, and train_circle on a configuration whose training diverges.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 import torch
 import yaml
 from helpers.mnist_synthetic import write_synthetic_mnist
-from helpers.pipelines import ROOT, TOY_CONFIG, run_snakemake
+from helpers.pipelines import CIRCLE_CONFIG, ROOT, run_snakemake
 
 from deepftle.images.data import FILES, MnistDataError, fetch_mnist, load_mnist, write_idx
 from deepftle.nets.checkpoints import load_model, save_model
@@ -195,10 +195,10 @@ def _mnist_case(workdir: Path, damage) -> tuple:
     return run_snakemake(workdir, workdir / "c.yaml", "resources/mnist/" + FILES[0])
 
 
-def _diverging_toy(workdir: Path):
-    cfg = yaml.safe_load(TOY_CONFIG.read_text())
-    cfg["toy"]["train"].update(lr=1.0e6, weight_decay=1.0)  # |w| grows x 1e6 per step
-    cfg["toy"]["fig2"].update(widths=[5], depths=[2])
+def _diverging_circle(workdir: Path):
+    cfg = yaml.safe_load(CIRCLE_CONFIG.read_text())
+    cfg["circle"]["train"].update(lr=1.0e6, weight_decay=1.0)  # |w| grows x 1e6 per step
+    cfg["circle"]["fig2"].update(widths=[5], depths=[2])
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "c.yaml").write_text(yaml.safe_dump(cfg))
     return run_snakemake(workdir, workdir / "c.yaml", "fig2")
@@ -214,7 +214,7 @@ def rule_runs(tmp_path_factory):
         "no-labels": lambda: _mnist_case(
             base / "no-labels", lambda d: (d / "t10k-labels-idx1-ubyte").unlink()
         ),
-        "diverged": lambda: _diverging_toy(base / "diverged"),
+        "diverged": lambda: _diverging_circle(base / "diverged"),
     }
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {k: pool.submit(f) for k, f in cases.items()}
@@ -242,9 +242,9 @@ def test_mnist_data_rule_stops_and_leaves_nothing(rule_runs, case, expected):
 def test_diverging_training_stops_the_rule_and_writes_nothing(rule_runs):
     workdir, run = rule_runs["diverged"]
     assert run.returncode != 0
-    assert "Error in rule train_toy" in run.stdout + run.stderr
+    assert "Error in rule train_circle" in run.stdout + run.stderr
     # N = 5 is narrow enough (population.max_width) to train as a population of its seeds
-    log = (workdir / "results/logs/train_toy_group_fig2/N5_L2.log").read_text()
+    log = (workdir / "results/logs/train_circle_group_fig2/N5_L2.log").read_text()
     assert "TrainingDiverged: training diverged at epoch 1: minibatch loss nan" in log, log
     res = workdir / "results"
     written = [
@@ -252,7 +252,7 @@ def test_diverging_training_stops_the_rule_and_writes_nothing(rule_runs):
         for p in res.rglob("*")
         if p.is_file() and p.relative_to(res).parts[0] not in ("logs", "benchmarks")
     ]
-    assert [str(p) for p in written] == ["toy/data.npz"], written
+    assert [str(p) for p in written] == ["circle/data.npz"], written
 
 
 def test_log_records_the_error_that_stopped_a_job(tmp_path):

@@ -15,13 +15,13 @@ COMPARE = ROOT / "tests" / "slurm" / "compare.py"
 
 def _run_dir(path: Path, lam, acc, extra=False):
     res = path / "results"
-    (res / "toy").mkdir(parents=True)
+    (res / "circle").mkdir(parents=True)
     (res / "logs").mkdir()
-    np.savez(res / "toy" / "lam.npz", lam=np.asarray(lam))
-    (res / "toy" / "acc.tsv").write_text(f"net\taccuracy\tseconds\nA\t{acc}\t{acc * 7}\n")
+    np.savez(res / "circle" / "lam.npz", lam=np.asarray(lam))
+    (res / "circle" / "acc.tsv").write_text(f"net\taccuracy\tseconds\nA\t{acc}\t{acc * 7}\n")
     (res / "logs" / "x.log").write_text(str(lam))  # logs are never compared
     if extra:
-        np.savez(res / "toy" / "only_here.npz", a=np.zeros(1))
+        np.savez(res / "circle" / "only_here.npz", a=np.zeros(1))
     return path
 
 
@@ -54,7 +54,7 @@ def test_a_file_in_one_run_only_fails_naming_the_run(tmp_path):
     b = _run_dir(tmp_path / "b", [0.1], 0.99, extra=True)
     out = _compare(a, b, "--labels", "cpu,cuda")
     assert out.returncode == 1
-    assert "only in cuda run: toy/only_here.npz" in out.stdout
+    assert "only in cuda run: circle/only_here.npz" in out.stdout
 
 
 def test_bad_labels_are_refused(tmp_path):
@@ -80,8 +80,8 @@ def test_values_skip_compares_layout_only(tmp_path):
     a = _run_dir(tmp_path / "a", [0.1, -0.2], 0.99)
     b = _run_dir(tmp_path / "b", [5.0, 7.0], 0.99)
     assert _compare(a, b).returncode == 1
-    out = _compare(a, b, "--values-skip", "toy/lam.npz")
+    out = _compare(a, b, "--values-skip", "circle/lam.npz")
     assert out.returncode == 0, out.stdout
     assert "values not compared" in out.stdout
     c = _run_dir(tmp_path / "c", [0.1, -0.2, 0.3], 0.99)  # another shape still fails
-    assert _compare(a, c, "--values-skip", "toy/lam.npz").returncode == 1
+    assert _compare(a, c, "--values-skip", "circle/lam.npz").returncode == 1

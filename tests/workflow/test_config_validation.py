@@ -4,11 +4,15 @@ Each case is a ``--configfile`` override (deep-merged onto config.yaml, as a use
 it), or, for a missing required key, a full config with that key deleted passed with
 ``--replace-workflow-config``. All cases run ``snakemake -n`` in their own empty work
 directory, two at a time; the parametrised tests then check one case each.
+A top-level key that was renamed (``RENAMED_KEYS`` of workflow/rules/validate.smk) is
+rejected the same way, by a message that names the new key and the config file holding the old.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -36,32 +40,36 @@ CASES = {
     "top-unknown-key": ({"devise": "cpu"}, False, "devise"),
     "device-bad-enum": ({"device": "gpu"}, False, "device"),
     "deterministic-wrong-type": ({"deterministic": "yes"}, False, "deterministic"),
-    "toy-section-not-a-mapping": ({"toy": [1, 2]}, False, "toy"),
-    "toy-unknown-key": ({"toy": {"fig2": {"widht": 5}}}, False, "toy.fig2.widht"),
-    "toy-unknown-section": ({"toy": {"fig5": {"epochs": 1}}}, False, "toy.fig5"),
+    "circle-section-not-a-mapping": ({"circle": [1, 2]}, False, "circle"),
+    "circle-unknown-key": ({"circle": {"fig2": {"widht": 5}}}, False, "circle.fig2.widht"),
+    "circle-unknown-section": ({"circle": {"fig5": {"epochs": 1}}}, False, "circle.fig5"),
     "width-list-with-string": (
-        {"toy": {"fig2": {"widths": [5, "a"]}}},
+        {"circle": {"fig2": {"widths": [5, "a"]}}},
         False,
-        "toy.fig2.widths[1]",
+        "circle.fig2.widths[1]",
     ),
-    "empty-depth-list": ({"toy": {"fig2": {"depths": []}}}, False, "toy.fig2.depths"),
-    "depth-zero-in-list": ({"toy": {"fig2": {"depths": [2, 0]}}}, False, "toy.fig2.depths[1]"),
-    "width-zero": ({"toy": {"fig3b": {"width": 0}}}, False, "toy.fig3b.width"),
-    "negative-epochs": ({"toy": {"fig2": {"epochs": -1}}}, False, "toy.fig2.epochs"),
-    "fractional-epochs": ({"toy": {"fig3a": {"epochs": 2.5}}}, False, "toy.fig3a.epochs"),
-    "lr-zero": ({"toy": {"train": {"lr": 0}}}, False, "toy.train.lr"),
+    "empty-depth-list": ({"circle": {"fig2": {"depths": []}}}, False, "circle.fig2.depths"),
+    "depth-zero-in-list": (
+        {"circle": {"fig2": {"depths": [2, 0]}}},
+        False,
+        "circle.fig2.depths[1]",
+    ),
+    "width-zero": ({"circle": {"fig3b": {"width": 0}}}, False, "circle.fig3b.width"),
+    "negative-epochs": ({"circle": {"fig2": {"epochs": -1}}}, False, "circle.fig2.epochs"),
+    "fractional-epochs": ({"circle": {"fig3a": {"epochs": 2.5}}}, False, "circle.fig3a.epochs"),
+    "lr-zero": ({"circle": {"train": {"lr": 0}}}, False, "circle.train.lr"),
     "lr-string": ({"mnist": {"train": {"lr": "fast"}}}, False, "mnist.train.lr"),
-    "grid-1": ({"toy": {"field": {"grid": 1}}}, False, "toy.field.grid"),
-    "fraction-zero": ({"toy": {"ridges": {"top": 0}}}, False, "toy.ridges.top"),
+    "grid-1": ({"circle": {"field": {"grid": 1}}}, False, "circle.field.grid"),
+    "fraction-zero": ({"circle": {"ridges": {"top": 0}}}, False, "circle.ridges.top"),
     "fraction-above-one": (
         {"mnist": {"fig4": {"box_fraction": 1.5}}},
         False,
         "mnist.fig4.box_fraction",
     ),
     "optimiser-bad-enum": (
-        {"toy": {"train": {"optimizer": "rmsprop"}}},
+        {"circle": {"train": {"optimizer": "rmsprop"}}},
         False,
-        "toy.train.optimizer",
+        "circle.train.optimizer",
     ),
     "activation-bad-enum": (
         {"mnist": {"train": {"activation": "sigmoid"}}},
@@ -75,7 +83,7 @@ CASES = {
         False,
         "mnist.tsne.perplexityy",
     ),
-    "duplicate-seeds": ({"toy": {"fig3a": {"seeds": [0, 0]}}}, False, "toy.fig3a.seeds"),
+    "duplicate-seeds": ({"circle": {"fig3a": {"seeds": [0, 0]}}}, False, "circle.fig3a.seeds"),
     "bad-checksum": (
         {
             "datasets": {
@@ -97,16 +105,6 @@ CASES = {
         {"mnist": {"figS2": {"cnn": {"channels": [8]}}}},
         False,
         "mnist.figS2.cnn.channels",
-    ),
-    "moved-mnist-data": (
-        {"mnist": {"data": {"local": None}}},
-        False,
-        "mnist.data has moved to datasets.mnist",
-    ),
-    "moved-cifar-local": (
-        {"mnist": {"figS3": {"cifar10": {"local": None}}}},
-        False,
-        "mnist.figS3.cifar10.local has moved to datasets.cifar10.local",
     ),
     "analysis-unknown-key": (
         {
@@ -143,7 +141,7 @@ CASES = {
         "analyses.mnist-cnn: the name is taken",
     ),
     "missing-top-level-key": (_without("device"), True, "device"),
-    "missing-toy-key": (_without("toy", "seed"), True, "toy.seed"),
+    "missing-circle-key": (_without("circle", "seed"), True, "circle.seed"),
     "missing-mnist-key": (_without("mnist", "train", "epochs"), True, "mnist.train.epochs"),
     "missing-figS2-key": (
         _without("mnist", "figS2", "min_accuracy"),
@@ -151,6 +149,24 @@ CASES = {
         "mnist.figS2.min_accuracy",
     ),
 }
+
+
+def _renamed_keys() -> dict:
+    """RENAMED_KEYS of workflow/rules/validate.smk (old dotted key -> new)."""
+    text = (ROOT / "workflow/rules/validate.smk").read_text()
+    found = re.search(r"^RENAMED_KEYS = (\{.*?^\})", text, re.S | re.M)
+    assert found, "workflow/rules/validate.smk defines no RENAMED_KEYS"
+    return ast.literal_eval(found.group(1))
+
+
+RENAMED_KEYS = _renamed_keys()
+
+
+def _nested(dotted: str, value) -> dict:
+    """{"a": {"b": value}} of "a.b"."""
+    for part in reversed(dotted.split(".")):
+        value = {part: value}
+    return value
 
 
 def _dry_run(workdir: Path, cfg: dict, replace: bool, target: str = "all"):
@@ -181,6 +197,13 @@ def runs(tmp_path_factory):
     """Every case, plus a valid control, run two at a time (one process each, ~3 s idle)."""
     base = tmp_path_factory.mktemp("configs")
     jobs = dict(CASES)
+    # a renamed key in a user's config (the section as it was before the rename)
+    jobs.update(
+        {
+            f"renamed-{old}": (_nested(old, DEFAULTS.get(new, {})), False, None)
+            for old, new in RENAMED_KEYS.items()
+        }
+    )
     jobs["valid-control"] = (
         yaml.safe_load((ROOT / "tests/config/test.yaml").read_text()),
         False,
@@ -198,6 +221,26 @@ def runs(tmp_path_factory):
 
 def test_enough_cases():
     assert len(CASES) >= 15
+
+
+def test_renamed_keys():
+    assert RENAMED_KEYS.get("toy") == "circle"
+    assert RENAMED_KEYS.get("mnist.data") == "datasets.mnist"
+
+
+@pytest.mark.parametrize("old", sorted(RENAMED_KEYS))
+def test_renamed_key_is_rejected_naming_the_new_one(runs, old):
+    workdir, run = runs[f"renamed-{old}"]
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    expected = (
+        f"invalid configuration: config key '{old}' was renamed to '{RENAMED_KEYS[old]}' "
+        f"(config file {workdir / 'override.yaml'}); rename it there"
+    )
+    assert expected in out, out[-3000:]
+    # rejected before planning: no job listed, nothing written in the work directory
+    assert "Job stats" not in out and "rule " not in out
+    assert sorted(p.name for p in workdir.iterdir() if p.name != ".snakemake") == ["override.yaml"]
 
 
 def test_valid_config_passes_the_same_check(runs):

@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from helpers.pipelines import ROOT, TOY_CONFIG, run_snakemake
+from helpers.pipelines import CIRCLE_CONFIG, ROOT, run_snakemake
 
 # one Fig. 2 network trained for long enough (a few seconds on an idle core) to be killed
-NET = "results/toy/nets/fig2/N16_L4_s0_seed0_full"
+NET = "results/circle/nets/fig2/N16_L4_s0_seed0_full"
 
 
 def _config(tmp_path) -> Path:
-    cfg = yaml.safe_load(TOY_CONFIG.read_text())
-    cfg["toy"]["data"].update(n_train=3000, n_test=300)
-    cfg["toy"]["fig2"]["epochs"] = 60
+    cfg = yaml.safe_load(CIRCLE_CONFIG.read_text())
+    cfg["circle"]["data"].update(n_train=3000, n_test=300)
+    cfg["circle"]["fig2"]["epochs"] = 60
     path = tmp_path / "resume.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -45,7 +45,7 @@ def _job_pids(workdir: Path) -> list[int]:
 
 def _interrupted_run(workdir: Path, config: Path) -> str:
     workdir.mkdir()
-    log = workdir / "results/logs/train_toy/fig2/N16_L4_s0_seed0_full.log"
+    log = workdir / "results/logs/train_circle/fig2/N16_L4_s0_seed0_full.log"
     cmd = [
         sys.executable,
         "-m",
@@ -65,7 +65,7 @@ def _interrupted_run(workdir: Path, config: Path) -> str:
     )
     deadline = time.monotonic() + 600
     try:  # wait until training runs (the job prints its parameters, then trains)
-        while not (log.exists() and "train_toy:" in log.read_text()):
+        while not (log.exists() and "train_circle:" in log.read_text()):
             assert proc.poll() is None, "snakemake ended before training started"
             assert time.monotonic() < deadline, "training never started"
             time.sleep(0.2)
@@ -102,7 +102,7 @@ def test_killed_training_reruns_to_the_uninterrupted_result(tmp_path):
     assert unlock.returncode == 0, unlock.stderr[-2000:]
     rerun = run_snakemake(killed, config, "--rerun-incomplete", NET + ".pt")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "train_toy" in rerun.stdout + rerun.stderr
+    assert "train_circle" in rerun.stdout + rerun.stderr
 
     a, b = _state(killed), _state(tmp_path / "reference")
     assert a["architecture"] == b["architecture"] and a["provenance"] == b["provenance"]

@@ -19,11 +19,11 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 PROFILE = ROOT / "workflow/profiles/slurm/config.yaml"
 # rules that train a net or compute FTLEs: each must be a GPU rule
 MUST_BE_GPU = {
-    "train_toy",
-    "train_toy_group_fig2",
-    "train_toy_group_fig3a",
-    "train_toy_group_fig3b",
-    "train_toy_group_figS1",
+    "train_circle",
+    "train_circle_group_fig2",
+    "train_circle_group_fig3a",
+    "train_circle_group_fig3b",
+    "train_circle_group_figS1",
     "ftle_field",
     "ftle_snapshots",
     "crossover",
@@ -92,7 +92,7 @@ def test_gpu_rules_and_only_they_go_to_the_gpu_partition(tmp_path):
     on_gpu = {r for r, rs in res.items() if f"slurm_partition={partition}" in rs}
     with_gpu = {r for r, rs in res.items() if "gpu=1" in rs}
     assert on_gpu == with_gpu, on_gpu ^ with_gpu
-    assert {"train_toy", "train_toy_group_fig3b", "ftle_mnist", "train_mnist_figS2"} <= on_gpu
+    assert {"train_circle", "train_circle_group_fig3b", "ftle_mnist", "train_mnist_figS2"} <= on_gpu
     missing = sorted((MUST_BE_GPU & set(res)) - on_gpu)
     assert not missing, f"rules that train or compute FTLEs but are not GPU rules: {missing}"
     stray = sorted(on_gpu - MUST_BE_GPU)

@@ -13,7 +13,7 @@ RULES = sorted((ROOT / "workflow" / "rules").glob("*.smk"))
 SCRIPTS = sorted((ROOT / "workflow" / "scripts").glob("*.py"))
 # scripts shared by the rules a loop makes from them: script -> pattern of those rule names
 SHARED = {
-    "train_toy_group": r"train_toy_group_\{_exp\}",
+    "train_circle_group": r"train_circle_group_\{_exp\}",
     "train_mnist": r"train_mnist_\{_kind\}",
     "claims_figure": r"claims_figS[23]",
 }
@@ -98,7 +98,7 @@ def test_every_stage_script_calls_the_stage_function_named_like_its_rule():
             and node.func.value.id in ("stages", "analysis")
         }
         # one function serves the solo and the population training of a problem's nets
-        name = {"train_toy_group": "train_toy"}.get(path.stem, path.stem)
+        name = {"train_circle_group": "train_circle"}.get(path.stem, path.stem)
         owner = next(
             (m for m in (circle_stages, analysis_stages) if hasattr(m, name)), mnist_stages
         )

@@ -1,7 +1,7 @@
 # Helpers of workflow/rules/circle.smk (file names, the networks of each figure, training params),
 # kept apart so that no snakefile mixes functions and rules (snakemake --lint).
-TOY = config.get("toy", {})
-TOY_DIR = os.path.join(RESULTS, "toy")
+CIRCLE = config.get("circle", {})
+CIRCLE_DIR = os.path.join(RESULTS, "circle")
 NET_STEM = "{exp}/N{N}_L{L}_s{s}_seed{seed}_{mode}"
 
 
@@ -11,30 +11,30 @@ def fmt_s(s):
     return f"{float(s):g}"
 
 
-def toy_file(folder, ext, exp, N, L, s, seed, mode="full"):
-    """The file of one net under TOY_DIR/<folder>/, named like the rules' outputs."""
+def circle_file(folder, ext, exp, N, L, s, seed, mode="full"):
+    """The file of one net under CIRCLE_DIR/<folder>/, named like the rules' outputs."""
     stem = NET_STEM.format(exp=exp, N=N, L=L, s=fmt_s(s), seed=seed, mode=mode)
-    return os.path.join(TOY_DIR, folder, f"{stem}{ext}")
+    return os.path.join(CIRCLE_DIR, folder, f"{stem}{ext}")
 
 
 def fig2_nets():
-    f = TOY["fig2"]
+    f = CIRCLE["fig2"]
     return [(N, L, f["s"], seed) for N in f["widths"] for L in f["depths"] for seed in f["seeds"]]
 
 
 def fig3a_nets():
-    f = TOY["fig3a"]
+    f = CIRCLE["fig3a"]
     return [(N, f["depth"], f["s"], seed, mode)
             for N in f["widths"] for seed in f["seeds"] for mode in ("readout", "full")]
 
 
 def fig3b_nets():
-    f = TOY["fig3b"]
+    f = CIRCLE["fig3b"]
     return [(N, L, f["s"], seed) for L in f["depths"] for N in f["widths"] for seed in f["seeds"]]
 
 
 def figS1_nets():
-    f = TOY["figS1"]
+    f = CIRCLE["figS1"]
     return [(f["width"], f["depth"], s, f["seed"]) for s in f["s"]]
 
 
@@ -50,13 +50,13 @@ TRAINING_KEYS = ("sigma_theta", "epochs", "snapshot_every", "first_layer", "redr
 
 
 def train_params(exp, mode):
-    """Select the config that training reads (deepftle.circle.nets.toy_net builds the settings from
+    """Select the config that training reads (deepftle.circle.nets.circle_net builds the settings from
     it): a change here retrains; plotting keys and other figures' keys never enter."""
-    block = TOY[exp]
-    p = dict(seed=TOY["seed"], train=TOY["train"],
+    block = CIRCLE[exp]
+    p = dict(seed=CIRCLE["seed"], train=CIRCLE["train"],
              experiment={k: block[k] for k in TRAINING_KEYS if k in block})
     if mode == "readout":
-        p["readout"] = TOY["readout"]
+        p["readout"] = CIRCLE["readout"]
     return p
 
 
@@ -64,7 +64,7 @@ def train_params(exp, mode):
 # (N, L) that differ only in seed or s train as one job when N <= population.max_width. Per experiment, the
 # (s, seed) of one group's members; N and L stay wildcards of the group rule.
 def group_members(exp):
-    f = TOY[exp]
+    f = CIRCLE[exp]
     if exp in ("fig2", "fig3a", "fig3b"):  # fig3a: fully trained nets (readouts: linear solves)
         return [(f["s"], seed) for seed in f["seeds"]]
     return [(s, f["seed"]) for s in f["s"]]  # figS1: three initial variances, one seed
@@ -72,7 +72,7 @@ def group_members(exp):
 
 def grouped_widths(exp):
     """Regex of the widths of `exp` trained as populations (never matches when none are)."""
-    f = TOY[exp]
+    f = CIRCLE[exp]
     widths = f.get("widths", [f.get("width")])
     narrow = sorted({N for N in widths
                      if SEEDS.trains_as_population(N, config["population"]["max_width"])})
@@ -82,4 +82,4 @@ def grouped_widths(exp):
 def group_file(exp, ext, s, seed):
     """One member's file of a group rule, N and L left as wildcards."""
     stem = NET_STEM.replace("{exp}", exp).replace("{s}", fmt_s(s)).replace("{seed}", str(seed))
-    return os.path.join(TOY_DIR, "nets", stem.replace("{mode}", "full") + ext)
+    return os.path.join(CIRCLE_DIR, "nets", stem.replace("{mode}", "full") + ext)

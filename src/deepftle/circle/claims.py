@@ -133,7 +133,7 @@ def _cell_magnitude(
 def fig2_claims(
     ridges: pd.DataFrame, min_accuracy: float, *, settings: ClaimSettings, published: Published
 ) -> list[Claim]:
-    """Claims of Fig. 2 from ``results/toy/ridges.tsv`` (one row per net: N, L, seed,
+    """Claims of Fig. 2 from ``results/circle/ridges.tsv`` (one row per net: N, L, seed,
     contrast, alignment, band_fraction, orthogonality, orthogonality_random, L_lam1_centre,
     L_lam1_ridge, test_error)."""
     t = mark_accuracy(ridges, min_accuracy).reset_index(drop=True)

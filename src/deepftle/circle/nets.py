@@ -5,9 +5,9 @@ What the training rules (:mod:`deepftle.circle.stages`) are made of:
 - :func:`make_net`: tanh MLP, ``L`` hidden layers of ``N``, one tanh output; one
   :math:`\sigma_w` for every hidden layer with :math:`\log(G N \sigma_w^2) = s` (mean-field
   gain ``G``, see :mod:`deepftle.nets.init`), thresholds :math:`N(0, \sigma_\theta^2)`.
-- :func:`toy_net`: the one place where a job's training settings are built from config
-  (:class:`ToyNet`: architecture, init, seed, :class:`deepftle.nets.train.TrainConfig`).
-- :func:`train_toy`: ``mode="full"`` trains every weight on the energy
+- :func:`circle_net`: the one place where a job's training settings are built from config
+  (:class:`CircleNet`: architecture, init, seed, :class:`deepftle.nets.train.TrainConfig`).
+- :func:`train_circle`: ``mode="full"`` trains every weight on the energy
   :math:`H = \tfrac12\langle (t - O)^2\rangle` (a population of one,
   :func:`deepftle.nets.population.train_population`: :func:`deepftle.nets.train.train` up to
   rounding); ``mode="readout"`` keeps the hidden
@@ -16,8 +16,8 @@ What the training rules (:mod:`deepftle.circle.stages`) are made of:
   random features, the convex optimum of the linearised energy; it cannot diverge at any
   width) or by SGD. SGD learning rates follow :func:`deepftle.nets.train.width_scaled_lr`
   (``lr * min(1, lr_width / N)``) in both modes.
-- :func:`train_toy_nets`: :func:`train_toy` for nets of one layout as one population job
-  (:func:`toy_layout`), with redraws of realisations below the accuracy floor.
+- :func:`train_circle_nets`: :func:`train_circle` for nets of one layout as one population job
+  (:func:`circle_layout`), with redraws of realisations below the accuracy floor.
 
 What is computed on the trained nets: :mod:`.fields` (FTLE fields), :mod:`.ridges`,
 :mod:`.crossover`, :mod:`.claims`.
@@ -49,14 +49,14 @@ from ..nets.train import (
 from ..pipeline.seeds import job_seed
 
 __all__ = [
-    "ToyNet",
-    "toy_net",
+    "CircleNet",
+    "circle_net",
     "redraw_seed",
     "make_net",
     "fit_readout_lstsq",
-    "train_toy",
-    "toy_layout",
-    "train_toy_nets",
+    "train_circle",
+    "circle_layout",
+    "train_circle_nets",
 ]
 
 
@@ -91,9 +91,9 @@ def fit_readout_lstsq(model: MLP, x: torch.Tensor, t: torch.Tensor, ridge: float
 
 
 @dataclass(frozen=True)
-class ToyNet:
+class CircleNet:
     """Everything that decides how one circle-problem net is initialised and trained (built
-    once from config by :func:`toy_net`)."""
+    once from config by :func:`circle_net`)."""
 
     width: int
     depth: int
@@ -125,13 +125,15 @@ def redraw_seed(seed: int, draw: int) -> int:
     return seed if draw == 0 else job_seed(seed, "redraw", draw)
 
 
-def toy_net(settings: dict, N: int, L: int, s: float, seed: int, *, mode: str = "full") -> ToyNet:
-    """The :class:`ToyNet` of one pipeline job from the selected config.
+def circle_net(
+    settings: dict, N: int, L: int, s: float, seed: int, *, mode: str = "full"
+) -> CircleNet:
+    """The :class:`CircleNet` of one pipeline job from the selected config.
 
-    ``settings``: ``seed`` (the base seed ``toy.seed``), ``train`` (``toy.train``),
+    ``settings``: ``seed`` (the base seed ``circle.seed``), ``train`` (``circle.train``),
     ``experiment`` (``sigma_theta``, ``epochs``, optional ``snapshot_every`` and
     ``first_layer``, ``redraws`` with ``min_accuracy`` of the figure's block) and, for
-    ``mode="readout"``, ``readout`` (``toy.readout``). The net's seed is
+    ``mode="readout"``, ``readout`` (``circle.readout``). The net's seed is
     :func:`deepftle.pipeline.seeds.job_seed` of the base seed and the job's wildcards; the
     learning rate follows :func:`deepftle.nets.train.width_scaled_lr`.
     """
@@ -146,7 +148,7 @@ def toy_net(settings: dict, N: int, L: int, s: float, seed: int, *, mode: str = 
         snapshot_epochs=snaps,
     )
     readout = (settings.get("readout") or {}) if mode == "readout" else {}
-    return ToyNet(
+    return CircleNet(
         width=int(N),
         depth=int(L),
         s=float(s),
@@ -162,7 +164,7 @@ def toy_net(settings: dict, N: int, L: int, s: float, seed: int, *, mode: str = 
     )
 
 
-def train_toy(net: ToyNet, data: dict, device="cpu", *, progress: bool = True):
+def train_circle(net: CircleNet, data: dict, device="cpu", *, progress: bool = True):
     """Initialise and train one network on the circle data (``data``: tensors from
     :func:`deepftle.circle.data.circle_data`). Returns ``(model, history, snapshots, sigma_w)``."""
     model, sigma_w = make_net(
@@ -206,8 +208,8 @@ def train_toy(net: ToyNet, data: dict, device="cpu", *, progress: bool = True):
     return model, history, snapshots, sigma_w
 
 
-def toy_layout(net) -> str:
-    """What the members of one toy population share: every field of a :class:`ToyNet` but
+def circle_layout(net) -> str:
+    """What the members of one circle population share: every field of a :class:`CircleNet` but
     ``seed``, ``s`` and ``sigma_theta``."""
     shared = {
         k: v for k, v in dataclasses.asdict(net).items() if k not in ("seed", "s", "sigma_theta")
@@ -215,17 +217,17 @@ def toy_layout(net) -> str:
     return json.dumps(shared, sort_keys=True, default=str)
 
 
-def train_toy_nets(
+def train_circle_nets(
     nets: Sequence, data: dict, device="cpu", *, progress: bool = True, on_diverge: str = "raise"
 ):
-    """:func:`train_toy` for every :class:`ToyNet` of ``nets`` (one layout,
-    :func:`toy_layout`), as one population job.
+    """:func:`train_circle` for every :class:`CircleNet` of ``nets`` (one layout,
+    :func:`circle_layout`), as one population job.
 
     Returns one ``(model, history, snapshots, sigma_w)`` per net, in order, equal to
-    ``train_toy(net, data)``'s up to rounding: net initialised by :func:`make_net` from its
+    ``train_circle(net, data)``'s up to rounding: net initialised by :func:`make_net` from its
     seed, shuffled by ``Generator().manual_seed(seed + 1)``, trained with its ``TrainConfig``. A
     least-squares readout (``mode="readout"``, solver ``lstsq``) is a linear solve, not a
-    training loop: it runs ``train_toy`` per net.
+    training loop: it runs ``train_circle`` per net.
 
     Redraws (``net.redraws > 0``): a realisation whose final *training* accuracy is below
     ``net.floor`` (a local minimum: small nets can stay at 75 % for good) is initialised afresh
@@ -235,20 +237,20 @@ def train_toy_nets(
     """
     nets = list(nets)
     if not nets:
-        raise ValueError("a toy population needs at least one net")
-    layouts = {toy_layout(n) for n in nets}
+        raise ValueError("a circle population needs at least one net")
+    layouts = {circle_layout(n) for n in nets}
     if len(layouts) != 1:
         raise ValueError(
-            f"a toy population trains one layout; these nets differ in more than "
+            f"a circle population trains one layout; these nets differ in more than "
             f"seed, s and sigma_theta: {sorted(layouts)}"
         )
     first = nets[0]
     if first.mode == "readout" and first.readout_solver == "lstsq":
-        return [_tag(train_toy(n, data, device, progress=progress), 0, n.seed) for n in nets]
+        return [_tag(train_circle(n, data, device, progress=progress), 0, n.seed) for n in nets]
     results = [
         _tag(r, 0, n.seed)
         for r, n in zip(
-            _train_toy_once(nets, data, device, progress=progress, on_diverge=on_diverge),
+            _train_circle_once(nets, data, device, progress=progress, on_diverge=on_diverge),
             nets,
             strict=True,
         )
@@ -272,7 +274,7 @@ def train_toy_nets(
         for i, net, r in zip(
             failed,
             redo,
-            _train_toy_once(redo, data, device, progress=progress, on_diverge=on_diverge),
+            _train_circle_once(redo, data, device, progress=progress, on_diverge=on_diverge),
             strict=True,
         ):
             results[i] = _tag(r, draw, net.seed)
@@ -287,7 +289,7 @@ def _tag(result, draw: int, seed: int):
     return model, history.assign(draw=draw, init_seed=int(seed)), snapshots, sigma_w
 
 
-def _train_toy_once(nets, data, device, *, progress, on_diverge):
+def _train_circle_once(nets, data, device, *, progress, on_diverge):
     built = [
         make_net(
             n.width,

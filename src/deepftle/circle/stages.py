@@ -25,11 +25,11 @@ from .crossover import crossover_means, fit_crossover
 from .data import R0
 from .data import circle_data as _circle_data
 from .fields import field_on_grid, snapshot_lam1, summarise_lam1
-from .nets import toy_net, train_toy_nets
+from .nets import circle_net, train_circle_nets
 
 __all__ = [
     "circle_data",
-    "train_toy",
+    "train_circle",
     "ftle_field",
     "ftle_snapshots",
     "ridge_metrics",
@@ -67,24 +67,24 @@ def circle_data(data: dict) -> dict:
     return dict(r0=R0, **{k: v.numpy() for k, v in d.items()})
 
 
-def train_toy(
+def train_circle(
     settings: dict, members, data: dict, device, *, N: int, L: int, mode: str = "full"
 ) -> list[dict]:
-    """train_toy and train_toy_group_*: the nets of one layout (width ``N``, depth ``L``,
+    """train_circle and train_circle_group_*: the nets of one layout (width ``N``, depth ``L``,
     ``mode``), one per ``(s, seed)`` of ``members``, trained as one population job
-    (:func:`deepftle.circle.nets.train_toy_nets`; settings from
-    :func:`deepftle.circle.nets.toy_net`). ``data``: the arrays of :func:`circle_data`.
+    (:func:`deepftle.circle.nets.train_circle_nets`; settings from
+    :func:`deepftle.circle.nets.circle_net`). ``data``: the arrays of :func:`circle_data`.
 
     Returns, per member: ``model`` (on the CPU), ``history``, ``snapshots``, ``sigma_w`` and
     ``params`` (the settings with the net's own, for its provenance)."""
     nets = [
-        toy_net(settings, int(N), int(L), float(s), int(seed), mode=mode) for s, seed in members
+        circle_net(settings, int(N), int(L), float(s), int(seed), mode=mode) for s, seed in members
     ]
     tensors = {k: torch.as_tensor(data[k]) for k in TRAINING_ARRAYS}
-    print(f"train_toy: {len(nets)} net(s), N = {N}, L = {L}, {mode}: {nets[0]}", flush=True)
+    print(f"train_circle: {len(nets)} net(s), N = {N}, L = {L}, {mode}: {nets[0]}", flush=True)
     out = []
     for net, (model, history, snapshots, sigma_w) in zip(
-        nets, train_toy_nets(nets, tensors, device), strict=True
+        nets, train_circle_nets(nets, tensors, device), strict=True
     ):
         last = _last(history)
         print(

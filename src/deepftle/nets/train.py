@@ -1,6 +1,6 @@
 r"""One training loop for both problems.
 
-Losses: the toy problem's energy :math:`H = \tfrac12 \langle (t - O)^2 \rangle` (averaged over
+Losses: the circle problem's energy :math:`H = \tfrac12 \langle (t - O)^2 \rangle` (averaged over
 the minibatch, so the learning rate does not depend on its size) with one tanh output and
 targets :math:`t = \pm 1`; MNIST's cross-entropy of softmax outputs. Optimiser SGD (optional
 momentum) or Adam, constant or cosine learning-rate schedule, shuffling from a seeded generator
@@ -111,7 +111,7 @@ def width_scaled_lr(lr: float, width: int, lr_width: float | None) -> float:
     return float(lr) * min(1.0, float(lr_width) / int(width))
 
 
-#: the keys of a config's optimiser block that :func:`train_config` reads (``toy.train``;
+#: the keys of a config's optimiser block that :func:`train_config` reads (``circle.train``;
 #: ``mnist.train`` holds a subset of them beside the net's layout and seed)
 TRAIN_SETTINGS = (
     "optimizer",

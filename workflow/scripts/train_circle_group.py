@@ -1,4 +1,4 @@
-"""train_toy_group_<figure>: the nets of one (N, L) of a figure as one population job."""
+"""train_circle_group_<figure>: the nets of one (N, L) of a figure as one population job."""
 
 from deepftle.circle import stages
 from deepftle.nets.checkpoints import save_model
@@ -8,7 +8,7 @@ from deepftle.pipeline.job import job
 sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
     data, _ = load_npz(sm.input.data)
-    nets = stages.train_toy(
+    nets = stages.train_circle(
         sm.params.settings,
         sm.params.members,
         data,

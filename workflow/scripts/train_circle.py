@@ -1,4 +1,4 @@
-"""train_toy: one network on the circle data (its redraws included)."""
+"""train_circle: one network on the circle data (its redraws included)."""
 
 from deepftle.circle import stages
 from deepftle.nets.checkpoints import save_model
@@ -9,7 +9,7 @@ sm = snakemake  # noqa: F821
 with job(sm, device=True) as device:
     wc = sm.wildcards
     data, _ = load_npz(sm.input.data)
-    (net,) = stages.train_toy(
+    (net,) = stages.train_circle(
         sm.params.settings, [(wc.s, wc.seed)], data, device, N=int(wc.N), L=int(wc.L), mode=wc.mode
     )
     prov = {k: str(v) for k, v in provenance(net["params"], device).items()}
