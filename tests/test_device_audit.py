@@ -41,9 +41,9 @@ FACTORIES = {
 
 # (file, enclosing function) -> why its device-less tensors are right on the CPU
 HOST = {
-    ("mnist/data.py", "pixels"): "images are loaded on the CPU; jobs move them",
-    ("mnist/datasets.py", "inputs"): "uint8 images and their channel statistics on the CPU, "
-    "standardised there and moved at once (.to(device))",
+    ("images/data.py", "pixels"): "images are loaded on the CPU; jobs move them",
+    ("images/datasets.py", "inputs"): "the stored inputs and their channel statistics on the "
+    "CPU, standardised there and moved at once (.to(device))",
     ("nets/population.py", "train_epoch"): "per-member permutations from CPU generators, "
     "moved on the next line (perms.to(x.device))",
     ("nets/population.py", "_evaluate"): "per-member sums accumulated on the CPU (.cpu() of "

@@ -79,7 +79,7 @@ def test_default_and_test_configs_validate():
         (("adversarial", "method"), "cw"),
         (("ensemble", "size"), 0),
         (("width_sweep", "widths"), [10]),
-        (("data", "checksums", "t10k-images-idx3-ubyte"), "abc"),
+        (("figS2", "arch"), "vit"),
         (("train", "unknown_key"), 1),
     ],
 )

@@ -38,11 +38,9 @@ MUST_BE_GPU = {
     "bottleneck_mnist",
     "adversarial_path",
     "attack_paths",
-    "train_mnist_figS2",
-    "ftle_mnist_figS2",
-    "train_figS3",
-    "ftle_figS3",
-    "bottleneck_figS3",
+    "train_analysis_net",
+    "ftle_analysis",
+    "bottleneck_analysis",
 }
 
 
@@ -92,7 +90,12 @@ def test_gpu_rules_and_only_they_go_to_the_gpu_partition(tmp_path):
     on_gpu = {r for r, rs in res.items() if f"slurm_partition={partition}" in rs}
     with_gpu = {r for r, rs in res.items() if "gpu=1" in rs}
     assert on_gpu == with_gpu, on_gpu ^ with_gpu
-    assert {"train_circle", "train_circle_group_fig3b", "ftle_mnist", "train_mnist_figS2"} <= on_gpu
+    assert {
+        "train_circle",
+        "train_circle_group_fig3b",
+        "ftle_mnist",
+        "train_analysis_net",
+    } <= on_gpu
     missing = sorted((MUST_BE_GPU & set(res)) - on_gpu)
     assert not missing, f"rules that train or compute FTLEs but are not GPU rules: {missing}"
     stray = sorted(on_gpu - MUST_BE_GPU)
