@@ -94,12 +94,15 @@ def test_fig4_pipeline_on_synthetic_mnist(full_pipeline_run):
         )
         for f in ("mnist/widths/N5_seed0.history.tsv", "mnist/history.tsv")
     )
-    assert (sweep_prov["optimizer"], sweep_prov["lr"]) == ("sgd", 0.05)
-    assert (main_prov["optimizer"], main_prov["lr"]) == (
+    # the provenance is each net's spec: {arch, train, seed}
+    assert (sweep_prov["train"]["optimizer"], sweep_prov["train"]["lr"]) == ("sgd", 0.05)
+    assert (main_prov["train"]["optimizer"], main_prov["train"]["lr"]) == (
         cfg["train"]["optimizer"],
         cfg["train"]["lr"],
     )
-    assert sweep_prov["epochs"] == cfg["width_sweep"]["epochs"]
+    assert sweep_prov["train"]["epochs"] == cfg["width_sweep"]["epochs"]
+    assert sweep_prov["arch"]["width"] == 5 and main_prov["arch"]["width"] == cfg["train"]["width"]
+    assert main_prov["seed"] == cfg["train"]["seed"]
 
     claims = read_tsv(res / "claims/fig4.tsv")
     assert list(claims.columns) == COLUMNS

@@ -4,6 +4,7 @@ lambda_1, v1 alignment, probabilities and bottleneck position of every image."""
 
 from deepftle.images import stages
 from deepftle.images.datasets import load_image_set
+from deepftle.images.settings import AttackConfig
 from deepftle.pipeline.files import load_npz, provenance, save_npz
 from deepftle.pipeline.job import job
 
@@ -17,7 +18,7 @@ with job(sm, device=True) as device:
         sm.input.bottleneck,
         coords,
         arch=dict(sm.params.arch),
-        a=a,
+        attack=AttackConfig.from_config(a),
         device=device,
         log=lambda msg: print(msg, flush=True),
     )

@@ -4,6 +4,7 @@ on its own against the fixed map)."""
 import pickle
 
 from deepftle.images import stages
+from deepftle.images.settings import TsneSettings
 from deepftle.pipeline.files import load_npz, provenance, save_npz
 from deepftle.pipeline.job import job
 
@@ -13,6 +14,10 @@ with job(sm):
     with open(sm.input.embedding, "rb") as fh:
         emb = pickle.load(fh)
     arrays = stages.adversarial_tsne(
-        emb, path, sm.input.net, arch=dict(sm.params.arch), t=dict(sm.params.tsne)
+        emb,
+        path,
+        sm.input.net,
+        arch=dict(sm.params.arch),
+        tsne=TsneSettings.from_config(dict(sm.params.tsne)),
     )
     save_npz(sm.output[0], provenance(dict(sm.params.tsne), "cpu"), **arrays)

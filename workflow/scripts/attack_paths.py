@@ -3,6 +3,7 @@
 
 from deepftle.images import stages
 from deepftle.images.datasets import load_image_set
+from deepftle.images.settings import AttackConfig
 from deepftle.pipeline.files import load_npz, provenance, save_tsv
 from deepftle.pipeline.job import job
 
@@ -14,7 +15,7 @@ with job(sm, device=True) as device:
         sm.input.net,
         load_npz(sm.input.coords)[0],
         arch=dict(sm.params.arch),
-        a=a,
+        attack=AttackConfig.from_config(a),
         device=device,
         log=lambda msg: print(msg, flush=True),
     )

@@ -751,13 +751,15 @@ def figure_summary(instances: dict, decile: float = 0.1) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)[["data_set", "arch", "quantity", "value"]]
 
 
-def bottleneck_analysis(spec: AnalysisSpec, data: DataSet, net_path, b: dict, device) -> dict:
+def bottleneck_analysis(spec: AnalysisSpec, data: DataSet, net_path, settings, device) -> dict:
     """The bottleneck map of Fig. 4(a) (:func:`deepftle.images.bottleneck.fit_bottleneck_map`)
     of the analysis's net 0, an MLP of the project's: the local fields of the test inputs and
     the bottleneck net's accuracies."""
     if not spec.model.is_project or spec.model.arch.get("kind", "mlp") != "mlp":
         raise ValueError(f"analyses.{spec.name}: the bottleneck map needs a project MLP")
-    return fit_bottleneck_map(data, load_net(net_path, spec.model.arch, device), b, device)[2]
+    return fit_bottleneck_map(data, load_net(net_path, spec.model.arch, device), settings, device)[
+        2
+    ]
 
 
 def figure_tables(instances: dict, maps: dict, n_bins: int = 60) -> dict:

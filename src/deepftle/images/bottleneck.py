@@ -156,13 +156,19 @@ def load_bottleneck(path, device="cpu") -> BottleneckNet:
     return net.to(device).eval()
 
 
-def fit_bottleneck_map(data, model, b: dict, device):
+def fit_bottleneck_map(data, model, settings, device):
     """Fit the bottleneck to ``model`` on the training inputs of ``data``; returns the
     bottleneck net, the training inputs, and the local fields of the test images with the
     bottleneck net's accuracies."""
     x, y = data.inputs("train", device), data.labels("train", device)
     net, history = fit_bottleneck(
-        model, x, y, epochs=b["epochs"], lr=b["lr"], batch_size=b["batch_size"], seed=b["seed"]
+        model,
+        x,
+        y,
+        epochs=settings.epochs,
+        lr=settings.lr,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
     )
     xt = data.inputs("test", device)
     with torch.no_grad():

@@ -23,6 +23,7 @@ from .data import pixels, standardise
 from .datasets import DataSet
 from .fig4 import fig4_claims, fig4_summary
 from .nets import NetSpec, initial_net, load_net, predict_all, softmax_probs, train_nets
+from .settings import AttackConfig, BottleneckSettings, TsneSettings
 from .statistics import cluster_centres, ensemble_entropy, entropy, nearest_cluster
 from .tsne import fit_tsne
 
@@ -294,11 +295,11 @@ def width_sweep(
     return table
 
 
-def bottleneck_mnist(data: DataSet, net_path, arch: dict, b: dict, device):
+def bottleneck_mnist(data: DataSet, net_path, arch: dict, bottleneck: BottleneckSettings, device):
     """Fit the bottleneck (Fig. 4a) on the training images; returns ``(net, arrays)``, arrays
     = local fields ``coords`` of the training images, ``label``, ``test_coords`` and the
     bottleneck net's own ``train_accuracy`` / ``test_accuracy``."""
-    net, x, arrays = fit_bottleneck_map(data, load_net(net_path, arch, device), b, device)
+    net, x, arrays = fit_bottleneck_map(data, load_net(net_path, arch, device), bottleneck, device)
     return net, dict(coords=local_fields(net, x), label=data.y_train, **arrays)
 
 
@@ -326,7 +327,7 @@ def adversarial_path(
     coords: dict,
     *,
     arch: dict,
-    a: dict,
+    attack: AttackConfig,
     device,
     log=print,
 ) -> dict:
@@ -340,27 +341,27 @@ def adversarial_path(
     model = load_net(net_path, arch, device)
     bnet = load_bottleneck(bottleneck_path, device)
     s = AttackSettings(
-        target=a["target_class"],
-        method=a["method"],
-        step=a["step"],
-        eps=a["eps"],
-        stop_prob=a["stop_prob"],
-        max_steps=a["max_steps"],
+        target=attack.target_class,
+        method=attack.method,
+        step=attack.step,
+        eps=attack.eps,
+        stop_prob=attack.stop_prob,
+        max_steps=attack.max_steps,
     )
     test_pixels = pixels(data.x_test).to(device)
     centres = cluster_centres(coords["coords"], coords["label"])
-    in_cluster = nearest_cluster(coords["test_coords"], centres) == a["source_class"]
+    in_cluster = nearest_cluster(coords["test_coords"], centres) == attack.source_class
     order = candidate_starts(
         model,
         test_pixels,
         data.y_test,
-        source=a["source_class"],
-        min_prob=a["min_start_prob"],
+        source=attack.source_class,
+        min_prob=attack.min_start_prob,
         in_cluster=in_cluster,
-        first=a["start_index"],
+        first=attack.start_index,
         preprocess=standardise,
     )
-    log(f"candidate starts (test indices, in this order): {order[: a['candidates']]}")
+    log(f"candidate starts (test indices, in this order): {order[: attack.candidates]}")
     train_pixels = pixels(data.x_train).to(device)
     recognised = (softmax_probs(model, standardise(train_pixels)).argmax(1) == s.target) & (
         data.y_train == s.target
@@ -371,19 +372,19 @@ def adversarial_path(
 
     def detour(path):
         pred = softmax_probs(model, standardise(path)).argmax(1)
-        return float(((pred != a["source_class"]) & (pred != s.target)).mean())
+        return float(((pred != attack.source_class) & (pred != s.target)).mean())
 
     start, path, kicks, tried = first_successful_path(
         model,
         test_pixels,
         order,
-        k=a["candidates"],
+        k=attack.candidates,
         s=s,
         preprocess=standardise,
         log=log,
         guides=guide,
         detour=detour,
-        max_detour=a["max_detour"],
+        max_detour=attack.max_detour,
     )
     x = standardise(path)
     lam, v = ftle(model.trunk, x, k=1, return_directions=True)
@@ -404,14 +405,14 @@ def adversarial_path(
         tried=np.array([t[0] for t in tried]),
         tried_best_p=np.array([t[1] for t in tried]),
         detour=np.array(detour(path)),
-        max_detour=np.array(a["max_detour"]),
+        max_detour=np.array(attack.max_detour),
     )
     log(
         f"path from test image {start}: method {s.method}, eps {s.eps}, step {s.step}, "
         f"{len(path) - 1} steps, L2 {float(info['l2']):.4f}, L-inf {float(info['linf']):.4f}, "
         f"p({s.target}) at the end {probs[-1, s.target]:.4f}"
     )
-    align = path_alignment(v[:, :, 0].double().cpu().numpy(), images, a["n_random"])
+    align = path_alignment(v[:, :, 0].double().cpu().numpy(), images, attack.n_random)
     return dict(
         images=images,
         lam1=lam[:, 0].double().cpu().numpy(),
@@ -420,8 +421,8 @@ def adversarial_path(
         H=entropy(probs),
         coords=local_fields(bnet, x),
         step=np.arange(len(path)),
-        source_class=np.array(a["source_class"]),
-        target_class=np.array(a["target_class"]),
+        source_class=np.array(attack.source_class),
+        target_class=np.array(attack.target_class),
         centres=centres,
         **align,
         **info,
@@ -429,11 +430,11 @@ def adversarial_path(
 
 
 def attack_paths(
-    data: DataSet, net_path, coords: dict, *, arch: dict, a: dict, device, log=print
+    data: DataSet, net_path, coords: dict, *, arch: dict, attack: AttackConfig, device, log=print
 ) -> pd.DataFrame:
-    """attack_paths: the Fig. 4(a) attack repeated from ``a["paths"]["starts"]`` starts (test
+    """attack_paths: the Fig. 4(a) attack repeated from ``attack.paths.starts`` starts (test
     images of the source class in its cluster, recognised with p >= min_start_prob, in index
-    order) toward each of ``a["paths"]["targets"]``; one row per path with what it does
+    order) toward each of ``attack.paths.targets``; one row per path with what it does
     (:func:`deepftle.images.paths.path_statistics`: classes visited, detour, where λ₁ peaks,
     |cos(v₁, Δx)| against random directions in J's row space and another class's gradient)."""
     from .paths import path_statistics
@@ -441,7 +442,7 @@ def attack_paths(
     model = load_net(net_path, arch, device)
     test_pixels = pixels(data.x_test).to(device)
     train_pixels = pixels(data.x_train).to(device)
-    src = int(a["source_class"])
+    src = int(attack.source_class)
     centres = cluster_centres(coords["coords"], coords["label"])
     in_cluster = nearest_cluster(coords["test_coords"], centres) == src
     starts = candidate_starts(
@@ -449,22 +450,22 @@ def attack_paths(
         test_pixels,
         data.y_test,
         source=src,
-        min_prob=a["min_start_prob"],
+        min_prob=attack.min_start_prob,
         in_cluster=in_cluster,
         preprocess=standardise,
-    )[: int(a["paths"]["starts"])]
+    )[: int(attack.paths.starts)]
     if not starts:
         raise ValueError(f"attack_paths: no test image of class {src} qualifies as a start")
     train_probs = softmax_probs(model, standardise(train_pixels))
     rows = []
-    for target in a["paths"]["targets"]:
+    for target in attack.paths.targets:
         s = AttackSettings(
             target=int(target),
-            method=a["method"],
-            step=a["step"],
-            eps=a["eps"],
-            stop_prob=a["stop_prob"],
-            max_steps=a["max_steps"],
+            method=attack.method,
+            step=attack.step,
+            eps=attack.eps,
+            stop_prob=attack.stop_prob,
+            max_steps=attack.max_steps,
         )
         recognised = (train_probs.argmax(1) == s.target) & (data.y_train == s.target)
         for index in starts:
@@ -478,7 +479,7 @@ def attack_paths(
                 source=src,
                 target=s.target,
                 preprocess=standardise,
-                n_random=a["paths"]["n_random"],
+                n_random=attack.paths.n_random,
                 seed=index,
             )
             row = dict(
@@ -509,34 +510,28 @@ def _tsne_inputs(images_u8_or_pixels, model, embed: str, device) -> np.ndarray:
         return model.trunk(standardise(x)).double().cpu().numpy()
 
 
-def embed_mnist(data: DataSet, net_path, arch: dict, t: dict, device="cpu"):
+def embed_mnist(data: DataSet, net_path, arch: dict, tsne: TsneSettings, device="cpu"):
     """openTSNE of the training images (``embed``: pixels or x^(L)); returns the map object
     (with ``.embed``) and its arrays."""
     model = load_net(net_path, arch, device)
-    x = _tsne_inputs(data.x_train.astype(np.float32) / 255.0, model, t["embed"], device)
-    print(f"openTSNE of {x.shape[0]} x {x.shape[1]} ({t['embed']})", flush=True)
-    emb = fit_tsne(
-        x,
-        perplexity=t["perplexity"],
-        pca=t["pca"],
-        n_jobs=t["n_jobs"],
-        seed=t["seed"],
-        n_iter=t["n_iter"],
-        early_exaggeration_iter=t["early_exaggeration_iter"],
-    )
-    emb.embed = t["embed"]
+    x = _tsne_inputs(data.x_train.astype(np.float32) / 255.0, model, tsne.embed, device)
+    print(f"openTSNE of {x.shape[0]} x {x.shape[1]} ({tsne.embed})", flush=True)
+    emb = fit_tsne(x, **tsne.fit_settings())
+    emb.embed = tsne.embed
     return emb, dict(
         coords=emb.coords,
         label=data.y_train,
         index=np.arange(len(data.y_train)),
-        embed=np.array(t["embed"]),
+        embed=np.array(tsne.embed),
     )
 
 
-def adversarial_tsne(emb, path: dict, net_path, *, arch: dict, t: dict, device="cpu") -> dict:
+def adversarial_tsne(
+    emb, path: dict, net_path, *, arch: dict, tsne: TsneSettings, device="cpu"
+) -> dict:
     """Where openTSNE ``transform`` puts the attack path's images (each placed independently
     against the fixed map: not a continuous map of the input)."""
     model = load_net(net_path, arch, device)
     x = _tsne_inputs(path["images"], model, emb.embed, device)
-    coords = emb.transform(x, n_iter=t["transform_iter"])
+    coords = emb.transform(x, n_iter=tsne.transform_iter)
     return dict(coords=coords, lam1=path["lam1"], step=path["step"], embed=np.array(emb.embed))
