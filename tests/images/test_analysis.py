@@ -244,6 +244,7 @@ def test_a_checkpoint_that_does_not_fit_names_file_and_key(tmp_path, change, mes
         (lambda e: e.update(points=0), "points must be a positive integer"),
         (lambda e: e.update(min_accuracy=1.5), r"min_accuracy must lie in \[0, 1\]"),
         (lambda e: e.update(lambda_of="trunk"), "lambda_of: trunk needs a project"),
+        (lambda e: e.update(tsne={"perplexty": 5}), r"tsne: unknown key\(s\) \['perplexty'\]"),
     ],
 )
 def test_a_bad_entry_is_an_error_naming_the_key(tmp_path, edit, message):

@@ -89,6 +89,8 @@ ENTRY_KEYS = {
     "lambda_of",
     "label",
 }
+#: the openTSNE settings an entry may set (deepftle.images.tsne.fit_tsne)
+TSNE_KEYS = {"perplexity", "pca", "n_jobs", "seed", "n_iter", "early_exaggeration_iter"}
 TRAIN_KEYS = {"nets", "seed", "epochs", "optimizer", "lr", "batch_size", "schedule"}
 TRAIN_OPTIONAL = {"momentum", "weight_decay", "seeds"}
 
@@ -229,6 +231,9 @@ class AnalysisSpec:
         if lambda_of == "trunk" and not model.is_project:
             _fail(name, "lambda_of: trunk needs a project architecture (a net with .trunk)")
         tsne = dict(entry.get("tsne") or {})
+        unknown = set(tsne) - TSNE_KEYS
+        if unknown:
+            _fail(name, f"tsne: unknown key(s) {sorted(unknown)}; allowed: {sorted(TSNE_KEYS)}")
         return cls(
             name=name,
             data=data,
