@@ -155,19 +155,9 @@ def _circle_arch(N, L):
 
 
 def _mnist_arch(train, width=None):
-    return tuple(
-        sorted(
-            dict(
-                kind="mlp",
-                d_in=784,
-                width=int(width or train["width"]),
-                depth=int(train["depth"]),
-                d_out=10,
-                activation=train["activation"],
-                output="softmax",
-            ).items()
-        )
-    )
+    from deepftle.images.protocol import mlp_architecture
+
+    return tuple(sorted(dict(mlp_architecture(train, width), kind="mlp").items()))
 
 
 def training_spec(job: dict, config: dict) -> TrainSpec | None:

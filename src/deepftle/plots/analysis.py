@@ -13,11 +13,9 @@ import pandas as pd
 from ..pipeline.claims import below_floor
 from .fig4 import error_entropy_panel
 from .fig4_map import draw_map, lambda_colorbar, map_norm
-from .style import save, setup
+from .style import FLOOR_COLOUR, floor_caption, frame_below_floor, save, setup
 
 __all__ = ["plot_analysis"]
-
-FLOOR_COLOUR = "tab:orange"
 
 
 def plot_analysis(t: dict, emb: dict, pdf, png, *, title: str, min_accuracy: float | None):
@@ -77,12 +75,8 @@ def plot_analysis(t: dict, emb: dict, pdf, png, *, title: str, min_accuracy: flo
     if min_accuracy is not None:
         below = below_floor(acc, min_accuracy)
         if below.any():
-            for spine in list(ax.spines.values()) + list(ax_h.spines.values()):
-                spine.set(color=FLOOR_COLOUR, linestyle="--", linewidth=1.5)
-            notes.append(
-                f"{int(below.sum())} of {len(acc)} nets below the "
-                f"{100 * min_accuracy:g} % accuracy floor"
-            )
+            frame_below_floor(ax, ax_h)
+            notes.append(floor_caption(below, min_accuracy))
             fig.text(
                 0.09,
                 0.83,

@@ -9,11 +9,9 @@ import numpy as np
 
 from ..pipeline.claims import below_floor
 from .fig4 import error_entropy_panel
-from .style import save, setup
+from .style import FLOOR_COLOUR, floor_caption, frame_below_floor, save, setup
 
 __all__ = ["plot_figS2"]
-
-FLOOR_COLOUR = "tab:orange"
 
 
 def plot_figS2(t: dict, pdf, png, min_accuracy: float):
@@ -40,12 +38,8 @@ def plot_figS2(t: dict, pdf, png, min_accuracy: float):
     if t["n_neg_inf"]:
         notes.append(f"{t['n_neg_inf']} with λ₁ = −∞ not shown")
     if below.any():
-        for spine in list(ax.spines.values()) + list(ax_h.spines.values()):
-            spine.set(color=FLOOR_COLOUR, linestyle="--", linewidth=1.5)
-        notes.append(
-            f"{int(below.sum())} of {len(acc)} nets below the "
-            f"{100 * min_accuracy:g} % accuracy floor"
-        )
+        frame_below_floor(ax, ax_h)
+        notes.append(floor_caption(below, min_accuracy))
         ax.text(
             0.0,
             1.13,

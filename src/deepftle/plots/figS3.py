@@ -11,11 +11,10 @@ import numpy as np
 from ..pipeline.claims import below_floor
 from .fig4 import error_entropy_panel
 from .fig4_map import draw_map, lambda_colorbar, map_norm
-from .style import save, setup
+from .style import FLOOR_COLOUR, frame_below_floor, save, setup
 
 __all__ = ["plot_figS3"]
 
-FLOOR_COLOUR = "tab:orange"
 TITLES = {"mlp": "MLP", "cnn": "CNN"}
 
 
@@ -63,8 +62,7 @@ def plot_figS3(t: dict, pdf, png, *, names: dict, state_of_the_art: dict, min_ac
                 loc="left",
             )
             if below_floor(acc, floor).any():
-                for spine in list(ax.spines.values()) + list(ax_h.spines.values()):
-                    spine.set(color=FLOOR_COLOUR, linestyle="--", linewidth=1.5)
+                frame_below_floor(ax, ax_h)
                 ax.text(
                     0.02,
                     0.97,

@@ -15,6 +15,25 @@ from ..pipeline.files import atomic_path  # noqa: E402
 LAMBDA_CMAP = "RdBu_r"
 
 
+#: the colour of a net below its accuracy floor (a dashed frame and a note)
+FLOOR_COLOUR = "tab:orange"
+
+
+def frame_below_floor(*axes) -> None:
+    """Dashed orange frame on every spine of ``axes``: the panel's nets are below their
+    accuracy floor."""
+    for ax in axes:
+        for spine in ax.spines.values():
+            spine.set(color=FLOOR_COLOUR, linestyle="--", linewidth=1.5)
+
+
+def floor_caption(below, min_accuracy: float) -> str:
+    """``"k of n nets below the x % accuracy floor"``."""
+    return (
+        f"{int(sum(below))} of {len(below)} nets below the {100 * min_accuracy:g} % accuracy floor"
+    )
+
+
 def setup() -> None:
     """Paper-like defaults: serif-free small fonts, tight layout."""
     import seaborn as sns
